@@ -1,0 +1,3 @@
+from dd2prom.cli import main
+
+main()

@@ -1,0 +1,224 @@
+"""The dd2prom command line (Typer)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dd2prom import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Move monitors, dashboards, SLOs and agent checks from Datadog to Prometheus on Kubernetes.",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+STATUS_STYLE = {"exact": "green", "approximate": "yellow", "manual": "magenta", "unsupported": "red", "error": "bold red"}
+
+
+def not_implemented(command: str) -> None:
+    console.print(f"[red]dd2prom {command}: not implemented yet.[/red]")
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"dd2prom {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+# ----------------------------------------------------------------------------- export
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="Snapshot folder to write."),
+    site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com."),
+    api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the API (a proxy or a local test server)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: monitors,dashboards,slos,synthetics,downtimes,metrics,usage."),
+    tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
+    id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
+    refresh: bool = typer.Option(False, "--refresh", help="Refetch objects already in the snapshot."),
+    usage_months: int = typer.Option(3, "--usage-months", help="Months of usage data to export."),
+    concurrency: int = typer.Option(8, "--concurrency", help="Parallel requests for per-object fetches."),
+    from_: List[Path] = typer.Option([], "--from", help="Also read agent check configs, Kubernetes manifests, Helm values, Terraform or datadog-sync-cli folders."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+) -> None:
+    """Pull monitors, dashboards, SLOs, synthetics, downtimes, metric metadata and usage into a snapshot folder."""
+    try:
+        from dd2prom.export import cli_export
+    except ImportError:
+        not_implemented("export")
+        return
+    code = cli_export(out=out, site=site, api_url=api_url, only=only, tags=tag, id_file=id_file,
+                      refresh=refresh, usage_months=usage_months, concurrency=concurrency,
+                      sources=from_, progress=not no_progress, console=console)
+    raise typer.Exit(code)
+
+
+# ----------------------------------------------------------------------------- convert
+@app.command()
+def convert(
+    snapshot: Path = typer.Argument(..., exists=True, file_okay=False, help="Snapshot folder (from export, or any folder in that layout)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (replaced as a whole when the run succeeds)."),
+    namespace: str = typer.Option("monitoring", "--namespace", help="Namespace of the generated Kubernetes objects."),
+    release_label: str = typer.Option("kube-prometheus-stack", "--release-label", help="Value of the 'release' label the Prometheus operator selects on (the seed post's chart: prom-op)."),
+    group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs for validation."),
+    blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
+) -> None:
+    """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
+    from dd2prom.convert import ConvertOptions, run_convert
+
+    opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
+                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors)
+    stages = {s.strip() for s in only.split(",")} if only else None
+    ctx = run_convert(snapshot, out, opts, only=stages)
+    print_coverage(ctx.ledger.counts())
+    errors = ctx.shared.get("errors", [])
+    for e in errors:
+        console.print(f"[red]error:[/red] {e}")
+    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json)")
+    raise typer.Exit(1 if errors else 0)
+
+
+def print_coverage(counts: dict[str, dict[str, int]]) -> None:
+    statuses = ["exact", "approximate", "manual", "unsupported", "error"]
+    table = Table(title="coverage")
+    table.add_column("kind")
+    for s in statuses:
+        table.add_column(s, justify="right", style=STATUS_STYLE[s])
+    table.add_column("total", justify="right")
+    for kind, per in sorted(counts.items()):
+        table.add_row(kind, *[str(per.get(s, 0)) for s in statuses], str(sum(per.values())))
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------- translate
+@app.command()
+def translate(
+    query: str = typer.Argument(..., help="A Datadog metric query, e.g. 'avg:system.cpu.user{env:prod} by {host}'."),
+    monitor: bool = typer.Option(False, "--monitor", help="Read the query as a monitor query: 'avg(last_5m):... > 90'."),
+    as_json: bool = typer.Option(False, "--json", help="Print status, notes, metrics and labels as JSON."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML)."),
+) -> None:
+    """Translate one Datadog query to PromQL."""
+    from dd2prom.convert.queries import TranslateContext, translate as do_translate
+    from dd2prom.convert.queries import mapping
+
+    ctx = TranslateContext(target="monitor" if monitor else "plain", mappings=mapping.load_mappings(mappings))
+    result = do_translate(query, monitor=monitor, ctx=ctx)
+    if as_json:
+        out_console.print_json(json.dumps(result.to_json()))
+    else:
+        if result.promql:
+            print(result.promql)
+        console.print(f"status: {result.status.value}")
+        for n in result.notes:
+            console.print(f"  - {n}")
+        if result.error:
+            console.print(result.error, markup=False, highlight=False)
+    raise typer.Exit(1 if result.status.value == "error" or result.promql is None else 0)
+
+
+# ----------------------------------------------------------------------------- report
+@app.command()
+def report(
+    snapshot: Path = typer.Argument(..., exists=True, file_okay=False, help="Snapshot folder."),
+    converted: Path = typer.Option(..., "--converted", "-c", help="Output folder of dd2prom convert (with coverage.json)."),
+    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder under which reports/<name>/ is written."),
+    name: Optional[str] = typer.Option(None, "--name", help="Report name (default: the snapshot folder's name)."),
+    pricing: Optional[Path] = typer.Option(None, "--pricing", help="Pricing YAML overriding the defaults."),
+    plan: str = typer.Option("pro", "--plan", help="Datadog plan: pro or enterprise."),
+    hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts, when the snapshot has no usage data."),
+    containers: Optional[int] = typer.Option(None, "--containers", help="Containers, when the snapshot has no usage data."),
+    custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics, when the snapshot has no usage data."),
+) -> None:
+    """Write the migration plan: coverage, work list and the cost comparison."""
+    try:
+        from dd2prom.report import cli_report
+    except ImportError:
+        not_implemented("report")
+        return
+    raise typer.Exit(cli_report(snapshot=snapshot, converted=converted, out=out, name=name, pricing=pricing,
+                                plan=plan, hosts=hosts, containers=containers, custom_metrics=custom_metrics,
+                                console=console))
+
+
+# ----------------------------------------------------------------------------- verify
+@app.command()
+def verify(
+    directory: Path = typer.Argument(..., exists=True, file_okay=False, help="Output folder of dd2prom convert."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs."),
+) -> None:
+    """Check a convert output with promtool, amtool, the blackbox exporter and the CRD schemas."""
+    from dd2prom.validate.verify import verify as run_verify
+
+    results = run_verify(directory, crd_dir)
+    failed = False
+    for r in results:
+        if r.skipped:
+            console.print(f"[dim]skip[/dim]  {r.name}" + (f" ({'; '.join(r.details)})" if r.details else ""))
+            continue
+        mark = "[green]ok[/green]  " if r.ok else "[red]FAIL[/red]"
+        console.print(f"{mark}  {r.name} ({r.checked} checked)")
+        if not r.ok:
+            failed = True
+            for d in r.details[:50]:
+                console.print(d, markup=False, highlight=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+# ----------------------------------------------------------------------------- compare
+@app.command()
+def compare(
+    converted: Path = typer.Argument(..., exists=True, file_okay=False, help="Output folder of dd2prom convert."),
+    prometheus_url: str = typer.Option(..., "--prometheus-url", help="Base URL of the Prometheus to query."),
+    last: str = typer.Option("6h", "--last", help="Time range ending now, e.g. 6h."),
+    from_: Optional[str] = typer.Option(None, "--from", help="Start (RFC 3339 or unix seconds)."),
+    to: Optional[str] = typer.Option(None, "--to", help="End (RFC 3339 or unix seconds)."),
+    only: Optional[str] = typer.Option(None, "--only", help="monitors or widgets."),
+    site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE"),
+    api_url: Optional[str] = typer.Option(None, "--api-url"),
+    tolerance: float = typer.Option(0.05, "--tolerance", help="Relative error above which an item is flagged."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write compare.json / compare.csv (default: inside the convert folder)."),
+) -> None:
+    """Check translations against Datadog's own numbers during dual running."""
+    try:
+        from dd2prom.compare import cli_compare
+    except ImportError:
+        not_implemented("compare")
+        return
+    raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
+                                 only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

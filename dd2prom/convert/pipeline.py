@@ -1,0 +1,67 @@
+"""Runs the conversion stages over a snapshot and writes the output folder."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from dd2prom.convert.context import ConvertContext, ConvertOptions
+from dd2prom.emit.output import OutputDir
+from dd2prom.model import Status
+from dd2prom.snapshot import Snapshot
+
+log = logging.getLogger("dd2prom.convert")
+
+# (stage module under dd2prom.convert, human name). Order matters: synthetics
+# before monitors (synthetics alerts point at probes), monitors before slos
+# (monitor SLOs read converted alerts) and downtimes (silences name monitors).
+STAGES = [
+    ("checks", "agent checks"),
+    ("synthetics", "synthetics tests"),
+    ("monitors", "monitors"),
+    ("slos", "SLOs"),
+    ("dashboards", "dashboards"),
+    ("downtimes", "downtimes"),
+]
+
+
+def run_convert(snapshot_dir: Path | str, out: Path | str, options: ConvertOptions | None = None,
+                only: set[str] | None = None) -> ConvertContext:
+    """Convert a snapshot; returns the context (ledger included) after the
+    output folder has been swapped into place."""
+    snapshot = Snapshot.open(snapshot_dir)
+    options = options or ConvertOptions()
+    with OutputDir(out) as outdir:
+        ctx = ConvertContext(snapshot=snapshot, out=outdir, options=options)
+        for stage, human in STAGES:
+            if only and stage not in only:
+                continue
+            module = importlib.import_module(f"dd2prom.convert.{stage}")
+            try:
+                module.run(snapshot, ctx)
+            except Exception as exc:  # a broken stage must not lose the other stages
+                log.exception("stage %s failed", stage)
+                ctx.shared.setdefault("errors", []).append(f"{human}: {exc.__class__.__name__}: {exc}")
+        ctx.run_finishers()
+        outdir.write_kustomization()
+        outdir.write_json("coverage.json", coverage_document(ctx))
+        outdir.commit()
+    return ctx
+
+
+def coverage_document(ctx: ConvertContext) -> dict:
+    doc = ctx.ledger.to_json()
+    doc["snapshot"] = str(ctx.snapshot.root)
+    doc["errors"] = list(ctx.shared.get("errors", []))
+    return doc
+
+
+def record_unreadable(ctx: ConvertContext, kind: str, obj) -> bool:
+    """Ledger entry for a snapshot file that is not valid JSON or not an object.
+    Returns True when the object was recorded as an error (caller skips it)."""
+    if obj.error is None and isinstance(obj.data, dict):
+        return False
+    item = ctx.ledger.add(kind, obj.id, name=obj.path.name, type="?")
+    item.note(obj.error or f"{obj.path.name}: expected a JSON object, found {type(obj.data).__name__}", Status.ERROR)
+    return True

@@ -1,0 +1,21 @@
+"""Datadog query → PromQL transpiler.
+
+Public interface (stable, used by monitors, dashboards, SLOs, compare):
+
+* :func:`translate` — one Datadog metric query (optionally in monitor form).
+* :func:`translate_formula` — a formulas-and-functions request
+  (``formula`` over named ``queries``).
+* :class:`Translation` — the result: ``promql``, ``status``, ``notes``,
+  metrics and labels used, and for monitors the parts of the condition.
+
+Stages inside: ``lexer``/``parser`` → typed AST (``ast``) with positions →
+``generator`` (one function per node type) using the mapping tables
+(``mapping``).
+"""
+
+from dd2prom.convert.queries.types import (  # noqa: F401
+    MonitorCondition,
+    TranslateContext,
+    Translation,
+)
+from dd2prom.convert.queries.translate import translate, translate_formula  # noqa: F401

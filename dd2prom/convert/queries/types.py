@@ -1,0 +1,83 @@
+"""Result and context types of the transpiler (the contract other stages use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dd2prom.model import Status
+
+Target = Literal["monitor", "dashboard", "plain"]
+
+
+@dataclass
+class TranslateContext:
+    """What the transpiler may know beyond the query text."""
+
+    # "monitor": the window comes from the monitor's time aggregation;
+    # "dashboard": windows follow Grafana's $__interval / $__rate_interval and
+    #   template variables become Grafana variables;
+    # "plain": a bare query translated as an instant expression (CLI default).
+    target: Target = "plain"
+    # snapshot metrics/ metadata: {datadog metric name: {"type": "count"|"rate"|"gauge"|"distribution", "unit": ...}}
+    metric_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # user mapping overrides already merged in (None = shipped tables only)
+    mappings: Any = None
+    # Datadog template variable name → Grafana variable name (dashboards)
+    template_variables: dict[str, str] = field(default_factory=dict)
+    # default window for rate()/increase() when the query gives none (plain target)
+    default_window: str = "5m"
+
+
+@dataclass
+class MonitorCondition:
+    """The parts of a monitor query ``time_agg(last_5m):expr > 90``."""
+
+    time_aggregation: str            # avg | sum | min | max | last | pct_change | change ...
+    window_seconds: int              # last_5m → 300
+    expr: str                        # PromQL of the left side, window already applied
+    comparator: str                  # > >= < <= == !=
+    threshold: float | None          # the threshold written in the query
+
+
+@dataclass
+class Translation:
+    query: str
+    promql: str | None
+    status: Status
+    notes: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)          # Datadog metric names read
+    prom_metrics: list[str] = field(default_factory=list)     # Prometheus metric names emitted
+    labels: list[str] = field(default_factory=list)           # Prometheus labels used (by / matchers)
+    group_by: list[str] = field(default_factory=list)         # output labels of the expression
+    unmapped_metrics: list[str] = field(default_factory=list)
+    monitor: MonitorCondition | None = None
+    error: str | None = None                                  # message with caret line when status is error
+
+    @property
+    def ok(self) -> bool:
+        return self.promql is not None and self.status not in (Status.ERROR, Status.UNSUPPORTED)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {
+            "query": self.query,
+            "promql": self.promql,
+            "status": Status(self.status).value,
+            "notes": list(self.notes),
+            "metrics": list(self.metrics),
+            "prom_metrics": list(self.prom_metrics),
+            "labels": list(self.labels),
+            "group_by": list(self.group_by),
+            "unmapped_metrics": list(self.unmapped_metrics),
+        }
+        if self.monitor is not None:
+            d["monitor"] = {
+                "time_aggregation": self.monitor.time_aggregation,
+                "window_seconds": self.monitor.window_seconds,
+                "expr": self.monitor.expr,
+                "comparator": self.monitor.comparator,
+                "threshold": self.monitor.threshold,
+            }
+        if self.error:
+            d["error"] = self.error
+        return d

@@ -1,0 +1,105 @@
+"""The convert output folder, written through a staging folder.
+
+All files go to ``<out>.dd2prom-staging-*`` first; :meth:`OutputDir.commit`
+swaps it into place. A crash before that leaves the previous output intact
+and no partial files behind (the staging folder is removed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
+from dd2prom.snapshot import dumps
+
+
+class OutputDir:
+    def __init__(self, out: Path | str):
+        self.final = Path(out).resolve()
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.dd2prom-staging-", dir=self.final.parent))
+        self.k8s_files: list[str] = []   # relative paths of files holding Kubernetes objects
+        self.written: set[str] = set()
+        self._committed = False
+
+    # -- writing -------------------------------------------------------------
+    def path(self, rel: str) -> Path:
+        rel = rel.lstrip("/")
+        if ".." in Path(rel).parts:
+            raise ValueError(f"output path escapes the output folder: {rel}")
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def write_text(self, rel: str, text: str) -> str:
+        self.path(rel).write_text(text, encoding="utf-8")
+        self.written.add(rel)
+        return rel
+
+    def write_json(self, rel: str, data: Any) -> str:
+        return self.write_text(rel, dumps(data))
+
+    def write_yaml(self, rel: str, data: Any) -> str:
+        return self.write_text(rel, dump_yaml(data))
+
+    def write_k8s(self, rel: str, objects: dict[str, Any] | Iterable[dict[str, Any]]) -> str:
+        """Write one Kubernetes object, or several as a multi-document YAML file,
+        and list the file in kustomization.yaml."""
+        if isinstance(objects, dict):
+            text = dump_yaml(objects)
+        else:
+            text = dump_yaml_all(objects)
+        self.write_text(rel, text)
+        if rel not in self.k8s_files:
+            self.k8s_files.append(rel)
+        return rel
+
+    def remove(self, rel: str) -> None:
+        p = self.root / rel
+        if p.exists():
+            p.unlink()
+        self.written.discard(rel)
+        if rel in self.k8s_files:
+            self.k8s_files.remove(rel)
+
+    # -- finishing -----------------------------------------------------------
+    def write_kustomization(self) -> None:
+        self.write_yaml("kustomization.yaml", {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": sorted(self.k8s_files),
+        })
+
+    def commit(self) -> Path:
+        """Swap the staging folder into place; the old output is removed."""
+        if self._committed:
+            return self.final
+        backup = None
+        if self.final.exists():
+            backup = self.final.with_name(f".{self.final.name}.dd2prom-old-{os.getpid()}")
+            os.replace(self.final, backup)
+        os.replace(self.root, self.final)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+        self._committed = True
+        self.root = self.final
+        return self.final
+
+    def abort(self) -> None:
+        if not self._committed:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "OutputDir":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))

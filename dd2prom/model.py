@@ -1,0 +1,134 @@
+"""Values shared by every stage of the pipeline.
+
+Every converted item ends up as one :class:`CoverageItem` in the ledger
+(``coverage.json``). Every difference between what Datadog meant and what we
+emit is a :class:`Note`: a severity and one human sentence (pint style).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """How faithfully an item was carried over. Ordered from best to worst."""
+
+    EXACT = "exact"
+    APPROXIMATE = "approximate"
+    MANUAL = "manual"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_ORDER.index(self)
+
+    @classmethod
+    def worst(cls, *statuses: "Status") -> "Status":
+        """The least faithful of several statuses (EXACT when none are given)."""
+        result = cls.EXACT
+        for s in statuses:
+            s = cls(s)
+            if s.rank > result.rank:
+                result = s
+        return result
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+_STATUS_ORDER = [Status.EXACT, Status.APPROXIMATE, Status.MANUAL, Status.UNSUPPORTED, Status.ERROR]
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"          # a fact worth knowing, meaning unchanged
+    WARNING = "warning"    # the meaning differs a little (approximate)
+    BUG = "bug"            # cannot be carried over (unsupported / manual)
+    FATAL = "fatal"        # the input itself is broken (error)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One problem or remark: a severity and one human sentence."""
+
+    message: str
+    severity: Severity = Severity.WARNING
+    position: int | None = None  # character offset in the source query, when known
+
+    def __str__(self) -> str:
+        return self.message
+
+
+KINDS = ("monitor", "dashboard", "widget", "slo", "synthetics", "check", "downtime")
+
+
+@dataclass
+class CoverageItem:
+    """One input item and what became of it (one row of coverage.json)."""
+
+    kind: str
+    id: str
+    name: str = ""
+    type: str = ""
+    status: Status = Status.EXACT
+    notes: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    # free-form extras that later stages use (owner tags, metrics used, translations...)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, message: str, status: Status | None = None) -> None:
+        """Add a sentence and, optionally, lower the status to at least ``status``."""
+        if message and message not in self.notes:
+            self.notes.append(message)
+        if status is not None:
+            self.status = Status.worst(self.status, status)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "kind": self.kind,
+            "id": str(self.id),
+            "name": self.name,
+            "type": self.type,
+            "status": Status(self.status).value,
+            "notes": list(self.notes),
+            "outputs": sorted(set(self.outputs)),
+        }
+        d.update({k: v for k, v in self.extra.items() if k not in d})
+        return d
+
+
+class Ledger:
+    """The coverage ledger: every input item exactly once."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], CoverageItem] = {}
+
+    def add(self, kind: str, id: Any, name: str = "", type: str = "") -> CoverageItem:
+        key = (kind, str(id))
+        if key in self._items:
+            return self._items[key]
+        item = CoverageItem(kind=kind, id=str(id), name=name or "", type=type or "")
+        self._items[key] = item
+        return item
+
+    def get(self, kind: str, id: Any) -> CoverageItem | None:
+        return self._items.get((kind, str(id)))
+
+    def __iter__(self):
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for item in self:
+            per = out.setdefault(item.kind, {})
+            per[item.status.value] = per.get(item.status.value, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        items = sorted(self, key=lambda i: (KINDS.index(i.kind) if i.kind in KINDS else 99, i.id))
+        return {"items": [i.to_json() for i in items], "counts": self.counts()}

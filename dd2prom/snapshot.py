@@ -1,0 +1,149 @@
+"""The snapshot folder: what `dd2prom export` writes and `dd2prom convert` reads.
+
+Layout (one object per file, the API's own JSON shape, sorted keys, indent 2)::
+
+    manifest.json                 optional on input
+    monitors/<id>.json
+    dashboards/<id>.json
+    slos/<id>.json
+    synthetics/<public_id>.json
+    downtimes/<id>.json
+    metrics/<metric name>.json    metadata: type, unit, per_unit, integration
+    usage/*.json
+    checks/...                    agent check configs and Kubernetes manifests
+
+The corpus in ../shared/corpus has this layout without a manifest and with
+file names instead of ids; an object's id is its ``id`` field (``public_id``
+for synthetics) or, when absent, its file name without ``.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+RESOURCE_DIRS = ("monitors", "dashboards", "slos", "synthetics", "downtimes")
+ID_FIELD = {"synthetics": "public_id"}
+
+
+def dumps(obj: Any) -> str:
+    """The one JSON serialisation used for every snapshot and output file."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def atomic_write_text(path: Path | str, text: str) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path | str, obj: Any) -> None:
+    atomic_write_text(path, dumps(obj))
+
+
+def safe_filename(name: str) -> str:
+    """A file name for an id or metric name (no path separators, no leading dot)."""
+    cleaned = "".join(c if c.isalnum() or c in "._-:@" else "_" for c in str(name))
+    cleaned = cleaned.lstrip(".") or "_"
+    return cleaned[:200]
+
+
+@dataclass
+class SnapshotObject:
+    kind: str            # folder name: monitors, dashboards, ...
+    id: str
+    path: Path
+    data: Any            # parsed JSON (dict normally; anything if the file is odd)
+    error: str | None = None  # set when the file could not be read as JSON
+
+
+@dataclass
+class Snapshot:
+    root: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, root: Path | str) -> "Snapshot":
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"snapshot folder {root} does not exist")
+        manifest: dict[str, Any] = {}
+        mpath = root / "manifest.json"
+        if mpath.is_file():
+            try:
+                manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            except ValueError:
+                manifest = {}
+        return cls(root=root, manifest=manifest)
+
+    def iter(self, kind: str) -> Iterator[SnapshotObject]:
+        """Every object of a kind, in file-name order. Unreadable files come back
+        with ``error`` set so the caller can record them; they never raise."""
+        folder = self.root / kind
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.json")):
+            stem = path.stem
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                yield SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
+                continue
+            oid = stem
+            if isinstance(data, dict):
+                value = data.get(ID_FIELD.get(kind, "id"))
+                if value not in (None, ""):
+                    oid = str(value)
+            yield SnapshotObject(kind, oid, path, data)
+
+    def monitors(self) -> Iterator[SnapshotObject]:
+        return self.iter("monitors")
+
+    def dashboards(self) -> Iterator[SnapshotObject]:
+        return self.iter("dashboards")
+
+    def slos(self) -> Iterator[SnapshotObject]:
+        return self.iter("slos")
+
+    def synthetics(self) -> Iterator[SnapshotObject]:
+        return self.iter("synthetics")
+
+    def downtimes(self) -> Iterator[SnapshotObject]:
+        return self.iter("downtimes")
+
+    def metric_metadata(self) -> dict[str, dict[str, Any]]:
+        """metrics/<name>.json → {name: metadata}. The metric name is the file's
+        ``metric`` field when present, else the file name."""
+        out: dict[str, dict[str, Any]] = {}
+        for obj in self.iter("metrics"):
+            if isinstance(obj.data, dict):
+                name = obj.data.get("metric") or obj.path.stem
+                out[name] = obj.data
+        return out
+
+    def usage(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for obj in self.iter("usage"):
+            out[obj.path.stem] = obj.data
+        return out
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / "checks"

@@ -1,0 +1,178 @@
+"""`dd2prom verify DIR`: check a convert output folder with the real tools.
+
+Checks, each a small function returning a :class:`CheckResult`:
+
+* every PrometheusRule's groups pass ``promtool check rules``;
+* every promtool unit test under ``prometheus/tests/`` passes ``promtool test rules``;
+* ``alertmanager/alertmanager.yaml`` passes ``amtool check-config``;
+* ``blackbox/blackbox.yml`` loads in the blackbox exporter (``--config.check``);
+* every custom resource validates strictly against the CRD schemas;
+* every PromQL expression in rules and Grafana dashboards parses.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from dd2prom.emit.yamlio import dump_yaml, load_yaml_all
+from dd2prom.validate import tools
+from dd2prom.validate.crd import find_crd_dir, validate_object
+from dd2prom.validate.promql import promql_error
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    skipped: bool = False
+    details: list[str] = field(default_factory=list)
+    checked: int = 0
+
+
+def iter_k8s_objects(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    for path in sorted(root.rglob("*.yaml")):
+        if path.name == "kustomization.yaml" or "tests" in path.relative_to(root).parts[:2] and path.parent.name == "tests":
+            continue
+        try:
+            docs = load_yaml_all(path.read_text(encoding="utf-8"))
+        except Exception:
+            continue
+        for doc in docs:
+            if isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc:
+                yield path, doc
+
+
+def check_rules(root: Path) -> CheckResult:
+    res = CheckResult("promtool check rules", True)
+    rules = [(p, o) for p, o in iter_k8s_objects(root) if o.get("kind") == "PrometheusRule"]
+    if not rules:
+        res.skipped = True
+        return res
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, (path, obj) in enumerate(rules):
+            f = Path(tmp) / f"{i:05d}-{path.stem}.yaml"
+            f.write_text(dump_yaml({"groups": (obj.get("spec") or {}).get("groups", [])}), encoding="utf-8")
+            files.append(f)
+            for group in (obj.get("spec") or {}).get("groups", []):
+                for rule in group.get("rules", []):
+                    err = promql_error(str(rule.get("expr", "")))
+                    if err:
+                        res.ok = False
+                        res.details.append(f"{path.relative_to(root)}: {rule.get('alert') or rule.get('record')}: {err}")
+        for start in range(0, len(files), 200):
+            r = tools.promtool_check_rules(files[start:start + 200])
+            if not r.ok:
+                res.ok = False
+                res.details.append(r.output.strip()[-4000:])
+        res.checked = len(files)
+    return res
+
+
+def check_rule_tests(root: Path) -> CheckResult:
+    res = CheckResult("promtool test rules", True)
+    tests = sorted((root / "prometheus" / "tests").glob("*.yaml")) if (root / "prometheus" / "tests").is_dir() else []
+    if not tests:
+        res.skipped = True
+        return res
+    for start in range(0, len(tests), 100):
+        r = tools.promtool_test_rules(tests[start:start + 100])
+        if not r.ok:
+            res.ok = False
+            res.details.append(r.output.strip()[-4000:])
+    res.checked = len(tests)
+    return res
+
+
+def check_alertmanager(root: Path) -> CheckResult:
+    res = CheckResult("amtool check-config", True)
+    f = root / "alertmanager" / "alertmanager.yaml"
+    if not f.is_file():
+        res.skipped = True
+        return res
+    r = tools.amtool_check_config(f)
+    res.ok, res.checked = r.ok, 1
+    if not r.ok:
+        res.details.append(r.output.strip()[-4000:])
+    return res
+
+
+def check_blackbox(root: Path) -> CheckResult:
+    res = CheckResult("blackbox exporter --config.check", True)
+    f = root / "blackbox" / "blackbox.yml"
+    if not f.is_file():
+        res.skipped = True
+        return res
+    r = tools.blackbox_check_config(f)
+    res.ok, res.checked = r.ok, 1
+    if not r.ok:
+        res.details.append(r.output.strip()[-4000:])
+    return res
+
+
+def check_crds(root: Path, crd_dir: Path | None = None) -> CheckResult:
+    res = CheckResult("CRD schemas (strict)", True)
+    crd = find_crd_dir(crd_dir)
+    if crd is None:
+        res.skipped = True
+        res.details.append("no prometheus-operator CRDs found (use --crd-dir or DD2PROM_CRD_DIR)")
+        return res
+    for path, obj in iter_k8s_objects(root):
+        res.checked += 1
+        for err in validate_object(obj, crd):
+            res.ok = False
+            res.details.append(f"{path.relative_to(root)}: {obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}: {err}")
+    return res
+
+
+def _grafana_exprs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("expr"), str):
+            yield node["expr"]
+        for v in node.values():
+            yield from _grafana_exprs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _grafana_exprs(v)
+
+
+def check_dashboards(root: Path) -> CheckResult:
+    res = CheckResult("Grafana dashboards (JSON, PromQL)", True)
+    folder = root / "grafana" / "dashboards"
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        res.skipped = True
+        return res
+    for f in files:
+        res.checked += 1
+        try:
+            dash = json.loads(f.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            res.ok = False
+            res.details.append(f"{f.name}: invalid JSON: {exc}")
+            continue
+        for expr in _grafana_exprs(dash.get("panels", [])):
+            err = promql_error(expr)
+            if err:
+                res.ok = False
+                res.details.append(f"{f.name}: {err}: {expr[:200]}")
+    return res
+
+
+CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager,
+                                            check_blackbox, check_crds, check_dashboards]
+
+
+def verify(root: Path | str, crd_dir: Path | None = None) -> list[CheckResult]:
+    root = Path(root)
+    results = []
+    for check in CHECKS:
+        if check is check_crds:
+            results.append(check(root, crd_dir))
+        else:
+            results.append(check(root))
+    return results
