@@ -27,6 +27,9 @@ class TranslateContext:
     template_variables: dict[str, str] = field(default_factory=dict)
     # default window for rate()/increase() when the query gives none (plain target)
     default_window: str = "5m"
+    # explicit evaluation window for rate()/increase()/as_count (SLO recording
+    # rules over 5m/30m/1h/...); overrides the monitor window and default_window
+    window: str | None = None
 
 
 @dataclass
