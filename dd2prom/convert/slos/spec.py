@@ -130,6 +130,8 @@ class Sli:
     base_interval: str | None = None        # evaluation interval of the base rules' group
     metrics: list[str] = field(default_factory=list)
     translations: list[dict[str, Any]] = field(default_factory=list)
+    # monitor SLOs: labels of an ALERTS series the SLI counts (for promtool tests)
+    alerts_labels: dict[str, str] | None = None
 
 
 class SliError(Exception):
