@@ -83,3 +83,38 @@ def write_snapshot(root: Path, slos: list[dict[str, Any]] = (), monitors: list[d
             oid = o.get("id") or (o.get("data") or {}).get("id") or i
             (folder / f"{oid}.json").write_text(json.dumps(o), encoding="utf-8")
     return root
+
+
+# --- downtimes (now = NOW, a Friday) ------------------------------------------------
+NOW_EPOCH = 1796385600  # 2026-12-04T12:00:00Z, a Friday
+DOWNTIMES = [
+    {"id": 1, "message": "Database migration", "scope": ["env:prod"], "monitor_id": 101,
+     "start": NOW_EPOCH - 3600, "end": NOW_EPOCH + 7200, "timezone": "UTC", "recurrence": None},
+    {"id": 2, "message": "Old maintenance", "scope": ["*"], "monitor_id": None, "monitor_tags": ["*"],
+     "start": NOW_EPOCH - 86400 * 30, "end": NOW_EPOCH - 86400 * 29, "recurrence": None},
+    # Saturdays and Sundays 22:00-08:00 Berlin time, monitors tagged team:core
+    {"id": 3, "message": "Weekend batch window", "scope": ["*"], "monitor_tags": ["team:core"],
+     "start": 1796504400, "end": 1796540400, "timezone": "Europe/Berlin",
+     "recurrence": {"type": "weeks", "period": 1, "week_days": ["Sat", "Sun"]}},
+    {"id": 4, "message": "Every other week", "scope": ["host:db-1"], "monitor_id": 101,
+     "start": NOW_EPOCH, "end": NOW_EPOCH + 3600, "recurrence": {"type": "weeks", "period": 2, "week_days": ["Mon"]}},
+    {"id": 5, "message": "Canceled", "scope": ["*"], "monitor_id": 101, "start": NOW_EPOCH, "end": NOW_EPOCH + 60,
+     "canceled": NOW_EPOCH - 10},
+    {"id": 6, "message": "Daily backups, ended", "scope": ["*"], "monitor_id": 102, "start": NOW_EPOCH - 86400 * 60,
+     "end": NOW_EPOCH - 86400 * 60 + 1800, "recurrence": {"type": "days", "period": 1,
+                                                          "until_date": NOW_EPOCH - 86400}},
+    {"id": 7, "message": "Broken", "scope": ["*"], "start": NOW_EPOCH, "end": NOW_EPOCH + 60,
+     "recurrence": {"type": "hours", "period": 1}},
+    {"data": {"id": "00000000-0000-0000-0000-00000000000a", "type": "downtime", "attributes": {
+        "message": "Open-ended web mute", "scope": "env:prod -service:api",
+        "monitor_identifier": {"monitor_tags": ["*"]},
+        "schedule": {"start": "2026-12-04T11:00:00Z", "end": None}, "status": "active"}}},
+    {"data": {"id": "00000000-0000-0000-0000-00000000000b", "type": "downtime", "attributes": {
+        "message": "Patch Monday", "scope": "*", "monitor_identifier": {"monitor_id": 102},
+        "schedule": {"recurrences": [{"rrule": "FREQ=MONTHLY;BYDAY=1MO", "duration": "2h",
+                                      "start": "2026-01-05T03:00:00"}], "timezone": "America/New_York"},
+        "status": "scheduled"}}},
+    {"data": {"id": "00000000-0000-0000-0000-00000000000c", "type": "downtime", "attributes": {
+        "message": "Canceled v2", "scope": "*", "monitor_identifier": {"monitor_id": 102},
+        "schedule": {"start": "2026-12-04T11:00:00Z", "end": "2026-12-05T11:00:00Z"}, "status": "canceled"}}},
+]
