@@ -55,6 +55,7 @@ BURN_MONITOR = {
     "id": 5001, "name": "Checkout fast burn", "type": "slo alert", "tags": ["team:payments"],
     "query": 'burn_rate("aa11bb22cc33dd44ee55ff6600112233").over("30d").long_window("1h").short_window("5m") > 10',
     "options": {"thresholds": {"critical": 10, "warning": 5}},
+    "message": "Checkout is burning its budget. @pagerduty-payments",
 }
 BUDGET_MONITOR = {
     "id": 5002, "name": "Checkout budget 75% used", "type": "slo alert", "tags": [],

@@ -31,8 +31,9 @@ def convert(tmp_path: Path, slo_list=ALL_SLOS, monitors=ALL_MONITORS, converted_
     snap = Snapshot.open(F.write_snapshot(tmp_path / "snap", slo_list, monitors))
     out = OutputDir(tmp_path / "out")
     ctx = ConvertContext(snapshot=snap, out=out, options=ConvertOptions())
-    for mid in converted_monitors:
+    for mid in converted_monitors:   # what the monitors stage leaves for later stages
         ctx.ledger.add("monitor", mid, "m", "query alert").outputs.append("prometheus/rules/core.yaml")
+        ctx.shared.setdefault("monitor_alerts", {})[mid] = {"alertname": f"M{mid}", "matchers": {"dd_monitor_id": mid}}
     slos.run(snap, ctx)
     out.commit()
     return ctx, tmp_path / "out"
@@ -169,3 +170,21 @@ def test_bad_slo_alert_query_is_unsupported(tmp_path, fake_transpiler):
     bad = {"id": 7, "name": "odd", "type": "slo alert", "query": "avg(last_5m):foo{*} > 1"}
     ctx, _ = convert(tmp_path, [], [bad])
     assert ctx.ledger.get("monitor", "7").status is Status.UNSUPPORTED
+
+
+def test_slo_alert_monitors_through_the_pipeline(tmp_path, fake_transpiler):
+    """The monitors stage records SLO alert monitors; the slos stage settles
+    them and routes their @-mentions to the alerts it generated."""
+    from dd2prom.convert.pipeline import run_convert
+
+    snap = F.write_snapshot(tmp_path / "snap", [F.METRIC_SLO], [F.BURN_MONITOR, F.ORPHAN_MONITOR])
+    ctx = run_convert(snap, tmp_path / "out", only={"monitors", "slos"})
+    burn, orphan = ctx.ledger.get("monitor", "5001"), ctx.ledger.get("monitor", "5003")
+    assert burn.status is Status.EXACT, burn.notes
+    assert "prometheus/rules/slo-checkout-availability.yaml" in burn.outputs
+    assert orphan.status is Status.MANUAL
+    am = load_yaml_all((tmp_path / "out/alertmanager/alertmanager.yaml").read_text())[0]
+    receivers = [c["receiver"] for r in am["route"]["routes"] for c in r.get("routes", [])]
+    assert "pagerduty-payments" in receivers
+    assert {"source_matchers": ['dd_monitor_id="5001"', 'dd_state="alert"'],
+            "target_matchers": ['dd_monitor_id="5001"', 'dd_state="warn"']} in am["inhibit_rules"]

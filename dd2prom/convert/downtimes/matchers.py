@@ -7,21 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-_INVALID = re.compile(r"[^A-Za-z0-9_]")
-MONITOR_LABEL = "dd_monitor_id"
+from dd2prom.convert.monitors.rules import MONITOR_LABEL, STATE_LABEL  # noqa: F401 (re-exported)
+from dd2prom.convert.monitors.spec import label_name
 
 
 def tag_label(key: str) -> str:
-    """The Prometheus label a Datadog tag key becomes (the transpiler's tag
-    mapping when it has one, else the key made a valid label name)."""
-    try:
-        from dd2prom.convert.queries.mapping import tag_label as mapped  # type: ignore[attr-defined]
-    except ImportError:
-        mapped = None
-    if mapped is not None:
-        return mapped(key)
-    name = _INVALID.sub("_", key.strip())
-    return name if name and not name[0].isdigit() else f"_{name}"
+    """The Prometheus label a Datadog tag key becomes: the same function the
+    monitors' rules use, so matchers hit the labels those rules carry."""
+    return label_name(key.strip())
 
 
 def _escape(value: str) -> str:

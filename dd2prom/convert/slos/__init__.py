@@ -18,11 +18,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.downtimes.matchers import tag_labels
+from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
+from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, promtool_tests, slo_alerts, time_slice
 from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
 from dd2prom.emit import k8s
+from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
 from dd2prom.validate.promql import promql_error
@@ -78,14 +80,24 @@ def _unique_name(spec: SloSpec, used: set[str]) -> str:
 
 def _set_monitor(ctx: ConvertContext, mon: slo_alerts.SloAlertMonitor, status: Status, notes: list[str],
                  outputs: list[str], alertname: str | None) -> None:
-    """Final word on an ``slo alert`` monitor: replaces what the monitors stage put."""
+    """Final word on an ``slo alert`` monitor. The monitors stage recorded it
+    and left a route callback (``monitor_slo_alerts``) for its @-mentions;
+    its finisher adds the entry of ``slo_alerts`` to the item."""
     item = ctx.ledger.get("monitor", mon.monitor_id) or ctx.ledger.add("monitor", mon.monitor_id, mon.name, "slo alert")
-    item.status, item.notes, item.outputs = Status.EXACT, [], list(outputs)
+    item.status = status
     for n in notes:
         item.note(n)
-    item.status = status
-    if alertname:
-        item.extra["alertnames"] = [alertname]
+    item.outputs += [o for o in outputs if o not in item.outputs]
+    if not alertname:
+        return
+    item.extra["alertnames"] = [alertname]
+    ctx.shared.setdefault("slo_alerts", {})[mon.slo_id] = {"status": status.value, "outputs": outputs}
+    matchers = {MONITOR_LABEL: mon.monitor_id}
+    for _, _, pending_item, route in ctx.shared.get(PENDING_ROUTES, []):
+        if pending_item is item:
+            route(matchers)
+    if "warning" in mon.thresholds:
+        alertmanager_config(ctx).add_inhibit_rule({**matchers, STATE_LABEL: "alert"}, {**matchers, STATE_LABEL: "warn"})
 
 
 def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,

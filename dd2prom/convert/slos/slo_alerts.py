@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, tag_labels
+from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
 from dd2prom.convert.slos.burn_rate import BudgetAlert, BurnAlert
 from dd2prom.convert.slos.spec import SloSpec, duration_seconds, fmt_number
 
@@ -22,7 +22,9 @@ _BURN = re.compile(rf"^\s*burn_rate\(\s*{_Q}\s*\)\s*\.over\(\s*{_Q}\s*\)"
                    rf"(?:\s*\.long_window\(\s*{_Q}\s*\))?(?:\s*\.short_window\(\s*{_Q}\s*\))?"
                    r"\s*(>=|>)\s*([-+0-9.eE]+)\s*$")
 _BUDGET = re.compile(rf"^\s*error_budget\(\s*{_Q}\s*\)\s*\.over\(\s*{_Q}\s*\)\s*(>=|>)\s*([-+0-9.eE]+)\s*$")
-RESERVED = ("alertname", "severity", "dd_slo_id", "slo_name", "slo_timeframe", MONITOR_LABEL)
+RESERVED = ("alertname", "severity", "dd_slo_id", "slo_name", "slo_timeframe", MONITOR_LABEL, STATE_LABEL)
+# severity → the Datadog state label the monitors' routes and inhibit rules use
+STATES = {"critical": "alert", "warning": "warn"}
 
 
 @dataclass
@@ -94,7 +96,7 @@ def alerts(mon: SloAlertMonitor, spec: SloSpec) -> tuple[list[BurnAlert | Budget
     base = {MONITOR_LABEL: mon.monitor_id, "slo_timeframe": obj.timeframe, **tag_labels(mon.tags, RESERVED)}
     out: list[BurnAlert | BudgetAlert] = []
     for severity, threshold in mon.thresholds.items():
-        labels = {"severity": severity, **base}
+        labels = {"severity": severity, STATE_LABEL: STATES[severity], **base}
         if mon.kind == "burn_rate":
             out.append(BurnAlert(
                 alert_name(mon.name), obj, ((mon.long_window, mon.short_window, threshold),), labels,
