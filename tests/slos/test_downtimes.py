@@ -167,3 +167,17 @@ def test_month_end_crossing_is_noted():
 ])
 def test_scope_to_matchers(scope, expected):
     assert [[m.text() for m in c] for c in silences.scope_dnf(scope)] == expected
+
+
+def test_verify_checks_silences(converted, tmp_path):
+    from dd2prom.validate.verify import check_silences
+
+    _, out = converted
+    assert check_silences(out).ok and check_silences(out).checked == 2
+    bad = tmp_path / "alertmanager/silences"
+    bad.mkdir(parents=True)
+    (bad / "x.json").write_text(json.dumps([{"matchers": [{"name": "env", "value": ".*", "isRegex": True}],
+                                             "startsAt": "2026-01-02T00:00:00Z", "endsAt": "2026-01-01T00:00:00Z",
+                                             "createdBy": "me", "comment": "c"}]))
+    res = check_silences(tmp_path)
+    assert not res.ok and len(res.details) == 2

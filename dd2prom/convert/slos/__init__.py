@@ -121,6 +121,10 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
     item.status = Status.worst(item.status, sli.status)
     for n in sli.notes:
         item.note(n)
+    longest = spec.objectives[-1].timeframe
+    if longest != "7d":
+        item.note(f"The {longest} window needs Prometheus to keep {longest} of samples (retention; "
+                  "kube-prometheus-stack keeps 10d by default).")
     if sli.metrics:
         item.extra["metrics"] = sli.metrics
     if sli.translations:
