@@ -146,29 +146,28 @@ def _silence_errors(s: Any) -> list[str]:
     return errs
 
 
-def check_silences(root: Path) -> CheckResult:
-    """``alertmanager/silences/*.json``: arrays of silences ``amtool silence import`` and the v2 API accept."""
-    res = CheckResult("Alertmanager silences", True)
-    folder = root / "alertmanager" / "silences"
+def _json_files(res: CheckResult, folder: Path) -> Iterator[tuple[Path, Any]]:
+    """The parsed ``*.json`` files of a folder; unparseable ones fail ``res``.
+    No files marks the check skipped."""
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
-        res.skipped = True
-        return res
+    res.skipped = not files
     for f in files:
         res.checked += 1
         try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
+            yield f, json.loads(f.read_text(encoding="utf-8"))
         except ValueError as exc:
-            doc, res.ok = None, False
-            res.details.append(f"{f.name}: invalid JSON: {exc}")
-        if doc is not None and not isinstance(doc, list):
             res.ok = False
-            res.details.append(f"{f.name}: expected a JSON array of silences")
-            continue
-        for i, s in enumerate(doc or []):
-            for err in _silence_errors(s):
-                res.ok = False
-                res.details.append(f"{f.name}[{i}]: {err}")
+            res.details.append(f"{f.name}: invalid JSON: {exc}")
+
+
+def check_silences(root: Path) -> CheckResult:
+    """``alertmanager/silences/*.json``: arrays of silences ``amtool silence import`` and the v2 API accept."""
+    res = CheckResult("Alertmanager silences", True)
+    for f, doc in _json_files(res, root / "alertmanager" / "silences"):
+        errs = [f"{f.name}[{i}]: {e}" for i, s in enumerate(doc) for e in _silence_errors(s)] \
+            if isinstance(doc, list) else [f"{f.name}: expected a JSON array of silences"]
+        res.ok = res.ok and not errs
+        res.details += errs
     return res
 
 
@@ -200,19 +199,7 @@ def _grafana_exprs(node: Any) -> Iterator[str]:
 
 def check_dashboards(root: Path) -> CheckResult:
     res = CheckResult("Grafana dashboards (JSON, PromQL)", True)
-    folder = root / "grafana" / "dashboards"
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
-        res.skipped = True
-        return res
-    for f in files:
-        res.checked += 1
-        try:
-            dash = json.loads(f.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            res.ok = False
-            res.details.append(f"{f.name}: invalid JSON: {exc}")
-            continue
+    for f, dash in _json_files(res, root / "grafana" / "dashboards"):
         for expr in _grafana_exprs(dash.get("panels", [])):
             err = promql_error(expr)
             if err:
