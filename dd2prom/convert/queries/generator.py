@@ -390,7 +390,7 @@ class Generator:
         if t.key == "*":
             return [[]] if not neg else [[("__name__", "=", "")]]
         if t.var is not None:
-            key = t.key or self.ctx.__dict__.get("template_variable_tags", {}).get(t.var, t.var)
+            key = t.key or self.ctx.template_variable_tags.get(t.var, t.var)
             label = label_for_tag(self.mappings, key, metric)
             if env.target != "dashboard":
                 self.note(f"Template variable ${t.var} has no value outside a dashboard; its filter on "
