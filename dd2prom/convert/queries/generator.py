@@ -99,7 +99,8 @@ class Generator:
         if isinstance(node, ast.Name):
             if node.name in self.names:
                 return self.gen(self.names[node.name], env)
-            raise Unsupported(f"'{node.name}' is neither a metric query nor a named query of the formula.")
+            from dd2prom.convert.queries.lexer import QuerySyntaxError
+            raise QuerySyntaxError(f"'{node.name}' is neither a metric query nor a named query", node.pos)
         if isinstance(node, ast.ServiceCheck):
             raise Unsupported(f"Service check query on '{node.check}': service checks are converted "
                               "from their checks, not as PromQL.")

@@ -13,12 +13,14 @@ MODIFIERS = frozenset({"rollup", "as_count", "as_rate", "fill", "weighted"})
 class QuerySyntaxError(ValueError):
     """A parse error at ``pos``; :meth:`render` shows the caret line."""
 
-    def __init__(self, message: str, pos: int):
+    def __init__(self, message: str, pos: int, source: str | None = None):
         super().__init__(message)
         self.message = message
         self.pos = pos
+        self.source = source     # the text ``pos`` points into, when not the query itself
 
     def render(self, source: str) -> str:
+        source = self.source if self.source is not None else source
         pos = max(0, min(self.pos, len(source)))
         line_start = source.rfind("\n", 0, pos) + 1
         line_end = source.find("\n", pos)

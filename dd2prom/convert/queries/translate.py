@@ -30,7 +30,7 @@ def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateCo
             try:
                 gen.names[name] = parse_expression(str(text))
             except QuerySyntaxError as exc:
-                raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos) from None
+                raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos, str(text)) from None
         return _translate(gen, formula, False)
     return _run(formula, ctx, body)
 
