@@ -14,12 +14,14 @@ from itertools import product
 from typing import Callable
 
 from dd2prom.convert.queries import ast
-from dd2prom.convert.queries.mapping import MetricInfo, Mappings, label_for_tag, prom_metric_for
+from dd2prom.convert.queries.mapping import MetricInfo, Mappings, label_for_tag, prom_metric_for, tag_needs_join
 from dd2prom.convert.queries.parser import percentile_of
 from dd2prom.convert.queries.types import TranslateContext
 from dd2prom.model import Status
 
 MONTH_SECONDS = 28 * 86400
+# Datadog's host is the node name; Prometheus' instance may carry the scrape port
+_PORT = "(:[0-9]+)?"
 _MAX_DNF = 64
 
 
@@ -152,6 +154,7 @@ class Generator:
             info = self._guess_type(q, info, mods)
         self.resolved[id(q)] = info
         groups = tuple(dict.fromkeys(label_for_tag(self.mappings, t, q.metric) for t in q.group_by))
+        self._check_carried(q)
         self._use(self.labels, *groups)
         if "weighted" in mods:
             self.note(".weighted() has no PromQL counterpart; Prometheus averages the series as they are.")
@@ -178,6 +181,14 @@ class Generator:
         if "fill" in mods and _arg_word(mods["fill"].args, 0) == "zero":
             out = self.zero_fill(out, q, info, conjuncts, env, groups)
         return out
+
+    def _check_carried(self, q: ast.MetricQuery) -> None:
+        keys = list(q.group_by) + [k for k in _scope_keys(q.scope)]
+        for key in dict.fromkeys(keys):
+            if tag_needs_join(self.mappings, key, q.metric):
+                label = label_for_tag(self.mappings, key, q.metric)
+                self.note(f"Tag {key} is not a label of the series behind {q.metric}; the label {label} must be "
+                          "added by a join with kube-state-metrics or a relabeling rule.")
 
     def _guess_type(self, q: ast.MetricQuery, info: MetricInfo, mods: dict) -> MetricInfo:
         name = f"{q.metric} is not in the mapping tables; read as Prometheus metric '{info.prom}'"
@@ -253,9 +264,7 @@ class Generator:
         sel = f"{info.prom}{{{mtext}}}" if mtext else info.prom
         scale = f" * {fmt_number(info.scale)}" if info.scale else ""
         if mode == "gauge":
-            text = f"{fn}_over_time({sel}[{win}]{off})" if fn else f"{sel}{off}"
-            if fn in ("quantile",):
-                text = f"quantile_over_time(0.5, {sel}[{win}]{off})"
+            text = over_time(fn, f"{sel}[{win}]{off}") if fn else f"{sel}{off}"
         elif mode == "rate":
             if fn in (None, "avg"):
                 text = f"rate({sel}[{win or env.rate_window}]{off})"
@@ -263,14 +272,14 @@ class Generator:
                 text = f"increase({sel}[{win}]{off})"
                 self.note(f"A sum rollup of a per-second rate is read as the counter's increase over {win}.")
             else:
-                text = (f"{fn}_over_time(rate({sel}[{env.rate_window}]{off})[{win}:{env.step}])")
+                text = over_time(fn, f"rate({sel}[{env.rate_window}]{off})[{win}:{env.step}]")
                 self.note(f"{fn} over time of a rate is taken at a {env.step} resolution.")
         else:  # count
             if fn in (None, "sum"):
                 text = f"increase({sel}[{win or env.count_window}]{off})"
             else:
                 bucket = env.step
-                text = f"{_OVER_TIME[fn]}(increase({sel}[{bucket}]{off})[{win}:{bucket}])"
+                text = over_time(fn, f"increase({sel}[{bucket}]{off})[{win}:{bucket}]")
                 self.note(f"{fn} over time of counts per interval assumes {bucket} intervals "
                           "(Datadog's rollup interval may differ).")
         return text + scale
@@ -310,7 +319,7 @@ class Generator:
 
         text = re.sub(r"\b(by|on) \(([^()]*)@B\)", by, text)
         if over:
-            text = f"{over}(({text})[{win}:{env.step}])"
+            text = over_time(fn, f"({text})[{win}:{env.step}]")
         return text
 
     # -- distributions / histograms
@@ -383,7 +392,8 @@ class Generator:
             return out
         if isinstance(s, ast.TagIn):
             label = label_for_tag(self.mappings, s.key, metric)
-            pattern = "|".join(_wildcard(v) for v in s.values) or "^$"
+            port = _PORT if label == "instance" and s.key == "host" else ""
+            pattern = "|".join(_wildcard(v) + port for v in s.values) or "^$"
             return [[(label, "!~" if neg else "=~", pattern)]]
         return self._tag(s, neg, metric, env)
 
@@ -408,7 +418,7 @@ class Generator:
         if value == "*":
             return [[(label, "=" if neg else "=~", "" if neg else ".+")]]
         if "*" in value or port:
-            pattern = _wildcard(value) + ("(:[0-9]+)?" if port else "")
+            pattern = _wildcard(value) + (_PORT if port else "")
             return [[(label, "!~" if neg else "=~", pattern)]]
         return [[(label, "!=" if neg else "=", value)]]
 
@@ -638,6 +648,25 @@ for _n in (3, 5, 10, 20):
 
 
 # ---------------------------------------------------------------------------- helpers
+def _scope_keys(s: ast.Scope | None):
+    if isinstance(s, (ast.ScopeAnd, ast.ScopeOr)):
+        for item in s.items:
+            yield from _scope_keys(item)
+    elif isinstance(s, ast.ScopeNot):
+        yield from _scope_keys(s.item)
+    elif isinstance(s, ast.TagIn):
+        yield s.key
+    elif isinstance(s, ast.Tag) and s.key not in (None, "*") and (s.value is not None or s.var is not None):
+        yield s.key
+
+
+def over_time(fn: str, range_expr: str) -> str:
+    """``<fn>_over_time(range)``; the median is the 0.5 quantile."""
+    if fn == "median":
+        return f"quantile_over_time(0.5, {range_expr})"
+    return f"{_OVER_TIME[fn]}({range_expr})"
+
+
 def _tags_of(q: ast.MetricQuery, groups: tuple[str, ...], mappings: Mappings) -> tuple[str, ...] | None:
     tags = tuple(dict.fromkeys(q.group_by))
     return tags if len(tags) == len(groups) else None

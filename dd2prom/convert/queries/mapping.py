@@ -63,6 +63,7 @@ class Mappings:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     prefix_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    not_carried: dict[str, set[str]] = field(default_factory=dict)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
 
 
@@ -110,7 +111,14 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
         m.tags[str(tag)] = sanitize_label(str(label))
     for prefix, table in (doc.get("prefix_tags") or {}).items():
         m.prefix_tags.setdefault(str(prefix), {}).update({str(k): sanitize_label(str(v)) for k, v in table.items()})
+    for prefix, tags in (doc.get("not_carried") or {}).items():
+        m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
+
+
+def tag_needs_join(mappings: Mappings, tag_key: str, metric: str) -> bool:
+    """Whether ``tag_key`` is known not to be a label of ``metric``'s series."""
+    return any(metric.startswith(prefix) and tag_key in tags for prefix, tags in mappings.not_carried.items())
 
 
 def template(promql: str) -> str:
