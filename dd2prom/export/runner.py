@@ -337,8 +337,12 @@ class Runner:
                                   "message": self.dd.redact(message)})
 
     def counts(self) -> dict[str, int]:
-        return {kind: len(list((self.out / kind).glob("*.json")))
-                for kind in RESOURCES if (self.out / kind).is_dir()}
+        """Files per kind in the snapshot (checks/: every file, any depth)."""
+        counts = {kind: len(list((self.out / kind).glob("*.json")))
+                  for kind in RESOURCES if (self.out / kind).is_dir()}
+        if (self.out / "checks").is_dir():
+            counts["checks"] = sum(1 for p in (self.out / "checks").rglob("*") if p.is_file())
+        return counts
 
     def _write_manifest(self, started: str, *, complete: bool) -> dict[str, Any]:
         key = lambda e: (e["kind"], str(e["id"]), e["operation"])  # noqa: E731
