@@ -67,10 +67,15 @@ def write_blackbox_config(ctx: ConvertContext) -> None:
 
 
 def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, target: str, module: str,
-                interval: str, labels: dict[str, str], service: tuple[str, str] | None = None) -> dict[str, Any]:
+                interval: str, labels: dict[str, str], service: tuple[str, str] | None = None,
+                scrape_timeout: float | None = None) -> dict[str, Any]:
     """A Probe (or the seed post's ServiceMonitor on the exporter); returns the labels
-    the resulting probe_success series carries."""
+    the resulting probe_success series carries. ``scrape_timeout`` (seconds) lets
+    a probe run longer than Prometheus's default 10 s scrape timeout."""
     labels = {k: v for k, v in labels.items() if v not in (None, "")}
+    timing = {"interval": interval}
+    if scrape_timeout:
+        timing["scrapeTimeout"] = seconds(min(scrape_timeout, float(interval[:-1])))
     if ctx.options.blackbox_service_monitors:
         relabel = [{"targetLabel": "job", "replacement": job, "action": "replace"}]
         if service:
@@ -80,7 +85,7 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
         relabel += [{"targetLabel": k, "replacement": v, "action": "replace"} for k, v in labels.items()]
         spec = {"selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus-blackbox-exporter"}},
                 "namespaceSelector": {"matchNames": [ctx.options.namespace]},
-                "endpoints": [{"port": "http", "path": "/probe", "interval": interval,
+                "endpoints": [{"port": "http", "path": "/probe", **timing,
                                "params": {"module": [module], "target": [target]}, "relabelings": relabel}]}
         common.write_scrape(ctx, item, "ServiceMonitor", name, spec)
     else:
@@ -90,7 +95,7 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
             static["labels"] = dict(labels)
             if service:
                 static["labels"].update(namespace=service[0], service=service[1])
-        spec = {"jobName": job, "interval": interval, "module": module,
+        spec = {"jobName": job, **timing, "module": module,
                 "prober": {"url": address, "scheme": scheme or "http", "path": "/probe"},
                 "targets": {"staticConfig": static}}
         common.write_scrape(ctx, item, "Probe", name, spec)
@@ -198,7 +203,7 @@ def http_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> 
     mod = register_module(ctx, "http", module)
     labels = {"check_name": str(inst.get("name") or ""), **_tags(rec, item)}
     probe = write_probe(ctx, item, name, k8s.label_value(f"http_check-{inst.get('name') or name}") or name,
-                        url, mod, common.interval(rec), labels, service)
+                        url, mod, common.interval(rec), labels, service, _scrape_timeout(module))
     cert = []
     if scheme == "https" and inst.get("check_certificate_expiration", True):
         cert = _cert_days(inst)
@@ -206,6 +211,11 @@ def http_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> 
     if cert:
         item.note("Certificate expiry warnings (days_warning/days_critical) are alert rules on "
                   "probe_ssl_earliest_cert_expiry.")
+
+
+def _scrape_timeout(module: dict[str, Any]) -> float:
+    t = module["timeout"]
+    return (float(t[:-2]) / 1000 if t.endswith("ms") else float(t[:-1])) + 1
 
 
 def _cert_days(inst: dict[str, Any]) -> list[tuple[str, float]]:
@@ -250,7 +260,7 @@ def tcp_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any], *, t
     mod = register_module(ctx, kind, module)
     probe = write_probe(ctx, item, name, k8s.label_value(f"{rec['check']}-{label}") or name, addr, mod,
                         common.interval(rec), {"check_name": str(inst.get("name") or ""), **_tags(rec, item)},
-                        service)
+                        service, _scrape_timeout(module))
     if tls:
         probe_rules(ctx, item, f"checks-{name}", str(label), probe, cert_days=_cert_days(inst))
         if inst.get("local_cert_path"):
@@ -284,7 +294,7 @@ def dns_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> N
     mod = register_module(ctx, "dns", module)
     write_probe(ctx, item, name, k8s.label_value(f"dns_check-{inst.get('name') or query}") or name,
                 f"{server}:{port}", mod, common.interval(rec),
-                {"check_name": str(inst.get("name") or ""), **_tags(rec, item)})
+                {"check_name": str(inst.get("name") or ""), **_tags(rec, item)}, None, _scrape_timeout(module))
 
 
 CONVERTERS = {
