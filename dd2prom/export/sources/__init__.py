@@ -21,7 +21,7 @@ SKIP_DIRS = {".git", ".terraform", "node_modules", "instances", "__pycache__"}
 
 
 def _is_yaml(path: Path) -> bool:
-    return path.name.endswith(YAML_SUFFIXES)
+    return path.name.endswith(YAML_SUFFIXES) and not confd.shadowed_example(path)
 
 
 def _walk(root: Path) -> list[Path]:

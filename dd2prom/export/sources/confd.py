@@ -31,16 +31,11 @@ def is_config_file(path: Path) -> bool:
     return path.name.endswith(CONFIG_SUFFIXES + EXAMPLE_SUFFIXES)
 
 
-def config_files(folder: Path) -> list[Path]:
-    """The files the Agent would load, plus examples of checks that have nothing else."""
-    chosen: list[Path] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_config_file(p)):
-        if path.name.endswith(EXAMPLE_SUFFIXES):
-            siblings = [s for s in path.parent.iterdir() if s.is_file() and s.name.endswith(CONFIG_SUFFIXES)]
-            if siblings and path.parent.name.endswith(".d"):
-                continue
-        chosen.append(path)
-    return chosen
+def shadowed_example(path: Path) -> bool:
+    """A conf.yaml.example next to a real config: the Agent ignores it, so do we."""
+    if not path.name.endswith(EXAMPLE_SUFFIXES) or not path.parent.name.endswith(".d"):
+        return False
+    return any(s.is_file() and s.name.endswith(CONFIG_SUFFIXES) for s in path.parent.iterdir())
 
 
 def read_text(text: str, source_file: str, check: str, source_kind: str = "conf.d", **extra) -> list[Record]:

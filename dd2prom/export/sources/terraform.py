@@ -174,7 +174,7 @@ class Module:
         if e == "null":
             return None
         if e == "path.module" or e == "path.root":
-            return str(self.folder)
+            return str(self.folder.resolve())
         m = re.fullmatch(r"var\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*|\[[^\]]+\])*)", e)
         if m:
             if m.group(1) not in self.variables or self.variables[m.group(1)] is _MISSING:
