@@ -69,7 +69,7 @@ class DashboardConverter:
         if definition.get("type") not in group.CONTAINERS:
             return None
         item, wc = self._item(widget, path)
-        if "/" in path:
+        if path.count("widgets[") > 1:
             item.note("A group inside a group: Grafana rows do not nest, so its widgets are placed in the outer row.")
         return group.row(wc), group.children(definition)
 

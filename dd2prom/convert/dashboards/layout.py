@@ -113,7 +113,7 @@ def _expand(children: list[dict[str, Any]], path: str, row_for: Callable[..., An
     do not nest) is replaced by its own widgets, scaled into its box."""
     out = []
     for j, (child, box) in enumerate(zip(children, flow(children))):
-        child_path = f"{path}/{j}"
+        child_path = f"{path}.widgets[{j}]"
         nested = row_for(child, child_path)
         if nested is None:
             out.append((child, box, child_path))
@@ -137,7 +137,7 @@ def arrange(widgets: list[dict[str, Any]], free: bool,
     # sections: (row or None, [(widget, box, path)])
     sections: list[tuple[dict[str, Any] | None, list[tuple[dict[str, Any], Box, str]]]] = []
     for i in order:
-        path = str(i)
+        path = f"widgets[{i}]"
         container = row_for(widgets[i], path)
         if container is not None:
             row, children = container

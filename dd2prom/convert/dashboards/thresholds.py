@@ -41,6 +41,7 @@ class Thresholds:
     style: str | None = None          # timeseries thresholdsStyle.mode
     color_mode: str | None = None     # stat colorMode: "background" or "value"
     notes: list[str] = field(default_factory=list)
+    dropped: bool = False             # a marker or rule could not be carried over
 
     @property
     def empty(self) -> bool:
@@ -87,6 +88,7 @@ def from_markers(markers: Any) -> Thresholds:
         m = _MARKER_RE.match(text)
         if not m:
             out.notes.append(f"Marker {text!r} is not a constant line or range; it was not carried over.")
+            out.dropped = True
             continue
         if m.group("lo") is not None:
             lines += [(float(m.group("lo")), color), (float(m.group("hi")), NO_COLOR)]
@@ -120,6 +122,7 @@ def from_conditional_formats(formats: Any) -> Thresholds:
         value = _number(cf.get("value"))
         if op is None or value is None:
             out.notes.append(f"Conditional format {cf!r} could not be read; it was not carried over.")
+            out.dropped = True
             continue
         if cf.get("image_url") or cf.get("palette") == "custom_image":
             out.notes.append("Conditional format images are not supported by Grafana; the colour is used instead.")

@@ -85,8 +85,8 @@ def palette_color(palette: Any) -> dict[str, Any] | None:
 
 def conditional_formats(wc: WidgetContext, formats: Any) -> th.Thresholds:
     t = th.from_conditional_formats(formats)
-    for sentence in t.notes:
-        wc.note(sentence, Status.APPROXIMATE)
+    for sentence in t.notes:   # a boundary colour is said; a dropped rule also lowers the status
+        wc.note(sentence, Status.APPROXIMATE if t.dropped else None)
     return t
 
 

@@ -55,7 +55,7 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
 
     markers = th.from_markers(d.get("markers"))
     for sentence in markers.notes:
-        wc.note(sentence, Status.APPROXIMATE)
+        wc.note(sentence, Status.APPROXIMATE if markers.dropped else None)
     if not markers.empty:
         defaults["thresholds"] = markers.field_config()
         custom["thresholdsStyle"] = {"mode": markers.style}
