@@ -39,3 +39,52 @@ def convert(tmp_path: Path, dashboards: list[dict[str, Any]], metrics: dict[str,
 @pytest.fixture
 def run(tmp_path):
     return lambda dashboards, metrics=None: convert(tmp_path, dashboards, metrics)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """The hand-written sample dashboards converted with the fake transpiler:
+    (output folder, coverage items by id, dashboards by uid)."""
+    from tests.dashboards import samples
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(requests, "translate", fake_transpiler.translate)
+        mp.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
+        out, _ = convert(tmp_path_factory.mktemp("sample"), samples.all_dashboards(),
+                         {"system.mem.used": {"unit": "byte"}, "trace.latency": {"unit": "second"}})
+    return Converted(out)
+
+
+class Converted:
+    """A convert output folder, read back."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.coverage = json.loads((out / "coverage.json").read_text(encoding="utf-8"))
+        self.items = {(i["kind"], i["id"]): i for i in self.coverage["items"]}
+        self.dashboards = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+                           for p in sorted((out / "grafana" / "dashboards").glob("*.json"))}
+
+    def widget(self, wid: str) -> dict[str, Any]:
+        return self.items[("widget", wid)]
+
+    def panels(self, uid: str) -> list[dict[str, Any]]:
+        """Every panel of a dashboard, rows' children included, rows excluded."""
+        out = []
+        for p in self.dashboards[uid]["panels"]:
+            if p["type"] == "row":
+                out += p.get("panels", [])
+            else:
+                out.append(p)
+        return out
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """../shared/corpus's dashboards converted with the real transpiler."""
+    from tests.support import shared_dir
+
+    src = shared_dir("corpus")
+    out = tmp_path_factory.mktemp("corpus") / "out"
+    pipeline.run_convert(src, out, only={"dashboards"})
+    return Converted(out)

@@ -26,6 +26,13 @@ def grafana_uid(dashboard_id: str) -> str:
     return dns_name(str(dashboard_id), max_len=40, prefix="dd-")
 
 
+def describe(item: CoverageItem) -> str:
+    """A panel's description (its tooltip in Grafana): where it came from and,
+    when it differs, how."""
+    text = f"Converted from Datadog {item.type or 'unknown'} widget {item.id.split('/', 1)[1]} ({item.status.value})."
+    return " ".join([text] + item.notes)
+
+
 class DashboardConverter:
     """Converts one dashboard; every widget (nested ones too) gets a coverage row."""
 
@@ -57,12 +64,14 @@ class DashboardConverter:
     def panel_for(self, widget: dict[str, Any], path: str) -> dict[str, Any]:
         item, wc = self._item(widget, path)
         try:
-            return convert_widget(wc)
+            p = convert_widget(wc)
         except Exception as exc:  # one broken widget must not lose the dashboard
             log.debug("widget %s failed", item.id, exc_info=True)
             item.extra.pop("promql", None)
             item.extra.pop("queries", None)
-            return explain_panel(wc, f"Conversion failed: {exc.__class__.__name__}: {exc}", Status.ERROR)
+            p = explain_panel(wc, f"Conversion failed: {exc.__class__.__name__}: {exc}", Status.ERROR)
+        p["description"] = describe(item)
+        return p
 
     def row_for(self, widget: dict[str, Any], path: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         definition = widget.get("definition") if isinstance(widget.get("definition"), dict) else {}

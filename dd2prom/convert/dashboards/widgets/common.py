@@ -28,9 +28,10 @@ def units(wc: WidgetContext, rt: RequestTranslator) -> tuple[str | None, list[di
     metadata when every series reads exactly one metric and they agree."""
     per_series = {s.ref_id: s.unit for s in rt.series if s.unit}
     default = custom_unit(wc.definition.get("custom_unit"))
-    if default is None and per_series:
+    if default is None and len(per_series) == len(rt.series) and len(set(per_series.values())) == 1:
         default = next(iter(per_series.values()))
-    if default is None and rt.series and all(s.translation and len(s.translation.metrics) == 1 for s in rt.series):
+    if default is None and not per_series and rt.series and all(
+            s.translation and len(s.translation.metrics) == 1 for s in rt.series):
         default = metadata_unit([m for s in rt.series for m in s.translation.metrics],
                                 wc.translate_ctx.metric_metadata)
     overrides = [{"matcher": ref_matcher(ref), "properties": [{"id": "unit", "value": unit}]}

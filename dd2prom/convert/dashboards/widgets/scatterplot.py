@@ -28,6 +28,8 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     series = rt.run(ordered)
     if len(series) < 2:
         return explain_panel(wc, "The x and y queries of this scatter plot could not both be translated to PromQL.")
+    wc.note("Grafana's XY chart takes x and y from the joined value columns; points are not labelled by group.",
+            Status.APPROXIMATE)
     if d.get("color_by_groups"):
         wc.note("Colouring points by group is not carried over.", Status.APPROXIMATE)
     options = {"mapping": "auto", "series": []}
