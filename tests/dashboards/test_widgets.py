@@ -129,7 +129,6 @@ def test_table_columns_sort_and_formats(sample):
     overrides = {o["matcher"]["options"]: o["properties"] for o in p["fieldConfig"]["overrides"]}
     assert {"id": "unit", "value": "mbytes"} in overrides["Memory"]
     assert any(pr["id"] == "thresholds" for pr in overrides["CPU"])
-    assert "topk(50," in p["targets"][0]["expr"]
 
 
 def test_change_compares_with_the_offset_period(sample):
