@@ -24,7 +24,7 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
 
     def say(text: str) -> None:
         if console is not None:
-            console.print(text, markup=False, highlight=False)
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     try:
         prices = Pricing.load(pricing)

@@ -74,7 +74,7 @@ def sizing(w: Workload, pricing: Pricing) -> Sizing:
     samples = series / interval
     headroom = pricing.number(p + "headroom")
     memory = series * pricing.number(p + "memory_bytes_per_series") * headroom / GIB
-    cores = series / pricing.number(p + "series_per_core") * headroom
+    cores = samples / pricing.number(p + "samples_per_second_per_core") * headroom
     node_mem = pricing.number(p + "node.memory_gib") * pricing.number(p + "node.usable_share")
     node_cpu = pricing.number(p + "node.vcpu") * pricing.number(p + "node.usable_share")
     nodes_per_replica = max(1, math.ceil(memory / node_mem), math.ceil(cores / node_cpu))
