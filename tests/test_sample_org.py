@@ -63,3 +63,14 @@ def test_every_metric_used_by_a_monitor_has_metadata():
     for obj in snap.monitors():
         for name in re.findall(r"[a-z_]+:([a-z_][a-z0-9_.]+)\{", obj.data["query"]):
             assert name in meta, (obj.id, name)
+
+
+def test_every_sample_file_is_packaged():
+    """pyproject's data-files globs do not recurse: every sample file must match one."""
+    import tomllib
+
+    repo = ROOT.parents[1]
+    data_files = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    packaged = {p.resolve() for globs in data_files.values() for g in globs for p in repo.glob(g) if p.is_file()}
+    missing = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file() and p.resolve() not in packaged]
+    assert not missing

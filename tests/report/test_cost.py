@@ -37,6 +37,14 @@ def test_datadog_bill_12_hosts_25_containers(pricing, plan, allotment, hosts, co
     assert bill.yearly == pytest.approx(12 * (hosts + containers + custom))
 
 
+def test_worked_example_of_the_pricing_notes(pricing):
+    """50 nodes, 1,500 containers, 20k custom metrics on Pro: $750 + $1,460 + $750."""
+    bill = datadog_bill(Usage("x", hosts=50, containers=1500, custom_metrics=20000), pricing, "pro")
+    assert [round(line.monthly, 2) for line in bill.lines] == [750.0, 1460.0, 750.0]
+    five = datadog_bill(Usage("x", hosts=50, containers=1500, custom_metrics=20000), pricing, "pro", 5)
+    assert round(five.lines[1].monthly, 2) == 1825.0
+
+
 def test_containers_within_the_allotment_cost_nothing(pricing):
     bill = datadog_bill(Usage("x", hosts=12, containers=60, custom_metrics=0), pricing, "pro")
     assert bill.lines[1].monthly == 0 and bill.lines[1].billable == 0
