@@ -20,6 +20,7 @@ from dd2prom.report import coverage, worklist
 from dd2prom.report.charts import to_svg
 from dd2prom.report.cost import Pricing
 from dd2prom.report.cost.datadog import current_usage, usage_months
+from dd2prom.report.cost.prometheus import Converted
 from dd2prom.report.cost.section import CostSection, chart_tables, constants_table, cost_section
 from dd2prom.report.table import Table
 from dd2prom.resources import templates_dir
@@ -50,9 +51,11 @@ def build(snapshot_dir: Path, converted: Path, name: str, pricing: Pricing, plan
     section: CostSection | None = None
     cost_tables: list[Table] = []
     if usage is not None:
-        section = cost_section(usage, months, pricing, plan,
-                               exporters=worklist.exporter_count(converted, items),
-                               probes=worklist.probe_count(converted, items))
+        outputs = Converted(exporters=worklist.exporter_count(converted, items),
+                            probes=worklist.probe_count(converted, items),
+                            recording_rules=worklist.rule_counts(converted).records,
+                            metrics_used=len(worklist.metrics_used(items)))
+        section = cost_section(usage, months, pricing, plan, outputs)
         cost_tables = [*section.tables, *chart_tables(section.charts), constants_table(pricing)]
 
     context = {

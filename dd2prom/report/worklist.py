@@ -178,24 +178,48 @@ def _yaml_docs(path: Path) -> list[Any]:
         return []
 
 
-def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
-    """What `kubectl apply -k` will create, read from the convert output folder, plus the
-    exporters and scrape objects the converted checks name in coverage.json."""
-    root = Path(converted)
-    table = Table("deploy", "What to deploy", ["what", "count", "details", "path"])
+@dataclass(frozen=True)
+class RuleCounts:
+    files: int = 0
+    groups: int = 0
+    alerts: int = 0
+    records: int = 0
 
+
+def rule_counts(converted: Path) -> RuleCounts:
+    """PrometheusRule files, groups, alerting and recording rules under prometheus/rules/."""
+    files = sorted((Path(converted) / "prometheus" / "rules").glob("*.yaml"))
     groups = alerts = records = 0
-    rule_files = sorted((root / "prometheus" / "rules").glob("*.yaml"))
-    for path in rule_files:
+    for path in files:
         for doc in _yaml_docs(path):
             for group in ((doc or {}).get("spec") or {}).get("groups") or []:
                 groups += 1
                 for rule in group.get("rules") or []:
                     alerts += "alert" in rule
                     records += "record" in rule
-    if rule_files:
-        table.rows.append(["PrometheusRule objects", len(rule_files),
-                           f"{groups} rule groups, {alerts} alerting rules, {records} recording rules", "prometheus/rules/"])
+    return RuleCounts(len(files), groups, alerts, records)
+
+
+def metrics_used(items: list[dict[str, Any]]) -> set[str]:
+    """Distinct metric names the converted monitors, widgets and SLOs read (coverage extras)."""
+    names: set[str] = set()
+    for item in items:
+        for key in ("prom_metrics", "metrics"):
+            names.update(_metric_names(item.get(key)))
+    return names
+
+
+def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
+    """What `kubectl apply -k` will create, read from the convert output folder, plus the
+    exporters and scrape objects the converted checks name in coverage.json."""
+    root = Path(converted)
+    table = Table("deploy", "What to deploy", ["what", "count", "details", "path"])
+
+    rules = rule_counts(root)
+    if rules.files:
+        table.rows.append(["PrometheusRule objects", rules.files,
+                           f"{rules.groups} rule groups, {rules.alerts} alerting rules, {rules.records} recording rules",
+                           "prometheus/rules/"])
     am = root / "alertmanager" / "alertmanager.yaml"
     if am.is_file():
         docs = _yaml_docs(am)

@@ -7,7 +7,7 @@ import pytest
 
 from dd2prom.report.cost import Pricing, PricingError
 from dd2prom.report.cost.datadog import Usage, current_usage, datadog_bill, usage_months
-from dd2prom.report.cost.prometheus import Workload, prometheus_bill, series_rows, sizing
+from dd2prom.report.cost.prometheus import Converted, Workload, prometheus_bill, series_rows, sizing
 from dd2prom.resources import sample_org_dir
 from dd2prom.snapshot import Snapshot
 
@@ -75,7 +75,7 @@ def test_command_line_numbers_override_usage():
 
 
 def test_prometheus_series_and_sizing_hand_computed(pricing):
-    w = Workload(hosts=12, containers=300, custom_metrics=1905, exporters=0, probes=1)
+    w = Workload(hosts=12, containers=300, custom_metrics=1905, converted=Converted(probes=1))
     # 12 x 1000 node_exporter + 300 x 75 cAdvisor + 300 pods x 30 kube-state-metrics + 1905 app + 1 probe x 20
     assert sum(r.series for r in series_rows(w, pricing)) == 45425
     size = sizing(w, pricing)
@@ -92,6 +92,13 @@ def test_prometheus_series_and_sizing_hand_computed(pricing):
     assert bill.monthly == pytest.approx(expected)
     assert round(bill.monthly, 2) == 883.48
     assert prometheus_bill(w, pricing, with_operations=False).monthly == pytest.approx(expected - 600)
+
+
+def test_convert_output_adds_probes_exporters_and_recording_rules(pricing):
+    base = Workload(hosts=1, containers=0, custom_metrics=0)
+    more = Workload(hosts=1, containers=0, custom_metrics=0, converted=Converted(exporters=2, probes=3, recording_rules=4))
+    extra = sum(r.series for r in series_rows(more, pricing)) - sum(r.series for r in series_rows(base, pricing))
+    assert extra == 2 * 300 + 3 * 20 + 4 * 10
 
 
 def test_cpu_or_memory_decides_the_node_count_for_large_organisations(pricing):

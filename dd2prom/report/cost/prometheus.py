@@ -21,12 +21,21 @@ DAY = 86400
 
 
 @dataclass(frozen=True)
+class Converted:
+    """What the convert output adds to the series count, whatever the cluster's size."""
+
+    exporters: int = 0
+    probes: int = 0
+    recording_rules: int = 0
+    metrics_used: int = 0   # distinct metrics the converted rules and dashboards read (shown, not priced)
+
+
+@dataclass(frozen=True)
 class Workload:
     hosts: float
     containers: float
     custom_metrics: float
-    exporters: int = 0
-    probes: int = 0
+    converted: Converted = Converted()
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,10 @@ def series_rows(w: Workload, pricing: Pricing) -> list[SeriesRow]:
         SeriesRow("cAdvisor via kubelet (per container)", w.containers, pricing.number(s + "cadvisor_per_container"), s + "cadvisor_per_container"),
         SeriesRow("kube-state-metrics (per pod)", pods, pricing.number(s + "kube_state_metrics_per_pod"), s + "kube_state_metrics_per_pod"),
         SeriesRow("application metrics (Datadog custom metrics)", w.custom_metrics, pricing.number(s + "custom_metric_series"), s + "custom_metric_series"),
-        SeriesRow("exporters for converted checks (per instance)", w.exporters, pricing.number(s + "exporter_instance"), s + "exporter_instance"),
-        SeriesRow("blackbox probe targets", w.probes, pricing.number(s + "probe"), s + "probe"),
+        SeriesRow("exporters for converted checks (per instance)", w.converted.exporters, pricing.number(s + "exporter_instance"), s + "exporter_instance"),
+        SeriesRow("blackbox probe targets", w.converted.probes, pricing.number(s + "probe"), s + "probe"),
+        SeriesRow("recording rules of the converted monitors and SLOs", w.converted.recording_rules,
+                  pricing.number(s + "recording_rule"), s + "recording_rule"),
     ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from dd2prom.report.charts import Line, LineChart
 from dd2prom.report.cost import Bill, Pricing
 from dd2prom.report.cost.datadog import Usage, datadog_bill
-from dd2prom.report.cost.prometheus import Workload, prometheus_bill, series_rows, sizing
+from dd2prom.report.cost.prometheus import Converted, Workload, prometheus_bill, series_rows, sizing
 from dd2prom.report.table import Table, money
 
 DENSITIES = range(1, 61)
@@ -49,15 +49,15 @@ def _scaled(usage: Usage, hosts: float, per_host: float) -> Usage:
                    containers_hwm=None)
 
 
-def _workload(usage: Usage, exporters: int, probes: int) -> Workload:
-    return Workload(usage.hosts, usage.containers, usage.custom_metrics, exporters, probes)
+def _workload(usage: Usage, converted: Converted) -> Workload:
+    return Workload(usage.hosts, usage.containers, usage.custom_metrics, converted)
 
 
 def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
-                 exporters: int = 0, probes: int = 0) -> CostSection:
+                 converted: Converted = Converted()) -> CostSection:
     dd = datadog_bill(usage, pricing, plan)
-    prom = prometheus_bill(_workload(usage, exporters, probes), pricing)
-    infra = prometheus_bill(_workload(usage, exporters, probes), pricing, with_operations=False).monthly
+    prom = prometheus_bill(_workload(usage, converted), pricing)
+    infra = prometheus_bill(_workload(usage, converted), pricing, with_operations=False).monthly
     rate = pricing.number("prometheus.operations.engineer_hour")
     allot = pricing.constant(f"datadog.plans.{plan}.containers_included_per_host")
     alternative = pricing.attribute(f"datadog.plans.{plan}.containers_included_per_host", "alternative")
@@ -93,7 +93,7 @@ def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
     compare.rows.append(["Prometheus, with operations time", "", round(prom.monthly, 2), round(prom.yearly, 2)])
     section.tables.append(compare)
 
-    w = _workload(usage, exporters, probes)
+    w = _workload(usage, converted)
     series = Table("series_estimate", "Active series estimate (Prometheus)",
                    ["source", "count", "series each", "series", "constant"],
                    note="Measure instead of guessing once Prometheus runs: prometheus_tsdb_head_series, "
@@ -106,6 +106,7 @@ def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
     sz = Table("prometheus_sizing", "Prometheus sizing", ["quantity", "value", "unit"])
     sz.rows += [
         ["active series", round(size.series), "series"],
+        ["distinct metrics the converted rules and dashboards read", converted.metrics_used, "metric names"],
         ["ingestion", round(size.samples_per_second, 1), "samples/s per replica"],
         ["memory per replica (with headroom)", round(size.memory_gib_per_replica, 2), "GiB"],
         ["CPU per replica (with headroom)", round(size.cores_per_replica, 2), "cores"],
@@ -116,7 +117,7 @@ def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
         ["nodes for long-term components and Alertmanager/Grafana", size.shared_nodes, pricing.text("prometheus.node.instance_type")],
     ]
     section.tables += [series, sz]
-    section.charts = _charts(section, usage, pricing, plan, exporters, probes)
+    section.charts = _charts(section, usage, pricing, plan, converted)
     return section
 
 
@@ -124,7 +125,7 @@ def _curve(points: list[Usage], fn) -> list[tuple[float, float]]:
     return [(x, round(fn(u), 2)) for x, u in points]
 
 
-def _charts(section: CostSection, usage: Usage, pricing: Pricing, plan: str, exporters: int, probes: int) -> list[LineChart]:
+def _charts(section: CostSection, usage: Usage, pricing: Pricing, plan: str, converted: Converted) -> list[LineChart]:
     def lines(points: list[tuple[float, Usage]]) -> list[Line]:
         out = [Line(f"Datadog {plan} ({section.allotment:g} containers/host included)",
                     _curve(points, lambda u: datadog_bill(u, pricing, plan).monthly))]
@@ -133,9 +134,9 @@ def _charts(section: CostSection, usage: Usage, pricing: Pricing, plan: str, exp
                             _curve(points, lambda u: datadog_bill(u, pricing, plan, section.alternative_allotment).monthly),
                             dashed=True))
         out.append(Line("Prometheus, infrastructure",
-                        _curve(points, lambda u: prometheus_bill(_workload(u, exporters, probes), pricing, False).monthly)))
+                        _curve(points, lambda u: prometheus_bill(_workload(u, converted), pricing, False).monthly)))
         out.append(Line("Prometheus, with operations time",
-                        _curve(points, lambda u: prometheus_bill(_workload(u, exporters, probes), pricing).monthly), dashed=True))
+                        _curve(points, lambda u: prometheus_bill(_workload(u, converted), pricing).monthly), dashed=True))
         return out
 
     density = usage.containers_per_host
