@@ -39,10 +39,22 @@ def load_items(converted: Path) -> list[dict[str, Any]]:
             item = dict(raw)
             item["id"] = str(item["id"])
             item["status"] = item.get("status") if item.get("status") in STATUSES else Status.ERROR.value
-            item.setdefault("notes", [])
+            item["notes"] = _notes(item.get("notes"))
             item.setdefault("type", "")
             item.setdefault("name", "")
             out.append(item)
+    return out
+
+
+def _notes(value: Any) -> list[str]:
+    """Notes as sentences, whether written as strings, {"message": ...} objects or one string."""
+    if isinstance(value, (str, dict)):
+        value = [value]
+    out = []
+    for note in value if isinstance(value, list) else []:
+        text = note.get("message") if isinstance(note, dict) else note
+        if text:
+            out.append(str(text))
     return out
 
 

@@ -59,10 +59,13 @@ def test_bad_coverage_json(tmp_path, content, message):
         coverage.load_items(tmp_path)
 
 
-def test_unknown_status_counts_as_error(tmp_path):
-    (tmp_path / "coverage.json").write_text(json.dumps({"items": [{"kind": "monitor", "id": 1, "status": "weird"}, {"id": 2}]}))
+def test_odd_items_are_read_generically(tmp_path):
+    raw = [{"kind": "monitor", "id": 1, "status": "weird", "notes": "one sentence"}, {"id": 2},
+           {"kind": "widget", "id": "d/1", "status": "approximate", "notes": [{"message": "m", "severity": "warning"}, ""]}]
+    (tmp_path / "coverage.json").write_text(json.dumps({"items": raw}))
     items = coverage.load_items(tmp_path)
-    assert [(i["id"], i["status"]) for i in items] == [("1", "error")]
+    assert [(i["id"], i["status"], i["notes"]) for i in items] == [("1", "error", ["one sentence"]),
+                                                                    ("d/1", "approximate", ["m"])]
 
 
 def test_worklist_groups_by_owner_and_sorts_by_what_blocks(converted, index):
