@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.model import Status
@@ -73,15 +73,18 @@ def _tags(item: dict[str, Any], data: dict[str, Any]) -> list[str]:
 
 def owner_of(item: dict[str, Any], index: SnapshotIndex, items_by_key: dict[tuple[str, str], dict]) -> str:
     """team:<x>, else service:<x>, else the dashboard's or object's author, else "(no owner)".
+    An ``owner`` extra (the monitors converter writes the bare tag value of its rule group) is
+    shown as the tag it came from, so monitors and dashboards of one team land in one group.
     A widget belongs to its dashboard's owner."""
-    if item.get("owner"):
-        return str(item["owner"])
     if item["kind"] == "widget":
-        dash_id = item["id"].split("/", 1)[0]
+        dash_id = str(item.get("dashboard") or item["id"].split("/", 1)[0])
         parent = items_by_key.get(("dashboard", dash_id), {"kind": "dashboard", "id": dash_id})
         return owner_of(parent, index, items_by_key)
     data = index.get(item["kind"], item["id"])
     tags = _tags(item, data)
+    owner = str(item.get("owner") or "")
+    if owner:
+        return next((t for t in tags if t.split(":", 1)[-1] == owner and ":" in t), owner)
     for prefix in ("team:", "service:"):
         for tag in tags:
             if tag.startswith(prefix):
@@ -152,17 +155,38 @@ def _metric_names(value: Any) -> list[str]:
     return names
 
 
+def _mapping_lookup() -> Callable[[str], bool] | None:
+    """``name -> mapped?`` from the shipped mapping tables, or None while the transpiler's
+    mapping module is not there (then only explicit ``unmapped_metrics`` extras count)."""
+    try:
+        from dd2prom.convert.queries.mapping import load_mappings, prom_metric_for
+    except ImportError:
+        return None
+    tables = load_mappings(None)
+    return lambda name: prom_metric_for(tables, name).mapped
+
+
 def unmapped_metrics(items: list[dict[str, Any]]) -> Table:
+    """Metrics without a mapping: an item's ``unmapped_metrics`` extra when it has one, else
+    those of its ``metrics`` the shipped mapping tables do not know."""
+    is_mapped = _mapping_lookup()
     uses: dict[str, Counter] = defaultdict(Counter)
     users: dict[str, list[str]] = defaultdict(list)
     for item in items:
-        for name in dict.fromkeys(_metric_names(item.get("unmapped_metrics"))):
+        if "unmapped_metrics" in item:
+            names = _metric_names(item.get("unmapped_metrics"))
+        elif is_mapped is not None:
+            names = [n for n in _metric_names(item.get("metrics")) if not is_mapped(n)]
+        else:
+            names = []
+        for name in dict.fromkeys(names):
             uses[name][item["kind"]] += 1
             users[name].append(item.get("name") or item["id"])
     table = Table("unmapped_metrics", "Metrics without a Prometheus mapping yet",
                   ["metric", "monitors", "widgets", "other items", "total", "used by"],
-                  note="Add them to a mapping table (--mappings) or to mappings/; the items using them are "
-                       "approximate or unsupported until then.")
+                  note="Without a mapping a metric keeps a derived name (dots become underscores, counters end in "
+                       "_total), which is right only if the exporter uses it. Add them to your mapping table "
+                       "(convert --mappings); checked against the shipped tables.")
     for name, c in sorted(uses.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
         other = sum(c.values()) - c["monitor"] - c["widget"]
         shown = users[name][:3]
@@ -262,7 +286,7 @@ def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
     for item in items:
         for key in ("exporter", "scrape_object"):
             for value in (item.get(key) if isinstance(item.get(key), list) else [item.get(key)]):
-                if value:
+                if value and str(value) != "none":
                     named[(key, str(value))] += 1
     for (key, value), n in sorted(named.items()):
         label = "Exporter needed by checks" if key == "exporter" else "Scrape object needed by checks"
@@ -270,11 +294,21 @@ def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
     return table
 
 
+NOT_AN_EXPORTER = ("", "none", "kube-prometheus-stack", "blackbox-exporter")
+
+
+def _real_exporter(value: Any) -> bool:
+    """An exporter to run per instance (redis_exporter ...), not 'none (the app exposes /metrics)',
+    the stack's own node_exporter/kube-state-metrics, or the blackbox exporter (priced per probe)."""
+    text = str(value or "").strip()
+    return not any(text == n or text.startswith(n + " ") for n in NOT_AN_EXPORTER)
+
+
 def exporter_count(converted: Path, items: list[dict[str, Any]]) -> int:
-    """Distinct exporters the converted checks need (for the series estimate)."""
-    names = {p.stem for p in (Path(converted) / "exporters").glob("*.yaml")}
-    names |= {str(i["exporter"]) for i in items if isinstance(i.get("exporter"), str) and i["exporter"]}
-    return len(names)
+    """Exporter instances the converted checks need (one per check instance), for the series
+    estimate; the exporters/ files when coverage.json names none."""
+    instances = sum(1 for i in items if i["kind"] == "check" and _real_exporter(i.get("exporter")))
+    return instances or len(list((Path(converted) / "exporters").glob("*.yaml")))
 
 
 def probe_count(converted: Path, items: list[dict[str, Any]]) -> int:

@@ -94,6 +94,8 @@ def test_worklist_groups_by_owner_and_sorts_by_what_blocks(converted, index):
 
 @pytest.mark.parametrize("item,owner", [
     ({"kind": "monitor", "id": "1", "owner": "team:a", "tags": ["team:b"]}, "team:a"),
+    ({"kind": "monitor", "id": "1", "owner": "payments", "tags": ["service:x", "team:payments"]}, "team:payments"),
+    ({"kind": "monitor", "id": "1", "owner": "payments"}, "payments"),
     ({"kind": "monitor", "id": "1", "tags": ["env:prod", "service:api", "team:b"]}, "team:b"),
     ({"kind": "monitor", "id": "1", "tags": ["service:api"]}, "service:api"),
     ({"kind": "dashboard", "id": "d", "author": "ann@example.com"}, "ann@example.com"),
@@ -101,7 +103,7 @@ def test_worklist_groups_by_owner_and_sorts_by_what_blocks(converted, index):
     ({"kind": "monitor", "id": "41250009"}, "team:data"),             # tags of the snapshot's monitor
     ({"kind": "check", "id": "conf.d/x.d/conf.yaml#0"}, "(no owner)"),
 ])
-def test_owner_of(index, item, owner):
+def test_owner_of_(index, item, owner):
     parent = {("dashboard", "d"): {"kind": "dashboard", "id": "d", "author": "ann@example.com"}}
     assert worklist.owner_of(item, index, parent) == owner
 
@@ -113,6 +115,22 @@ def test_unmapped_metrics_counted_by_monitors_and_widgets(converted):
     assert rows["checkout.http_requests.count"][1:5] == [1, 1, 0, 2]
 
 
+@pytest.mark.parametrize("value,real", [
+    ("redis_exporter (oliver006/redis_exporter:v1.62.0)", True), ("none (the application exposes /metrics)", False),
+    ("kube-prometheus-stack", False), ("blackbox-exporter", False), ("", False), (None, False),
+])
+def test_real_exporter(value, real):
+    assert worklist._real_exporter(value) is real
+
+
+def test_unmapped_from_metrics_and_the_mapping_tables(monkeypatch):
+    monkeypatch.setattr(worklist, "_mapping_lookup", lambda: lambda name: name.startswith("system."))
+    items = [{"kind": "monitor", "id": "1", "name": "a", "metrics": ["system.cpu.user", "app.jobs"]},
+             {"kind": "widget", "id": "d/1", "name": "b", "metrics": ["app.jobs"]},
+             {"kind": "widget", "id": "d/2", "name": "c", "metrics": ["app.other"], "unmapped_metrics": []}]
+    assert worklist.unmapped_metrics(items).rows == [["app.jobs", 1, 1, 0, 2, "a, b"]]
+
+
 def test_deployables_read_from_the_output_folder(converted):
     table = worklist.deployables(converted, coverage.load_items(converted))
     rows = rows_by_first(table)
@@ -122,7 +140,7 @@ def test_deployables_read_from_the_output_folder(converted):
     assert rows["Blackbox exporter modules"][2] == "http_2xx"
     assert rows["Exporters"][2] == "redis-exporter"
     assert rows["Exporter needed by checks"][2] == "redis_exporter"
-    assert worklist.exporter_count(converted, coverage.load_items(converted)) == 2
+    assert worklist.exporter_count(converted, coverage.load_items(converted)) == 1   # the redisdb instance
     assert worklist.probe_count(converted, coverage.load_items(converted)) == 1
 
 
