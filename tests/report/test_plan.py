@@ -103,7 +103,7 @@ def test_worklist_groups_by_owner_and_sorts_by_what_blocks(converted, index):
     ({"kind": "monitor", "id": "41250009"}, "team:data"),             # tags of the snapshot's monitor
     ({"kind": "check", "id": "conf.d/x.d/conf.yaml#0"}, "(no owner)"),
 ])
-def test_owner_of_(index, item, owner):
+def test_owner_of(index, item, owner):
     parent = {("dashboard", "d"): {"kind": "dashboard", "id": "d", "author": "ann@example.com"}}
     assert worklist.owner_of(item, index, parent) == owner
 
