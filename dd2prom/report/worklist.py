@@ -183,14 +183,14 @@ def unmapped_metrics(items: list[dict[str, Any]]) -> Table:
             uses[name][item["kind"]] += 1
             users[name].append(item.get("name") or item["id"])
     table = Table("unmapped_metrics", "Metrics without a Prometheus mapping yet",
-                  ["metric", "monitors", "widgets", "other items", "total", "used by"],
+                  ["metric", "monitors", "dashboards", "widgets", "SLOs", "other items", "total", "used by"],
                   note="Without a mapping a metric keeps a derived name (dots become underscores, counters end in "
                        "_total), which is right only if the exporter uses it. Add them to your mapping table "
                        "(convert --mappings); checked against the shipped tables.")
     for name, c in sorted(uses.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
-        other = sum(c.values()) - c["monitor"] - c["widget"]
+        other = sum(c.values()) - c["monitor"] - c["dashboard"] - c["widget"] - c["slo"]
         shown = users[name][:3]
-        table.rows.append([name, c["monitor"], c["widget"], other, sum(c.values()),
+        table.rows.append([name, c["monitor"], c["dashboard"], c["widget"], c["slo"], other, sum(c.values()),
                            ", ".join(shown) + (f" and {len(users[name]) - 3} more" if len(users[name]) > 3 else "")])
     return table
 
@@ -286,7 +286,7 @@ def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
     for item in items:
         for key in ("exporter", "scrape_object"):
             for value in (item.get(key) if isinstance(item.get(key), list) else [item.get(key)]):
-                if value and str(value) != "none":
+                if value and not str(value).startswith("none"):
                     named[(key, str(value))] += 1
     for (key, value), n in sorted(named.items()):
         label = "Exporter needed by checks" if key == "exporter" else "Scrape object needed by checks"

@@ -112,7 +112,7 @@ def test_unmapped_metrics_counted_by_monitors_and_widgets(converted):
     table = worklist.unmapped_metrics(coverage.load_items(converted))
     rows = rows_by_first(table)
     assert list(rows) == ["checkout.http_requests.count", "checkout.http_request_duration_seconds.sum"]
-    assert rows["checkout.http_requests.count"][1:5] == [1, 1, 0, 2]
+    assert rows["checkout.http_requests.count"][1:7] == [1, 0, 1, 0, 0, 2]
 
 
 @pytest.mark.parametrize("value,real", [
@@ -128,7 +128,7 @@ def test_unmapped_from_metrics_and_the_mapping_tables(monkeypatch):
     items = [{"kind": "monitor", "id": "1", "name": "a", "metrics": ["system.cpu.user", "app.jobs"]},
              {"kind": "widget", "id": "d/1", "name": "b", "metrics": ["app.jobs"]},
              {"kind": "widget", "id": "d/2", "name": "c", "metrics": ["app.other"], "unmapped_metrics": []}]
-    assert worklist.unmapped_metrics(items).rows == [["app.jobs", 1, 1, 0, 2, "a, b"]]
+    assert worklist.unmapped_metrics(items).rows == [["app.jobs", 1, 0, 1, 0, 0, 2, "a, b"]]
 
 
 def test_deployables_read_from_the_output_folder(converted):
