@@ -70,8 +70,12 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         prom_start, prom_end = -(-opts.start // step) * step, opts.end
     expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
     row["promql"] = expr
+    # An instant value (no range selector) is compared with the middle of
+    # Datadog's bucket, not its end: the bucket is an average over the step.
+    offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
     try:
-        prom_series = prom.query_range(expr, prom_start, prom_end, step)
+        prom_series = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
+                       for s in prom.query_range(expr, prom_start - offset, prom_end - offset, step)]
         fired_series = prom.query_range(t.alert_promql, prom_start, prom_end, step) if t.monitor else []
     except SourceError as exc:
         return _error(row, f"Prometheus: {exc}")
@@ -110,7 +114,7 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         row["decisions"] = decisions.to_json()
         if decisions.first_disagreement is not None:
             row["decisions"]["first_disagreement"] = iso(decisions.first_disagreement)
-    row["explanations"] = explanations(t, dd_result.interval, step, opts)
+    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset)
     judge(row, al, values, decisions, opts.tolerance)
     return row
 
@@ -176,10 +180,15 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
                        f"max {_pct(values.max)}.")
 
 
-def explanations(t: Target, interval: int | None, step: int, opts: Options) -> list[str]:
+def explanations(t: Target, interval: int | None, step: int, opts: Options, offset: int) -> list[str]:
     """How the two systems' steps and rollups were lined up, in words."""
     out = []
-    if interval:
+    if interval and offset:
+        out.append(f"Datadog rolled the data up into {interval} s buckets (an aggregate over each bucket); the PromQL "
+                   f"gives instant values, so each bucket is compared with the Prometheus value at the bucket's "
+                   f"middle (query_range step {step} s, shifted by {offset} s). Noisy gauges differ by what a "
+                   "bucket average smooths away.")
+    elif interval:
         out.append(f"Datadog rolled the data up into {interval} s buckets; each bucket is compared with the "
                    f"Prometheus value at the bucket's end (query_range step {step} s).")
     else:
