@@ -57,7 +57,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
                 mappings: Path | None = None) -> int:
     """Run the comparison. Exit code: 0 all compared items match, 1 some diverge,
     miss series or failed to query, 2 bad input (nothing written)."""
-    from dd2prom.compare.datadog_source import DatadogSource, missing_credentials
+    from dd2prom.compare.datadog_source import DatadogSource, SourceError, missing_credentials
     from dd2prom.compare.prometheus_source import PrometheusSource
 
     console = console or Console(stderr=True)
@@ -83,10 +83,14 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
 
         user_mappings = mapping.load_mappings(mappings)
     prom = PrometheusSource(prometheus_url)
-    opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval())
     dd = DatadogSource(site=site, api_url=api_url)
     try:
+        prom.check()
+        opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval())
         rows = [compare_target(t, dd, prom, opts) for t in targets]
+    except SourceError as exc:  # fatal: bad keys, a server that cannot be reached
+        console.print(f"[red]compare:[/red] {exc}", highlight=False)
+        return 2
     finally:
         dd.close()
 
@@ -94,7 +98,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         "version": SCHEMA_VERSION,
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "prometheus_url": prometheus_url,
-        "datadog_site": site or "datadoghq.com" if not api_url else api_url,
+        "datadog_site": api_url or site or "datadoghq.com",
         "range": {"from": iso(range_start), "to": iso(range_end), "from_ts": range_start, "to_ts": range_end},
         "tolerance": tolerance,
         "label_map": labels,

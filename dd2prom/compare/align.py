@@ -22,6 +22,12 @@ Key = tuple[tuple[str, str], ...]
 _BY_RE = re.compile(r"\bby\s*\{([^{}]*)\}")
 
 
+def first_metric(query: str) -> str | None:
+    """The metric of the first ``agg:metric{…}`` term of a Datadog query."""
+    m = re.search(r"\b[a-z]+:([\w.]+)\s*\{", query or "")
+    return m.group(1) if m else None
+
+
 def group_tags(query: str) -> list[str]:
     """Tag keys of every ``by {…}`` clause of a Datadog query, in order."""
     out: list[str] = []
@@ -33,13 +39,14 @@ def group_tags(query: str) -> list[str]:
     return out
 
 
-def label_for_tag(tag: str, label_map: dict[str, str] | None = None, mappings: Any = None) -> str:
+def label_for_tag(tag: str, label_map: dict[str, str] | None = None, mappings: Any = None,
+                  metric: str | None = None) -> str:
     if label_map and tag in label_map:
         return label_map[tag]
     try:
         from dd2prom.convert.queries import mapping
 
-        mapped = mapping.label_for_tag(tag, mappings)  # type: ignore[attr-defined]
+        mapped = mapping.label_for_tag(mappings, tag, metric)  # type: ignore[attr-defined]
         if mapped:
             return str(mapped)
     except (ImportError, AttributeError, TypeError):
@@ -69,12 +76,13 @@ def key_of(labels: dict[str, str], names: list[str]) -> Key:
 
 
 def align(datadog: list[Series], prometheus: list[Series], tags: list[str],
-          label_map: dict[str, str] | None = None, mappings: Any = None) -> Alignment:
-    """``tags``: the Datadog group tags (from the query and the response)."""
+          label_map: dict[str, str] | None = None, mappings: Any = None, metric: str | None = None) -> Alignment:
+    """``tags``: the Datadog group tags (from the query and the response);
+    ``metric``: the Datadog metric, for per-metric tag tables."""
     all_tags = list(tags)
     for s in datadog:
         all_tags += [t for t in s.labels if t not in all_tags]
-    to_label = {t: label_for_tag(t, label_map, mappings) for t in all_tags}
+    to_label = {t: label_for_tag(t, label_map, mappings, metric) for t in all_tags}
     names = sorted(set(to_label.values()))
     result = Alignment(label_names=names, to_label=to_label)
 

@@ -15,7 +15,12 @@ log = logging.getLogger("dd2prom.compare")
 
 
 class SourceError(Exception):
-    """A query one side could not answer (the message is safe to print)."""
+    """A query one side could not answer (the message is safe to print).
+    ``fatal``: no other query can succeed either (bad keys, unreachable server)."""
+
+    def __init__(self, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 @dataclass
@@ -77,14 +82,19 @@ class DatadogSource:
         return self._cache[key]
 
     def _query(self, query: str, start: int, end: int) -> DatadogResult:
+        import urllib3
         from datadog_api_client.exceptions import ApiException, OpenApiException
 
         try:
             response = self._api.query_metrics(_from=start, to=end, query=query)
         except ApiException as exc:
-            raise SourceError(f"Datadog answered HTTP {exc.status} {exc.reason or ''}: {_short(exc.body)}".strip()) from None
-        except (OpenApiException, OSError) as exc:
+            raise SourceError(f"Datadog answered HTTP {exc.status} {exc.reason or ''}: {_short(exc.body)}".strip(),
+                              fatal=exc.status in (401, 403)) from None
+        except OpenApiException as exc:
             raise SourceError(f"Datadog query failed: {exc.__class__.__name__}: {_short(str(exc))}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # the API cannot be reached at all
+            raise SourceError(f"cannot reach the Datadog API: {exc.__class__.__name__}: {_short(str(exc))}",
+                              fatal=True) from None
         return parse_response(response.to_dict())
 
 

@@ -18,6 +18,13 @@ class PrometheusSource:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
+    def check(self) -> None:
+        """Fail once, up front, when Prometheus cannot be queried at all."""
+        try:
+            self._get("/api/v1/status/buildinfo", {})
+        except SourceError as exc:
+            raise SourceError(str(exc), fatal=True) from None
+
     def scrape_interval(self, default: int = 15) -> int:
         """The global scrape interval (Grafana's $__rate_interval uses it)."""
         try:

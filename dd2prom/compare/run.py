@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dd2prom.compare.align import Key, align, group_tags, key_text
+from dd2prom.compare.align import Key, align, first_metric, group_tags, key_text
 from dd2prom.compare.datadog_source import DatadogSource, Series, SourceError
 from dd2prom.compare.ledger import Target, with_step
 from dd2prom.compare.metrics import can_roll, decision_stats, rolling, value_stats
@@ -57,6 +57,8 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
     try:
         dd_result = dd.query(t.datadog_query, opts.start, opts.end)
     except SourceError as exc:
+        if exc.fatal:
+            raise
         return _error(row, f"Datadog: {exc}")
     step = dd_result.interval or default_step(opts.start, opts.end)
     row["datadog_interval_seconds"] = dd_result.interval
@@ -90,7 +92,7 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         datadog_series = [Series(s.labels, rolling(s.points, t.monitor.window_seconds, t.monitor.time_aggregation, step))
                           for s in dd_result.series]
     tags = group_tags(t.datadog_query) + [g for g in dd_result.tag_groups]
-    al = align(datadog_series, prom_series, tags, opts.label_map, opts.mappings)
+    al = align(datadog_series, prom_series, tags, opts.label_map, opts.mappings, first_metric(t.datadog_query))
     values = value_stats(al.pairs)
     row["series"] = {
         "datadog": len(dd_result.series), "prometheus": len(prom_series), "matched": len(al.pairs),

@@ -134,3 +134,51 @@ def test_outputs_exit_code_and_no_keys(compared):
                     (converted / "coverage.json").read_text()):
         assert API_KEY not in content and APP_KEY not in content
     assert "diverges" in text and "missing" in text
+
+
+def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from dd2prom.cli import app
+
+    converted = tmp_path / "converted"
+    atomic_write_json(converted / "coverage.json", synthetic.coverage())
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    monkeypatch.delenv("DD_SITE", raising=False)
+    with cassette_vcr("none").use_cassette(str(CASSETTE)):
+        result = CliRunner().invoke(app, [
+            "compare", str(converted), "--prometheus-url", prometheus, "--only", "monitors",
+            "--from", "2026-11-20T00:30:00Z", "--to", "2026-11-20T03:00:00Z", "--out", str(tmp_path / "cmp"),
+            "--label-map", "service=service", "--tolerance", "0.5"])
+    assert result.exit_code == 0, result.output    # a 50% tolerance lets the 1h window pass
+    doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert {r["kind"] for r in doc["items"]} == {"monitor"}
+    assert doc["label_map"] == {"service": "service"} and doc["summary"]["match"] == 2
+    assert not (converted / "compare").exists()
+    cov = json.loads((converted / "coverage.json").read_text())
+    assert next(i for i in cov["items"] if i["id"] == "right")["compare"]["file"] == str(tmp_path / "cmp" / "compare.json")
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--only", "slos"], True, "--only must be monitors or widgets"),
+    (["--last", "6 hours"], True, "is not a duration"),
+    (["--label-map", "host"], True, "is not TAG=LABEL"),
+    ([], False, "DD_API_KEY and DD_APP_KEY"),
+    ([], True, "cannot query Prometheus at http://127.0.0.1:9"),
+])
+def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message):
+    from typer.testing import CliRunner
+
+    from dd2prom.cli import app
+
+    atomic_write_json(tmp_path / "coverage.json", synthetic.coverage())
+    for k in ("DD_API_KEY", "DD_APP_KEY"):
+        if env:
+            monkeypatch.setenv(k, "k")
+        else:
+            monkeypatch.delenv(k, raising=False)
+    result = CliRunner().invoke(app, ["compare", str(tmp_path), "--prometheus-url", "http://127.0.0.1:9", *args])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "compare").exists()

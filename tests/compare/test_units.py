@@ -239,3 +239,50 @@ def test_flag_items_is_rerunnable(tmp_path):
     ledger.flag_items(tmp_path, [_row("1", "match")], "compare/compare.json")
     got = {i["id"]: i for i in json.loads((tmp_path / "coverage.json").read_text())["items"]}
     assert got["1"]["status"] == "exact" and got["1"]["notes"] == ["kept"]
+
+
+@pytest.mark.parametrize("query, metric", [
+    ("avg:system.cpu.user{env:prod} by {host}", "system.cpu.user"),
+    ("sum:a.b{*}.as_count() / sum:c{*}", "a.b"),
+    ("query1", None),
+])
+def test_first_metric(query, metric):
+    from dd2prom.compare.align import first_metric
+
+    assert first_metric(query) == metric
+
+
+@pytest.mark.parametrize("status, fatal", [(403, True), (400, False)])
+def test_datadog_http_errors(status, fatal, monkeypatch):
+    """A real HTTP exchange with a local server: bad keys stop the run, a bad
+    query fails only its item; the key never appears in the message."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from dd2prom.compare.datadog_source import DatadogSource
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"errors": ["Forbidden" if status == 403 else "bad query"]}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setenv("DD_API_KEY", "secret-api-key")
+    monkeypatch.setenv("DD_APP_KEY", "secret-app-key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = DatadogSource(api_url=f"http://127.0.0.1:{server.server_port}/")
+    try:
+        with pytest.raises(SourceError) as info:
+            source.query("avg:a{*}", 0, 60)
+    finally:
+        source.close()
+        server.shutdown()
+    assert info.value.fatal is fatal and f"HTTP {status}" in str(info.value)
+    assert "secret" not in str(info.value)
