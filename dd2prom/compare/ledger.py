@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from dd2prom.compare.metrics import can_roll
 from dd2prom.compare.timerange import parse_duration
 from dd2prom.model import Status
 from dd2prom.snapshot import atomic_write_json
@@ -31,6 +32,8 @@ _DD_VAR_RE = re.compile(r"\$[A-Za-z_][\w-]*(?:\.value)?")
 # Grafana template variables left in dashboard PromQL
 _GRAFANA_MATCHER_VAR_RE = re.compile(r'(\w+)\s*(=~|!~|=|!=)\s*"\$\{?\w+(?::\w+)?\}?"')
 _GRAFANA_VAR_RE = re.compile(r"\$\{?(\w+)")
+_LIMIT_RE = re.compile(r"^\s*(topk|bottomk)\s*\(\s*(\d+)\s*,(.*)\)\s*$", re.S)
+_REDUCE_RE = re.compile(r"^\s*(avg|sum|min|max|count|last)_over_time\s*\(")
 
 
 @dataclass
@@ -55,6 +58,10 @@ class Target:
     promql: str | None = None      # value expression (range query)
     alert_promql: str | None = None  # monitors: series present = the alert fires
     monitor: MonitorSpec | None = None
+    # widgets showing one value per series over the whole range (query value,
+    # toplist): the Prometheus *_over_time reduction, e.g. "avg"
+    reduce: str | None = None
+    limit_removed: str | None = None   # "topk(5, …)" left out: both sides compare every series
     skip: str | None = None        # why this target is not compared
 
     @property
@@ -113,6 +120,9 @@ def monitor_target(item: dict[str, Any]) -> Target:
     if window is None:
         t.skip = f"unknown monitor window {m.group('window')!r}"
         return t
+    if not can_roll(m.group("agg")):
+        t.skip = f"the monitor's {m.group('agg')}() time aggregation is not recomputed from Datadog's points"
+        return t
     threshold = critical_threshold(item, float(m.group("thr")))
     t.monitor = MonitorSpec(m.group("agg"), window, m.group("cmp"), threshold)
     t.datadog_query = m.group("expr").strip()
@@ -146,14 +156,38 @@ def widget_targets(item: dict[str, Any]) -> Iterator[Target]:
     for i, query in enumerate(queries):
         t = Target("widget", item_id, name, index=i)
         expr = promqls[i] if i < len(promqls) else None
-        if not isinstance(query, str) or ":" not in query:
+        if str(item.get("type") or "") == "change":
+            t.skip = "a change widget shows the difference between two periods, not the query's values"
+        elif not isinstance(query, str) or ":" not in query:
             t.skip = "not a Datadog metric query (formulas, logs and APM queries are not compared)"
         elif not isinstance(expr, str) or not expr.strip():
             t.skip = "coverage.json records no PromQL for this query (not translated)"
         else:
             t.datadog_query = strip_datadog_variables(query)
+            expr, t.limit_removed = strip_limit(expr)
             t.promql, t.skip = fill_grafana_variables(expr)
+            m = _REDUCE_RE.match(expr)
+            if m and "__range" in expr:
+                t.reduce = m.group(1)
         yield t
+
+
+def strip_limit(expr: str) -> tuple[str, str | None]:
+    """``topk(5, X)`` → X: Grafana picks the top series at each step, Datadog over
+    the range, so both sides are compared on every series instead."""
+    m = _LIMIT_RE.match(expr)
+    if not m or not _balanced(m.group(3)):
+        return expr, None
+    return m.group(3).strip(), f"{m.group(1)}({m.group(2)}, …)"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text:
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def parse_window(text: str) -> int | None:

@@ -75,6 +75,11 @@ def can_roll(time_aggregation: str) -> bool:
     return time_aggregation in _AGGREGATIONS
 
 
+def reduce_values(aggregation: str, values: list[float]) -> float:
+    """One value from a series' points in time order (a query value widget)."""
+    return float(len(values)) if aggregation == "count" else _AGGREGATIONS[aggregation](values)
+
+
 def rolling(points: dict[int, float], window: int, time_aggregation: str, step: int) -> dict[int, float]:
     """What a Datadog monitor sees at each bucket end T: the time aggregation of
     the buckets ending in (T − window, T]. Steps before a full window of data are

@@ -21,7 +21,7 @@ from typing import Any
 from dd2prom.compare.align import Key, align, first_metric, group_tags, key_text
 from dd2prom.compare.datadog_source import DatadogSource, Series, SourceError
 from dd2prom.compare.ledger import Target, with_step
-from dd2prom.compare.metrics import can_roll, decision_stats, rolling, value_stats
+from dd2prom.compare.metrics import decision_stats, reduce_values, rolling, value_stats
 from dd2prom.compare.prometheus_source import PrometheusSource
 from dd2prom.compare.timerange import default_step, iso
 
@@ -64,33 +64,42 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
     row["datadog_interval_seconds"] = dd_result.interval
     row["step_seconds"] = step
     dd_times = [ts for s in dd_result.series for ts in s.points]
-    if dd_times:
-        anchor = min(dd_times)
-        prom_start = anchor - ((anchor - opts.start) // step) * step
-        prom_end = max(opts.end, max(dd_times))
-    else:
-        prom_start, prom_end = -(-opts.start // step) * step, opts.end
-    expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
-    row["promql"] = expr
-    # An instant value (no range selector) is compared with the middle of
-    # Datadog's bucket, not its end: the bucket is an average over the step.
-    offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
-    try:
-        prom_series = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
-                       for s in prom.query_range(expr, prom_start - offset, prom_end - offset, step)]
-        fired_series = prom.query_range(t.alert_promql, prom_start, prom_end, step) if t.monitor else []
-    except SourceError as exc:
-        return _error(row, f"Prometheus: {exc}")
-
     datadog_series = dd_result.series
-    if t.monitor:
-        if not can_roll(t.monitor.time_aggregation):
-            row["reason"] = (f"the monitor's {t.monitor.time_aggregation}() time aggregation is not recomputed "
-                             "from Datadog's points")
-            row["headline"] = f"Not compared: {row['reason']}."
-            return row
-        datadog_series = [Series(s.labels, rolling(s.points, t.monitor.window_seconds, t.monitor.time_aggregation, step))
-                          for s in dd_result.series]
+    fired_series: list[Series] = []
+    try:
+        if t.reduce and dd_times:
+            # one value per series over the whole range: reduce Datadog's buckets,
+            # evaluate the PromQL once at the end of the last bucket
+            last, span = max(dd_times), max(dd_times) - min(dd_times) + step
+            expr = with_step(t.promql, step, opts.scrape_interval, span)
+            prom_series = prom.query_range(expr, last, last, step)
+            datadog_series = [Series(s.labels, {last: reduce_values(t.reduce, [s.points[k] for k in sorted(s.points)])})
+                              for s in dd_result.series if s.points]
+            offset = 0
+        else:
+            if dd_times:
+                anchor = min(dd_times)
+                prom_start = anchor - ((anchor - opts.start) // step) * step
+                prom_end = max(opts.end, max(dd_times))
+            else:
+                prom_start, prom_end = -(-opts.start // step) * step, opts.end
+            expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
+            # An instant value (no range selector) is compared with the middle of
+            # Datadog's bucket, not its end: the bucket is an aggregate over the step.
+            offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
+            prom_series = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
+                           for s in prom.query_range(expr, prom_start - offset, prom_end - offset, step)]
+            if t.monitor:
+                fired_series = prom.query_range(t.alert_promql, prom_start, prom_end, step)
+                datadog_series = [Series(s.labels, rolling(s.points, t.monitor.window_seconds,
+                                                           t.monitor.time_aggregation, step))
+                                  for s in dd_result.series]
+    except SourceError as exc:
+        if exc.fatal:
+            raise
+        return _error(row, f"Prometheus: {exc}")
+    row["promql"] = expr
+
     tags = group_tags(t.datadog_query) + [g for g in dd_result.tag_groups]
     al = align(datadog_series, prom_series, tags, opts.label_map, opts.mappings, first_metric(t.datadog_query))
     values = value_stats(al.pairs)
@@ -116,7 +125,7 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         row["decisions"] = decisions.to_json()
         if decisions.first_disagreement is not None:
             row["decisions"]["first_disagreement"] = iso(decisions.first_disagreement)
-    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset)
+    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset, reduced=bool(t.reduce and dd_times))
     judge(row, al, values, decisions, opts.tolerance)
     return row
 
@@ -182,10 +191,15 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
                        f"max {_pct(values.max)}.")
 
 
-def explanations(t: Target, interval: int | None, step: int, opts: Options, offset: int) -> list[str]:
+def explanations(t: Target, interval: int | None, step: int, opts: Options, offset: int,
+                 reduced: bool = False) -> list[str]:
     """How the two systems' steps and rollups were lined up, in words."""
     out = []
-    if interval and offset:
+    if reduced:
+        out.append(f"The widget shows one value per series over the whole range: Datadog's {interval} s buckets were "
+                   f"reduced with {t.reduce} and compared with the PromQL evaluated once at the end of the last "
+                   "bucket, $__range covering every bucket.")
+    elif interval and offset:
         out.append(f"Datadog rolled the data up into {interval} s buckets (an aggregate over each bucket); the PromQL "
                    f"gives instant values, so each bucket is compared with the Prometheus value at the bucket's "
                    f"middle (query_range step {step} s, shifted by {offset} s). Noisy gauges differ by what a "
@@ -206,9 +220,12 @@ def explanations(t: Target, interval: int | None, step: int, opts: Options, offs
         if interval and interval > m.window_seconds:
             out.append(f"Datadog's rollup interval ({interval} s) is longer than the monitor window "
                        f"({m.window_seconds} s): compare a shorter range for a finer rollup.")
-    elif windows:
+    elif windows and not reduced:
         out.append(f"The PromQL works over {', '.join('[' + w + ']' for w in windows)} windows while each Datadog "
                    f"point covers one {step} s bucket: a longer window smooths and lags the curve.")
+    if t.limit_removed:
+        out.append(f"The PromQL's {t.limit_removed} was left out: Grafana picks the top series at each step and "
+                   "Datadog over the range, so every series is compared.")
     if "__rate_interval" in (t.promql or ""):
         out.append(f"Grafana's $__rate_interval was taken as {max(step + opts.scrape_interval, 4 * opts.scrape_interval)} s "
                    f"(step + scrape interval, at least 4 × the {opts.scrape_interval} s scrape interval).")

@@ -142,6 +142,12 @@ def coverage() -> dict[str, Any]:
                ['avg by (queue) (queue_depth{env="production"})']),
         widget("dash/one-missing", ["sum:http.requests{*} by {service}.as_rate()"],
                ['sum by (service) (rate(http_requests_total{env="prod"}[$__rate_interval]))']),
+        widget("dash/value", ["avg:queue.depth{env:prod} by {queue}"],
+               ['avg_over_time((avg by (queue) (queue_depth{env="prod"}))[$__range:$__interval])']),
+        widget("dash/top", [rate_q],
+               ['topk(2, sum by (service) (rate(http_requests_total{env="prod"}[$__rate_interval])))']),
+        {"kind": "widget", "id": "dash/change", "name": "change", "type": "change", "status": "exact", "notes": [],
+         "outputs": [], "queries": [rate_q], "promql": ["(x) - (x offset 1d)"]},
         {"kind": "dashboard", "id": "dash", "name": "dash", "type": "", "status": "exact", "notes": [], "outputs": []},
     ]}
 

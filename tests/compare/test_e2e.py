@@ -70,6 +70,9 @@ def compared(prometheus, tmp_path_factory):
     (("dash/window", 0), "diverges"),        # as_rate ↔ rate[30m]: smoothed and late
     (("dash/wrong-filter", 0), "missing"),   # env="production": Prometheus has nothing
     (("dash/one-missing", 0), "missing"),    # PromQL filters out a series Datadog shows
+    (("dash/value", 0), "match"),            # one value over the range: avg_over_time(…[$__range:$__interval])
+    (("dash/top", 0), "match"),              # topk(2, …) left out: every series compared
+    (("dash/change", 0), "skipped"),         # a change widget's values are differences between periods
 ])
 def test_verdicts(compared, key, verdict):
     _, _, rows, _ = compared
@@ -109,6 +112,10 @@ def test_step_and_rollup_are_explained(compared):
     assert any("$__interval was taken as the step, 60 s" in e for e in rows[("dash/right", 0)]["explanations"])
     assert any("[30m]" in e for e in rows[("dash/window", 0)]["explanations"])
     assert "[60s]" in rows[("dash/right", 0)]["promql"]
+    value = rows[("dash/value", 0)]
+    assert value["points"]["compared"] == 2 and "[9000s:60s]" in value["promql"]
+    assert any("reduced with avg" in e for e in value["explanations"])
+    assert any("topk(2, …) was left out" in e for e in rows[("dash/top", 0)]["explanations"])
 
 
 def test_ledger_flags_diverging_items(compared):
@@ -129,7 +136,7 @@ def test_outputs_exit_code_and_no_keys(compared):
     assert code == 1
     csv_text = (converted / "compare" / "compare.csv").read_text()
     assert csv_text.splitlines()[0].startswith("kind,id,name,query_index,verdict")
-    assert len(csv_text.splitlines()) == 1 + 9
+    assert len(csv_text.splitlines()) == 1 + 12
     for content in (text, csv_text, (converted / "compare" / "compare.json").read_text(),
                     (converted / "coverage.json").read_text()):
         assert API_KEY not in content and APP_KEY not in content
