@@ -80,3 +80,30 @@ def print_table(console: Console, document: dict[str, Any]) -> None:
         if r["verdict"] in ("diverges", "missing", "error"):
             console.print(f"[{VERDICT_STYLE[r['verdict']]}]{r['kind']} {r['id']}[/]: ", end="")
             console.print(r["headline"], markup=False, highlight=False)
+
+
+def report_table(document: dict[str, Any]) -> dict[str, Any]:
+    """The comparison as one table for ``dd2prom report`` (name, title, columns,
+    rows, note): compared items, worst verdict first; skipped ones are counted
+    in the note only."""
+    from dd2prom.compare.ledger import VERDICTS
+
+    s = document.get("summary") or {}
+    rows = []
+    for r in sorted((r for r in document.get("items") or [] if r.get("verdict") != "skipped"),
+                    key=lambda r: (-VERDICTS.index(r["verdict"]) if r["verdict"] in VERDICTS else 0, r["kind"], r["id"])):
+        f = flat_row(r)
+        rows.append([f["kind"], f["id"] + (f"#{f['query_index']}" if f["kind"] == "widget" else ""), f["name"],
+                     f["verdict"], f["matched_series"], f["missing_in_prometheus"], f["missing_in_datadog"],
+                     _pct(f["relative_error_median"]), _pct(f["relative_error_max"]),
+                     f"{f['decision_agree']}/{f['decision_steps']}" if f["decision_steps"] is not None else "",
+                     f["headline"]])
+    rng = document.get("range") or {}
+    note = (f"Datadog's numbers against Prometheus's from {rng.get('from')} to {rng.get('to')}, tolerance "
+            f"{_pct(document.get('tolerance'))} on the median relative error: {s.get('match', 0)} match, "
+            f"{s.get('diverges', 0)} diverge, {s.get('missing', 0)} miss series, {s.get('error', 0)} failed, "
+            f"{s.get('no_data', 0)} without data, {s.get('skipped', 0)} not comparable.")
+    return {"name": "comparison", "title": "Translations checked against Datadog's numbers",
+            "columns": ["kind", "id", "name", "verdict", "matched series", "missing in Prometheus",
+                        "missing in Datadog", "median error", "max error", "decisions agree", "finding"],
+            "rows": rows, "note": note}

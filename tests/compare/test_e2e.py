@@ -189,3 +189,14 @@ def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "compare").exists()
+
+
+def test_report_table(compared):
+    from dd2prom.compare.render import report_table
+
+    _, converted, _, _ = compared
+    table = report_table(load_comparison(converted))
+    assert [r[3] for r in table["rows"]][:2] == ["diverges", "diverges"]
+    assert len(table["rows"]) == 9 and all(len(r) == len(table["columns"]) for r in table["rows"])
+    assert "2 diverge, 2 miss series" in table["note"] and "3 not comparable" in table["note"]
+    assert load_comparison(converted / "nowhere") is None
