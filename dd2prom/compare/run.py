@@ -56,6 +56,14 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
     assert t.datadog_query and t.promql
     try:
         dd_result = dd.query(t.datadog_query, opts.start, opts.end)
+        if t.monitor and dd_result.interval and t.monitor.window_seconds % dd_result.interval:
+            finer = monitor_rollup(t, dd_result.interval, opts)
+            if finer:
+                row["explanations"].append(
+                    f"Datadog's automatic {dd_result.interval} s rollup does not divide the monitor window "
+                    f"({t.monitor.window_seconds} s), so Datadog was asked for {finer[len(t.datadog_query):]} instead.")
+                row["datadog_query"] = finer
+                dd_result = dd.query(finer, opts.start, opts.end)
     except SourceError as exc:
         if exc.fatal:
             raise
@@ -125,9 +133,31 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         row["decisions"] = decisions.to_json()
         if decisions.first_disagreement is not None:
             row["decisions"]["first_disagreement"] = iso(decisions.first_disagreement)
-    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset, reduced=bool(t.reduce and dd_times))
+    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset, reduced=bool(t.reduce and dd_times)) \
+        + row["explanations"]
     judge(row, al, values, decisions, opts.tolerance)
     return row
+
+
+# a Datadog query with one metric term, which an explicit .rollup() can follow
+_SINGLE_TERM_RE = re.compile(r"^[a-z0-9_]+:[\w.]+\{[^{}]*\}(?:\s*by\s*\{[^{}]*\})?(?:\.as_(?:rate|count)\(\))?$")
+_ROLLUP_METHOD = {"avg": "avg", "sum": "sum", "min": "min", "max": "max", "last": "avg"}
+MAX_DATADOG_POINTS = 1400
+
+
+def monitor_rollup(t: Target, interval: int, opts: Options) -> str | None:
+    """The monitor's query with an explicit ``.rollup(method, r)`` whose buckets
+    tile the monitor window (the largest divisor of the window not above
+    Datadog's own interval that keeps the answer under Datadog's point limit);
+    None when the query cannot take one."""
+    assert t.monitor and t.datadog_query
+    if not _SINGLE_TERM_RE.match(t.datadog_query.strip()):
+        return None
+    window = t.monitor.window_seconds
+    for r in range(min(interval, window), 0, -1):
+        if window % r == 0 and (opts.end - opts.start) / r <= MAX_DATADOG_POINTS:
+            return f"{t.datadog_query.strip()}.rollup({_ROLLUP_METHOD[t.monitor.time_aggregation]}, {r})"
+    return None
 
 
 def _error(row: dict[str, Any], message: str) -> dict[str, Any]:
@@ -217,9 +247,10 @@ def explanations(t: Target, interval: int | None, step: int, opts: Options, offs
                    f"(Datadog itself evaluates the raw points); decisions compare it {m.comparator} {m.threshold:g} "
                    "with the steps where the Prometheus alert expression returns the series. Prometheus's 'for:' "
                    "duration and Datadog's evaluation delay are not applied.")
-        if interval and interval > m.window_seconds:
-            out.append(f"Datadog's rollup interval ({interval} s) is longer than the monitor window "
-                       f"({m.window_seconds} s): compare a shorter range for a finer rollup.")
+        if interval and m.window_seconds % interval:
+            out.append(f"Datadog's rollup interval ({interval} s) does not divide the monitor window "
+                       f"({m.window_seconds} s): each step's window covers whole buckets ending in it, "
+                       "so it is not exactly the monitor's.")
     elif windows and not reduced:
         out.append(f"The PromQL works over {', '.join('[' + w + ']' for w in windows)} windows while each Datadog "
                    f"point covers one {step} s bucket: a longer window smooths and lags the curve.")

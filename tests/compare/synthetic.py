@@ -59,7 +59,8 @@ def openmetrics() -> str:
 # ------------------------------------------------------------------ the fake Datadog
 
 _QUERY_RE = re.compile(r"^(?P<agg>avg|sum|min|max):(?P<metric>[\w.]+)\{(?P<scope>[^}]*)\}"
-                       r"(?:\s*by\s*\{(?P<by>[^}]*)\})?(?P<fn>\.as_rate\(\)|\.as_count\(\))?$")
+                       r"(?:\s*by\s*\{(?P<by>[^}]*)\})?(?P<fn>\.as_rate\(\)|\.as_count\(\))?"
+                       r"(?:\.rollup\((?:avg|sum), (?P<rollup>\d+)\))?$")
 
 
 def _series_of(metric: str) -> list[tuple[dict[str, str], Any]]:
@@ -78,8 +79,9 @@ def _series_of(metric: str) -> list[tuple[dict[str, str], Any]]:
 
 def datadog_answer(query: str, start: int, end: int) -> dict[str, Any]:
     """What /api/v1/query returns for the few query shapes the tests use:
-    space aggregation over the scope's series, 60 s buckets (timestamp = bucket
-    start, ms), counts per bucket or per second (.as_rate())."""
+    space aggregation over the scope's series, 60 s buckets unless an explicit
+    .rollup() asks otherwise (timestamp = bucket start, ms), counts per bucket or
+    per second (.as_rate())."""
     m = _QUERY_RE.match(query)
     if not m:
         return {"status": "error", "error": f"unsupported query in the fake: {query}"}
@@ -90,20 +92,21 @@ def datadog_answer(query: str, start: int, end: int) -> dict[str, Any]:
     groups: dict[tuple[str, ...], list[Any]] = {}
     for tags, fn in chosen:
         groups.setdefault(tuple(f"{b}:{tags.get(b, 'N/A')}" for b in by), []).append(fn)
-    first = -(-start // INTERVAL) * INTERVAL
-    buckets = range(first, end - INTERVAL + 1, INTERVAL)
+    interval = int(m.group("rollup") or INTERVAL)
+    first = -(-start // interval) * interval
+    buckets = range(first, end - interval + 1, interval)
     series = []
     for tag_set, fns in sorted(groups.items()):
         points = []
         for b in buckets:
-            values = [fn(b, INTERVAL) for fn in fns]
+            values = [fn(b, interval) for fn in fns]
             if m.group("fn") == ".as_rate()":
-                values = [v / INTERVAL for v in values]
+                values = [v / interval for v in values]
             value = sum(values) if m.group("agg") == "sum" else sum(values) / len(values)
             points.append([b * 1000.0, round(value, 6)])
         series.append({
             "aggr": m.group("agg"), "display_name": m.group("metric"), "expression": query,
-            "interval": INTERVAL, "length": len(points), "metric": m.group("metric"),
+            "interval": interval, "length": len(points), "metric": m.group("metric"),
             "pointlist": points, "query_index": 0, "scope": ",".join(scope + list(tag_set)) or "*",
             "start": points[0][0] if points else start * 1000, "end": points[-1][0] if points else end * 1000,
             "tag_set": list(tag_set), "unit": None,
@@ -118,9 +121,9 @@ def coverage() -> dict[str, Any]:
     """A convert output's coverage.json with right, subtly wrong and
     series-missing translations of queries over the synthetic data."""
     rate_q = "sum:http.requests{env:prod} by {service}.as_rate()"
-    monitor = lambda mid, promql: {  # noqa: E731
+    monitor = lambda mid, promql, window="5m": {  # noqa: E731
         "kind": "monitor", "id": mid, "name": f"requests {mid}", "type": "query alert", "status": "exact",
-        "notes": [], "outputs": [], "query": f"avg(last_5m):{rate_q} > 17", "promql": promql,
+        "notes": [], "outputs": [], "query": f"avg(last_{window}):{rate_q} > 17", "promql": promql,
         "thresholds": {"critical": 17},
     }
     widget = lambda wid, queries, promql: {  # noqa: E731
@@ -130,6 +133,7 @@ def coverage() -> dict[str, Any]:
     return {"items": [
         monitor("right", 'sum by (service) (rate(http_requests_total{env="prod"}[5m])) > 17'),
         monitor("window", 'sum by (service) (rate(http_requests_total{env="prod"}[1h])) > 17'),
+        monitor("short", 'sum by (service) (rate(http_requests_total{env="prod"}[90s])) > 17', "90s"),
         {"kind": "monitor", "id": "svc-check", "name": "ping", "type": "service check", "status": "manual",
          "notes": [], "outputs": [], "query": '"http.can_connect".over("*").last(2).count_by_status()'},
         {"kind": "monitor", "id": "untranslated", "name": "no promql", "type": "metric alert",
@@ -156,4 +160,12 @@ def datadog_queries() -> list[str]:
     """Every Datadog query the comparison of :func:`coverage` sends (the cassette's content)."""
     from dd2prom.compare import ledger
 
-    return sorted({t.datadog_query for t in ledger.targets(coverage()) if t.skip is None and t.datadog_query})
+    from dd2prom.compare.run import Options, monitor_rollup
+
+    queries = set()
+    for t in ledger.targets(coverage()):
+        if t.skip is None and t.datadog_query:
+            queries.add(t.datadog_query)
+            if t.monitor and t.monitor.window_seconds % INTERVAL:
+                queries.add(monitor_rollup(t, INTERVAL, Options(*RANGE)))
+    return sorted(queries)

@@ -63,6 +63,7 @@ def compared(prometheus, tmp_path_factory):
 @pytest.mark.parametrize("key, verdict", [
     (("right", 0), "match"),                 # monitor: rate over the monitor's window
     (("window", 0), "diverges"),             # monitor: rate over 1h instead of last_5m
+    (("short", 0), "match"),                 # last_90s: Datadog asked for 45 s buckets
     (("svc-check", 0), "skipped"),           # not a metric monitor
     (("untranslated", 0), "skipped"),        # no PromQL recorded
     (("dash/right", 0), "match"),            # as_count ↔ increase[$__interval]
@@ -116,6 +117,9 @@ def test_step_and_rollup_are_explained(compared):
     assert value["points"]["compared"] == 2 and "[9000s:60s]" in value["promql"]
     assert any("reduced with avg" in e for e in value["explanations"])
     assert any("topk(2, …) was left out" in e for e in rows[("dash/top", 0)]["explanations"])
+    short = rows[("short", 0)]
+    assert short["datadog_query"].endswith(".rollup(avg, 45)") and short["step_seconds"] == 45
+    assert any("does not divide the monitor window (90 s)" in e for e in short["explanations"])
 
 
 def test_ledger_flags_diverging_items(compared):
@@ -136,7 +140,7 @@ def test_outputs_exit_code_and_no_keys(compared):
     assert code == 1
     csv_text = (converted / "compare" / "compare.csv").read_text()
     assert csv_text.splitlines()[0].startswith("kind,id,name,query_index,verdict")
-    assert len(csv_text.splitlines()) == 1 + 12
+    assert len(csv_text.splitlines()) == 1 + 13
     for content in (text, csv_text, (converted / "compare" / "compare.json").read_text(),
                     (converted / "coverage.json").read_text()):
         assert API_KEY not in content and APP_KEY not in content
@@ -161,7 +165,7 @@ def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output    # a 50% tolerance lets the 1h window pass
     doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert {r["kind"] for r in doc["items"]} == {"monitor"}
-    assert doc["label_map"] == {"service": "service"} and doc["summary"]["match"] == 2
+    assert doc["label_map"] == {"service": "service"} and doc["summary"]["match"] == 3
     assert not (converted / "compare").exists()
     cov = json.loads((converted / "coverage.json").read_text())
     assert next(i for i in cov["items"] if i["id"] == "right")["compare"]["file"] == str(tmp_path / "cmp" / "compare.json")
@@ -197,6 +201,6 @@ def test_report_table(compared):
     _, converted, _, _ = compared
     table = report_table(load_comparison(converted))
     assert [r[3] for r in table["rows"]][:2] == ["diverges", "diverges"]
-    assert len(table["rows"]) == 9 and all(len(r) == len(table["columns"]) for r in table["rows"])
+    assert len(table["rows"]) == 10 and all(len(r) == len(table["columns"]) for r in table["rows"])
     assert "2 diverge, 2 miss series" in table["note"] and "3 not comparable" in table["note"]
     assert load_comparison(converted / "nowhere") is None
