@@ -294,8 +294,9 @@ def flag_items(converted: Path, results: list[dict[str, Any]], report_path: str)
         }
         if bad:
             flagged += 1
-            summary["status_before"] = item.get("status", Status.EXACT.value)
-            item["status"] = Status.worst(Status(item.get("status", "exact")), Status.APPROXIMATE).value
+            before = item.get("status") if item.get("status") in {st.value for st in Status} else Status.EXACT.value
+            summary["status_before"] = before
+            item["status"] = Status.worst(Status(before), Status.APPROXIMATE).value
             notes.append(f"{COMPARE_NOTE_PREFIX} " + " ".join(r["headline"] for r in bad))
         item["notes"] = notes
         item["compare"] = summary

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dd2prom.compare.align import Key, align, first_metric, group_tags, key_text
-from dd2prom.compare.datadog_source import DatadogSource, Series, SourceError
+from dd2prom.compare.datadog_source import DatadogResult, DatadogSource, Series, SourceError
 from dd2prom.compare.ledger import Target, with_step
 from dd2prom.compare.metrics import decision_stats, reduce_values, rolling, value_stats
 from dd2prom.compare.prometheus_source import PrometheusSource
@@ -55,15 +55,7 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         return row
     assert t.datadog_query and t.promql
     try:
-        dd_result = dd.query(t.datadog_query, opts.start, opts.end)
-        if t.monitor and dd_result.interval and t.monitor.window_seconds % dd_result.interval:
-            finer = monitor_rollup(t, dd_result.interval, opts)
-            if finer:
-                row["explanations"].append(
-                    f"Datadog's automatic {dd_result.interval} s rollup does not divide the monitor window "
-                    f"({t.monitor.window_seconds} s), so Datadog was asked for {finer[len(t.datadog_query):]} instead.")
-                row["datadog_query"] = finer
-                dd_result = dd.query(finer, opts.start, opts.end)
+        dd_result = _query_datadog(t, dd, opts, row)
     except SourceError as exc:
         if exc.fatal:
             raise
@@ -71,48 +63,19 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
     step = dd_result.interval or default_step(opts.start, opts.end)
     row["datadog_interval_seconds"] = dd_result.interval
     row["step_seconds"] = step
-    dd_times = [ts for s in dd_result.series for ts in s.points]
-    datadog_series = dd_result.series
-    fired_series: list[Series] = []
     try:
-        if t.reduce and dd_times:
-            # one value per series over the whole range: reduce Datadog's buckets,
-            # evaluate the PromQL once at the end of the last bucket
-            last, span = max(dd_times), max(dd_times) - min(dd_times) + step
-            expr = with_step(t.promql, step, opts.scrape_interval, span)
-            prom_series = prom.query_range(expr, last, last, step)
-            datadog_series = [Series(s.labels, {last: reduce_values(t.reduce, [s.points[k] for k in sorted(s.points)])})
-                              for s in dd_result.series if s.points]
-            offset = 0
-        else:
-            if dd_times:
-                anchor = min(dd_times)
-                prom_start = anchor - ((anchor - opts.start) // step) * step
-                prom_end = max(opts.end, max(dd_times))
-            else:
-                prom_start, prom_end = -(-opts.start // step) * step, opts.end
-            expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
-            # An instant value (no range selector) is compared with the middle of
-            # Datadog's bucket, not its end: the bucket is an aggregate over the step.
-            offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
-            prom_series = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
-                           for s in prom.query_range(expr, prom_start - offset, prom_end - offset, step)]
-            if t.monitor:
-                fired_series = prom.query_range(t.alert_promql, prom_start, prom_end, step)
-                datadog_series = [Series(s.labels, rolling(s.points, t.monitor.window_seconds,
-                                                           t.monitor.time_aggregation, step))
-                                  for s in dd_result.series]
+        sides = _query_prometheus(t, prom, opts, dd_result, step)
     except SourceError as exc:
         if exc.fatal:
             raise
         return _error(row, f"Prometheus: {exc}")
-    row["promql"] = expr
+    row["promql"] = sides.expr
 
-    tags = group_tags(t.datadog_query) + [g for g in dd_result.tag_groups]
-    al = align(datadog_series, prom_series, tags, opts.label_map, opts.mappings, first_metric(t.datadog_query))
+    tags = group_tags(t.datadog_query) + list(dd_result.tag_groups)
+    al = align(sides.datadog, sides.prometheus, tags, opts.label_map, opts.mappings, first_metric(t.datadog_query))
     values = value_stats(al.pairs)
     row["series"] = {
-        "datadog": len(dd_result.series), "prometheus": len(prom_series), "matched": len(al.pairs),
+        "datadog": len(dd_result.series), "prometheus": len(sides.prometheus), "matched": len(al.pairs),
         "labels": al.label_names,
         "missing_in_prometheus": [key_text(k) for k in al.datadog_only],
         "missing_in_datadog": [key_text(k) for k in al.prometheus_only],
@@ -125,18 +88,72 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
                              "worst_at": iso(values.worst_at) if values.worst_at is not None else None}
     decisions = None
     if t.monitor:
-        dd_values: dict[Key, dict[int, float]] = {al.datadog_key(s.labels): s.points for s in datadog_series}
+        dd_values: dict[Key, dict[int, float]] = {al.datadog_key(s.labels): s.points for s in sides.datadog}
         fired: dict[Key, set[int]] = {}
-        for s in fired_series:
+        for s in sides.fired:
             fired.setdefault(al.prometheus_key(s.labels), set()).update(s.points)
         decisions = decision_stats(dd_values, fired, t.monitor.comparator, t.monitor.threshold)
         row["decisions"] = decisions.to_json()
         if decisions.first_disagreement is not None:
             row["decisions"]["first_disagreement"] = iso(decisions.first_disagreement)
-    row["explanations"] = explanations(t, dd_result.interval, step, opts, offset, reduced=bool(t.reduce and dd_times)) \
-        + row["explanations"]
+    row["explanations"] = explanations(t, dd_result.interval, step, opts, sides) + row["explanations"]
     judge(row, al, values, decisions, opts.tolerance)
     return row
+
+
+def _query_datadog(t: Target, dd: DatadogSource, opts: Options, row: dict[str, Any]) -> DatadogResult:
+    result = dd.query(t.datadog_query, opts.start, opts.end)
+    if t.monitor and result.interval and t.monitor.window_seconds % result.interval:
+        finer = monitor_rollup(t, result.interval, opts)
+        if finer:
+            row["explanations"].append(
+                f"Datadog's automatic {result.interval} s rollup does not divide the monitor window "
+                f"({t.monitor.window_seconds} s), so Datadog was asked for {finer[len(t.datadog_query):]} instead.")
+            row["datadog_query"] = finer
+            result = dd.query(finer, opts.start, opts.end)
+    return result
+
+
+@dataclass
+class Sides:
+    """Both sides of one comparison, ready to align."""
+
+    expr: str                     # the PromQL as run
+    datadog: list[Series]         # rolled up (monitors) or reduced (whole-range widgets)
+    prometheus: list[Series]
+    fired: list[Series] = field(default_factory=list)   # monitors: the alert expression's series
+    offset: int = 0               # Prometheus evaluated this long before Datadog's bucket end
+    reduced: bool = False
+
+
+def _query_prometheus(t: Target, prom: PrometheusSource, opts: Options, dd_result: DatadogResult, step: int) -> Sides:
+    assert t.promql
+    dd_times = [ts for s in dd_result.series for ts in s.points]
+    if t.reduce and dd_times:
+        # one value per series over the whole range: reduce Datadog's buckets,
+        # evaluate the PromQL once at the end of the last bucket
+        last, span = max(dd_times), max(dd_times) - min(dd_times) + step
+        expr = with_step(t.promql, step, opts.scrape_interval, span)
+        reduced = [Series(s.labels, {last: reduce_values(t.reduce, [s.points[k] for k in sorted(s.points)])})
+                   for s in dd_result.series if s.points]
+        return Sides(expr, reduced, prom.query_range(expr, last, last, step), reduced=True)
+    if dd_times:
+        anchor = min(dd_times)
+        start, end = anchor - ((anchor - opts.start) // step) * step, max(opts.end, max(dd_times))
+    else:
+        start, end = -(-opts.start // step) * step, opts.end
+    expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
+    # An instant value (no range selector) is compared with the middle of
+    # Datadog's bucket, not its end: the bucket is an aggregate over the step.
+    offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
+    prometheus = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
+                  for s in prom.query_range(expr, start - offset, end - offset, step)]
+    if not t.monitor:
+        return Sides(expr, dd_result.series, prometheus, offset=offset)
+    m = t.monitor
+    rolled = [Series(s.labels, rolling(s.points, m.window_seconds, m.time_aggregation, step)) for s in dd_result.series]
+    assert t.alert_promql
+    return Sides(expr, rolled, prometheus, fired=prom.query_range(t.alert_promql, start, end, step))
 
 
 # a Datadog query with one metric term, which an explicit .rollup() can follow
@@ -221,10 +238,10 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
                        f"max {_pct(values.max)}.")
 
 
-def explanations(t: Target, interval: int | None, step: int, opts: Options, offset: int,
-                 reduced: bool = False) -> list[str]:
+def explanations(t: Target, interval: int | None, step: int, opts: Options, sides: Sides) -> list[str]:
     """How the two systems' steps and rollups were lined up, in words."""
     out = []
+    offset, reduced = sides.offset, sides.reduced
     if reduced:
         out.append(f"The widget shows one value per series over the whole range: Datadog's {interval} s buckets were "
                    f"reduced with {t.reduce} and compared with the PromQL evaluated once at the end of the last "
