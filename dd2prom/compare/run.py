@@ -96,6 +96,11 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
         row["decisions"] = decisions.to_json()
         if decisions.first_disagreement is not None:
             row["decisions"]["first_disagreement"] = iso(decisions.first_disagreement)
+    if not al.pairs and al.datadog_only and sides.prometheus:
+        sample = ", ".join(f'{k}="{v}"' for k, v in sorted(sides.prometheus[0].labels.items()))
+        row["notes"].append(f"No series pairs up on the labels {al.label_names}: Datadog's look like "
+                            f"{key_text(al.datadog_only[0])}, Prometheus's like {{{sample}}}; if the label is named "
+                            "or valued differently, map it with --label-map TAG=LABEL.")
     row["explanations"] = explanations(t, dd_result.interval, step, opts, sides) + row["explanations"]
     judge(row, al, values, decisions, opts.tolerance)
     return row
@@ -220,6 +225,8 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
         side = "Prometheus returns no series" if not s["prometheus"] else (
             "Datadog returns no series" if not s["datadog"] else "no series pairs up by labels")
         row["headline"] = f"Series missing: {side} ({s['datadog']} in Datadog, {s['prometheus']} in Prometheus)."
+        if s["datadog"] and s["prometheus"] and notes:
+            row["headline"] += " " + notes[0]
         return
     if values.compared == 0:
         row["verdict"] = "missing"

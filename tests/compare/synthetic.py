@@ -146,6 +146,8 @@ def coverage() -> dict[str, Any]:
                ['avg by (queue) (queue_depth{env="production"})']),
         widget("dash/one-missing", ["sum:http.requests{*} by {service}.as_rate()"],
                ['sum by (service) (rate(http_requests_total{env="prod"}[$__rate_interval]))']),
+        widget("dash/wrong-label", ["avg:queue.depth{env:prod} by {queue}"],
+               ['avg by (env) (queue_depth{env="prod"})']),
         widget("dash/value", ["avg:queue.depth{env:prod} by {queue}"],
                ['avg_over_time((avg by (queue) (queue_depth{env="prod"}))[$__range:$__interval])']),
         widget("dash/top", [rate_q],

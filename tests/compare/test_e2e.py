@@ -71,6 +71,7 @@ def compared(prometheus, tmp_path_factory):
     (("dash/window", 0), "diverges"),        # as_rate ↔ rate[30m]: smoothed and late
     (("dash/wrong-filter", 0), "missing"),   # env="production": Prometheus has nothing
     (("dash/one-missing", 0), "missing"),    # PromQL filters out a series Datadog shows
+    (("dash/wrong-label", 0), "missing"),    # grouped by env instead of queue: nothing pairs up
     (("dash/value", 0), "match"),            # one value over the range: avg_over_time(…[$__range:$__interval])
     (("dash/top", 0), "match"),              # topk(2, …) left out: every series compared
     (("dash/change", 0), "skipped"),         # a change widget's values are differences between periods
@@ -103,6 +104,9 @@ def test_missing_series_are_named(compared):
     one = rows[("dash/one-missing", 0)]
     assert one["series"]["missing_in_prometheus"] == ['{service="d"}']
     assert one["series"]["matched"] == 3 and one["relative_error"]["median"] < 0.05
+    label = rows[("dash/wrong-label", 0)]
+    assert "no series pairs up by labels" in label["headline"]
+    assert 'Prometheus\'s like {env="prod"}' in label["headline"] and "--label-map" in label["headline"]
     wrong = rows[("dash/wrong-filter", 0)]
     assert wrong["series"]["prometheus"] == 0 and "Prometheus returns no series" in wrong["headline"]
 
@@ -140,7 +144,7 @@ def test_outputs_exit_code_and_no_keys(compared):
     assert code == 1
     csv_text = (converted / "compare" / "compare.csv").read_text()
     assert csv_text.splitlines()[0].startswith("kind,id,name,query_index,verdict")
-    assert len(csv_text.splitlines()) == 1 + 13
+    assert len(csv_text.splitlines()) == 1 + 14
     for content in (text, csv_text, (converted / "compare" / "compare.json").read_text(),
                     (converted / "coverage.json").read_text()):
         assert API_KEY not in content and APP_KEY not in content
@@ -201,6 +205,6 @@ def test_report_table(compared):
     _, converted, _, _ = compared
     table = report_table(load_comparison(converted))
     assert [r[3] for r in table["rows"]][:2] == ["diverges", "diverges"]
-    assert len(table["rows"]) == 10 and all(len(r) == len(table["columns"]) for r in table["rows"])
-    assert "2 diverge, 2 miss series" in table["note"] and "3 not comparable" in table["note"]
+    assert len(table["rows"]) == 11 and all(len(r) == len(table["columns"]) for r in table["rows"])
+    assert "2 diverge, 3 miss series" in table["note"] and "3 not comparable" in table["note"]
     assert load_comparison(converted / "nowhere") is None
