@@ -70,7 +70,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             if mr is None:
                 continue
             groups[owner].append((mr, item))
-            alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": item.status.value,
+            alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
     for owner, members in sorted(groups.items()):
         write_group(ctx, owner, members)

@@ -39,6 +39,7 @@ class MonitorRules:
     levels: list[Level]
     static_parts: dict[str, list[msg.Part]]
     testable: bool
+    status: Status = Status.EXACT          # how faithful the condition is (routing aside)
 
     @property
     def rules(self) -> list[Rule]:
@@ -169,4 +170,4 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval")):
         item.note(note, status)
-    return MonitorRules(spec, name, group, cond.comparator, record, levels, static, cond.testable)
+    return MonitorRules(spec, name, group, cond.comparator, record, levels, static, cond.testable, cond.status)

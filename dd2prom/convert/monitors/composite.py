@@ -91,4 +91,4 @@ def convert(spec, ctx) -> Alerting:
         status = Status.worst(status, Status.APPROXIMATE)
     notes.append("Sub-monitors count as true while their critical alert fires (a warning is false).")
     return Alerting(expr=to_promql(spec.query), comparator=">", group=[], status=status, notes=notes,
-                    critical=0, no_data=False)
+                    critical=0, no_data=False, testable=False)   # the value always exists: nothing to inject

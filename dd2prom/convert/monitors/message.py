@@ -96,7 +96,11 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         pos = m.end()
         sigil, name, args, var = m.group(1), m.group(2), m.group(3), m.group(4)
         if sigil in ("#", "^"):
-            stack.append(Block(name, tuple(a or b or c for a, b, c in _ARG_RE.findall(args or "")), sigil == "^"))
+            block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
+            if name in RUNTIME_BLOCKS and block_args:   # first argument: a tag variable → its label
+                tag = block_args[0].removesuffix(".name")
+                block_args[0] = variables.labels(tag) or variables.any_label(tag)
+            stack.append(Block(name, tuple(block_args), sigil == "^"))
         elif sigil == "/":
             if stack and stack[-1].name == name:
                 block = stack.pop()
@@ -122,8 +126,8 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
         return Value()
     if var in variables.literals:
         return Text(variables.literals[var])
-    tag, _, attr = var.rpartition(".") if "." in var else (var, "", "name")
-    if attr == "name" and tag:
+    tag, _, attr = var.rpartition(".")
+    if attr == "name" and re.fullmatch(r"[\w.\-/]+", tag):
         label = variables.labels(tag)
         if label is None:
             label = variables.any_label(tag)

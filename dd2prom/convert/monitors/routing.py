@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from dd2prom.convert.monitors.message import Condition, regex_escape
-from dd2prom.convert.monitors.rules import STATE_LABEL
+from dd2prom.convert.monitors.rules import STATE_LABEL, duration
 from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig
 from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
@@ -114,9 +114,9 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     all_states = sorted(states_present)
     children = []
     for (receiver, conds), states in targets.items():
-        matchers = [] if sorted(states) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(states))}"']
-        children.append(am.route(matchers + condition_matchers(conds), receiver, continue_=True))
-    repeat = NEVER_REPEAT if not renotify_minutes else f"{int(renotify_minutes)}m"
+        only = [] if sorted(states) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(states))}"']
+        children.append(am.route(only + condition_matchers(conds), receiver, continue_=True))
+    repeat = NEVER_REPEAT if not renotify_minutes else duration(renotify_minutes * 60)
     am.add_route(matchers, DEFAULT_RECEIVER, group_by=["alertname", *group_by],
                  repeat_interval=repeat, routes=children)
     return notes

@@ -75,7 +75,8 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     vals = _values(mr)
     if vals is None:
         return []
-    hold = max(_minutes(lv.rule.for_seconds) for lv in mr.levels)
+    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
+    hold = max(_minutes(lv.rule.for_seconds) for lv in threshold_levels)
     n = 5 + hold + 10
     scenarios: dict[str, list[float | None]] = {
         "ok": [vals["ok"]] * n,
@@ -86,7 +87,6 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     if "between" in vals:
         scenarios["recovery"] = [vals["ok"]] * 3 + [vals["crit"]] * (hold + 3) + [vals["between"]] * 4 + [vals["ok"]] * 5
     tests = []
-    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
     for scenario, values in scenarios.items():
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: scenario for g in mr.group}}
         checks = sorted({2, 5 + hold + 5, len(values) - 6, len(values) - 1})
