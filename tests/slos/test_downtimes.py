@@ -161,12 +161,22 @@ def test_month_end_crossing_is_noted():
 
 @pytest.mark.parametrize("scope,expected", [
     (["*"], [[]]),
-    (["env:prod", "host:web-*"], [['env="prod"', 'host=~"web\\\\-.*"']]),
+    (["env:prod", "host:web-*"], [['env="prod"', 'instance=~"web-.*(:[0-9]+)?"']]),
     (["!env:dev"], [['env!="dev"']]),
     ("*", [[]]),
+    ("env:prod AND service:(web OR api)", [['env="prod"', 'service=~"web|api"']]),
+    ("env:prod OR kube_namespace:shop", [['env="prod"'], ['namespace="shop"']]),
+    ("env:staging -service:api", [['env="staging"', 'service!="api"']]),
 ])
 def test_scope_to_matchers(scope, expected):
     assert [[m.text() for m in c] for c in silences.scope_dnf(scope)] == expected
+
+
+@pytest.mark.parametrize("scope", ["env:", "NOT (env:a OR", "service:(web AND api)"])
+def test_bad_scopes_are_unsupported(scope):
+    with pytest.raises(DowntimeError) as err:
+        silences.scope_dnf(scope)
+    assert err.value.status is Status.UNSUPPORTED
 
 
 def test_verify_checks_silences(converted, tmp_path):

@@ -188,3 +188,42 @@ def test_slo_alert_monitors_through_the_pipeline(tmp_path, fake_transpiler):
     assert "pagerduty-payments" in receivers
     assert {"source_matchers": ['dd_monitor_id="5001"', 'dd_state="alert"'],
             "target_matchers": ['dd_monitor_id="5001"', 'dd_state="warn"']} in am["inhibit_rules"]
+
+
+def _promtool_all(out: Path, pattern: str) -> None:
+    rule_files = sorted((out / "prometheus/rule-files").glob(pattern + ".rules.yaml"))
+    tests = sorted((out / "prometheus/tests").glob(pattern + ".test.yaml"))
+    assert rule_files and tests
+    for cmd in (["promtool", "check", "rules", *rule_files], ["promtool", "test", "rules", *tests]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_real_transpiler_end_to_end(tmp_path):
+    """All stages with the real transpiler: the SLO rules and tests still pass promtool."""
+    require_binary("promtool")
+    from dd2prom.convert.pipeline import run_convert
+
+    snap = F.write_snapshot(tmp_path / "snap", ALL_SLOS, ALL_MONITORS)
+    ctx = run_convert(snap, tmp_path / "out")
+    assert {i.id for i in ctx.ledger if i.kind == "slo"} == {s["id"] for s in ALL_SLOS}
+    good = ctx.ledger.get("slo", F.METRIC_SLO["id"]).extra["translations"][0]
+    assert good["promql"] == ('sum(increase(trace_http_request_hits_total{service="checkout"}[5m])) - '
+                              'sum(increase(trace_http_request_errors_total{service="checkout"}[5m]))')
+    _promtool_all(tmp_path / "out", "slo-*")
+
+
+@pytest.mark.corpus
+def test_corpus_slos_in_coverage(tmp_path):
+    from tests.support import shared_dir
+    from dd2prom.convert.pipeline import run_convert
+
+    corpus = shared_dir("corpus")
+    ctx = run_convert(corpus, tmp_path / "out", only={"monitors", "slos", "downtimes"})
+    snap = Snapshot.open(corpus)
+    for kind, folder in (("slo", "slos"), ("downtime", "downtimes")):
+        ids = {o.id for o in snap.iter(folder)}
+        assert ids == {i.id for i in ctx.ledger if i.kind == kind}
+    if list((tmp_path / "out/prometheus/tests").glob("slo-*.test.yaml")):
+        require_binary("promtool")
+        _promtool_all(tmp_path / "out", "slo-*")

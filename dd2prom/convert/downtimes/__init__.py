@@ -87,7 +87,7 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
         item.note("The downtime mutes no converted monitor.", Status.MANUAL)
         return
     try:
-        scope = silences.scope_dnf(dt.scope)
+        scope = silences.scope_dnf(dt.scope, ctx.translate_context().mappings)
         conjunctions = [c + target for c in scope]
         if any(scope):
             item.note("Scope tags match the alerts' labels of the same name (after tag mapping); an alert without "

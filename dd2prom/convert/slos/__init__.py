@@ -2,10 +2,11 @@
 
 Per SLO (``slo-<name>``):
 
-* ``prometheus/rules/slo-<name>.yaml``: a PrometheusRule with three groups:
-  ``-sli`` (what the SLI reads: event counts, or a 1/0 "bad" indicator),
-  ``-windows`` (the error ratio over each window, objective, remaining budget),
-  ``-alerts`` (page/ticket burn-rate alerts, plus the SLO alert monitors);
+* ``prometheus/rules/slo-<name>.yaml``: a PrometheusRule whose group holds, in
+  order, what the SLI reads (event counts, or a 1/0 "bad" indicator), the
+  error ratio over each window, objective and remaining budget, and the
+  page/ticket burn-rate alerts plus the SLO alert monitors (a time-slice
+  SLI is a group of its own, evaluated once per slice);
 * ``prometheus/rule-files/slo-<name>.rules.yaml``: the same groups as a plain rule file;
 * ``prometheus/tests/slo-<name>.test.yaml``: promtool tests of every alert.
 
@@ -54,12 +55,15 @@ def _slo_alert_monitors(snapshot: Snapshot, ctx: ConvertContext) -> dict[str, li
 
 
 def _groups(name: str, rules: burn_rate.SloRules) -> list[dict[str, Any]]:
-    sli_group: dict[str, Any] = {"name": f"{name}-sli", "rules": rules.sli.base_rules}
+    """One group, evaluated in order (each rule sees the results of those
+    before it in the same evaluation); a time-slice SLI gets its own group
+    evaluated once per slice."""
+    windows = burn_rate.window_rules(rules.spec, rules.sli)
+    alerts = [burn_rate.alert_rule(rules.spec, a) for a in rules.alerts]
     if rules.sli.base_interval:
-        sli_group["interval"] = rules.sli.base_interval
-    return [sli_group,
-            {"name": f"{name}-windows", "rules": burn_rate.window_rules(rules.spec, rules.sli)},
-            {"name": f"{name}-alerts", "rules": [burn_rate.alert_rule(rules.spec, a) for a in rules.alerts]}]
+        return [{"name": f"{name}-sli", "interval": rules.sli.base_interval, "rules": rules.sli.base_rules},
+                {"name": name, "rules": windows + alerts}]
+    return [{"name": name, "rules": rules.sli.base_rules + windows + alerts}]
 
 
 def _check(groups: list[dict[str, Any]]) -> None:
