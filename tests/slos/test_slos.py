@@ -227,3 +227,11 @@ def test_corpus_slos_in_coverage(tmp_path):
     if list((tmp_path / "out/prometheus/tests").glob("slo-*.test.yaml")):
         require_binary("promtool")
         _promtool_all(tmp_path / "out", "slo-*")
+
+
+def test_dashboard_type_checks_against_grafana_schema(converted):
+    from tests.dashboards.tsc_check import typecheck
+
+    _, out = converted
+    errors = typecheck({"slos": json.loads((out / "grafana/dashboards/slos.json").read_text())})
+    assert errors == [], "\n".join(errors[:40])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dd2prom.convert.context import ConvertContext
+from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
 from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
 from dd2prom.convert.pipeline import record_unreadable
@@ -27,7 +28,7 @@ from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, par
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot
+from dd2prom.snapshot import Snapshot, dumps
 from dd2prom.validate.promql import promql_error
 
 KIND = "slo"
@@ -187,9 +188,20 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
                 _set_monitor(ctx, mon, Status.worst(item.status, Status.UNSUPPORTED),
                              [f"Its SLO {obj.id} could not be converted ({item.status.value})."], [], None)
     if converted:
-        dash = dashboard.dashboard(converted)
-        path = ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)
-        cm = ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml",
-                               dashboard.config_map(dash, ctx.options.namespace, ctx.options.grafana_folder))
-        for spec in converted:
-            ctx.ledger.get(KIND, spec.id).outputs += [path, cm]
+        _write_dashboard(ctx, converted)
+
+
+def _write_dashboard(ctx: ConvertContext, converted: list[SloSpec]) -> None:
+    dash = dashboard.dashboard(converted)
+    outputs = [ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)]
+    text = dumps(dash)
+    fits, sentence = sidecar.size_problem(text)
+    if fits:
+        outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap(
+            dashboard.UID, text, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
+            source="dd2prom SLO dashboard")))
+    for spec in converted:
+        item = ctx.ledger.get(KIND, spec.id)
+        item.outputs += outputs
+        if sentence:
+            item.note(sentence)
