@@ -45,6 +45,7 @@ def test_every_downtime_in_ledger(converted):
         "1": ("one-time", Status.EXACT, False),
         "2": ("one-time", Status.EXACT, True),          # expired
         "3": ("recurring", Status.APPROXIMATE, False),  # starts tomorrow
+        "31": ("occurrence", Status.EXACT, True),       # the current occurrence of 3
         "4": ("recurring", Status.UNSUPPORTED, False),  # every 2 weeks
         "5": ("one-time", Status.EXACT, True),          # canceled
         "6": ("recurring", Status.EXACT, True),         # recurrence ended
