@@ -108,6 +108,7 @@ def _set_monitor(ctx: ConvertContext, mon: slo_alerts.SloAlertMonitor, status: S
 def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
              monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
     spec = parse_spec(obj_id, data)
+    item.extra["tags"] = spec.tags
     for msg, status in spec.problems:
         item.note(msg, status)
     builder = BUILDERS.get(spec.type)
@@ -160,7 +161,10 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
         if spec.type != "monitor" or sli.alerts_labels is not None else None
     if test is not None:
         outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
+    else:
+        item.note("No promtool test: the SLO's monitor groups use patterns, so no ALERTS series can be made up.")
     item.outputs += outputs
+    item.extra["alertnames"] = sorted({a.alertname for a in rules.alerts})
     for mon in monitors:
         alertname = slo_alerts.alert_name(mon.name)
         _set_monitor(ctx, mon, sli.status, [
