@@ -105,12 +105,10 @@ def _set_monitor(ctx: ConvertContext, mon: slo_alerts.SloAlertMonitor, status: S
         alertmanager_config(ctx).add_inhibit_rule({**matchers, STATE_LABEL: "alert"}, {**matchers, STATE_LABEL: "warn"})
 
 
-def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
-             monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
-    spec = parse_spec(obj_id, data)
-    item.extra["tags"] = spec.tags
-    for msg, status in spec.problems:
-        item.note(msg, status)
+def _rules(spec: SloSpec, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
+           monitors: list[slo_alerts.SloAlertMonitor]) -> tuple[burn_rate.SloRules, dict[str, list[str]]] | None:
+    """The SLI and every alert of one SLO (None when it cannot be built; the
+    item says why), with the sentences about each SLO alert monitor."""
     builder = BUILDERS.get(spec.type)
     if builder is None:
         item.note(f"SLO type {spec.type!r} is not metric, monitor or time_slice.", Status.UNSUPPORTED)
@@ -135,7 +133,6 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
         item.extra["metrics"] = sli.metrics
     if sli.translations:
         item.extra["translations"] = sli.translations
-
     rules = burn_rate.SloRules(spec, sli, burn_rate.default_alerts(spec, tag_labels(spec.tags, slo_alerts.RESERVED)))
     monitor_notes: dict[str, list[str]] = {}
     for mon in monitors:
@@ -144,30 +141,45 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
         monitor_notes[mon.monitor_id] = notes
     for n in burn_rate.unreachable(spec, [a for a in rules.alerts if isinstance(a, burn_rate.BurnAlert)]):
         item.note(n)
+    return rules, monitor_notes
 
-    name = _unique_name(spec, used)
+
+def _write(name: str, rules: burn_rate.SloRules, item: CoverageItem, ctx: ConvertContext) -> list[str]:
+    """PrometheusRule, plain rule file and promtool test of one SLO; returns the paths."""
+    spec, opts = rules.spec, ctx.options
     groups = _groups(name, rules)
     _check(groups)
-    opts = ctx.options
-    rule_file = f"prometheus/rule-files/{name}.rules.yaml"
     outputs = [
         ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", k8s.monitoring(
             "PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
-            labels={"release": opts.release_label, "dd2prom/slo-id": k8s.label_value(spec.id)},
-            annotations={"dd2prom/slo-name": spec.name})),
-        ctx.out.write_yaml(rule_file, {"groups": groups}),
+            labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
+            annotations={"dd2prom.io/slo-name": spec.name})),
+        ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": groups}),
     ]
-    test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", sli.alerts_labels) \
-        if spec.type != "monitor" or sli.alerts_labels is not None else None
-    if test is not None:
-        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
-    else:
+    if spec.type == "monitor" and rules.sli.alerts_labels is None:
         item.note("No promtool test: the SLO's monitor groups use patterns, so no ALERTS series can be made up.")
+    else:
+        test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", rules.sli.alerts_labels)
+        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
+    return outputs
+
+
+def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
+             monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
+    spec = parse_spec(obj_id, data)
+    item.extra["tags"] = spec.tags
+    for msg, status in spec.problems:
+        item.note(msg, status)
+    built = _rules(spec, data, item, ctx, monitors)
+    if built is None:
+        return None
+    rules, monitor_notes = built
+    outputs = _write(_unique_name(spec, used), rules, item, ctx)
     item.outputs += outputs
     item.extra["alertnames"] = sorted({a.alertname for a in rules.alerts})
     for mon in monitors:
         alertname = slo_alerts.alert_name(mon.name)
-        _set_monitor(ctx, mon, sli.status, [
+        _set_monitor(ctx, mon, rules.sli.status, [
             f"Converted to alert {alertname} on the recorded error-ratio windows of SLO {spec.name!r} "
             f"({outputs[0]}).", *monitor_notes[mon.monitor_id]], outputs, alertname)
     return spec
