@@ -104,9 +104,10 @@ def test_promtool_tests_cover_documented_burn_rates(converted):
 def test_metric_slo_rules(converted):
     _, out = converted
     doc = load_yaml_all((out / "prometheus/rule-files/slo-checkout-availability.rules.yaml").read_text())[0]
-    rules = {(r.get("record") or r.get("alert"), r["labels"].get("slo_timeframe", ""), r["labels"].get("severity", "")): r
-             for g in doc["groups"] for r in g["rules"]}
-    assert rules[("slo:sli_error:ratio_rate1h", "", "")]["expr"].count("[1h]") == 4   # good (2 queries), total, total for the zero fill
+    rules = {(r.get("record") or r.get("alert"), r["labels"].get("slo_timeframe", ""),
+              r["labels"].get("severity", "")): r for g in doc["groups"] for r in g["rules"]}
+    # good (two queries), total, and total again for the zero fill of good
+    assert rules[("slo:sli_error:ratio_rate1h", "", "")]["expr"].count("[1h]") == 4
     assert "sum_over_time(slo:sli_good:count5m" in rules[("slo:sli_error:ratio_rate30d", "", "")]["expr"]
     assert rules[("slo:error_budget_remaining:ratio", "7d", "")]["expr"].endswith("/ 0.001)")
     assert rules[("slo:warning:ratio", "7d", "")]["expr"] == "vector(0.9995)"

@@ -78,9 +78,9 @@ def scope_matchers(text: str, mappings: Any = None) -> list[list[Matcher]]:
         conj = gen._dnf(node, False, "", Env(target="monitor", rate_window="5m", count_window="5m",
                                               range_window="5m"))
     except QuerySyntaxError as exc:
-        raise ValueError(f"scope {text!r} does not parse: {exc.message}")
+        raise ValueError(f"scope {text!r} does not parse: {exc.message}") from None
     except Unsupported as exc:
-        raise ValueError(str(exc))
+        raise ValueError(str(exc)) from None
     if any(label == "__name__" for c in conj for label, _, _ in c):
         raise ValueError("a negated '*' selects nothing")
     return [[Matcher(label, value, op in ("=~", "!~"), op in ("=", "=~")) for label, op, value in c] for c in conj]

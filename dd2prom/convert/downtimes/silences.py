@@ -29,7 +29,7 @@ def scope_dnf(scope: Any, mappings: Any = None) -> Conjunctions:
     try:
         return scope_matchers(text, mappings)
     except ValueError as exc:
-        raise DowntimeError(f"The scope cannot be expressed as matchers: {exc}.", Status.UNSUPPORTED)
+        raise DowntimeError(f"The scope cannot be expressed as matchers: {exc}.", Status.UNSUPPORTED) from None
 
 
 def monitor_matchers(dt: Downtime, monitor_tags: dict[str, list[str]]) -> tuple[list[Matcher] | None, list[str]]:

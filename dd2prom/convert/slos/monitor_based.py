@@ -18,9 +18,10 @@ from dd2prom.model import Status
 
 ALERTING = "slo:monitor_alerting:bool"
 APPROX_NOTE = ("Uptime is the share of rule evaluations at which one of the converted monitors' alerts was "
-               "firing in the alert state (ALERTS series; warn and no-data count as uptime, as in Datadog): sampled at the evaluation interval, counting only after the "
-               "alerts' 'for' duration, with history starting when the rules are deployed; Datadog "
-               "counts the monitors' alert time to the second.")
+               "firing in the alert state (ALERTS series; warn and no-data count as uptime, as in Datadog): "
+               "sampled at the evaluation interval, counting only after the alerts' 'for' duration, with "
+               "history starting when the rules are deployed; Datadog counts the monitors' alert time to the "
+               "second.")
 
 
 def _group_conjunctions(groups: list[str], mappings: Any) -> list[list[Matcher]]:
@@ -28,7 +29,7 @@ def _group_conjunctions(groups: list[str], mappings: Any) -> list[list[Matcher]]
     try:
         return [c for g in groups for c in scope_matchers(g, mappings)] or [[]]
     except ValueError as exc:
-        raise SliError(f"The SLO's groups cannot be matched on alert labels: {exc}.")
+        raise SliError(f"The SLO's groups cannot be matched on alert labels: {exc}.") from None
 
 
 def _test_labels(monitor_id: str, conjunctions: list[list[Matcher]]) -> dict[str, str] | None:
