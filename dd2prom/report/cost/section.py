@@ -69,10 +69,16 @@ def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
     if months:
         t = Table("usage_months", "Datadog usage per month (usage/summary.json)",
                   ["month", "hosts (top 99%)", "containers (average)", "containers (high-water mark)",
-                   "containers per host", "custom metrics (average)", f"Datadog {plan} (USD/month)"])
+                   "containers per host", "custom metrics (average)", f"Datadog {plan} (USD/month)",
+                   "at the container high-water mark (upper bound)"],
+                  note="The container line is priced on the monthly average; priced on the month's high-water mark "
+                       "it is an upper bound (every hour at the peak).")
         for m in months:
+            peak = (round(datadog_bill(replace(m, containers=m.containers_hwm), pricing, plan).monthly, 2)
+                    if m.containers_hwm is not None else "")
             t.rows.append([m.label, m.hosts, m.containers, m.containers_hwm if m.containers_hwm is not None else "",
-                           round(m.containers_per_host, 1), m.custom_metrics, round(datadog_bill(m, pricing, plan).monthly, 2)])
+                           round(m.containers_per_host, 1), m.custom_metrics, round(datadog_bill(m, pricing, plan).monthly, 2),
+                           peak])
         section.tables.append(t)
     section.tables += [_bill_table("cost_datadog", dd), _bill_table("cost_prometheus", prom)]
 
