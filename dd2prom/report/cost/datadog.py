@@ -94,7 +94,7 @@ def datadog_bill(usage: Usage, pricing: Pricing, plan: str,
                  containers_included_per_host: float | None = None) -> Bill:
     """The monthly Datadog bill for ``usage`` on ``plan``. ``containers_included_per_host``
     replaces the plan's allotment (the report shows both documented values)."""
-    hours = pricing.number("datadog.hours_per_month")
+    hours = pricing.number("hours_per_month")
     host_price = pricing.number(host_price_key(pricing, plan))
     per_host = (containers_included_per_host if containers_included_per_host is not None
                 else pricing.number(f"datadog.plans.{plan}.containers_included_per_host"))

@@ -104,7 +104,7 @@ def sizing(w: Workload, pricing: Pricing) -> Sizing:
 def prometheus_bill(w: Workload, pricing: Pricing, with_operations: bool = True) -> Bill:
     p = "prometheus."
     size = sizing(w, pricing)
-    node_month = pricing.number(p + "node.hour") * pricing.number("datadog.hours_per_month")
+    node_month = pricing.number(p + "node.hour") * pricing.number("hours_per_month")
     instance = pricing.text(p + "node.instance_type")
     gb_month = pricing.number(p + "block_storage_gb_month")
     obj_month = pricing.number(p + "long_term.object_storage_gb_month")
