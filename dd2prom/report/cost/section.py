@@ -5,13 +5,12 @@ charts, and every constant used with its source."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from dd2prom.report.charts import Line, LineChart
 from dd2prom.report.cost import Bill, Pricing
 from dd2prom.report.cost.datadog import Usage, datadog_bill
 from dd2prom.report.cost.prometheus import Converted, Workload, prometheus_bill, series_rows, sizing
-from dd2prom.report.table import Table, money
+from dd2prom.report.table import Table
 
 DENSITIES = range(1, 61)
 
@@ -54,7 +53,7 @@ def _workload(usage: Usage, converted: Converted) -> Workload:
 
 
 def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
-                 converted: Converted = Converted()) -> CostSection:
+                 converted: Converted) -> CostSection:
     dd = datadog_bill(usage, pricing, plan)
     prom = prometheus_bill(_workload(usage, converted), pricing)
     infra = prometheus_bill(_workload(usage, converted), pricing, with_operations=False).monthly
@@ -180,9 +179,3 @@ def constants_table(pricing: Pricing) -> Table:
         c = pricing.used[key]
         table.rows.append([key, c.value, c.unit, c.source, c.as_of, c.verification])
     return table
-
-
-def headline(section: CostSection) -> dict[str, Any]:
-    return {"datadog_monthly": money(section.datadog.monthly), "datadog_yearly": money(section.datadog.yearly),
-            "prometheus_monthly": money(section.prometheus.monthly), "prometheus_yearly": money(section.prometheus.yearly),
-            "prometheus_infra_monthly": money(section.prometheus_infra)}
