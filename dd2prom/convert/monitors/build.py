@@ -57,14 +57,14 @@ def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
     return name
 
 
-def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem) -> dict[str, str]:
+def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem, labeler) -> dict[str, str]:
     """Monitor tags as rule labels (``team:payments`` → ``team="payments"``)."""
     values: dict[str, list[str]] = {}
     for tag in spec.tags:
         if ":" not in tag:
             continue
         key, value = tag.split(":", 1)
-        name = label_name(key)
+        name = labeler(key)
         if name in RESERVED or name.startswith("__") or name in group or not LABEL_RE.match(name):
             item.note(f"Tag {tag!r} is not a rule label: {name} is a group or reserved label.")
             continue
@@ -75,7 +75,7 @@ def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem) -> dict[
 
 
 def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: AlertmanagerConfig,
-          taken: set[str]) -> MonitorRules:
+          taken: set[str], mappings=None) -> MonitorRules:
     th = spec.thresholds
     fixed = cond.critical is not None
     critical = cond.critical if fixed else th.critical if th.critical is not None else cond.query_threshold
@@ -96,10 +96,13 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []
-    group_tags = {t: label_name(t) for t in spec.datadog_group_tags}
+    def labeler(tag: str) -> str:
+        return label_name(tag, mappings, cond.metrics[0] if cond.metrics else None)
+
+    group_tags = {t: labeler(t) for t in spec.datadog_group_tags}
     variables = msg.Variables(
-        labels=lambda tag: group_tags.get(tag) or (label_name(tag) if label_name(tag) in group else None),
-        any_label=label_name,
+        labels=lambda tag: group_tags.get(tag) or (labeler(tag) if labeler(tag) in group else None),
+        any_label=labeler,
         literals={k: number(v) for k, v in (("threshold", critical), ("warn_threshold", warning),
                                              ("critical_recovery", crit_rec), ("warning_recovery", warn_rec))
                   if v is not None} | {"comparator": cond.comparator})
@@ -115,7 +118,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
 
-    labels = tag_labels(spec, group, item)
+    labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
         labels["priority"] = f"P{spec.priority}"
 
@@ -165,7 +168,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
     notify_by = spec.options.get("notify_by")
-    route_group = group if not isinstance(notify_by, list) else [label_name(t) for t in notify_by if t != "*"]
+    route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval")):
