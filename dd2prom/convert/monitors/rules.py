@@ -84,10 +84,11 @@ def go_float(v: float) -> str:
 
 
 def selector(monitor_id: str) -> str:
-    return f'{VALUE_METRIC}{{{MONITOR_LABEL}="{_q(monitor_id)}"}}'
+    return f'{VALUE_METRIC}{{{MONITOR_LABEL}="{quote(monitor_id)}"}}'
 
 
-def _q(s: str) -> str:
+def quote(s: str) -> str:
+    """Escape a PromQL string literal's content."""
     return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -102,7 +103,7 @@ def threshold_expr(value: str, comparator: str, threshold: float, recovery: floa
     expr = f"{value} {comparator} {number(threshold)}"
     if recovery is None or recovery == threshold:
         return expr
-    firing = f'ALERTS{{alertname="{_q(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
     return f"({expr}) or ({value} {comparator} {number(recovery)} and {on_clause(group)} {firing})"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.build import Level, MonitorRules
-from dd2prom.convert.monitors.rules import MONITOR_LABEL, VALUE_METRIC, go_float, holds, number
+from dd2prom.convert.monitors.rules import MONITOR_LABEL, VALUE_METRIC, go_float, holds, number, quote
 
 STEP = 60                 # seconds between samples and evaluations
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
@@ -110,7 +110,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 
 
 def _series(labels: dict[str, str]) -> str:
-    body = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    body = ", ".join(f'{k}="{quote(v)}"' for k, v in labels.items())
     return f"{VALUE_METRIC}{{{body}}}"
 
 
