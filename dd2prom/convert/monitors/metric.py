@@ -61,16 +61,19 @@ def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
 
 
 def convert(spec, ctx) -> Alerting:
+    head = HEAD_RE.match(spec.query)
+    forecast = head and split_call(head.group(5), "forecast")
+    if forecast:  # the horizon (next_2w) and history='…' belong to the monitor, not the query
+        return _forecast(spec, ctx, head, *forecast)
     tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor"))
     if tr.ok and tr.monitor is not None:
         m = tr.monitor
         return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),
                         window_seconds=m.window_seconds, status=tr.status, notes=list(tr.notes),
                         metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics), query_threshold=m.threshold)
-    head = HEAD_RE.match(spec.query)
     if head:
         left = head.group(5)
-        for name, builder in (("anomalies", _anomalies), ("forecast", _forecast), ("outliers", _outliers)):
+        for name, builder in (("anomalies", _anomalies), ("outliers", _outliers)):
             call = split_call(left, name)
             if call:
                 return builder(spec, ctx, head, *call)
