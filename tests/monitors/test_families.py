@@ -31,7 +31,7 @@ def fake(monkeypatch):
 
 @pytest.mark.parametrize("query,status,expr_part,for_window", [
     ("avg(last_4h):anomalies(avg:latency{*} by {host}, 'basic', 2, direction='above', alert_window='last_15m') >= 1",
-     Status.APPROXIMATE, "stddev_over_time((avg by (instance) (latency))[4h:1m])", 900),
+     Status.APPROXIMATE, 'stddev_over_time(dd2prom:monitor_input{dd_monitor_id="1"}[4h])', 900),
     ("avg(last_4h):anomalies(avg:latency{*}, 'agile', 3, seasonality='daily', alert_window='last_30m') >= 1",
      Status.MANUAL, "abs(", 1800),
 ])
@@ -44,7 +44,8 @@ def test_anomalies_are_a_z_score(query, status, expr_part, for_window):
 def test_forecast_uses_horizon_and_history():
     a = metric_family.convert(spec("query alert", "max(next_1w):forecast(avg:disk.used{*} by {host}, 'linear', 1, "
                                    "history='3d', interval='30m') >= 90"), ctx())
-    assert a.expr == "predict_linear((avg by (instance) (disk_used))[3d:30m], 604800)"
+    assert a.expr == 'predict_linear(dd2prom:monitor_input{dd_monitor_id="1"}[3d], 604800)'
+    assert a.input_expr == "avg by (instance) (disk_used)"
     assert a.status is Status.APPROXIMATE and a.query_threshold == 90
     with pytest.raises(NotConverted) as e:
         metric_family.convert(spec("query alert", "max(next_1w):forecast(avg:x{*}, 'seasonal', 1) >= 9"), ctx())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import Alerting, NotConverted
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.rules import (MONITOR_LABEL, NO_DATA_LOOKBACK, SEVERITY, STATE_LABEL, VALUE_METRIC,
+from dd2prom.convert.monitors.rules import (INPUT_METRIC, MONITOR_LABEL, NO_DATA_LOOKBACK, SEVERITY, STATE_LABEL, VALUE_METRIC,
                                             Rule, duration, no_data_expr, number, selector, threshold_expr)
 from dd2prom.convert.monitors.spec import LABEL_RE, MonitorSpec, label_name, no_data_timeframe_seconds
 from dd2prom.emit.alertmanager import AlertmanagerConfig
@@ -35,7 +35,7 @@ class MonitorRules:
     alert_name: str
     group: list[str]
     comparator: str
-    record: Rule
+    records: list[Rule]
     levels: list[Level]
     static_parts: dict[str, list[msg.Part]]
     testable: bool
@@ -43,7 +43,7 @@ class MonitorRules:
 
     @property
     def rules(self) -> list[Rule]:
-        return [self.record] + [lv.rule for lv in self.levels]
+        return self.records + [lv.rule for lv in self.levels]
 
 
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
@@ -163,7 +163,9 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     elif spec.options.get("notify_no_data") or spec.options.get("on_missing_data") == "show_and_notify_no_data":
         item.note("notify_no_data is not converted for this monitor type.", Status.APPROXIMATE)
 
-    record = Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})
+    records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
+    if cond.input_expr:
+        records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
@@ -173,4 +175,4 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval")):
         item.note(note, status)
-    return MonitorRules(spec, name, group, cond.comparator, record, levels, static, cond.testable, cond.status)
+    return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)

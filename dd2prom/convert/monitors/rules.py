@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 VALUE_METRIC = "dd2prom:monitor_value"
+INPUT_METRIC = "dd2prom:monitor_input"   # a model's input series (anomalies, forecast), recorded once per evaluation
 MONITOR_LABEL = "dd_monitor_id"
 STATE_LABEL = "dd_state"           # alert | warn | no_data (the Datadog state the rule stands for)
 SEVERITY = {"alert": "critical", "warn": "warning", "no_data": "warning"}
@@ -83,8 +84,8 @@ def go_float(v: float) -> str:
     return f"{neg}{ds[:dp]}.{ds[dp:]}"
 
 
-def selector(monitor_id: str) -> str:
-    return f'{VALUE_METRIC}{{{MONITOR_LABEL}="{quote(monitor_id)}"}}'
+def selector(monitor_id: str, metric: str = VALUE_METRIC) -> str:
+    return f'{metric}{{{MONITOR_LABEL}="{quote(monitor_id)}"}}'
 
 
 def quote(s: str) -> str:
