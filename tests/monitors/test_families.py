@@ -66,12 +66,14 @@ def test_composite_logic():
 
 def test_service_check_needs_an_equivalent():
     q = '"app.can_connect".over("*").by("host").last(3).count_by_status()'
+    known = service_check.convert(spec("service check", q.replace("app", "redis"), thresholds={"critical": 1}), ctx())
+    assert known.expr == "1 - min by (instance) (redis_up)" and known.for_seconds == 0
     with pytest.raises(NotConverted) as e:
         service_check.convert(spec("service check", q, thresholds={"critical": 2}), ctx())
     assert e.value.status is Status.MANUAL
     a = service_check.convert(spec("service check", q, thresholds={"critical": 2}),
                               ctx(service_checks={"app.can_connect": {"expr": 'up{job="app"}', "group": ["instance"]}}))
-    assert a.expr == '1 - (up{job="app"})' and a.for_seconds == 15 and a.critical == 0
+    assert a.expr == '1 - min by (instance) (up{job="app"})' and a.for_seconds == 15 and a.critical == 0
 
 
 @pytest.mark.parametrize("type_", ["log alert", "event-v2 alert", "process alert", "trace-analytics alert", "rum alert",
