@@ -147,6 +147,13 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     if o.get("renotify_statuses") and o.get("renotify_statuses") != ["alert", "warn", "no data"]:
         out.append((f"renotify_statuses {o['renotify_statuses']}: Alertmanager repeats every firing "
                     "alert of the route.", None))
+    if o.get("silenced"):
+        scopes = ", ".join(sorted(o["silenced"])) if isinstance(o["silenced"], dict) else str(o["silenced"])
+        out.append((f"The monitor is muted in Datadog (silenced: {scopes}); its alerts notify here unless "
+                    f"you add an Alertmanager silence (matcher dd_monitor_id=\"{spec.ref}\").", Status.APPROXIMATE))
+    if spec.raw.get("draft_status") == "draft":
+        out.append(("The monitor is a draft in Datadog (it never notified); here it is a live rule.",
+                    Status.APPROXIMATE))
     if o.get("escalation_message"):
         out.append(("escalation_message is kept in the escalation_message annotation; Alertmanager "
                     "repeats the same notification rather than a different text.", None))
