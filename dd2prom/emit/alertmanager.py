@@ -58,7 +58,7 @@ def matcher_list(matchers: Matchers) -> list[str]:
     if not matchers:
         return []
     if isinstance(matchers, dict):
-        return [f'{k}="{_escape(str(v))}"' for k, v in matchers.items()]
+        return [f'{k}="{escape_value(str(v))}"' for k, v in matchers.items()]
     out = []
     for m in matchers:
         if not _MATCHER_RE.match(m):
@@ -67,7 +67,7 @@ def matcher_list(matchers: Matchers) -> list[str]:
     return out
 
 
-def _escape(value: str) -> str:
+def escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

@@ -109,7 +109,7 @@ def test_threshold_rules(converted):
                               "priority": "P2"}
     assert "ALERTS{" in crit["expr"] and "> 85" in crit["expr"]        # recovery hysteresis
     assert crit["annotations"]["runbook_url"] == "https://runbooks.example/cpu"
-    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.host }}")
+    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.instance }}")
     nodata = rules["CPUHighOnNoDatano_data"]
     assert nodata["for"] == "5m" and "unless" in nodata["expr"]
 
@@ -143,7 +143,7 @@ def test_inhibit_and_secrets(converted):
     out, _ = converted
     am = load_yaml_all((out / "alertmanager" / "alertmanager.yaml").read_text())[0]
     assert {"source_matchers": ['dd_monitor_id="1"', 'dd_state="alert"'],
-            "target_matchers": ['dd_monitor_id="1"', 'dd_state="warn"'], "equal": ["host"]} in am["inhibit_rules"]
+            "target_matchers": ['dd_monitor_id="1"', 'dd_state="warn"'], "equal": ["instance"]} in am["inhibit_rules"]
     text = (out / "alertmanager" / "alertmanager.yaml").read_text()
     assert "/etc/alertmanager/secrets/dd2prom-pagerduty/infra" in text
     assert "hooks.slack.com" not in text

@@ -93,7 +93,7 @@ def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, 
         item.note(n)
     for n, status in option_notes(spec, cond.window_seconds):
         item.note(n, status)
-    mr = build(spec, cond, item, am, taken)
+    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings)
     for rule in mr.rules:
         err = promql_error(rule.expr)
         if err:
