@@ -107,15 +107,22 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     now = ctx.shared.get("now") or datetime.now(UTC)
-    monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags") or []]
-                    for obj in snapshot.iter("monitors") if isinstance(obj.data, dict)}
+    monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags")]
+                    for obj in snapshot.iter("monitors")
+                    if isinstance(obj.data, dict) and isinstance(obj.data.get("tags"), list)}
     objs = list(snapshot.iter("downtimes"))
     ids = {o.id for o in objs}
     for obj in objs:
         if record_unreadable(ctx, KIND, obj):
             continue
-        body = obj.data.get("data") if isinstance(obj.data.get("data"), dict) else obj.data
-        message = str(body.get("message") or (body.get("attributes") or {}).get("message") or "")
-        item = ctx.ledger.add(KIND, obj.id, name=(message.strip().splitlines() or [""])[0][:120], type="?")
+        item = ctx.ledger.add(KIND, obj.id, type="?")
         with ctx.guard(item):
+            item.name = _name(obj.data)
             _convert(obj, item, ctx, now, monitor_tags, ids)
+
+
+def _name(data: dict) -> str:
+    """The first line of the downtime's message (either API shape)."""
+    body = data.get("data") if isinstance(data.get("data"), dict) else data
+    attrs = body.get("attributes") if isinstance(body.get("attributes"), dict) else body
+    return (str(attrs.get("message") or "").strip().splitlines() or [""])[0][:120]
