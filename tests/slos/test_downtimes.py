@@ -57,6 +57,21 @@ def test_every_downtime_in_ledger(converted):
     assert ctx.ledger.get("downtime", "7").name == "Broken"
 
 
+def test_notification_options_are_noted(tmp_path):
+    dt = dict(F.DOWNTIMES[0], id=99, mute_first_recovery_notification=True)
+    v2 = {"data": {"id": "v2x", "type": "downtime", "attributes": {
+        "scope": "*", "monitor_identifier": {"monitor_id": 101}, "notify_end_states": [],
+        "schedule": {"start": "2026-12-04T11:00:00Z", "end": "2026-12-04T13:00:00Z"}}}}
+    snap = Snapshot.open(F.write_snapshot(tmp_path / "snap", [], F.PLAIN_MONITORS, [dt, v2]))
+    out = OutputDir(tmp_path / "out")
+    ctx = ConvertContext(snapshot=snap, out=out, options=ConvertOptions())
+    ctx.shared["now"] = NOW
+    downtimes.run(snap, ctx)
+    assert "mute_first_recovery_notification" in ctx.ledger.get("downtime", "99").notes[0]
+    assert ctx.ledger.get("downtime", "v2x").status is Status.APPROXIMATE
+    out.abort()
+
+
 def test_silence_files(converted):
     _, out = converted
     assert sorted(p.name for p in (out / "alertmanager/silences").iterdir()) == sorted(["1.json", f"{V2A}.json"])

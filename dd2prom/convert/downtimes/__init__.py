@@ -86,6 +86,13 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
     if dt.canceled:
         _skip(item, "The downtime was canceled; nothing to carry over.")
         return
+    if dt.mute_first_recovery:
+        item.note("mute_first_recovery_notification (mute the first recovery notification) has no Alertmanager "
+                  "setting; resolved notifications follow Alertmanager's send_resolved and notification log.",
+                  Status.APPROXIMATE)
+    if dt.notify_end_states == []:
+        item.note("Datadog was set not to notify when the downtime ends; Alertmanager notifies alerts still "
+                  "firing when the mute ends.", Status.APPROXIMATE)
     target, notes = silences.monitor_matchers(dt, monitor_tags)
     for n in notes:
         item.note(n)

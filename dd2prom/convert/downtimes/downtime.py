@@ -64,6 +64,8 @@ class Downtime:
     end: datetime | None                         # UTC, None = no end
     recurrences: list[Recurrence]
     canceled: bool
+    mute_first_recovery: bool = False
+    notify_end_states: list[str] | None = None   # v2: states notified when the downtime ends
 
     @property
     def kind(self) -> str:
@@ -166,7 +168,8 @@ def _v1(oid: str, d: dict[str, Any]) -> Downtime:
     return Downtime(id=oid, version="v1", message=str(d.get("message") or ""), scope=d.get("scope") or ["*"],
                     monitor_id=str(monitor_id) if monitor_id not in (None, "") else None,
                     monitor_tags=[str(t) for t in d.get("monitor_tags") or []], start=start, end=end,
-                    recurrences=recs, canceled=bool(d.get("canceled")) or bool(d.get("disabled")))
+                    recurrences=recs, canceled=bool(d.get("canceled")) or bool(d.get("disabled")),
+                    mute_first_recovery=d.get("mute_first_recovery_notification") is True)
 
 
 def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
@@ -185,7 +188,10 @@ def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
                     monitor_id=str(monitor_id) if monitor_id not in (None, "") else None,
                     monitor_tags=[str(t) for t in ident.get("monitor_tags") or []],
                     start=_iso(schedule.get("start")), end=_iso(schedule.get("end")), recurrences=recs,
-                    canceled=bool(attrs.get("canceled")) or attrs.get("status") == "canceled")
+                    canceled=bool(attrs.get("canceled")) or attrs.get("status") == "canceled",
+                    mute_first_recovery=attrs.get("mute_first_recovery_notification") is True,
+                    notify_end_states=attrs.get("notify_end_states")
+                    if isinstance(attrs.get("notify_end_states"), list) else None)
 
 
 def read(oid: str, data: dict[str, Any]) -> Downtime:
