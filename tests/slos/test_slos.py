@@ -274,3 +274,11 @@ def test_slo_alert_monitor_windows_are_recorded(tmp_path, fake_transpiler):
     assert "record: slo:sli_error:ratio_rate12h" in rules and "ratio_rate1h{" in rules
     assert "(2 * 0.001)" in rules   # the 7d target of the SLO (99.9%)
     _promtool_all(out, "slo-*")
+
+
+def test_template_text_in_names_prints_verbatim(tmp_path, fake_transpiler):
+    require_binary("promtool")
+    slo = dict(F.METRIC_SLO, name="Checkout {{ $labels.x }} {{", tags=["team:{{pay}}"])
+    ctx, out = convert(tmp_path, [slo], [])
+    assert ctx.ledger.get("slo", slo["id"]).status is Status.APPROXIMATE
+    _promtool_all(out, "slo-*")   # the expected annotations are the raw text
