@@ -34,9 +34,6 @@ class Matcher:
         """The matcher of an Alertmanager v2 API silence."""
         return {"name": self.name, "value": self.value, "isRegex": self.regex, "isEqual": self.equal}
 
-    def negated(self) -> "Matcher":
-        return Matcher(self.name, self.value, self.regex, not self.equal)
-
 
 # ``key:(a OR b)`` (search syntax of v2 downtime scopes) → ``key IN (a,b)`` (query scope syntax)
 _KEY_OR = re.compile(r"([\w.\-/@]+):\(\s*([^()]*?)\s*\)")
