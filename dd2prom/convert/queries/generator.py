@@ -266,11 +266,9 @@ class Generator:
         if mode == "gauge":
             text = over_time(fn, f"{sel}[{win}]{off}") if fn else f"{sel}{off}"
         elif mode == "rate":
-            if fn in (None, "avg"):
+            if fn in (None, "avg", "sum"):
+                # as_rate() divides the rolled-up sum by the interval: a rate either way
                 text = f"rate({sel}[{win or env.rate_window}]{off})"
-            elif fn == "sum":
-                text = f"increase({sel}[{win}]{off})"
-                self.note(f"A sum rollup of a per-second rate is read as the counter's increase over {win}.")
             else:
                 text = over_time(fn, f"rate({sel}[{env.rate_window}]{off})[{win}:{env.step}]")
                 self.note(f"{fn} over time of a rate is taken at a {env.step} resolution.")

@@ -166,8 +166,9 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         inner = window_expr(gen, node.args[0], tagg, window, env)
         if not inner.labels:
             return Out(f"{inner.paren()} or vector(0)", inner.labels, atomic=False, counter=inner.counter)
-    if isinstance(node, ast.BinOp) and tagg == "sum" and _all_counts(gen, node):
-        # Datadog applies the time aggregation to each as_count() query before the arithmetic
+    if isinstance(node, ast.BinOp) and tagg in ("sum", "avg", "min", "max") and _has_as_count(node):
+        # Datadog's as_count evaluation path: with arithmetic and at least one
+        # .as_count(), the time aggregation applies to each query before the arithmetic
         return gen.binop(node.op, window_expr(gen, node.left, tagg, window, env),
                          window_expr(gen, node.right, tagg, window, env))
     inner_env = replace(env, rate_window=env.step if env.step != "15s" else "1m", count_window=env.step)
@@ -178,8 +179,9 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         fn = "quantile_over_time(0.5, "
     else:
         fn = _OVER_TIME[tagg] + "("
-    if inner.counter and tagg == "sum":
-        gen.note(f"Counts are summed per {env.step} interval over the window.", Status.EXACT)
+    if inner.counter and tagg != "sum":
+        gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
+                 "Datadog's monitor rollup interval may differ.")
     return Out(f"{fn}({inner.text})[{window}:{env.step}])", inner.labels, counter=inner.counter)
 
 
@@ -209,11 +211,11 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
     return tagg == "avg" and space in ("avg", "sum")
 
 
-def _all_counts(gen: Generator, node: ast.Expr) -> bool:
-    if isinstance(node, ast.Number):
-        return True
+def _has_as_count(node: ast.Expr) -> bool:
     if isinstance(node, ast.BinOp):
-        return _all_counts(gen, node.left) and _all_counts(gen, node.right)
+        return _has_as_count(node.left) or _has_as_count(node.right)
+    if isinstance(node, ast.Neg):
+        return _has_as_count(node.operand)
     if isinstance(node, ast.MetricQuery):
-        return any(m.name == "as_count" for m in node.modifiers) and _pushable(gen, node, "sum")
+        return any(m.name == "as_count" for m in node.modifiers)
     return False
