@@ -20,6 +20,7 @@ from dd2prom.convert.queries.types import TranslateContext
 from dd2prom.model import Status
 
 MONTH_SECONDS = 28 * 86400
+MIN_WINDOW_SECONDS = 60
 # Datadog's host is the node name; Prometheus' instance may carry the scrape port
 _PORT = "(:[0-9]+)?"
 _MAX_DNF = 64
@@ -235,6 +236,10 @@ class Generator:
             seconds = _arg_number(args, 1)
             if seconds is None and len(args) == 1 and isinstance(args[0], ast.Number):
                 seconds, method = args[0].value, "avg"
+            if seconds is not None and 0 < seconds < MIN_WINDOW_SECONDS:
+                self.note(f".rollup({method}, {fmt_number(seconds)}) is widened to {MIN_WINDOW_SECONDS}s: shorter "
+                          "windows hold too few samples at common scrape intervals.")
+                seconds = MIN_WINDOW_SECONDS
             win = fmt_duration(int(seconds)) if seconds else (
                 "$__interval" if env.target == "dashboard" else env.count_window)
             return method, win

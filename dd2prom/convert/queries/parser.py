@@ -15,6 +15,7 @@ Grammar (informal)::
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dd2prom.convert.queries import ast
@@ -50,13 +51,19 @@ def parse_expression(source: str) -> ast.Expr:
 
 
 def parse_expressions(source: str) -> list[ast.Expr]:
-    """A classic widget request may hold several queries separated by commas."""
+    """A classic widget request may hold several queries separated by commas.
+    (Cached: dashboards repeat queries; the generator never mutates the AST.)"""
+    return list(_parse_expressions(source))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_expressions(source: str) -> tuple[ast.Expr, ...]:
     p = _Parser(source)
     exprs = [p.expr()]
     while p.accept(","):
         exprs.append(p.expr())
     p.expect("EOF")
-    return exprs
+    return tuple(exprs)
 
 
 def parse_monitor(source: str) -> ast.Monitor:
