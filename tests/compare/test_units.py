@@ -143,7 +143,7 @@ def test_align_pairs_missing_and_ambiguous():
     dd = [S({"host": "A"}, {}), S({"host": "b"}, {}), S({"host": "c"}, {})]
     prom = [S({"host": "a", "pod": "1"}, {}), S({"host": "b", "pod": "1"}, {}), S({"host": "b", "pod": "2"}, {}),
             S({"host": "d"}, {})]
-    al = align(dd, prom, ["host"])
+    al = align(dd, prom, ["host"], {"host": "host"})  # alignment only: keep the tag as the label
     assert [k for k, _, _ in al.pairs] == [(("host", "a"),), (("host", "b"),)]
     assert al.datadog_only == [(("host", "c"),)]
     assert al.prometheus_only == [(("host", "d"),)]

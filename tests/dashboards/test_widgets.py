@@ -89,7 +89,7 @@ def test_timeseries_styles_axes_markers_links(sample):
     assert [s["value"] for s in steps] == [None, 10.0, 20.0, 90.0]
     assert [s["color"] for s in steps] == ["transparent", "orange", "transparent", "red"]
     assert d["custom"]["thresholdsStyle"]["mode"] == "dashed+area"
-    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.host}?env=${env}"
+    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.instance}?env=${env}"
     legend = p["options"]["legend"]
     assert legend["displayMode"] == "table" and legend["calcs"] == ["mean", "max", "lastNotNull"]
     targets = {t["refId"]: t for t in p["targets"]}
