@@ -561,14 +561,20 @@ class Generator:
         return Out(f"clamp_min({inner.paren()} - {self._arg(node, 0, replace(env, offset=env.offset + _seconds(env.step))).paren()}, 0)",
                    inner.labels)
 
-    def forecast(self, node: ast.Call, env: Env) -> Out:
+    def forecast(self, node: ast.Call, env: Env, horizon: int | None = None) -> Out:
+        """forecast(q, 'linear', dev[, history=, interval=]) → predict_linear over the
+        history, ``horizon`` seconds ahead (the monitor's next_N window, else 1 hour)."""
         algo = _arg_word(node.args, 1) or "linear"
         if algo != "linear":
             raise Unsupported(f"forecast() with the '{algo}' algorithm has no PromQL equivalent.")
         inner = self._arg(node, 0, env)
-        self.note("forecast(linear) is approximated by predict_linear over the last hour, one hour ahead; "
-                  "Datadog's bounds (deviations) are not reproduced.")
-        return Out(f"predict_linear(({inner.text})[1h:{env.step}], 3600)", inner.labels)
+        history = _period(_kwarg(node.args, "history")) or 7 * 86400
+        step = _period(_kwarg(node.args, "interval"))
+        step_text = fmt_duration(step) if step else env.step
+        ahead = horizon or 3600
+        self.note(f"forecast('linear') is predict_linear over the last {fmt_duration(history)}, "
+                  f"{fmt_duration(ahead)} ahead; Datadog's deviation bounds are not reproduced.")
+        return Out(f"predict_linear(({inner.text})[{fmt_duration(history)}:{step_text}], {ahead})", inner.labels)
 
     def rollup_fn(self, node: ast.Call, env: Env) -> Out:
         """Formula form ``rollup(query1, 'max', 60)``: the query's own rollup."""
@@ -738,6 +744,25 @@ def _merge_or(conj: list[list[tuple[str, str, str]]]) -> list[list[tuple[str, st
             parts = [c[0][2] if c[0][1] == "=~" else _REGEX_META.sub(r"\\\1", c[0][2]) for c in conj]
             return [[(labels.pop(), "=~", "|".join(dict.fromkeys(parts)))]]
     return conj
+
+
+def _kwarg(args: list, name: str) -> str | None:
+    for a in args:
+        if isinstance(a, ast.Keyword) and a.name == name:
+            v = a.value
+            return v.value if isinstance(v, ast.String) else v.text if isinstance(v, ast.Number) else None
+    return None
+
+
+def _period(text: str | None) -> int | None:
+    """'60m', '1w', '1mo' or seconds → seconds."""
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+)(mo|[smhdw])?", text.strip())
+    if not m:
+        return None
+    n, unit = int(m.group(1)), m.group(2) or "s"
+    return n * (MONTH_SECONDS if unit == "mo" else dict(_UNITS)[unit])
 
 
 def _arg_word(args: list, i: int) -> str | None:

@@ -132,7 +132,14 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
 def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
     env = _env(gen.ctx, mon.window_seconds)
     window = gen.ctx.window or fmt_duration(mon.window_seconds)
-    if mon.time_agg in ("change", "pct_change"):
+    if mon.window.startswith("next_"):
+        # a forecast monitor: the window is the horizon ahead, not a past window
+        if not (isinstance(mon.expr, ast.Call) and mon.expr.name == "forecast"):
+            raise Unsupported(f"A {mon.window} window only applies to forecast() monitors.")
+        out = gen.forecast(mon.expr, env, horizon=mon.window_seconds)
+        gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
+                 f"its {mon.time_agg} over the whole horizon.")
+    elif mon.time_agg in ("change", "pct_change"):
         now = window_expr(gen, mon.expr, mon.inner_agg or "avg", window, env)
         before = window_expr(gen, mon.expr, mon.inner_agg or "avg", window,
                              replace(env, offset=env.offset + mon.shift_seconds))
