@@ -14,6 +14,7 @@ from itertools import product
 from typing import Callable
 
 from dd2prom.convert.queries import ast
+from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.mapping import MetricInfo, Mappings, label_for_tag, prom_metric_for, tag_needs_join
 from dd2prom.convert.queries.parser import percentile_of
 from dd2prom.convert.queries.types import TranslateContext
@@ -21,6 +22,7 @@ from dd2prom.model import Status
 
 MONTH_SECONDS = 28 * 86400
 MIN_WINDOW_SECONDS = 60
+MAX_SECONDS = 5 * 365 * 86400
 # Datadog's host is the node name; Prometheus' instance may carry the scrape port
 _PORT = "(:[0-9]+)?"
 _MAX_DNF = 64
@@ -102,7 +104,6 @@ class Generator:
         if isinstance(node, ast.Name):
             if node.name in self.names:
                 return self.gen(self.names[node.name], env)
-            from dd2prom.convert.queries.lexer import QuerySyntaxError
             raise QuerySyntaxError(f"'{node.name}' is neither a metric query nor a named query", node.pos)
         if isinstance(node, ast.ServiceCheck):
             raise Unsupported(f"Service check query on '{node.check}': service checks are converted "
@@ -240,7 +241,7 @@ class Generator:
                 self.note(f".rollup({method}, {fmt_number(seconds)}) is widened to {MIN_WINDOW_SECONDS}s: shorter "
                           "windows hold too few samples at common scrape intervals.")
                 seconds = MIN_WINDOW_SECONDS
-            win = fmt_duration(int(seconds)) if seconds else (
+            win = fmt_duration(seconds) if seconds else (
                 "$__interval" if env.target == "dashboard" else env.count_window)
             return method, win
         return env.time_fn, env.time_window
@@ -253,7 +254,7 @@ class Generator:
         if how in ("last", "linear") and mode == "gauge" and fn is None:
             if how == "linear":
                 self.note("fill(linear) interpolates between points; Prometheus holds the last value instead.")
-            return "last", fmt_duration(int(limit)) if limit else "5m"
+            return "last", fmt_duration(limit) if limit else "5m"
         if how in ("last", "linear"):
             self.note(f"fill({how}) is not applied: Prometheus already holds a value for its lookback of 5 minutes.")
             return fn, win
@@ -402,7 +403,9 @@ class Generator:
 
     def _tag(self, t: ast.Tag, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
         if t.key == "*":
-            return [[]] if not neg else [[("__name__", "=", "")]]
+            if neg:
+                raise QuerySyntaxError("'NOT *' excludes every series", t.pos)
+            return [[]]
         if t.var is not None:
             key = t.key or self.ctx.template_variable_tags.get(t.var, t.var)
             label = label_for_tag(self.mappings, key, metric)
@@ -459,8 +462,9 @@ class Generator:
             if shift > 0:
                 raise Unsupported("timeshift() into the future needs a negative offset, which Prometheus 2.42 "
                                   "does not enable by default.")
+            fmt_duration(-shift)          # range check
             seconds = int(-shift)
-        return self.gen(node.args[0], replace(env, offset=env.offset + seconds))
+        return self._arg(node, 0, replace(env, offset=env.offset + seconds))
 
     def per_unit(self, node: ast.Call, env: Env) -> Out:
         factor = {"per_second": 1, "per_minute": 60, "per_hour": 3600}[node.name]
@@ -487,7 +491,10 @@ class Generator:
         inner = self._arg(node, 0, env)
         args = node.args
         if n is None:
-            n = int(_arg_number(args, 1) or 10)
+            count = _arg_number(args, 1) or 10
+            if not 1 <= count <= 10000:
+                raise Unsupported(f"{node.name}() with a limit of {count:g} series is out of range.")
+            n = int(count)
             ranker = _arg_word(args, 2) or "mean"
             order = _arg_word(args, 3) or ("desc" if direction == "top" else "asc")
             direction = "top" if order == "desc" else "bottom"
@@ -531,7 +538,7 @@ class Generator:
         method = _arg_word(node.args, 2) or "avg"
         if seconds is None or method not in _OVER_TIME:
             raise Unsupported("moving_rollup() needs a window in seconds and avg/sum/min/max/count.")
-        return self.over_window(node, env, _OVER_TIME[method], fmt_duration(int(seconds)), env.step)
+        return self.over_window(node, env, _OVER_TIME[method], fmt_duration(seconds), env.step)
 
     def smoothing(self, node: ast.Call, env: Env) -> Out:
         kind, _, n = node.name.partition("_")
@@ -589,7 +596,7 @@ class Generator:
         seconds = _arg_number(node.args, 2)
         if method not in _OVER_TIME:
             raise Unsupported(f"rollup() with '{method}' has no PromQL equivalent.")
-        win = fmt_duration(int(seconds)) if seconds else env.count_window
+        win = fmt_duration(seconds) if seconds else env.count_window
         return self.over_window(node, env, _OVER_TIME[method], win, env.step)
 
     def calendar_shift(self, node: ast.Call, env: Env) -> Out:
@@ -601,7 +608,7 @@ class Generator:
         seconds = n * (MONTH_SECONDS if unit == "mo" else dict(_UNITS)[unit])
         if unit == "mo":
             self.note("calendar_shift() by months is read as 28 days per month.")
-        return self.gen(node.args[0], replace(env, offset=env.offset + seconds))
+        return self._arg(node, 0, replace(env, offset=env.offset + seconds))
 
 
 # ---------------------------------------------------------------------------- tables
@@ -698,7 +705,9 @@ def fmt_number(v: float) -> str:
 _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
-def fmt_duration(seconds: int) -> str:
+def fmt_duration(seconds: float) -> str:
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise Unsupported(f"A duration of {seconds:g} seconds is out of range.")
     seconds = max(int(seconds), 1)
     for unit, size in _UNITS:
         if seconds % size == 0:
