@@ -414,7 +414,8 @@ class Generator:
                           f"{label} was dropped.")
                 return [[]]
             var = self.ctx.template_variables.get(t.var, t.var)
-            return [[(label, "!~" if neg else "=~", f"${var}")]]
+            port = _PORT if label == "instance" and key == "host" else ""
+            return [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]]
         label = label_for_tag(self.mappings, t.key or "", metric)
         if t.value is None:     # bare tag
             self.note(f"Bare tag '{t.key}' is read as the label {label} being present.")
