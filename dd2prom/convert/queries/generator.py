@@ -148,7 +148,8 @@ class Generator:
 
     # ------------------------------------------------------------------ metric queries
     def metric_query(self, q: ast.MetricQuery, env: Env) -> Out:
-        info = prom_metric_for(self.mappings, q.metric, self.ctx.metric_metadata.get(q.metric))
+        info = prom_metric_for(self.mappings, q.metric, self.ctx.metric_metadata.get(q.metric),
+                               self.ctx.metric_metadata)
         mods = {m.name: m for m in q.modifiers}
         self._use(self.metrics, q.metric)
         self._use(self.prom_metrics, *info.prom_metrics)
@@ -185,7 +186,8 @@ class Generator:
         return out
 
     def _check_carried(self, q: ast.MetricQuery) -> None:
-        keys = list(q.group_by) + [k for k in _scope_keys(q.scope)]
+        tvars = self.ctx.template_variable_tags
+        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
         for key in dict.fromkeys(keys):
             if tag_needs_join(self.mappings, key, q.metric):
                 label = label_for_tag(self.mappings, key, q.metric)
@@ -197,7 +199,8 @@ class Generator:
         if info.dd_type == "gauge" and not self.ctx.metric_metadata.get(q.metric) and (
                 "as_count" in mods or "as_rate" in mods):
             from dd2prom.convert.queries.mapping import derived_name
-            info = replace(info, prom=derived_name(q.metric, "counter"), prom_type="counter", dd_type="count")
+            info = replace(info, prom=derived_name(q.metric, "counter", self.ctx.metric_metadata),
+                           prom_type="counter", dd_type="count")
             name = (f"{q.metric} is not in the mapping tables and has no metadata; .as_count()/.as_rate() "
                     f"mark it as a count, read as Prometheus counter '{info.prom}'")
         elif percentile_of(q.aggregator or "") is not None and info.dd_type == "gauge":
@@ -675,6 +678,8 @@ def _scope_keys(s: ast.Scope | None):
         yield s.key
     elif isinstance(s, ast.Tag) and s.key not in (None, "*") and (s.value is not None or s.var is not None):
         yield s.key
+    elif isinstance(s, ast.Tag) and s.key is None and s.var is not None:
+        yield "$" + s.var
 
 
 def over_time(fn: str, range_expr: str) -> str:

@@ -21,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Container
 
 import yaml
 
@@ -80,7 +80,8 @@ def load_mappings(user_file: Path | None = None) -> Mappings:
 def _load(user_key: tuple[str, float] | None) -> Mappings:
     m = Mappings()
     base = mappings_dir()
-    for name in ("metrics.yaml", "tags.yaml"):
+    # generated integration maps, then hand-written tables (which win), then the user's
+    for name in ("metrics.yaml", "integrations.yaml", "tags.yaml"):
         path = base / name
         if path.exists():
             _merge(m, yaml.load(path.read_text(), Loader=_LOADER) or {}, source="shipped")
@@ -181,31 +182,39 @@ def label_for_tag(mappings: Mappings | None, tag_key: str, metric: str | None = 
     return mappings.tags.get(tag_key) or sanitize_label(tag_key)
 
 
-def derived_name(dd_metric: str, prom_type: str) -> str:
+def derived_name(dd_metric: str, prom_type: str, siblings: Container[str] = ()) -> str:
     """The documented name of an unmapped metric: characters outside
-    ``[A-Za-z0-9_:]`` become ``_``; counters drop a trailing ``.count``/``.total``
-    and end in ``_total``; histograms name the family (``_bucket``/``_sum``/``_count`` added)."""
+    ``[A-Za-z0-9_:]`` become ``_``; histograms name the family (``_bucket``/``_sum``/
+    ``_count`` are added by the reader). Counters end in ``_total`` after dropping a
+    trailing ``.count``/``.total`` (OpenMetrics counters), except the parts of a
+    histogram or summary: ``<base>.sum``, and ``<base>.count`` when ``<base>.sum``
+    or ``<base>.bucket`` is a known metric (``siblings``), read as ``<base>_sum``/``_count``."""
     name = dd_metric
+    suffix = ""
     if prom_type == "counter":
-        name = re.sub(r"\.(count|total)$", "", name)
+        base, _, last = dd_metric.rpartition(".")
+        if last == "sum" or (last == "count" and (f"{base}.sum" in siblings or f"{base}.bucket" in siblings)):
+            name, suffix = base, "_" + last
+        else:
+            name = re.sub(r"\.(count|total)$", "", name)
+            suffix = "" if name.endswith("_total") else "_total"
     name = re.sub(r"[^A-Za-z0-9_:]", "_", name)
     if not name or name[0].isdigit():
         name = "_" + name
-    if prom_type == "counter" and not name.endswith("_total"):
-        name += "_total"
-    return name
+    return name + suffix
 
 
 _DD_TO_PROM_TYPE = {"count": "counter", "rate": "counter", "distribution": "histogram", "gauge": "gauge"}
 
 
-def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[str, Any] | None = None) -> MetricInfo:
+def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[str, Any] | None = None,
+                    known: Container[str] = ()) -> MetricInfo:
     """Mapping info of ``dd_metric``; an unmapped one gets ``mapped=False``
     and a name from :func:`derived_name` with the type from ``metadata``."""
     if mappings is None:
         mappings = load_mappings(None)
     cached = mappings._cache.get(dd_metric)
-    if cached is not None and metadata is None:
+    if cached is not None and metadata is None and not known:
         return cached
     row = mappings.metrics.get(dd_metric)
     if row is not None:
@@ -218,9 +227,9 @@ def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[st
         return info
     dd_type = str((metadata or {}).get("type") or "").lower() or "gauge"
     prom_type = _DD_TO_PROM_TYPE.get(dd_type, "gauge")
-    info = MetricInfo(datadog=dd_metric, prom=derived_name(dd_metric, prom_type), prom_type=prom_type,
+    info = MetricInfo(datadog=dd_metric, prom=derived_name(dd_metric, prom_type, known), prom_type=prom_type,
                       dd_type=dd_type if dd_type in _DD_TO_PROM_TYPE else "gauge", source="derived",
                       mapped=False)
-    if metadata is None:
+    if metadata is None and not known:
         mappings._cache[dd_metric] = info
     return info

@@ -112,7 +112,7 @@ def _seconds_of(duration: str) -> int:
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
-    if monitor or looks_like_monitor(query):
+    if (monitor and not query.lstrip().startswith('"')) or looks_like_monitor(query):
         mon = parse_monitor(query)
         return _monitor(gen, mon)
     nodes = parse_expressions(query)
@@ -199,7 +199,7 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
         return False
     from dd2prom.convert.queries.mapping import prom_metric_for
     from dd2prom.convert.queries.parser import percentile_of
-    info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric))
+    info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric), gen.ctx.metric_metadata)
     space = q.aggregator or "avg"
     if info.prom_type in ("histogram", "summary") or info.dd_type == "distribution" or percentile_of(space):
         return tagg in ("avg", "sum")
