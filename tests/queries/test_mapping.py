@@ -81,3 +81,25 @@ def test_bad_user_file_is_an_error_result(tmp_path: Path) -> None:
 
 def test_sanitize_label() -> None:
     assert sanitize_label("kube.app/name") == "kube_app_name"
+
+
+@pytest.mark.parametrize("dd,known,name", [
+    ("app.latency.sum", set(), "app_latency_sum"),
+    ("app.latency.count", {"app.latency.sum"}, "app_latency_count"),
+    ("app.latency.count", {"app.latency.bucket"}, "app_latency_count"),
+    ("app.requests.count", {"app.other.sum"}, "app_requests_total"),
+])
+def test_histogram_parts_keep_their_suffix(dd: str, known: set[str], name: str) -> None:
+    assert derived_name(dd, "counter", known) == name
+
+
+def test_histogram_parts_through_translate() -> None:
+    md = {"app.latency.sum": {"type": "count"}, "app.latency.count": {"type": "count"}}
+    r = translate("sum:app.latency.sum{*}.as_rate() / sum:app.latency.count{*}.as_rate()",
+                  ctx=TranslateContext(metric_metadata=md))
+    assert r.promql == "sum(rate(app_latency_sum[5m])) / sum(rate(app_latency_count[5m]))"
+
+
+def test_blackbox_labels() -> None:
+    r = translate("avg:network.http.response_time{instance:shop} by {url}")
+    assert r.promql == 'avg by (instance) (probe_duration_seconds{check_name="shop"})' and r.status.value == "exact"
