@@ -133,6 +133,9 @@ CASES = [
     # per_minute of a count: 10 events a minute
     Case("per_minute", "per_minute(sum:my.app.errors{*}.as_count())", {"my_app_errors_total": "0+10x20"},
          "10m30s", [("{}", 10)], metadata={"my.app.errors": COUNT}),
+    # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
+    Case("diff per series", "diff(max:my.gauge{*})",
+         {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
     # an explicit window (SLO recording rules): 30 minutes of 10/min = 300
     Case("explicit window as_count", "sum:my.app.errors{*}.as_count()", {"my_app_errors_total": "0+10x60"},
          "40m30s", [("{}", 300)], metadata={"my.app.errors": COUNT}, window="30m"),

@@ -47,6 +47,8 @@ class Env:
     counter_mode: str | None = None  # force "rate" (per_second...) on counters
     extra_matchers: tuple[tuple[str, str, str], ...] = ()
     step: str = "1m"                 # subquery resolution
+    diff_seconds: int = 0            # diff() per series: value minus the value this long before
+    diff_monotonic: bool = False
 
 
 @dataclass
@@ -171,6 +173,12 @@ class Generator:
         if "fill" in mods:
             fn, win = self._fill(mods["fill"], fn, win, mode)
         parts = [self.series(info, m, mode, fn, win, env, groups) for m in conjuncts]
+        if env.diff_seconds:
+            before = replace(env, offset=env.offset + env.diff_seconds, diff_seconds=0)
+            prev = [self.series(info, m, mode, fn, win, before, groups) for m in conjuncts]
+            parts = [f"{_p(a)} - {_p(b)}" for a, b in zip(parts, prev)]
+            if env.diff_monotonic:
+                parts = [f"clamp_min({p}, 0)" for p in parts]
         inner = parts[0] if len(parts) == 1 else " or ".join(f"({p})" if " " in p else p for p in parts)
         agg = q.aggregator or "avg"
         if pct is not None:
@@ -416,7 +424,8 @@ class Generator:
                 self.note(f"Template variable ${t.var} has no value outside a dashboard; its filter on "
                           f"{label} was dropped.")
                 return [[]]
-            var = self.ctx.template_variables.get(t.var, t.var)
+            # Grafana variable names are word characters only
+            var = self.ctx.template_variables.get(t.var) or re.sub(r"\W", "_", t.var)
             port = _PORT if label == "instance" and key == "host" else ""
             return [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]]
         label = label_for_tag(self.mappings, t.key or "", metric)
@@ -556,21 +565,23 @@ class Generator:
         return Out(text, inner.labels, counter=inner.counter)
 
     def diff(self, node: ast.Call, env: Env) -> Out:
+        """Datadog runs diff() between time and space aggregation: per series,
+        when the argument is a metric query."""
+        step = _seconds(env.step)
+        monotonic = node.name == "monotonic_diff"
+        self.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier "
+                  "(Datadog: the previous point)" + (", negative steps dropped." if monotonic else "."))
+        if node.args and isinstance(node.args[0], ast.MetricQuery):
+            return self.gen(node.args[0], replace(env, diff_seconds=step, diff_monotonic=monotonic))
         inner = self._arg(node, 0, env)
-        prev = self._arg(node, 0, replace(env, offset=env.offset + _seconds(env.step)))
-        self.note(f"diff() is the difference with the value {env.step} earlier (Datadog: the previous point).")
-        return Out(f"{inner.paren()} - {prev.paren()}", inner.labels, atomic=False)
+        prev = self._arg(node, 0, replace(env, offset=env.offset + step))
+        text = f"{inner.paren()} - {prev.paren()}"
+        return Out(f"clamp_min({text}, 0)" if monotonic else text, inner.labels, atomic=monotonic)
 
     def derivative(self, node: ast.Call, env: Env) -> Out:
         inner = self._arg(node, 0, env)
         self.note(f"{node.name}() is the per-second slope over {env.rate_window} (deriv), not between two points.")
         return Out(f"deriv(({inner.text})[{env.rate_window}:{env.step}])", inner.labels)
-
-    def monotonic_diff(self, node: ast.Call, env: Env) -> Out:
-        inner = self._arg(node, 0, env)
-        self.note("monotonic_diff() is read as the increase over one step, counter resets ignored.")
-        return Out(f"clamp_min({inner.paren()} - {self._arg(node, 0, replace(env, offset=env.offset + _seconds(env.step))).paren()}, 0)",
-                   inner.labels)
 
     def forecast(self, node: ast.Call, env: Env, horizon: int | None = None) -> Out:
         """forecast(q, 'linear', dev[, history=, interval=]) → predict_linear over the
@@ -657,7 +668,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "count_nonzero": Generator.count_series, "count_not_null": Generator.count_series,
     "exclude_null": Generator.exclude_null,
     "moving_rollup": Generator.moving_rollup,
-    "diff": Generator.diff, "derivative": Generator.derivative, "monotonic_diff": Generator.monotonic_diff,
+    "diff": Generator.diff, "derivative": Generator.derivative, "monotonic_diff": Generator.diff,
     "forecast": Generator.forecast,
     "rollup": Generator.rollup_fn, "calendar_shift": Generator.calendar_shift,
 }
@@ -692,6 +703,10 @@ def over_time(fn: str, range_expr: str) -> str:
 def _tags_of(q: ast.MetricQuery, groups: tuple[str, ...], mappings: Mappings) -> tuple[str, ...] | None:
     tags = tuple(dict.fromkeys(q.group_by))
     return tags if len(tags) == len(groups) else None
+
+
+def _p(text: str) -> str:
+    return f"({text})" if " " in text else text
 
 
 def _by(labels: tuple[str, ...]) -> str:
