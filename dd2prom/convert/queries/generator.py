@@ -15,7 +15,9 @@ from typing import Callable
 
 from dd2prom.convert.queries import ast
 from dd2prom.convert.queries.lexer import QuerySyntaxError
-from dd2prom.convert.queries.mapping import MetricInfo, Mappings, label_for_tag, prom_metric_for, tag_needs_join
+from dd2prom.convert.queries.mapping import (
+    MetricInfo, Mappings, join_for_tag, label_for_tag, prom_metric_for, tag_needs_join,
+)
 from dd2prom.convert.queries.parser import percentile_of
 from dd2prom.convert.queries.types import TranslateContext
 from dd2prom.model import Status
@@ -172,10 +174,17 @@ class Generator:
         fn, win = self._time_fn(q, mods, env, mode)
         if "fill" in mods:
             fn, win = self._fill(mods["fill"], fn, win, mode)
-        parts = [self.series(info, m, mode, fn, win, env, groups) for m in conjuncts]
+        joins = self._joins(q, groups, conjuncts)
+        series_groups = tuple(g for g in groups if g not in joins)
+
+        def one(matchers: list[tuple[str, str, str]], e: Env) -> str:
+            own = [m for m in matchers if m[0] not in joins]
+            return self.join(self.series(info, own, mode, fn, win, e, series_groups), matchers, joins, e)
+
+        parts = [one(m, env) for m in conjuncts]
         if env.diff_seconds:
             before = replace(env, offset=env.offset + env.diff_seconds, diff_seconds=0)
-            prev = [self.series(info, m, mode, fn, win, before, groups) for m in conjuncts]
+            prev = [one(m, before) for m in conjuncts]
             parts = [f"{_p(a)} - {_p(b)}" for a, b in zip(parts, prev)]
             if env.diff_monotonic:
                 parts = [f"clamp_min({p}, 0)" for p in parts]
@@ -192,6 +201,38 @@ class Generator:
         if "fill" in mods and _arg_word(mods["fill"].args, 0) == "zero":
             out = self.zero_fill(out, q, info, conjuncts, env, groups)
         return out
+
+    def _joins(self, q: ast.MetricQuery, groups: tuple[str, ...], conjuncts: list) -> dict[str, dict[str, str]]:
+        """Label → join spec for the tags of ``q`` its series only get through a join."""
+        tvars = self.ctx.template_variable_tags
+        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
+        out: dict[str, dict[str, str]] = {}
+        for key in dict.fromkeys(keys):
+            spec = join_for_tag(self.mappings, key, q.metric)
+            if spec is not None:
+                out[spec["label"]] = spec
+                self._use(self.prom_metrics, *sorted(set(re.findall(r"(kube_\w+)\{", spec["promql"]))))
+        return out
+
+    def join(self, text: str, matchers: list[tuple[str, str, str]], joins: dict[str, dict[str, str]], env: Env) -> str:
+        """``text`` joined on (namespace, pod) with each owner join, the tag's
+        filters applied to the owner metric."""
+        off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
+
+        def owners(extra: str, spec: dict[str, str]) -> str:
+            expr = spec["promql"].replace("@", extra)
+            return re.sub(r"(\w+\{[^{}]*\})", lambda m: m.group(1) + off, expr) if off else expr
+
+        for label, spec in joins.items():
+            mine = [(op, v) for lab, op, v in matchers if lab == label]
+            extra = "".join(f',{spec.get("filter_label", label)}{op}"{_escape(v)}"' for op, v in mine)
+            joined = f"{_p(text)} * on (namespace, pod) group_left ({label}) {owners(extra, spec)}"
+            if any(op in ("=", "=~") for op, _ in mine):
+                text = joined
+            else:
+                # series with no such owner stay, without the label (Datadog's N/A group)
+                text = f"({joined}) or ({_p(text)} unless on (namespace, pod) {owners('', spec)})"
+        return text
 
     def _check_carried(self, q: ast.MetricQuery) -> None:
         tvars = self.ctx.template_variable_tags

@@ -64,6 +64,9 @@ class Mappings:
     tags: dict[str, str] = field(default_factory=dict)
     prefix_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     not_carried: dict[str, set[str]] = field(default_factory=dict)
+    joins: dict[str, dict[str, str]] = field(default_factory=dict)     # Datadog tag → join spec
+    join_metrics: list[str] = field(default_factory=list)              # metric prefixes with pod labels
+    no_pod_label: list[str] = field(default_factory=list)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
 
 
@@ -112,13 +115,32 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
         m.tags[str(tag)] = sanitize_label(str(label))
     for prefix, table in (doc.get("prefix_tags") or {}).items():
         m.prefix_tags.setdefault(str(prefix), {}).update({str(k): sanitize_label(str(v)) for k, v in table.items()})
+    for tag, spec in (doc.get("joins") or {}).items():
+        if isinstance(spec, dict) and spec.get("label") and spec.get("promql"):
+            m.joins[str(tag)] = {k: " ".join(str(v).split()) for k, v in spec.items()}
+    m.join_metrics += [str(p) for p in doc.get("join_metrics") or []]
+    m.no_pod_label += [str(p) for p in doc.get("no_pod_label") or []]
     for prefix, tags in (doc.get("not_carried") or {}).items():
         m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
 
 
+def join_for_tag(mappings: Mappings, tag_key: str, metric: str) -> dict[str, str] | None:
+    """The join that gives ``metric``'s pod-level series the label of ``tag_key``
+    (from kube-state-metrics' owner metrics), or None."""
+    spec = mappings.joins.get(tag_key)
+    if spec is None or not any(metric.startswith(p) for p in mappings.join_metrics):
+        return None
+    if any(metric.startswith(p) for p in mappings.no_pod_label):
+        return None
+    return spec
+
+
 def tag_needs_join(mappings: Mappings, tag_key: str, metric: str) -> bool:
-    """Whether ``tag_key`` is known not to be a label of ``metric``'s series."""
+    """Whether ``tag_key`` is known not to be a label of ``metric``'s series (and
+    no join from :func:`join_for_tag` supplies it)."""
+    if tag_key in mappings.joins and any(metric.startswith(p) for p in mappings.join_metrics):
+        return join_for_tag(mappings, tag_key, metric) is None
     return any(metric.startswith(prefix) and tag_key in tags for prefix, tags in mappings.not_carried.items())
 
 
