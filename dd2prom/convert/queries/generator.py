@@ -837,25 +837,15 @@ def _period(text: str | None) -> int | None:
 
 
 def _arg_word(args: list, i: int) -> str | None:
-    if len(args) <= i:
-        return None
-    a = args[i]
-    if isinstance(a, ast.String):
-        return a.value
-    if isinstance(a, ast.Name):
-        return a.name
-    return None
+    a = args[i] if len(args) > i else None
+    return a.value if isinstance(a, ast.String) else a.name if isinstance(a, ast.Name) else None
 
 
 def _arg_number(args: list, i: int) -> float | None:
-    if len(args) <= i:
-        return None
-    a = args[i]
+    a = args[i] if len(args) > i else None
     if isinstance(a, ast.Number):
         return a.value
-    if isinstance(a, ast.String):
-        try:
-            return float(a.value)
-        except ValueError:
-            return None
-    return None
+    try:
+        return float(a.value) if isinstance(a, ast.String) else None
+    except ValueError:
+        return None

@@ -157,17 +157,16 @@ class _Parser:
 
     # -- expressions
     def expr(self) -> ast.Expr:
-        left = self.term()
-        while self.peek().kind == "OP" and self.peek().text in "+-":
-            op = self.next()
-            left = ast.BinOp(op.text, left, self.term(), op.pos)
-        return left
+        return self._left_assoc("+-", self.term)
 
     def term(self) -> ast.Expr:
-        left = self.unary()
-        while self.peek().kind == "OP" and self.peek().text in "*/":
+        return self._left_assoc("*/", self.unary)
+
+    def _left_assoc(self, ops: str, operand) -> ast.Expr:
+        left = operand()
+        while self.peek().kind == "OP" and self.peek().text in ops:
             op = self.next()
-            left = ast.BinOp(op.text, left, self.unary(), op.pos)
+            left = ast.BinOp(op.text, left, operand(), op.pos)
         return left
 
     def unary(self) -> ast.Expr:
