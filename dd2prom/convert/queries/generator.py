@@ -191,7 +191,6 @@ class Generator:
         inner = parts[0] if len(parts) == 1 else " or ".join(f"({p})" if " " in p else p for p in parts)
         agg = q.aggregator or "avg"
         if pct is not None:
-            agg = f"quantile"
             self.note(f"{q.aggregator} on a metric that is not a distribution: the quantile is taken "
                       "across series (Prometheus quantile()), not over the raw values.")
             text = f"quantile{_by(groups)}({fmt_number(pct)}, {inner})"
@@ -381,10 +380,22 @@ class Generator:
     # -- distributions / histograms
     def distribution(self, q: ast.MetricQuery, info: MetricInfo, conjuncts: list, groups: tuple[str, ...],
                      env: Env, pct: float | None) -> str:
-        if info.prom_type == "summary":
+        agg = q.aggregator or "avg"
+        if info.prom_type == "summary" and (pct is not None or agg in ("max", "min")):
             raise Unsupported(f"{q.metric} is a Prometheus summary: its quantiles cannot be aggregated across series.")
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
         win = env.time_window if env.time_fn == "avg" and env.time_window else env.rate_window
+        cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
+        mods = {m.name: m for m in q.modifiers}
+        if "rollup" in mods:
+            method, win = self._time_fn(q, mods, env, "rate")
+            cw = win
+            if method not in ("avg", "sum", "count"):
+                self.note(f".rollup({method}) on a distribution: the values of each {win} interval are "
+                          "merged instead.")
+        for ignored in ("fill", "weighted"):
+            if ignored in mods:
+                self.note(f".{ignored}() on a distribution is not applied.")
         fam = info.prom or ""
 
         def sels(suffix: str, fn: str, w: str) -> str:
@@ -394,7 +405,6 @@ class Generator:
                 parts.append(f"{fn}({fam}_{suffix}{{{mtext}}}[{w}]{off})" if mtext else f"{fn}({fam}_{suffix}[{w}]{off})")
             return " or ".join(parts)
 
-        agg = q.aggregator or "avg"
         if pct is not None or agg in ("max", "min"):
             p = pct if pct is not None else (1.0 if agg == "max" else 0.0)
             self.note(f"{q.aggregator} of {q.metric} is estimated from histogram buckets; Datadog's "
@@ -403,7 +413,6 @@ class Generator:
         if agg == "avg":
             return (f"sum{_by(groups)}({sels('sum', 'rate', win)}) / "
                     f"sum{_by(groups)}({sels('count', 'rate', win)})")
-        cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
         suffix = "count" if agg == "count" else "sum"
         return f"sum{_by(groups)}({sels(suffix, 'increase', cw)})"
 
