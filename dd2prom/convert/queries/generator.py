@@ -617,7 +617,7 @@ class Generator:
     def diff(self, node: ast.Call, env: Env) -> Out:
         """Datadog runs diff() between time and space aggregation: per series,
         when the argument is a metric query."""
-        step = _seconds(env.step)
+        step = duration_seconds(env.step)
         monotonic = node.name == "monotonic_diff"
         self.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier "
                   "(Datadog: the previous point)" + (", negative steps dropped." if monotonic else "."))
@@ -786,9 +786,14 @@ def fmt_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def _seconds(duration: str) -> int:
-    m = re.fullmatch(r"(\d+)([smhdw])", duration)
-    return int(m.group(1)) * dict(_UNITS)[m.group(2)] if m else 60
+def duration_seconds(duration: str) -> int:
+    """A PromQL duration (``5m``, ``1h30m``) in seconds; 60 for what is not one
+    (a Grafana variable such as ``$__interval``)."""
+    parts = re.findall(r"(\d+)(ms|[smhdwy])", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        return 60
+    units = dict(_UNITS, y=365 * 86400, ms=0)
+    return sum(int(n) * units[u] for n, u in parts) or 60
 
 
 def subquery_step(window_seconds: int) -> str:

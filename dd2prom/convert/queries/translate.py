@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from dd2prom.convert.queries import ast
 from dd2prom.convert.queries.generator import (
-    Env, Generator, Out, Unsupported, _OVER_TIME, fmt_duration, fmt_number, subquery_step,
+    Env, Generator, Out, Unsupported, _OVER_TIME, duration_seconds, fmt_duration, fmt_number, subquery_step,
 )
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.mapping import load_mappings
@@ -103,12 +103,7 @@ def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
         window = ctx.window or fmt_duration(monitor_seconds)
     else:
         window = ctx.window or ctx.default_window
-    return Env(ctx.target, window, window, window, step=subquery_step(_seconds_of(window)))
-
-
-def _seconds_of(duration: str) -> int:
-    from dd2prom.convert.queries.generator import _seconds
-    return _seconds(duration)
+    return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)))
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
