@@ -798,9 +798,9 @@ def duration_seconds(duration: str) -> int:
 
 def subquery_step(window_seconds: int) -> str:
     """Resolution of a subquery over a monitor window (Datadog's monitor
-    rollup is of this order: one point per minute for windows up to a day)."""
-    if window_seconds <= 120:
-        return "15s"
+    rollup is of this order: one point per minute for windows up to a day).
+    Never under a minute: the step is also the window of rate()/increase()
+    inside the subquery, which needs two samples at common scrape intervals."""
     if window_seconds <= 86400:
         return "1m"
     if window_seconds <= 7 * 86400:

@@ -173,7 +173,7 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         # .as_count(), the time aggregation applies to each query before the arithmetic
         return gen.binop(node.op, window_expr(gen, node.left, tagg, window, env),
                          window_expr(gen, node.right, tagg, window, env))
-    inner_env = replace(env, rate_window=env.step if env.step != "15s" else "1m", count_window=env.step)
+    inner_env = replace(env, rate_window=env.step, count_window=env.step)
     inner = gen.gen(node, inner_env)
     if tagg == "percentile":
         fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
