@@ -19,7 +19,8 @@ def test_translate_prints_promql() -> None:
 
 
 def test_translate_monitor_json() -> None:
-    r = runner.invoke(app, ["translate", "--monitor", "--json", "sum(last_5m):sum:coredns.request_count{*}.as_count() > 10"])
+    query = "sum(last_5m):sum:coredns.request_count{*}.as_count() > 10"
+    r = runner.invoke(app, ["translate", "--monitor", "--json", query])
     assert r.exit_code == 0
     out = json.loads(r.stdout)
     assert out["promql"] == "sum(increase(coredns_dns_request_count_total[5m])) > 10"

@@ -24,7 +24,8 @@ def test_shipped_core_metrics() -> None:
 
 @pytest.mark.parametrize("tag,metric,label", [
     ("host", None, "instance"), ("host", "kubernetes_state.pod.ready", "node"), ("kube_namespace", None, "namespace"),
-    ("pod_name", None, "pod"), ("kube_deployment", None, "deployment"), ("container_name", "docker.mem.rss", "name"),
+    ("pod_name", None, "pod"), ("kube_deployment", None, "deployment"),
+    ("container_name", "docker.mem.rss", "name"),
     ("availability-zone", None, "availability_zone"), ("1a", None, "_1a"), ("__x", None, "tag__x"),
 ])
 def test_label_for_tag(tag: str, metric: str | None, label: str) -> None:

@@ -127,8 +127,8 @@ class Generator:
         if left.tags and right.tags and set(left.tags) == set(right.tags):
             # the same Datadog tags under different labels (host: instance vs node)
             renamed = right.text
-            rename = dict(zip(right.tags, right.labels))
-            for tag, label in zip(left.tags, left.labels):
+            rename = dict(zip(right.tags, right.labels, strict=True))
+            for tag, label in zip(left.tags, left.labels, strict=True):
                 if rename.get(tag, label) != label:
                     renamed = f'label_replace({renamed}, "{label}", "$1", "{rename[tag]}", "(.*)")'
                     self.note(f"Tag {tag} is the label {label} on one side and {rename[tag]} on the other; "
@@ -185,7 +185,7 @@ class Generator:
         if env.diff_seconds:
             before = replace(env, offset=env.offset + env.diff_seconds, diff_seconds=0)
             prev = [one(m, before) for m in conjuncts]
-            parts = [f"{_p(a)} - {_p(b)}" for a, b in zip(parts, prev)]
+            parts = [f"{_p(a)} - {_p(b)}" for a, b in zip(parts, prev, strict=True)]
             if env.diff_monotonic:
                 parts = [f"clamp_min({p}, 0)" for p in parts]
         inner = parts[0] if len(parts) == 1 else " or ".join(f"({p})" if " " in p else p for p in parts)
@@ -315,7 +315,7 @@ class Generator:
     def series(self, info: MetricInfo, matchers: list[tuple[str, str, str]], mode: str,
                fn: str | None, win: str | None, env: Env, groups: tuple[str, ...]) -> str:
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
-        mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in matchers)
+        mtext = matchers_text(matchers)
         if info.template is not None:
             return self.render_template(info, mtext, mode, fn, win, env, groups, off)
         sel = f"{info.prom}{{{mtext}}}" if mtext else info.prom
@@ -401,8 +401,7 @@ class Generator:
         def sels(suffix: str, fn: str, w: str) -> str:
             parts = []
             for m in conjuncts:
-                mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in m)
-                parts.append(f"{fn}({fam}_{suffix}{{{mtext}}}[{w}]{off})" if mtext else f"{fn}({fam}_{suffix}[{w}]{off})")
+                parts.append(f"{fn}({selector(f'{fam}_{suffix}', m)}[{w}]{off})")
             return " or ".join(parts)
 
         if pct is not None or agg in ("max", "min"):
@@ -426,8 +425,7 @@ class Generator:
         lookback = "$__range" if env.target == "dashboard" else "1d"
         parts = []
         for m in conjuncts:
-            mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in m)
-            parts.append(f"last_over_time({name}{{{mtext}}}[{lookback}])" if mtext else f"last_over_time({name}[{lookback}])")
+            parts.append(f"last_over_time({selector(name, m)}[{lookback}])")
         if env.target != "dashboard":
             self.note("Zero-filled groups are the groups seen in the last day.")
         presence = f"0 * group{_by(groups)}({' or '.join(parts)})"
@@ -440,7 +438,7 @@ class Generator:
         if env.extra_matchers:
             conj = [c + list(env.extra_matchers) for c in conj]
         for c in conj:
-            self._use(self.labels, *(l for l, _, _ in c))
+            self._use(self.labels, *(label for label, _, _ in c))
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
@@ -508,13 +506,6 @@ class Generator:
         if len(node.args) <= i or isinstance(node.args[i], ast.String):
             raise Unsupported(f"{node.name}() needs a query as argument {i + 1}.")
         return self.gen(node.args[i], env)
-
-    def fn_wrap(self, fn: str) -> Callable:
-        def handler(self: "Generator", node: ast.Call, env: Env) -> Out:
-            inner = self._arg(node, 0, env)
-            extra = "".join(f", {fmt_number(_arg_number(node.args, i) or 0)}" for i in range(1, len(node.args)))
-            return replace(inner, text=f"{fn}({inner.text}{extra})", atomic=True)
-        return handler
 
     def timeshift(self, node: ast.Call, env: Env) -> Out:
         seconds = _SHIFTS.get(node.name)
@@ -606,8 +597,9 @@ class Generator:
     def smoothing(self, node: ast.Call, env: Env) -> Out:
         kind, _, n = node.name.partition("_")
         points = int(n)
-        self.note(f"{node.name}() over {points} points is approximated by a {'moving average' if kind == 'ewma' else 'moving median'} "
-                  f"over {points} minutes (points assumed 1 minute apart).")
+        what = "moving average" if kind == "ewma" else "moving median"
+        self.note(f"{node.name}() over {points} points is approximated by a {what} over {points} minutes "
+                  "(points assumed 1 minute apart).")
         fn = "avg_over_time" if kind == "ewma" else "quantile_over_time"
         inner = self._arg(node, 0, env)
         body = f"(({inner.text})[{fmt_duration(points * 60)}:1m])"
@@ -806,6 +798,15 @@ def subquery_step(window_seconds: int) -> str:
     if window_seconds <= 7 * 86400:
         return "5m"
     return "1h"
+
+
+def matchers_text(matchers: list[tuple[str, str, str]]) -> str:
+    return ",".join(f'{label}{op}"{_escape(value)}"' for label, op, value in matchers)
+
+
+def selector(name: str, matchers: list[tuple[str, str, str]]) -> str:
+    text = matchers_text(matchers)
+    return f"{name}{{{text}}}" if text else name
 
 
 def _escape(value: str) -> str:

@@ -119,7 +119,7 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
     gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
              "tells their series apart.", Status.EXACT)
     parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
-    labels = tuple(dict.fromkeys(l for o in outs for l in (o.labels or ()))) + ("query",)
+    labels = tuple(dict.fromkeys(lab for o in outs for lab in (o.labels or ()))) + ("query",)
     return Out(" or ".join(parts), labels, atomic=False), None
 
 
