@@ -33,7 +33,8 @@ def test_label_for_tag(tag: str, metric: str | None, label: str) -> None:
 
 
 @pytest.mark.parametrize("dd,ptype,name", [
-    ("my.app.requests", "counter", "my_app_requests_total"), ("my.app.requests.count", "counter", "my_app_requests_total"),
+    ("my.app.requests", "counter", "my_app_requests_total"),
+    ("my.app.requests.count", "counter", "my_app_requests_total"),
     ("my.errors_total", "counter", "my_errors_total"), ("my.gauge", "gauge", "my_gauge"),
     ("my.latency", "histogram", "my_latency"), ("9lives.x-y", "gauge", "_9lives_x_y"),
 ])
