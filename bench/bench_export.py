@@ -67,6 +67,7 @@ def main() -> None:
         "latency_s": a.latency, "rate_limit": f"{int(limit)} per {period:g}s", "concurrency": a.concurrency,
         "exit_code": rc, "requests": requests, "http_429": stats["statuses"].get("429", 0),
         "by_route": stats["requests"], "files": manifest["counts"], "errors": len(manifest["errors"]),
+        "seconds_by_kind": {k: r["seconds"] for k, r in manifest["run"].items()},
         "wall_s": round(wall, 1), "rate_limit_floor_s": round(floor, 1), "ratio_to_floor": round(wall / floor, 2),
     }
     print(json.dumps(result, indent=2))

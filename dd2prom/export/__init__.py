@@ -139,7 +139,7 @@ def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
     table = Table(title=f"export → {manifest.get('site')}")
-    columns = ["listed", "fetched", "kept", "written", "unchanged", "pruned", "errors"]
+    columns = ["listed", "fetched", "kept", "written", "unchanged", "pruned", "errors", "seconds"]
     table.add_column("kind")
     for c in columns:
         table.add_column(c, justify="right", style="red" if c == "errors" else None)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -66,6 +67,7 @@ class KindReport:
     kept: int = 0         # already on disk and current: not fetched again
     pruned: int = 0       # files of objects that no longer exist
     errors: int = 0
+    seconds: float = 0.0
 
 
 class Progress:
@@ -103,14 +105,17 @@ class Runner:
             res = RESOURCES[kind]
             self.reports[kind] = KindReport()
             self.progress.start(kind)
+            t0 = time.monotonic()
             try:
                 finished = self._export(res)
             except Exception as exc:       # the whole list failed (401/403, ...): next kind
                 self.error(kind, None, "list", CallError.wrap(exc, self.dd.redact))
                 finished = False
             complete &= finished
+            self.reports[kind].seconds = round(time.monotonic() - t0, 2)
             self.progress.done(kind)
             self._write_manifest(started, complete=False)
+        os.sync()
         manifest = self._write_manifest(started, complete=complete)
         (self.out / STATE_FILE).unlink(missing_ok=True)
         return manifest
@@ -258,7 +263,7 @@ class Runner:
                 return
         except (OSError, UnicodeDecodeError):
             pass
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, fsync=False)   # os.sync() at each checkpoint instead
         with self.lock:
             report.written += 1
 
@@ -321,6 +326,9 @@ class Runner:
             self.retry_ids = set()
 
     def _save_state(self) -> None:
+        """Checkpoint: the objects written so far reach the disk before the state
+        that says they are there (one sync instead of an fsync per file)."""
+        os.sync()
         atomic_write_json(self.out / STATE_FILE, self.state)
 
     # ------------------------------------------------------------------ records
