@@ -41,7 +41,9 @@ def main() -> None:
     limit, period = (float(x) for x in a.rate_limit.split("/"))
 
     port = free_port()
-    work = Path(tempfile.mkdtemp(prefix="dd2prom-bench-"))
+    # under out/ (git-ignored) rather than /tmp: this machine's /tmp is ~3x slower at file creation
+    (REPO / "out").mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-export-", dir=REPO / "out"))
     server = subprocess.Popen([sys.executable, "-m", "tests.fakeapi", "--port", str(port), "--monitors", str(a.monitors),
                                "--dashboards", str(a.dashboards), "--latency", str(a.latency),
                                "--rate-limit", a.rate_limit, "--seed", "1"], cwd=REPO)

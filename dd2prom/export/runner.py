@@ -148,29 +148,34 @@ class Runner:
         if st["listed"]:
             return st["lost"] == 0
         report = self.reports[res.kind]
-        budget = [ISOLATION_BUDGET]
-        while True:
-            offset = st["offset"]
-            items, end = self._range(res, offset, size, budget)
-            for obj in items:
-                if not isinstance(obj, dict):
-                    continue
-                oid = res.object_id(obj)
-                if not self._selected_ids(oid):
-                    continue
-                if res.detail:
-                    st["seen"][oid] = obj
-                    continue
-                st["seen"][oid] = None
-                if self._tags_match(res, obj):
-                    report.listed += 1
-                    self._store(res, oid, obj)
-            self.progress.advance(res.kind, len(items))
-            st["offset"] = offset + size
-            st["lost"] = ISOLATION_BUDGET - budget[0]
-            if end or budget[0] <= 0:
-                break
-            self._save_state()
+        budget = [ISOLATION_BUDGET - st["lost"]]
+        with ThreadPoolExecutor(max_workers=1) as ahead:     # next page loads while this one is written
+            page = ahead.submit(self._range, res, st["offset"], size, budget)
+            while True:
+                offset = st["offset"]
+                items, end = page.result()
+                more = not end and budget[0] > 0
+                if more:
+                    page = ahead.submit(self._range, res, offset + size, size, budget)
+                for obj in items:
+                    if not isinstance(obj, dict):
+                        continue
+                    oid = res.object_id(obj)
+                    if not self._selected_ids(oid):
+                        continue
+                    if res.detail:
+                        st["seen"][oid] = obj
+                        continue
+                    st["seen"][oid] = None
+                    if self._tags_match(res, obj):
+                        report.listed += 1
+                        self._store(res, oid, obj)
+                self.progress.advance(res.kind, len(items))
+                st["offset"] = offset + size
+                st["lost"] = ISOLATION_BUDGET - budget[0]
+                if not more:
+                    break
+                self._save_state()
         if budget[0] <= 0:
             self.error(res.kind, None, "list", CallError(
                 f"gave up listing after {ISOLATION_BUDGET} objects could not be fetched; the rest of the list is missing"))
