@@ -268,7 +268,7 @@ class Runner:
                 return
         except (OSError, UnicodeDecodeError):
             pass
-        atomic_write_text(path, text, fsync=False)   # os.sync() at each checkpoint instead
+        atomic_write_text(path, text, fsync=False)   # one os.sync() at the end instead
         with self.lock:
             report.written += 1
 
@@ -290,6 +290,19 @@ class Runner:
             if path.name not in keep:
                 path.unlink()
                 self.reports[res.kind].pruned += 1
+
+    def _drop_unreadable(self, kind: str) -> bool:
+        """Object files are written without an fsync each (a kill never leaves a
+        partial file, but a power loss can leave an empty one): on resume,
+        unreadable files are removed; True when there were any."""
+        dropped = False
+        for path in (self.out / kind).glob("*.json"):
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+                dropped = True
+        return dropped
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files a killed run left behind (atomic writes never finished)."""
@@ -324,6 +337,9 @@ class Runner:
         if self.options.refresh or state.get("fingerprint") != fingerprint:
             state = {}
         self.state = {"fingerprint": fingerprint, "kinds": state.get("kinds", {})}
+        for kind in list(self.state["kinds"]):
+            if self._drop_unreadable(kind):
+                del self.state["kinds"][kind]      # list that kind again from the start
         try:
             previous = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
             self.retry_ids = {(e.get("kind"), e.get("id")) for e in previous.get("errors", []) if e.get("id")}
@@ -331,9 +347,6 @@ class Runner:
             self.retry_ids = set()
 
     def _save_state(self) -> None:
-        """Checkpoint: the objects written so far reach the disk before the state
-        that says they are there (one sync instead of an fsync per file)."""
-        os.sync()
         atomic_write_json(self.out / STATE_FILE, self.state)
 
     # ------------------------------------------------------------------ records

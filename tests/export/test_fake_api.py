@@ -160,3 +160,18 @@ def test_from_sources_without_keys(tmp_path, monkeypatch):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [(e["kind"], e["operation"], e["message"]) for e in manifest["errors"]] == [
         ("checks", "import", "conf.d/x.yaml: bad YAML")]
+
+
+def test_resume_after_power_loss_relists_a_kind_with_an_empty_file(tmp_path):
+    """A resume whose state says monitors are done, but one file came back empty
+    (the case a power loss can leave), lists monitors again."""
+    with serve(FakeDatadog(ORG)) as url:
+        run(tmp_path, url, kinds=["monitors"])
+        options = ExportOptions(out=tmp_path, kinds=["monitors"], page_size=10)
+        state = {"fingerprint": options.fingerprint(), "kinds": {"monitors": {"complete": True}}}
+        (tmp_path / ".export-state.json").write_text(json.dumps(state))
+        victim = tmp_path / "monitors" / f"{ORG['monitors'][7]['id']}.json"
+        victim.write_text("")
+        manifest = run(tmp_path, url, kinds=["monitors"])
+    assert manifest["run"]["monitors"]["written"] == 1
+    assert json.loads(victim.read_text())["id"] == ORG["monitors"][7]["id"]
