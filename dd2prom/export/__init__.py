@@ -139,7 +139,7 @@ def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
 
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
-    """The table at the end; unchanged/pruned counts are in manifest.json."""
+    """The table at the end; unchanged and stale counts are in manifest.json."""
     table = Table(title=f"export from {manifest.get('api_url')}", box=box.SIMPLE_HEAD)
     columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
     table.add_column("kind", no_wrap=True)

@@ -9,6 +9,7 @@
   itself atomic) checkpoints each list's position, so a rerun after a crash or
   ``kill -9`` continues where it stopped; objects already on disk and
   unchanged (same ``modified_at``) are not fetched again unless ``--refresh``.
+  Files the API no longer lists are reported, never deleted.
   Objects that failed last time (the previous manifest's errors) are retried.
 * Everything ends in ``manifest.json``: counts, errors and warnings.
 """
@@ -65,7 +66,7 @@ class KindReport:
     written: int = 0      # files created or changed
     unchanged: int = 0    # fetched, identical to the file already there
     kept: int = 0         # already on disk and current: not fetched again
-    pruned: int = 0       # files of objects that no longer exist
+    stale: int = 0        # files the list did not return (deleted in Datadog, or from --from)
     errors: int = 0
     seconds: float = 0.0
 
@@ -133,7 +134,7 @@ class Runner:
         if res.detail or not res.page_size:
             finished &= self._fetch_all(res, targets)
         if finished and res.page_size and not self.options.filtered:
-            self._prune(res, st["seen"])
+            self._report_stale(res, st["seen"])
         st["complete"] = finished
         self._save_state()
         return finished
@@ -283,13 +284,16 @@ class Runner:
             return False
         return summary is None or res.version(summary) == res.version(stored)
 
-    def _prune(self, res: Resource, seen: dict[str, Any]) -> None:
+    def _report_stale(self, res: Resource, seen: dict[str, Any]) -> None:
+        """Files the complete, unfiltered list did not return are kept (they may
+        come from --from sources) and reported, never deleted silently."""
         keep = {f"{safe_filename(oid)}.json" for oid in seen}
-        folder = self.out / res.kind
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            if path.name not in keep:
-                path.unlink()
-                self.reports[res.kind].pruned += 1
+        stale = sorted(p.stem for p in (self.out / res.kind).glob("*.json") if p.name not in keep)
+        if stale:
+            self.reports[res.kind].stale = len(stale)
+            shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+            self.warn(res.kind, None, "list", f"{len(stale)} file(s) in the snapshot were not returned by Datadog "
+                      f"(deleted there, or imported with --from): {shown}; kept")
 
     def _drop_unreadable(self, kind: str) -> bool:
         """Object files are written without an fsync each (a kill never leaves a
