@@ -85,6 +85,7 @@ def test_real_tools_pass(converted):
     for name, r in results.items():
         assert r.ok, (name, r.details)
     assert results["promtool test rules"].checked >= 2
+    assert results["amtool config routes test"].checked >= 5
 
 
 def test_crds_strict(converted):

@@ -105,6 +105,9 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
             states = targets.setdefault((rec.name, conds), [])
             if state not in states:
                 states.append(state)
+    for state in states_present:   # what amtool must show for each state (no is_match conditions)
+        am.add_route_test({**matchers, STATE_LABEL: state},
+                          [rec for (rec, conds), states in targets.items() if state in states and not conds])
     if not targets:
         return notes
     all_states = sorted(states_present)
