@@ -148,3 +148,13 @@ def test_inhibit_and_secrets(converted):
     text = (out / "alertmanager" / "alertmanager.yaml").read_text()
     assert "/etc/alertmanager/secrets/dd2prom-pagerduty/infra" in text
     assert "hooks.slack.com" not in text
+
+
+def test_large_owners_are_split(monkeypatch):
+    import dd2prom.convert.monitors as stage
+    from dd2prom.convert.monitors.rules import Rule
+    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 300)
+    member = (type("MR", (), {"rules": [Rule("dd2prom:monitor_value", "x" * 150)]})(), None)
+    assert [len(c) for c in stage.chunks([member] * 5)] == [1, 1, 1, 1, 1]
+    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 10_000)
+    assert [len(c) for c in stage.chunks([member] * 5)] == [5]

@@ -33,11 +33,13 @@ from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT, alertmanager_config
+from dd2prom.emit.yamlio import dump_yaml
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
 from dd2prom.validate.promql import promql_error
 
 KIND = "monitor"
+MAX_RULE_BYTES = 200_000
 FAMILIES = {
     "metric alert": metric.convert,
     "query alert": metric.convert,
@@ -73,7 +75,23 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
     for owner, members in sorted(groups.items()):
-        write_group(ctx, owner, members)
+        for i, chunk in enumerate(chunks(members)):
+            write_group(ctx, owner, chunk, part=i + 1)
+
+
+def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
+    """Split an owner's monitors so each PrometheusRule stays well under
+    kubectl's 256 KiB last-applied annotation and etcd's object size."""
+    out: list[list] = [[]]
+    size = 0
+    for member in members:
+        cost = len(dump_yaml([r.to_dict() for r in member[0].rules]))
+        if out[-1] and size + cost > MAX_RULE_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(member)
+        size += cost
+    return out
 
 
 def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str]) -> MonitorRules | None:
@@ -115,8 +133,8 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]]) -> None:
-    name = k8s.dns_name(f"monitors-{owner or 'unowned'}")
+def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]], part: int = 1) -> None:
+    name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
     rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
                    for mr, _ in members]
     labels = {"release": ctx.options.release_label}
