@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable, Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"

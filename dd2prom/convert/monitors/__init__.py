@@ -22,17 +22,25 @@ from collections import defaultdict
 from typing import Any
 
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.monitors import composite, metric, service_check, slo, synthetics, unsupported
+from dd2prom.convert.monitors import (
+    composite,
+    metric,
+    service_check,
+    slo,
+    synthetics,
+    unsupported,
+)
+from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import NotConverted
 from dd2prom.convert.monitors.build import MonitorRules, build
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
+from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
-from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
-from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT, alertmanager_config
+from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
+from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.emit.yamlio import dump_yaml
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot

@@ -9,9 +9,26 @@ from dataclasses import dataclass, field
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import Alerting, NotConverted
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.rules import (INPUT_METRIC, MONITOR_LABEL, NO_DATA_LOOKBACK, SEVERITY, STATE_LABEL, VALUE_METRIC,
-                                            Rule, duration, no_data_expr, number, selector, threshold_expr)
-from dd2prom.convert.monitors.spec import LABEL_RE, MonitorSpec, label_name, no_data_timeframe_seconds
+from dd2prom.convert.monitors.rules import (
+    INPUT_METRIC,
+    MONITOR_LABEL,
+    NO_DATA_LOOKBACK,
+    SEVERITY,
+    STATE_LABEL,
+    VALUE_METRIC,
+    Rule,
+    duration,
+    no_data_expr,
+    number,
+    selector,
+    threshold_expr,
+)
+from dd2prom.convert.monitors.spec import (
+    LABEL_RE,
+    MonitorSpec,
+    label_name,
+    no_data_timeframe_seconds,
+)
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
 
@@ -144,7 +161,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
                 level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
-                      int(round(max(fraction, 0) * cond.fraction_window)))
+                      round(max(fraction, 0) * cond.fraction_window))
     else:
         level("alert", critical, crit_rec,
               threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group), cond.for_seconds)
