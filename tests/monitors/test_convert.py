@@ -158,3 +158,22 @@ def test_large_owners_are_split(monkeypatch):
     assert [len(c) for c in stage.chunks([member] * 5)] == [1, 1, 1, 1, 1]
     monkeypatch.setattr(stage, "MAX_RULE_BYTES", 10_000)
     assert [len(c) for c in stage.chunks([member] * 5)] == [5]
+
+
+def test_invalid_promql_is_an_error_with_nothing_written(tmp_path, monkeypatch):
+    from dd2prom.convert.queries.types import MonitorCondition, Translation
+    from dd2prom.model import Status
+
+    def broken(query, monitor=False, ctx=None):
+        cond = MonitorCondition("avg", 300, "sum(rate(x[5m])", ">", 1.0)
+        return Translation(query=query, promql="sum(rate(x[5m]) > 1", status=Status.EXACT, monitor=cond)
+
+    snap = tmp_path / "snap" / "monitors"
+    snap.mkdir(parents=True)
+    (snap / "1.json").write_text(json.dumps({**MONITORS[0], "message": "@slack-ops"}))
+    monkeypatch.setattr(metric_family, "translate", broken)
+    ctx = run_convert(tmp_path / "snap", tmp_path / "out", only={"monitors"})
+    item = ctx.ledger.get("monitor", "1")
+    assert item.status.value == "error" and not item.outputs
+    assert not (tmp_path / "out" / "prometheus").exists()
+    assert "slack-ops" not in (tmp_path / "out" / "alertmanager" / "alertmanager.yaml").read_text()

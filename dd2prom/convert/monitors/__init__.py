@@ -44,7 +44,6 @@ from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.emit.yamlio import dump_yaml
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
-from dd2prom.validate.promql import promql_error
 
 KIND = "monitor"
 MAX_RULE_BYTES = 200_000
@@ -120,10 +119,6 @@ def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, 
     for n, status in option_notes(spec, cond.window_seconds):
         item.note(n, status)
     mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings)
-    for rule in mr.rules:
-        err = promql_error(rule.expr)
-        if err:
-            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     item.extra.update(
         alertname=mr.alert_name, metrics=cond.metrics, prom_metrics=cond.prom_metrics, group_by=mr.group,

@@ -31,6 +31,7 @@ from dd2prom.convert.monitors.spec import (
 )
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
+from dd2prom.validate.promql import promql_error
 
 RESERVED = {"alertname", "alertstate", "severity", "priority", MONITOR_LABEL, STATE_LABEL, "le", "quantile"}
 
@@ -183,6 +184,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
     if cond.input_expr:
         records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
+    for rule in records + [lv.rule for lv in levels]:   # before anything reaches the Alertmanager config
+        err = promql_error(rule.expr)
+        if err:
+            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
