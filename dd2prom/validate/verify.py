@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -98,6 +99,32 @@ def check_alertmanager(root: Path) -> CheckResult:
     res.ok, res.checked = r.ok, 1
     if not r.ok:
         res.details.append(r.output.strip()[-4000:])
+    return res
+
+
+def check_alertmanager_routes(root: Path) -> CheckResult:
+    """Each converted monitor's labels reach exactly the receivers its @-mentions named."""
+    res = CheckResult("amtool config routes test", True)
+    config = root / "alertmanager" / "alertmanager.yaml"
+    tests_file = root / "alertmanager" / "route-tests.yaml"
+    if not (config.is_file() and tests_file.is_file()):
+        res.skipped = True
+        return res
+    tests = (load_yaml_all(tests_file.read_text(encoding="utf-8")) or [{}])[0].get("tests", [])
+
+    def run(test: dict[str, Any]) -> str | None:
+        r = tools.amtool_routes_test(config, test["labels"])
+        lines = [ln for ln in r.output.strip().splitlines() if ln and not ln.startswith("Warning:")]
+        got = sorted(x for x in lines[0].split(",") if x) if r.ok and lines else []
+        return None if r.ok and got == sorted(test["receivers"]) else \
+            f"{test['labels']}: expected {test['receivers']}, amtool says {r.output.strip()[-300:]}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for problem in pool.map(run, tests):
+            if problem:
+                res.ok = False
+                res.details.append(problem)
+    res.checked = len(tests)
     return res
 
 
@@ -208,7 +235,8 @@ def check_dashboards(root: Path) -> CheckResult:
     return res
 
 
-CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager, check_silences,
+CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager,
+                                            check_alertmanager_routes, check_silences,
                                             check_blackbox, check_crds, check_dashboards]
 
 

@@ -161,7 +161,7 @@ def test_month_end_crossing_is_noted():
 
 @pytest.mark.parametrize("scope,expected", [
     (["*"], [[]]),
-    (["env:prod", "host:web-*"], [['env="prod"', 'host=~"web\\\\-.*"']]),
+    (["env:prod", "host:web-*"], [['env="prod"', 'instance=~"web\\\\-.*"']]),
     (["!env:dev"], [['env!="dev"']]),
     ("*", [[]]),
 ])
