@@ -66,6 +66,24 @@ class Series:
         return str(self.formula.get("alias") or self.request.get("alias") or self.original)
 
 
+class NoQuery(Exception):
+    """No query of the widget could be translated (the dispatcher then shows an
+    explaining text panel instead)."""
+
+    MESSAGE = "No query of this widget could be translated to PromQL."
+
+
+def translate_widget(wc: WidgetContext, shape: str, requests: Any = None, sort: bool = False,
+                     minimum: int = 1) -> "RequestTranslator":
+    """Translate a widget's requests (its own, or ``requests``); raises
+    :class:`NoQuery` when fewer than ``minimum`` series came out."""
+    rt = RequestTranslator(wc, shape, sort=sort)
+    rt.run(wc.definition.get("requests") if requests is None else requests)
+    if len(rt.series) < minimum:
+        raise NoQuery(NoQuery.MESSAGE)
+    return rt
+
+
 def label_for_tag(tctx: TranslateContext, tag: str) -> str:
     """The Prometheus label a Datadog tag key maps to (mapping tables when the
     transpiler provides them, else the tag made a valid label name)."""
@@ -195,7 +213,8 @@ class RequestTranslator:
         if err:
             self.failed.append((original, f"the generated PromQL does not parse ({err})"))
             return
-        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original, aggregator=aggregator,
+        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original,
+                        aggregator=aggregator,
                         request=req, formula=formula, translation=t)
         series.legend = self._legend(series, t)
         self.series.append(series)

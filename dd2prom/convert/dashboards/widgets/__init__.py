@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from dd2prom.convert.dashboards.panel import WidgetContext
+from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel
+from dd2prom.convert.dashboards.requests import NoQuery
 from dd2prom.convert.dashboards.widgets import (change, geomap, group, heatmap, hostmap, pie, query_value,
                                                 scatterplot, table, text, timeseries, toplist, unsupported)
 
@@ -38,5 +39,9 @@ CONVERTERS: dict[str, Converter] = {
 
 
 def convert_widget(wc: WidgetContext) -> dict[str, Any]:
-    """The Grafana panel for one (non-container) widget."""
-    return CONVERTERS.get(wc.type, unsupported.convert)(wc)
+    """The Grafana panel for one (non-container) widget; a widget none of whose
+    queries translates becomes a text panel saying so."""
+    try:
+        return CONVERTERS.get(wc.type, unsupported.convert)(wc)
+    except NoQuery as exc:
+        return explain_panel(wc, str(exc))

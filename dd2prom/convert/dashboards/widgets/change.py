@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import OVER_TIME, RequestTranslator, Series
+from dd2prom.convert.dashboards.requests import OVER_TIME, Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
@@ -28,11 +28,8 @@ def _change_expr(s: Series, offset: str, relative: bool) -> tuple[str, str]:
 
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
-    d = wc.definition
-    rt = RequestTranslator(wc, "instant")
-    series = rt.run(d.get("requests"))
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "instant")
+    series = rt.series
     req = series[0].request
     compare = str(req.get("compare_to") or "day_before")
     offset = OFFSETS.get(compare)
@@ -47,7 +44,8 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     for s in series:
         now, change = _change_expr(s, offset, relative)
         if promql_error(change):
-            return explain_panel(wc, f"The change of {s.original} could not be expressed in PromQL: {promql_error(change)}")
+            return explain_panel(wc, f"The change of {s.original} could not be expressed in PromQL: "
+                                     f"{promql_error(change)}")
         originals.append(s.original)
         targets.append({"refId": f"{s.ref_id}_change", "datasource": DATASOURCE, "expr": change, "editorMode": "code",
                         "range": False, "instant": True, "format": "table"})

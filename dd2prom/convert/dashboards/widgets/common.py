@@ -6,7 +6,7 @@ from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
 from dd2prom.convert.dashboards.panel import WidgetContext
-from dd2prom.convert.dashboards.requests import RequestTranslator, Series
+from dd2prom.convert.dashboards.requests import RequestTranslator
 from dd2prom.convert.dashboards.units import custom_unit, metadata_unit
 from dd2prom.model import Status
 

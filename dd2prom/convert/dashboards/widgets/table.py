@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator, Series
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 
 
@@ -23,11 +23,8 @@ def column(s: Series, single: bool) -> str:
 
 
 def convert(wc: WidgetContext, requests: Any = None) -> dict[str, Any]:
-    d = wc.definition
-    rt = RequestTranslator(wc, "instant")
-    series = rt.run(d.get("requests") if requests is None else requests)
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "instant", requests)
+    series = rt.series
     single = len(series) == 1
     unit, unit_overrides = common.units(wc, rt)
     defaults: dict[str, Any] = {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator, Series
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 
@@ -38,10 +38,8 @@ def series_style(s: Series) -> dict[str, Any]:
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
     d = wc.definition
-    rt = RequestTranslator(wc, "range")
-    series = rt.run(d.get("requests"))
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "range")
+    series = rt.series
 
     unit, overrides = common.units(wc, rt)
     axis_defaults, custom = common.axis(wc, d.get("yaxis"))
