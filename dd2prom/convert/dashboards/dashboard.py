@@ -94,6 +94,9 @@ class DashboardConverter:
         if d.get("reflow_type") == "auto":
             self.notes.append("Datadog re-flows this dashboard's widgets to the screen width; Grafana keeps the "
                               "positions computed here.")
+        if d.get("restricted_roles"):
+            self.notes.append("Datadog restricted who may edit this dashboard; set the Grafana folder's "
+                              "permissions to match.")
         presets = [p.get("name") for p in d.get("template_variable_presets") or [] if isinstance(p, dict)]
         title = str(d.get("title") or self.id)
         description = str(d.get("description") or "").strip()
@@ -106,7 +109,7 @@ class DashboardConverter:
             "title": title,
             "description": (description + f"\n\nConverted from Datadog dashboard {self.id} by dd2prom.").strip(),
             "tags": sorted({str(t) for t in d.get("tags") or [] if isinstance(t, str)} | {"datadog"}),
-            "editable": True,
+            "editable": not d.get("is_read_only", False),
             "graphTooltip": 1,
             "schemaVersion": SCHEMA_VERSION,
             "version": 1,
