@@ -89,11 +89,11 @@ def test_timeseries_styles_axes_markers_links(sample):
     assert [s["value"] for s in steps] == [None, 10.0, 20.0, 90.0]
     assert [s["color"] for s in steps] == ["transparent", "orange", "transparent", "red"]
     assert d["custom"]["thresholdsStyle"]["mode"] == "dashed+area"
-    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.host}?env=${env}"
+    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.instance}?env=${env}"
     legend = p["options"]["legend"]
     assert legend["displayMode"] == "table" and legend["calcs"] == ["mean", "max", "lastNotNull"]
     targets = {t["refId"]: t for t in p["targets"]}
-    assert targets["A"]["legendFormat"] == "cpu {{host}}"
+    assert targets["A"]["legendFormat"] == "cpu {{instance}}"
     assert "increase(" in targets["C"]["expr"] and "$__interval" in targets["C"]["expr"]
     assert len(targets) == 5          # a, a / b, the bars query, and the two comma-separated classic queries
     by_ref = {o["matcher"]["options"]: {pr["id"]: pr["value"] for pr in o["properties"]}

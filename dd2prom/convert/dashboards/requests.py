@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, query_text
 from dd2prom.convert.dashboards.units import number_format_unit
-from dd2prom.convert.queries import translate, translate_formula
+from dd2prom.convert.queries import mapping, translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
@@ -85,18 +85,8 @@ def translate_widget(wc: WidgetContext, shape: str, requests: Any = None, sort: 
 
 
 def label_for_tag(tctx: TranslateContext, tag: str) -> str:
-    """The Prometheus label a Datadog tag key maps to (mapping tables when the
-    transpiler provides them, else the tag made a valid label name)."""
-    try:
-        from dd2prom.convert.queries.mapping import label_for_tag as mapped
-
-        label = mapped(tctx.mappings, tag)
-        if label:
-            return str(label)
-    except (ImportError, AttributeError, TypeError):
-        pass
-    label = re.sub(r"[^A-Za-z0-9_]", "_", tag)
-    return label if re.match(r"[A-Za-z_]", label) else f"_{label}"
+    """The Prometheus label a Datadog tag key maps to (the transpiler's mapping tables)."""
+    return mapping.label_for_tag(tctx.mappings, tag)
 
 
 def split_top_level(q: str) -> list[str]:
