@@ -65,8 +65,9 @@ CLASSIC_TABLE = {"type": "query_table", "requests": [{"q": CPU, "aggregator": "m
 HEATMAP = {"type": "heatmap", "title": "Latency", "requests": [{"q": "avg:trace.latency{*} by {host}"}]}
 DISTRIBUTION = {"type": "distribution", "requests": [{"q": CPU}]}
 CHANGE = {"type": "change", "title": "Change", "requests": [
-    {"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "a"}], "response_format": "scalar",
-     "compare_to": "week_before", "change_type": "relative", "increase_good": False, "show_present": True,
+    # the comparison is a formula (week_before) and governs over compare_to
+    {"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "week_before(a)"}, {"formula": "a"}],
+     "response_format": "scalar", "compare_to": "hour_before", "change_type": "relative", "increase_good": False, "show_present": True,
      "order_by": "change", "order_dir": "desc"}]}
 SUNBURST = {"type": "sunburst", "title": "By status", "legend": {"type": "table", "hide_percent": True},
             "requests": [{"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "a"}],

@@ -149,7 +149,7 @@ class RequestTranslator:
             for key in ("log_query", "apm_query", "rum_query", "security_query", "process_query",
                         "network_query", "event_query", "audit_query", "profile_metrics_query", "query"):
                 if isinstance(req.get(key), dict):
-                    source = key.removesuffix("_query") if key != "query" else "an event list"
+                    source = req[key].get("data_source") or key.removesuffix("_query")
                     self.failed.append((f"{key}: {query_text(req[key])}",
                                         f"it reads {source} data, which Prometheus does not hold"))
                     return
