@@ -164,3 +164,32 @@ def test_dashboard_row(sample):
     assert sum(d["widgets"].values()) == len(rows(sample))
     assert any("Saved views" in n for n in d["notes"])
     assert sorted(d["outputs"]) == ["grafana/configmaps/dd-abc-def-ghi.yaml", "grafana/dashboards/dd-abc-def-ghi.json"]
+
+
+def _alone(definition, shared):
+    from dd2prom.convert.dashboards.panel import WidgetContext
+    from dd2prom.convert.queries.types import TranslateContext
+    from dd2prom.model import CoverageItem
+
+    item = CoverageItem("widget", "d/1")
+    wc = WidgetContext(widget={"id": 1, "definition": definition}, item=item, translate_ctx=TranslateContext(),
+                       shared=shared)
+    from dd2prom.convert.dashboards.widgets import convert_widget
+
+    return item, convert_widget(wc)
+
+
+def test_check_status_uses_the_checks_stage_series():
+    definition = {"type": "check_status", "check": "nginx.can_connect", "grouping": "check", "tags": ["*"]}
+    shared = {"service_checks": {"nginx.can_connect": {"expr": 'up{job="nginx"}', "group": ["instance"]}}}
+    item, p = _alone(definition, shared)
+    assert p["type"] == "stat" and p["targets"][0]["expr"] == 'min by (instance)(up{job="nginx"})'
+    assert item.status.value == "approximate"
+    item, p = _alone(definition, {})
+    assert p["type"] == "text" and item.status.value == "manual"
+
+
+def test_alert_widget_names_the_converted_alert():
+    item, p = _alone({"type": "alert_graph", "alert_id": "123", "viz_type": "timeseries"},
+                     {"monitor_alerts": {"123": {"alertname": "HighCPU"}}})
+    assert item.status.value == "manual" and "HighCPU" in p["options"]["content"]

@@ -58,7 +58,7 @@ class DashboardConverter:
         item.extra["dashboard"] = self.id
         self.widget_items.append(item)
         wc = WidgetContext(widget=widget, item=item, translate_ctx=self.tctx, variables=self.names,
-                           translations=self.translations)
+                           translations=self.translations, shared=self.ctx.shared)
         return item, wc
 
     def panel_for(self, widget: dict[str, Any], path: str) -> dict[str, Any]:

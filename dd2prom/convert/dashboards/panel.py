@@ -31,6 +31,7 @@ class WidgetContext:
     translate_ctx: TranslateContext
     variables: dict[str, str] = field(default_factory=dict)   # Datadog name → Grafana name
     translations: list[Translation] = field(default_factory=list)
+    shared: dict[str, Any] = field(default_factory=dict)      # ctx.shared: facts from earlier stages
 
     @property
     def definition(self) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from typing import Any, Callable
 
 from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel
 from dd2prom.convert.dashboards.requests import NoQuery
-from dd2prom.convert.dashboards.widgets import (change, geomap, group, heatmap, hostmap, pie, query_value,
-                                                scatterplot, table, text, timeseries, toplist, unsupported)
+from dd2prom.convert.dashboards.widgets import (change, check_status, geomap, group, heatmap, hostmap, pie,
+                                                query_value, scatterplot, table, text, timeseries, toplist,
+                                                unsupported)
 
 Converter = Callable[[WidgetContext], dict[str, Any]]
 
@@ -35,6 +36,7 @@ CONVERTERS: dict[str, Converter] = {
     "iframe": text.iframe,
     "split_group": group.split_group,
     **{name: unsupported.convert for name in unsupported.REASONS},
+    "check_status": check_status.convert,
 }
 
 

@@ -7,6 +7,7 @@ layout.py stacks side-by-side groups and flattens groups inside groups.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from dd2prom.convert.dashboards.panel import WidgetContext
@@ -39,8 +40,7 @@ def split_group(wc: WidgetContext) -> dict[str, Any]:
             if isinstance(s, dict)]
     wc.note(f"Datadog draws one graph per value of {', '.join(tags) or 'a tag'}; here one panel shows them all "
             "(Grafana's panel repeat over a variable can split it again).", Status.APPROXIMATE)
-    inner = WidgetContext(widget={"id": wc.widget.get("id"), "definition": source}, item=wc.item,
-                          translate_ctx=wc.translate_ctx, variables=wc.variables, translations=wc.translations)
+    inner = dataclasses.replace(wc, widget={"id": wc.widget.get("id"), "definition": source})
     p = convert_widget(inner)
     p["title"] = p.get("title") or wc.text(d.get("title"))
     return p
