@@ -94,6 +94,7 @@ def test_timeseries_styles_axes_markers_links(sample):
     assert legend["displayMode"] == "table" and legend["calcs"] == ["mean", "max", "lastNotNull"]
     targets = {t["refId"]: t for t in p["targets"]}
     assert targets["A"]["legendFormat"] == "cpu {{instance}}"
+    assert targets["E"]["legendFormat"] == "load5" and "legendFormat" not in targets["D"]
     assert "increase(" in targets["C"]["expr"] and "$__interval" in targets["C"]["expr"]
     assert len(targets) == 5          # a, a / b, the bars query, and the two comma-separated classic queries
     by_ref = {o["matcher"]["options"]: {pr["id"]: pr["value"] for pr in o["properties"]}

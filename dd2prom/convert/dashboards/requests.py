@@ -143,8 +143,12 @@ class RequestTranslator:
                 and isinstance(req["query"].get("query"), str):
             self._one(req, {}, req["query"]["query"], {}, str(req["query"].get("aggregator") or "avg"))
         elif isinstance(req.get("q"), str):
+            # classic aliases: metadata [{expression, alias_name}]
+            aliases = {str(m.get("expression", "")).strip(): m.get("alias_name")
+                       for m in req.get("metadata") or [] if isinstance(m, dict) and m.get("alias_name")}
             for q in split_top_level(req["q"]):
-                self._one(req, {}, q, {}, str(req.get("aggregator") or "avg"))
+                alias = {"alias": aliases[q]} if q in aliases else {}
+                self._one(req, alias, q, {}, str(req.get("aggregator") or "avg"))
         else:
             for key in ("log_query", "apm_query", "rum_query", "security_query", "process_query",
                         "network_query", "event_query", "audit_query", "profile_metrics_query", "query"):
