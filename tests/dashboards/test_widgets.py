@@ -194,3 +194,10 @@ def test_alert_widget_names_the_converted_alert():
     item, p = _alone({"type": "alert_graph", "alert_id": "123", "viz_type": "timeseries"},
                      {"monitor_alerts": {"123": {"alertname": "HighCPU"}}})
     assert item.status.value == "manual" and "HighCPU" in p["options"]["content"]
+
+
+def test_unit_from_metric_metadata_only_for_plain_queries(sample):
+    _, heatmap = widget_panel(sample, "heatmap")
+    assert heatmap["options"]["yAxis"]["unit"] == "s"          # trace.latency is in seconds
+    _, ts = widget_panel(sample, "timeseries", "CPU on $env")
+    assert "unit" not in ts["fieldConfig"]["defaults"]          # a / b: not the metric's unit

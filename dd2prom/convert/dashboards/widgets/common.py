@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
@@ -17,6 +18,11 @@ PALETTES = {"cool": "blue", "warm": "orange", "purple": "purple", "orange": "ora
             "grey": "#8e8e8e", "green": "green", "red": "red", "blue": "blue", "yellow": "yellow"}
 
 
+# A query that reads a metric as it is (no arithmetic, functions or as_rate), so
+# the metric's own unit is the value's unit.
+PLAIN_QUERY = re.compile(r"^\s*\w+:[\w.]+\s*\{[^}]*\}\s*(by\s*\{[^}]*\})?\s*(\.rollup\([^)]*\))?\s*$")
+
+
 def ref_matcher(ref_id: str) -> dict[str, Any]:
     return {"id": "byFrameRefID", "options": ref_id}
 
@@ -25,13 +31,13 @@ def units(wc: WidgetContext, rt: RequestTranslator) -> tuple[str | None, list[di
     """The panel's unit, plus per-series overrides when formulas name different units.
 
     Order: formula ``number_format``, widget ``custom_unit``, then the metric
-    metadata when every series reads exactly one metric and they agree."""
+    metadata when every series is a plain query of one metric and they agree."""
     per_series = {s.ref_id: s.unit for s in rt.series if s.unit}
     default = custom_unit(wc.definition.get("custom_unit"))
     if default is None and len(per_series) == len(rt.series) and len(set(per_series.values())) == 1:
         default = next(iter(per_series.values()))
     if default is None and not per_series and rt.series and all(
-            s.translation and len(s.translation.metrics) == 1 for s in rt.series):
+            s.translation and len(s.translation.metrics) == 1 and PLAIN_QUERY.match(s.original) for s in rt.series):
         default = metadata_unit([m for s in rt.series for m in s.translation.metrics],
                                 wc.translate_ctx.metric_metadata)
     overrides = [{"matcher": ref_matcher(ref), "properties": [{"id": "unit", "value": unit}]}
