@@ -45,6 +45,14 @@ class DashboardConverter:
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []
+        # two ids that differ only in characters a uid cannot hold would collide: keep both
+        taken = ctx.shared.setdefault("dashboard_uids", set())
+        self.uid = grafana_uid(self.id)
+        n = 1
+        while self.uid in taken:
+            n += 1
+            self.uid = grafana_uid(f"{self.id}-{n}")
+        taken.add(self.uid)
 
     # -- widgets ---------------------------------------------------------------
     def _item(self, widget: dict[str, Any], path: str) -> tuple[CoverageItem, WidgetContext]:
@@ -105,7 +113,7 @@ class DashboardConverter:
                               "they are listed in the description.")
             description += "\n\nDatadog saved views: " + ", ".join(map(str, presets))
         dashboard: dict[str, Any] = {
-            "uid": grafana_uid(self.id),
+            "uid": self.uid,
             "title": title,
             "description": (description + f"\n\nConverted from Datadog dashboard {self.id} by dd2prom.").strip(),
             "tags": sorted({str(t) for t in d.get("tags") or [] if isinstance(t, str)} | {"datadog"}),
@@ -155,7 +163,7 @@ class DashboardConverter:
         item.extra["widgets"] = dict(sorted(counts.items()))
         item.extra["metrics"] = sorted({m for t in self.translations for m in t.metrics})
         item.extra["author"] = str(self.data.get("author_handle") or self.data.get("author_name") or "")
-        item.extra["uid"] = grafana_uid(self.id)
+        item.extra["uid"] = self.uid
         types = Counter(w.type for w in self.widget_items)
         item.extra["widget_types"] = dict(sorted(types.items()))
 
