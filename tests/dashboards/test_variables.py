@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dd2prom.convert.dashboards.panel import rewrite_variables
 from dd2prom.convert.dashboards.variables import build, grafana_names
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
@@ -34,3 +37,12 @@ def test_query_variable_on_a_metric_carrying_the_label():
 def test_without_metrics_label_values_lists_every_value():
     variables, _ = build([{"name": "env", "prefix": "env"}], {"env": "env"}, TranslateContext(), [])
     assert variables[1]["query"] == "label_values(env)"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("CPU on $env-prod", "CPU on ${env}-prod"),
+    ("$host-name and $host.value", "${host_name} and ${host}"),
+    ("$envx costs $5", "$envx costs $5"),
+])
+def test_variables_in_text(text, expected):
+    assert rewrite_variables(text, {"env": "env", "host-name": "host_name", "host": "host"}) == expected

@@ -51,11 +51,12 @@ class WidgetContext:
 
 
 def rewrite_variables(text: str, variables: dict[str, str]) -> str:
-    def repl(m: re.Match) -> str:
-        name = variables.get(m.group(1))
-        return "${%s}" % name if name else m.group(0)
-
-    return re.sub(r"\$([A-Za-z0-9_-]+)(?:\.value)?", repl, text)
+    """``$name`` / ``$name.value`` of a known variable → ``${grafana name}``
+    (longest name first, so ``$host-name`` is not read as ``$host``)."""
+    if not variables or "$" not in text:
+        return text
+    names = "|".join(re.escape(n) for n in sorted(variables, key=len, reverse=True))
+    return re.sub(rf"\$({names})(?:\.value)?(?![A-Za-z0-9_])", lambda m: "${%s}" % variables[m.group(1)], text)
 
 
 def panel(wc: WidgetContext, type_: str, options: dict[str, Any], *, defaults: dict[str, Any] | None = None,
