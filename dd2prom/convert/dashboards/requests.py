@@ -202,6 +202,11 @@ class RequestTranslator:
         for sentence in t.notes:
             self.wc.note(sentence, t.status)
         self.wc.note("", t.status)
+        if aggregator not in CALCS:
+            if self.shape != "range":
+                self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
+                             Status.APPROXIMATE)
+            aggregator = "avg"
         expr = self._shape(t.promql or "", aggregator, self._limit(req, formula))
         err = promql_error(expr)
         if err:
@@ -230,10 +235,6 @@ class RequestTranslator:
         return limit["count"], str(order or "desc")
 
     def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None) -> str:
-        if aggregator not in CALCS:
-            self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
-                         Status.APPROXIMATE)
-            aggregator = "avg"
         if self.shape == "instant" and OVER_TIME[aggregator]:
             expr = f"{OVER_TIME[aggregator]}(({expr})[$__range:$__interval])"
         order = limit[1] if limit else "desc"
@@ -258,7 +259,7 @@ class RequestTranslator:
             return
         status = Status.UNSUPPORTED if not self.series else Status.MANUAL
         for original, reason in self.failed:
-            self.wc.note(f"Query not converted: {original} — {reason}.", status)
+            self.wc.note(f"Query not converted: {original} — {reason.rstrip('.')}.", status)
             self.wc.item.extra.setdefault("untranslated", []).append(original)
         if self.series:
             self.wc.note(f"{len(self.failed)} of {len(self.failed) + len(self.series)} queries could not be "
