@@ -26,8 +26,10 @@ def translate(query: str, *, monitor: bool = False, ctx: TranslateContext | None
             continue
         if f.startswith("$"):
             name = variables.get(f[1:], f[1:])
-            matchers.append(f'{name}=~"${name}"')
-            labels.append(name)
+            label = label_for_tag(ctx.mappings if ctx else None,
+                                  ctx.template_variable_tags.get(f[1:], f[1:]) if ctx else f[1:])
+            matchers.append(f'{label}=~"${name}"')
+            labels.append(label)
         elif ":" in f:
             k, v = f.split(":", 1)
             k = label_for_tag(ctx.mappings if ctx else None, k)

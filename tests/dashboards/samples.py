@@ -49,7 +49,7 @@ QUERY_VALUE = {
 }
 TOPLIST = {
     "type": "toplist", "title": "Top hosts",
-    "requests": [{"queries": [fq("q", CPU, aggregator="avg")],
+    "requests": [{"queries": [fq("q", "avg:system.cpu.user{$env,$host-name} by {host}", aggregator="avg")],
                   "formulas": [{"formula": "q", "limit": {"count": 10, "order": "desc"}}], "response_format": "scalar"}],
 }
 TABLE = {

@@ -117,6 +117,7 @@ def test_toplist_is_top_n_sorted_over_the_range(sample):
     _, p = widget_panel(sample, "toplist")
     expr = p["targets"][0]["expr"]
     assert expr.startswith("sort_desc(topk(10, avg_over_time((") and "[$__range:$__interval]" in expr
+    assert 'instance=~"$host_name"' in expr     # variable host-name filters the tag host (label instance)
     assert p["targets"][0]["instant"] is True
     assert p["options"]["orientation"] == "horizontal"
 

@@ -41,7 +41,8 @@ class DashboardConverter:
         self.id = str(dashboard_id)
         self.data = data
         self.names = variables.grafana_names(data.get("template_variables"))
-        self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names))
+        self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names),
+                                          template_variable_tags=variables.tags(data.get("template_variables")))
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []

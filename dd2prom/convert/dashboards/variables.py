@@ -38,6 +38,12 @@ def grafana_names(template_variables: Any) -> dict[str, str]:
     return out
 
 
+def tags(template_variables: Any) -> dict[str, str]:
+    """Datadog variable name → the tag it filters (its ``prefix``), for the transpiler."""
+    return {str(tv["name"]): str(tv["prefix"]) for tv in template_variables or []
+            if isinstance(tv, dict) and tv.get("name") and tv.get("prefix")}
+
+
 def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
     """The metric most used by the dashboard's queries that filter or group by ``label``
     (else the most used metric)."""
