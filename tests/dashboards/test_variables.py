@@ -46,3 +46,11 @@ def test_without_metrics_label_values_lists_every_value():
 ])
 def test_variables_in_text(text, expected):
     assert rewrite_variables(text, {"env": "env", "host-name": "host_name", "host": "host"}) == expected
+
+
+def test_label_and_metric_follow_the_queries_that_use_the_variable():
+    translations = [_t("up", ["instance"]), _t("up", ["instance"]),
+                    Translation(query="", promql='sum(node_load1{host_label=~"$host"})', status=Status.EXACT,
+                                prom_metrics=["node_load1"], labels=["host_label"])]
+    variables, _ = build([{"name": "host", "prefix": "host"}], {"host": "host"}, TranslateContext(), translations)
+    assert variables[1]["query"] == "label_values(node_load1, host_label)"

@@ -3,7 +3,8 @@
 Every Datadog template variable filters queries by one tag (its ``prefix``).
 In Grafana it becomes a query variable listing that tag's label values
 (``label_values(<metric>, <label>)``) on a metric the dashboard reads and that
-carries the label, multi-select with *All* (``.*``, like Datadog's ``*``
+carries the label (preferably one whose queries filter by this variable, with
+the label the transpiler chose there), multi-select with *All* (``.*``, like Datadog's ``*``
 which also matches series without the tag). ``available_values`` restrict the
 list with a regex; defaults become the current selection. A ``datasource``
 variable comes first so the dashboard works against any Prometheus.
@@ -44,6 +45,21 @@ def tags(template_variables: Any) -> dict[str, str]:
             if isinstance(tv, dict) and tv.get("name") and tv.get("prefix")}
 
 
+def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, str | None]:
+    """(label, metric) the translated queries filter with ``$name`` most often:
+    the transpiler's own choice of label (it may depend on the metric)."""
+    matcher = re.compile(rf'([A-Za-z_]\w*)\s*!?=~?\s*"\$\{{?{re.escape(name)}\}}?"')
+    labels: Counter[str] = Counter()
+    metrics: Counter[str] = Counter()
+    for t in translations:
+        found = matcher.findall(t.promql or "") if t.ok else []
+        if found:
+            labels.update(found)
+            metrics.update(t.prom_metrics)
+    return (labels.most_common(1)[0][0] if labels else None,
+            metrics.most_common(1)[0][0] if metrics else None)
+
+
 def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
     """The metric most used by the dashboard's queries that filter or group by ``label``
     (else the most used metric)."""
@@ -76,8 +92,9 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
         tag = str(tv.get("prefix") or tv["name"])
         if not tv.get("prefix"):
             notes.append(f"Template variable {tv['name']!r} has no tag prefix; it is taken to be the tag {tag!r}.")
-        label = label_for_tag(tctx, tag)
-        metric = _metric_for(label, translations)
+        used_label, used_metric = _used(name, translations)
+        label = used_label or label_for_tag(tctx, tag)
+        metric = used_metric or _metric_for(label, translations)
         query = f"label_values({metric}, {label})" if metric else f"label_values({label})"
         var: dict[str, Any] = {
             "type": "query", "name": name, "label": str(tv["name"]), "datasource": DATASOURCE,
