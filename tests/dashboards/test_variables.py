@@ -34,6 +34,13 @@ def test_query_variable_on_a_metric_carrying_the_label():
     assert team["current"]["value"] == ["a", "b"] and any("no tag prefix" in n for n in notes)
 
 
+def test_wildcards():
+    tvs = [{"name": "env", "prefix": "env", "default": "prod-*", "available_values": ["prod-*", "dev"]}]
+    variables, notes = build(tvs, {"env": "env"}, TranslateContext(), [])
+    assert variables[1]["regex"] == "/^(prod\\-.*|dev)$/"
+    assert variables[1]["current"]["value"] == ["$__all"] and "wildcard" in notes[0]
+
+
 def test_without_metrics_label_values_lists_every_value():
     variables, _ = build([{"name": "env", "prefix": "env"}], {"env": "env"}, TranslateContext(), [])
     assert variables[1]["query"] == "label_values(env)"

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 COLUMNS = 24
-# A Grafana column is ~1/24 of the screen (~62 px at 1500 px) and a grid row
-# ~38 px with its margin: one column width ≈ 1.65 rows.
-ROWS_PER_COLUMN = 1.65
+# A Grafana column is 1/24 of the screen (80 px at 1920 px) and a grid row
+# 38 px with its margin: one column width ≈ 2 rows. Datadog's grid cells are
+# square, so a 4×2 Datadog timeseries becomes w 8 × h 8 (Grafana's usual size).
+ROWS_PER_COLUMN = 2.0
 DATADOG_COLUMNS = 12
 UNGROUPED_TITLE = "Other widgets"
 # Default sizes (Datadog columns x rows) for widgets without a layout (auto reflow).

@@ -103,8 +103,12 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
         }
         available = [str(v) for v in tv.get("available_values") or [] if v not in (None, "")]
         if available:
-            var["regex"] = "/^(" + "|".join(re.escape(v) for v in available) + ")$/"
+            var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         defaults = _defaults(tv)
+        if any("*" in v for v in defaults):
+            notes.append(f"Template variable {tv['name']!r} defaults to the wildcard {', '.join(defaults)}; "
+                         "Grafana selects values, not patterns, so it starts on All.")
+            defaults = []
         var["current"] = ({"text": defaults, "value": defaults, "selected": True} if defaults
                           else {"text": ["All"], "value": ["$__all"], "selected": True})
         out.append(var)
