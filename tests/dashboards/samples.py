@@ -60,6 +60,7 @@ TABLE = {
                                {"formula": "b", "alias": "Memory",
                                 "number_format": {"unit": {"type": "canonical_unit", "unit_name": "mebibyte"}}}],
                   "response_format": "scalar",
+                  "text_formats": [[{"match": {"type": "starts_with", "value": "web-"}, "palette": "white_on_red"}]],
                   "sort": {"count": 50, "order_by": [{"type": "formula", "index": 0, "order": "desc"}]}}],
 }
 CLASSIC_TABLE = {"type": "query_table", "requests": [{"q": CPU, "aggregator": "max", "alias": "cpu", "limit": 10}]}

@@ -131,6 +131,8 @@ def test_table_columns_sort_and_formats(sample):
     overrides = {o["matcher"]["options"]: o["properties"] for o in p["fieldConfig"]["overrides"]}
     assert {"id": "unit", "value": "mbytes"} in overrides["Memory"]
     assert any(pr["id"] == "thresholds" for pr in overrides["CPU"])
+    mapping = overrides["instance"][0]["value"][0]
+    assert mapping == {"type": "regex", "options": {"pattern": "^web\\-.*", "result": {"color": "red"}}}
 
 
 def test_change_compares_with_the_offset_period(sample):
