@@ -47,5 +47,6 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
                "colorMode": "background", "graphMode": "none", "textMode": "value_and_name" if by else "value",
                "justifyMode": "center", "orientation": "auto", "wideLayout": True, "showPercentChange": False}
     steps = [{"color": "red", "value": None}, {"color": "green", "value": 1}]
-    defaults = {"mappings": MAPPINGS, "color": {"mode": "thresholds"}, "thresholds": {"mode": "absolute", "steps": steps}}
+    defaults = {"mappings": MAPPINGS, "color": {"mode": "thresholds"},
+                "thresholds": {"mode": "absolute", "steps": steps}}
     return panel(wc, "stat", options, defaults=defaults, targets=[target])
