@@ -17,6 +17,7 @@ from tests.support import require_binary
 
 def _all(sample, request) -> dict[str, dict]:
     dashboards = {f"sample/{uid}": d for uid, d in sample.dashboards.items()}
+    dashboards.update({f"fuzzed/{uid}": d for uid, d in request.getfixturevalue("fuzzed").dashboards.items()})
     try:
         corpus = request.getfixturevalue("corpus")
     except pytest.skip.Exception:
@@ -30,6 +31,12 @@ def test_every_dashboard_type_checks(sample, request):
     assert len(dashboards) >= 3
     errors = typecheck(dashboards)
     assert errors == [], "\n".join(errors[:40])
+
+
+def test_odd_input_never_breaks_a_dashboard(fuzzed):
+    assert len(fuzzed.dashboards) == 36
+    errors = [i for i in fuzzed.coverage["items"] if i["status"] == "error"]
+    assert errors == [], errors[:3]
 
 
 def test_typecheck_rejects_wrong_fields_and_values(sample):

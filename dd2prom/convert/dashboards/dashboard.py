@@ -9,7 +9,7 @@ from typing import Any
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import layout, variables
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel
+from dd2prom.convert.dashboards.panel import WidgetContext, dicts, explain_panel, strings
 from dd2prom.convert.dashboards.widgets import convert_widget, group
 from dd2prom.convert.queries.types import Translation
 from dd2prom.emit.k8s import dns_name
@@ -78,7 +78,8 @@ class DashboardConverter:
             log.debug("widget %s failed", item.id, exc_info=True)
             item.extra.pop("promql", None)
             item.extra.pop("queries", None)
-            p = explain_panel(wc, f"Conversion failed: {exc.__class__.__name__}: {exc}", Status.ERROR)
+            p = explain_panel(wc, "The widget could not be converted (its JSON is not what Datadog writes, or a bug): "
+                                  f"{exc.__class__.__name__}: {exc}", Status.ERROR)
         p["description"] = describe(item)
         return p
 
@@ -95,7 +96,7 @@ class DashboardConverter:
     def build(self) -> dict[str, Any]:
         d = self.data
         free = d.get("layout_type") == "free"
-        widgets = [w for w in d.get("widgets") or [] if isinstance(w, dict)]
+        widgets = dicts(d.get("widgets"))
         panels = layout.arrange(widgets, free, self.panel_for, self.row_for)
         layout.number_panels(panels)
         templating, notes = variables.build(d.get("template_variables"), self.names, self.tctx, self.translations)
@@ -106,7 +107,7 @@ class DashboardConverter:
         if d.get("restricted_roles"):
             self.notes.append("Datadog restricted who may edit this dashboard; set the Grafana folder's "
                               "permissions to match.")
-        presets = [p.get("name") for p in d.get("template_variable_presets") or [] if isinstance(p, dict)]
+        presets = [p.get("name") for p in dicts(d.get("template_variable_presets"))]
         title = str(d.get("title") or self.id)
         description = str(d.get("description") or "").strip()
         if presets:
@@ -117,7 +118,7 @@ class DashboardConverter:
             "uid": self.uid,
             "title": title,
             "description": (description + f"\n\nConverted from Datadog dashboard {self.id} by dd2prom.").strip(),
-            "tags": sorted({str(t) for t in d.get("tags") or [] if isinstance(t, str)} | {"datadog"}),
+            "tags": sorted(set(strings(d.get("tags"))) | {"datadog"}),
             "editable": not d.get("is_read_only", False),
             "graphTooltip": 1,
             "schemaVersion": SCHEMA_VERSION,

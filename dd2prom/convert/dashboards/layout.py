@@ -59,7 +59,8 @@ def flow(widgets: list[dict[str, Any]], columns: int = DATADOG_COLUMNS) -> list[
     for w in widgets:
         box = widget_box(w)
         if box is None:
-            wtype = str((w.get("definition") or {}).get("type") or "")
+            definition = w.get("definition")
+            wtype = str(definition.get("type") or "") if isinstance(definition, dict) else ""
             width, height = DEFAULT_SIZES.get(wtype, (4, 2))
             if cx + width > columns:
                 cx, cy, row_h = 0.0, cy + row_h, 0.0

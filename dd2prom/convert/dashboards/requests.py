@@ -29,7 +29,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, query_text
+from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, count, dicts, query_text
 from dd2prom.convert.dashboards.units import number_format_unit
 from dd2prom.convert.queries import mapping, translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
@@ -130,9 +130,8 @@ class RequestTranslator:
     def run(self, requests: Any) -> list[Series]:
         if isinstance(requests, dict):
             requests = [requests]
-        for req in requests or []:
-            if isinstance(req, dict):
-                self._request(req)
+        for req in dicts(requests):
+            self._request(req)
         self._record_failures()
         return self.series
 
@@ -145,7 +144,7 @@ class RequestTranslator:
         elif isinstance(req.get("q"), str):
             # classic aliases: metadata [{expression, alias_name}]
             aliases = {str(m.get("expression", "")).strip(): m.get("alias_name")
-                       for m in req.get("metadata") or [] if isinstance(m, dict) and m.get("alias_name")}
+                       for m in dicts(req.get("metadata")) if m.get("alias_name")}
             for q in split_top_level(req["q"]):
                 alias = {"alias": aliases[q]} if q in aliases else {}
                 self._one(req, alias, q, {}, str(req.get("aggregator") or "avg"))
@@ -160,10 +159,10 @@ class RequestTranslator:
             self.failed.append((str(req)[:200], "the request has no metric query"))
 
     def _formulas(self, req: dict[str, Any]) -> None:
-        queries = {str(q.get("name")): q for q in req["queries"] if isinstance(q, dict)}
-        formulas = req.get("formulas") or [{"formula": name} for name in queries]
+        queries = {str(q.get("name")): q for q in dicts(req["queries"])}
+        formulas = dicts(req.get("formulas")) or [{"formula": name} for name in queries]
         for f in formulas:
-            if not isinstance(f, dict) or not isinstance(f.get("formula"), str):
+            if not isinstance(f.get("formula"), str):
                 continue
             formula = f["formula"].strip()
             used = {n: q for n, q in queries.items() if _mentions(formula, n)}
@@ -225,13 +224,13 @@ class RequestTranslator:
         """(count, order) from the formula's ``limit`` or, for a one-formula
         request, the request's ``sort`` (top lists)."""
         limit = formula.get("limit")
-        if not isinstance(limit, dict) and len(req.get("formulas") or [None]) == 1:
+        if not isinstance(limit, dict) and len(dicts(req.get("formulas"))) <= 1:
             limit = req.get("sort")
-        if not isinstance(limit, dict) or not isinstance(limit.get("count"), int):
+        if not isinstance(limit, dict) or not count(limit.get("count")):
             return None
         order = limit.get("order")
-        if order is None and isinstance(limit.get("order_by"), list) and limit["order_by"]:
-            order = (limit["order_by"][0] or {}).get("order")
+        if order is None and dicts(limit.get("order_by")):
+            order = dicts(limit["order_by"])[0].get("order")
         return limit["count"], str(order or "desc")
 
     def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None) -> str:

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from dd2prom.convert.dashboards.panel import DATASOURCE
+from dd2prom.convert.dashboards.panel import DATASOURCE, dicts, strings
 from dd2prom.convert.dashboards.requests import label_for_tag
 from dd2prom.convert.queries.types import TranslateContext, Translation
 
@@ -27,8 +27,8 @@ DATASOURCE_VARIABLE = {"type": "datasource", "name": "datasource", "label": "Dat
 def grafana_names(template_variables: Any) -> dict[str, str]:
     """Datadog variable name → a valid, unique Grafana variable name."""
     out: dict[str, str] = {}
-    for tv in template_variables or []:
-        if not isinstance(tv, dict) or not tv.get("name"):
+    for tv in dicts(template_variables):
+        if not isinstance(tv.get("name"), str) or not tv["name"]:
             continue
         name = re.sub(r"[^A-Za-z0-9_]", "_", str(tv["name"]))
         if not re.match(r"[A-Za-z_]", name) or name == "datasource":
@@ -41,8 +41,8 @@ def grafana_names(template_variables: Any) -> dict[str, str]:
 
 def tags(template_variables: Any) -> dict[str, str]:
     """Datadog variable name → the tag it filters (its ``prefix``), for the transpiler."""
-    return {str(tv["name"]): str(tv["prefix"]) for tv in template_variables or []
-            if isinstance(tv, dict) and tv.get("name") and tv.get("prefix")}
+    return {str(tv["name"]): str(tv["prefix"]) for tv in dicts(template_variables)
+            if tv.get("name") and isinstance(tv.get("prefix"), str) and tv["prefix"]}
 
 
 def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, str | None]:
@@ -76,8 +76,8 @@ def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
 
 
 def _defaults(tv: dict[str, Any]) -> list[str]:
-    values = tv.get("defaults") if isinstance(tv.get("defaults"), list) else [tv.get("default")]
-    return [str(v) for v in values if v not in (None, "", "*")]
+    values = strings(tv.get("defaults")) if isinstance(tv.get("defaults"), list) else strings([tv.get("default")])
+    return [v for v in values if v not in ("", "*")]
 
 
 def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext,
@@ -85,11 +85,11 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
     """Grafana templating list (datasource first) and sentences about what differs."""
     out: list[dict[str, Any]] = [dict(DATASOURCE_VARIABLE)]
     notes: list[str] = []
-    for tv in template_variables or []:
-        if not isinstance(tv, dict) or str(tv.get("name")) not in names:
+    for tv in dicts(template_variables):
+        if str(tv.get("name")) not in names:
             continue
         name = names[str(tv["name"])]
-        tag = str(tv.get("prefix") or tv["name"])
+        tag = str(tv["prefix"]) if isinstance(tv.get("prefix"), str) and tv["prefix"] else str(tv["name"])
         if not tv.get("prefix"):
             notes.append(f"Template variable {tv['name']!r} has no tag prefix; it is taken to be the tag {tag!r}.")
         used_label, used_metric = _used(name, translations)
@@ -101,7 +101,7 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
             "query": query, "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
             "hide": 0, "options": [], "regex": "",
         }
-        available = [str(v) for v in tv.get("available_values") or [] if v not in (None, "")]
+        available = [v for v in strings(tv.get("available_values")) if v]
         if available:
             var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         defaults = _defaults(tv)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, panel
+from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, panel, strings
 from dd2prom.convert.dashboards.widgets import unsupported
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
@@ -28,14 +28,14 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     known = (wc.shared.get("service_checks") or {}).get(check)
     if not isinstance(known, dict) or not known.get("expr"):
         return unsupported.convert(wc)
-    group = [str(g) for g in known.get("group") or []]
+    group = strings(known.get("group"))
     by = f" by ({', '.join(group)})" if d.get("grouping") == "check" and group else ""
     expr = f"min{by}({known['expr']})"
     if promql_error(expr):
         return unsupported.convert(wc)
     wc.note("Datadog's WARNING and UNKNOWN check states are not distinguished: the series is OK (1) or CRITICAL (0).",
             Status.APPROXIMATE)
-    if [t for t in d.get("tags") or [] if t != "*"]:
+    if [t for t in strings(d.get("tags")) if t != "*"]:
         wc.note(f"The widget's tag filter {d.get('tags')} is not applied.", Status.APPROXIMATE)
     wc.item.extra["promql"] = [expr]
     wc.item.extra["queries"] = [f"check_status {check}"]

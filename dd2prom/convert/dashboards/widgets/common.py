@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
-from dd2prom.convert.dashboards.panel import WidgetContext
+from dd2prom.convert.dashboards.panel import WidgetContext, strings
 from dd2prom.convert.dashboards.requests import RequestTranslator
 from dd2prom.convert.dashboards.units import custom_unit, metadata_unit
 from dd2prom.model import Status
@@ -78,7 +78,7 @@ def legend(wc: WidgetContext, default_show: bool = True) -> dict[str, Any]:
     d = wc.definition
     show = d.get("show_legend", default_show) is not False
     layout = str(d.get("legend_layout") or "auto")
-    columns = [c for c in d.get("legend_columns") or [] if c in LEGEND_CALCS]
+    columns = [c for c in strings(d.get("legend_columns")) if c in LEGEND_CALCS]
     table = layout == "vertical" or (layout == "auto" and len(columns) > 1)
     return {"showLegend": show, "displayMode": "table" if table else "list", "placement": "bottom",
             "calcs": [LEGEND_CALCS[c] for c in columns] if table else []}

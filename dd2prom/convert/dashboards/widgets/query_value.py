@@ -23,7 +23,7 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     defaults: dict[str, Any] = {"color": {"mode": "thresholds"}}
     if unit:
         defaults["unit"] = unit
-    if isinstance(d.get("precision"), int):
+    if type(d.get("precision")) is int and d["precision"] >= 0:   # not a boolean
         defaults["decimals"] = d["precision"]
     formats = common.conditional_formats(wc, common.first_formats(rt))
     defaults["thresholds"] = formats.field_config()

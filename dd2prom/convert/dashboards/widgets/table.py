@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
-from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.panel import WidgetContext, dicts, obj, panel
 from dd2prom.convert.dashboards.requests import Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
@@ -31,7 +31,8 @@ def text_formats(wc: WidgetContext, s: Series) -> list[dict[str, Any]]:
     replacement text) → regex value mappings on that label's column."""
     out = []
     labels = s.translation.group_by if s.translation else []
-    for i, rules in enumerate(s.request.get("text_formats") or []):
+    formats = s.request.get("text_formats")
+    for i, rules in enumerate(formats if isinstance(formats, list) else []):
         if not rules:
             continue
         if i >= len(labels):
@@ -39,8 +40,8 @@ def text_formats(wc: WidgetContext, s: Series) -> list[dict[str, Any]]:
             continue
         mappings = []
         for rule in rules if isinstance(rules, list) else []:
-            match = rule.get("match") if isinstance(rule, dict) else None
-            pattern = TEXT_MATCHES.get(str((match or {}).get("type")))
+            match = obj(obj(rule).get("match"))
+            pattern = TEXT_MATCHES.get(str(match.get("type")))
             if pattern is None:
                 wc.note(f"Text format {rule!r} could not be read; it was not carried over.", Status.APPROXIMATE)
                 continue
@@ -104,8 +105,8 @@ def convert(wc: WidgetContext, requests: Any = None) -> dict[str, Any]:
 
 def _sort(series: list[Series], names: dict[str, str], single: bool) -> dict[str, Any] | None:
     sort = series[0].request.get("sort") if series else None
-    order_by = sort.get("order_by") if isinstance(sort, dict) else None
-    if not order_by or not isinstance(order_by[0], dict) or order_by[0].get("type") != "formula":
+    order_by = dicts(sort.get("order_by")) if isinstance(sort, dict) else []
+    if not order_by or order_by[0].get("type") != "formula":
         order = series[0].request.get("order") if series else None
         if order in ("asc", "desc"):
             return {"displayName": names[column(series[0], single)], "desc": order == "desc"}
