@@ -132,3 +132,13 @@ def fuzzed(tmp_path_factory):
         mp.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
         out, _ = convert(tmp_path_factory.mktemp("fuzz"), dashboards)
     return Converted(out)
+
+
+@pytest.fixture(scope="session")
+def example(tmp_path_factory):
+    """examples/sample-org's dashboards converted with the real transpiler."""
+    from tests.support import REPO
+
+    out = tmp_path_factory.mktemp("example") / "out"
+    pipeline.run_convert(REPO / "examples" / "sample-org", out, only={"dashboards"})
+    return Converted(out)

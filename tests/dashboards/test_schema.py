@@ -17,7 +17,8 @@ from tests.support import require_binary
 
 def _all(sample, request) -> dict[str, dict]:
     dashboards = {f"sample/{uid}": d for uid, d in sample.dashboards.items()}
-    dashboards.update({f"fuzzed/{uid}": d for uid, d in request.getfixturevalue("fuzzed").dashboards.items()})
+    for name in ("fuzzed", "example"):
+        dashboards.update({f"{name}/{uid}": d for uid, d in request.getfixturevalue(name).dashboards.items()})
     try:
         corpus = request.getfixturevalue("corpus")
     except pytest.skip.Exception:
