@@ -92,7 +92,7 @@ IMAGE = {"type": "image", "url": "https://example.com/logo.png", "sizing": "cont
 IFRAME = {"type": "iframe", "url": "https://example.com/status"}
 SPLIT = {"type": "split_group", "title": "Per service", "has_uniform_y_axes": True,
          "source_widget_definition": {"type": "timeseries", "requests": [{"q": CPU, "display_type": "line"}]},
-         "split_config": {"split_dimensions": [{"tag_key": "service"}], "limit": 8, "sort": {"order": "desc"}}}
+         "split_config": {"split_dimensions": [{"one_graph_per": "service"}], "limit": 8, "sort": {"order": "desc"}}}
 
 UNSUPPORTED_TYPES = ["log_stream", "list_stream", "event_stream", "event_timeline", "trace_service", "service_map",
                      "check_status", "alert_graph", "alert_value", "manage_status", "slo", "run_workflow", "funnel",

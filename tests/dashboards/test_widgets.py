@@ -142,6 +142,11 @@ def test_change_compares_with_the_offset_period(sample):
     assert len(p["targets"]) == 2     # show_present adds the current value
 
 
+def test_split_group_names_its_split(sample):
+    item, _ = widget_panel(sample, "split_group")
+    assert any("one graph per value of service" in n for n in item["notes"])
+
+
 def test_text_widgets(sample):
     _, note = widget_panel(sample, "note")
     assert note["options"] == {"mode": "markdown", "content": "# Read me\nCPU for **${env}**"}

@@ -36,7 +36,8 @@ def split_group(wc: WidgetContext) -> dict[str, Any]:
 
     d = wc.definition
     source = d.get("source_widget_definition") if isinstance(d.get("source_widget_definition"), dict) else {}
-    tags = [str(s.get("tag_key")) for s in dicts(obj(d.get("split_config")).get("split_dimensions"))]
+    tags = [str(s.get("one_graph_per") or s.get("tag_key"))
+            for s in dicts(obj(d.get("split_config")).get("split_dimensions"))]
     wc.note(f"Datadog draws one graph per value of {', '.join(tags) or 'a tag'}; here one panel shows them all "
             "(Grafana's panel repeat over a variable can split it again).", Status.APPROXIMATE)
     inner = dataclasses.replace(wc, widget={"id": wc.widget.get("id"), "definition": source})
