@@ -32,10 +32,12 @@ def is_config_file(path: Path) -> bool:
 
 
 def shadowed_example(path: Path) -> bool:
-    """A conf.yaml.example next to a real config: the Agent ignores it, so do we."""
+    """A conf.yaml.example next to a real config (auto_conf.yaml, a template, does not
+    count): the Agent ignores the example, so do we."""
     if not path.name.endswith(EXAMPLE_SUFFIXES) or not path.parent.name.endswith(".d"):
         return False
-    return any(s.is_file() and s.name.endswith(CONFIG_SUFFIXES) for s in path.parent.iterdir())
+    return any(s.is_file() and s.name.endswith(CONFIG_SUFFIXES) and not s.name.startswith("auto_conf.")
+               for s in path.parent.iterdir())
 
 
 def read_text(text: str, source_file: str, check: str, source_kind: str = "conf.d", **extra) -> list[Record]:
