@@ -208,3 +208,19 @@ def test_raw_and_normalised_snapshots_convert_alike(tmp_path):
     b = convert(copy_fixtures(tmp_path, "conf.d", "kubernetes", "helm"), tmp_path / "b")
     assert {k: (v["status"], v["scrape_object"]) for k, v in a.items()} == \
            {k: (v["status"], v["scrape_object"]) for k, v in b.items()}
+
+
+def test_certificate_rules_only_for_explicit_thresholds(converted):
+    _, items = converted
+    helm = items["helm/datadog-values.yaml#http_check#0"]
+    assert not any(o.startswith("prometheus/rules/") for o in helm["outputs"])
+    assert any("no rule is written" in n for n in helm["notes"])
+    assert "prometheus/rules/checks-shop-example-com-tls.yaml" in items["conf.d/tls.d/conf.yaml#tls#0"]["outputs"]
+
+
+def test_probe_labels_are_recorded_for_service_check_monitors(converted):
+    _, items = converted
+    probe = items["kubernetes/orders.yaml#http_check#0"]["probe"]
+    assert probe == {"job": "http_check-orders-health", "instance": "http://orders.shop.svc:80/healthz",
+                     "module": probe["module"],
+                     "labels": {"check_name": "orders-health", "namespace": "shop", "service": "orders"}}

@@ -75,7 +75,6 @@ def convert_test(ctx: ConvertContext, item: CoverageItem, public_id: str, test: 
     probe = blackbox.write_probe(ctx, item, name, job, built.target, mod, f"{tick}s", labels,
                                  scrape_timeout=timeout + 1)
     ctx.shared.setdefault("probes", {})[public_id] = probe
-    item.extra["probe"] = probe
     _locations(item, test)
     for_seconds = int(opts.get("min_failure_duration") or 0)
     blackbox.probe_rules(ctx, item, f"synthetics-{k8s.dns_name(test.get('name') or public_id, max_len=48)}",
