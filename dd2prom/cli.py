@@ -201,6 +201,8 @@ def compare(
     api_url: Optional[str] = typer.Option(None, "--api-url"),
     tolerance: float = typer.Option(0.05, "--tolerance", help="Relative error above which an item is flagged."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write compare.json / compare.csv (default: inside the convert folder)."),
+    label_map: List[str] = typer.Option([], "--label-map", help="Datadog tag → Prometheus label used to pair series, TAG=LABEL; repeatable."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your mapping table (YAML), for its tag → label entries."),
 ) -> None:
     """Check translations against Datadog's own numbers during dual running."""
     try:
@@ -209,7 +211,8 @@ def compare(
         not_implemented("compare")
         return
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
-                                 only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console))
+                                 only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,
+                                 label_map=label_map, mappings=mappings))
 
 
 def main() -> None:

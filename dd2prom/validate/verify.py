@@ -114,6 +114,63 @@ def check_blackbox(root: Path) -> CheckResult:
     return res
 
 
+def _silence_errors(s: Any) -> list[str]:
+    """What Alertmanager's API would reject in one silence (PostableSilence)."""
+    import re
+    from datetime import datetime
+
+    if not isinstance(s, dict):
+        return ["not an object"]
+    errs = [f"{k}: missing" for k in ("matchers", "startsAt", "endsAt", "createdBy", "comment") if not s.get(k)]
+    matchers = s.get("matchers") or []
+    nonempty = False
+    for m in matchers:
+        if not isinstance(m, dict) or not m.get("name") or "value" not in m or "isRegex" not in m:
+            errs.append(f"matcher {m!r}: needs name, value, isRegex")
+            continue
+        equal = m.get("isEqual", True)
+        try:
+            matches_empty = (re.fullmatch(m["value"], "") is not None) if m["isRegex"] else m["value"] == ""
+        except re.error as exc:
+            errs.append(f"matcher {m['name']}: invalid regex: {exc}")
+            continue
+        nonempty |= matches_empty != bool(equal)
+    if matchers and not nonempty:
+        errs.append("at least one matcher must not match the empty string")
+    try:
+        start, end = (datetime.fromisoformat(str(s.get(k)).replace("Z", "+00:00")) for k in ("startsAt", "endsAt"))
+        if end <= start:
+            errs.append("endsAt is not after startsAt")
+    except ValueError as exc:
+        errs.append(f"time: {exc}")
+    return errs
+
+
+def _json_files(res: CheckResult, folder: Path) -> Iterator[tuple[Path, Any]]:
+    """The parsed ``*.json`` files of a folder; unparseable ones fail ``res``.
+    No files marks the check skipped."""
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    res.skipped = not files
+    for f in files:
+        res.checked += 1
+        try:
+            yield f, json.loads(f.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            res.ok = False
+            res.details.append(f"{f.name}: invalid JSON: {exc}")
+
+
+def check_silences(root: Path) -> CheckResult:
+    """``alertmanager/silences/*.json``: arrays of silences ``amtool silence import`` and the v2 API accept."""
+    res = CheckResult("Alertmanager silences", True)
+    for f, doc in _json_files(res, root / "alertmanager" / "silences"):
+        errs = [f"{f.name}[{i}]: {e}" for i, s in enumerate(doc) for e in _silence_errors(s)] \
+            if isinstance(doc, list) else [f"{f.name}: expected a JSON array of silences"]
+        res.ok = res.ok and not errs
+        res.details += errs
+    return res
+
+
 def check_crds(root: Path, crd_dir: Path | None = None) -> CheckResult:
     res = CheckResult("CRD schemas (strict)", True)
     crd = find_crd_dir(crd_dir)
@@ -142,19 +199,7 @@ def _grafana_exprs(node: Any) -> Iterator[str]:
 
 def check_dashboards(root: Path) -> CheckResult:
     res = CheckResult("Grafana dashboards (JSON, PromQL)", True)
-    folder = root / "grafana" / "dashboards"
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
-        res.skipped = True
-        return res
-    for f in files:
-        res.checked += 1
-        try:
-            dash = json.loads(f.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            res.ok = False
-            res.details.append(f"{f.name}: invalid JSON: {exc}")
-            continue
+    for f, dash in _json_files(res, root / "grafana" / "dashboards"):
         for expr in _grafana_exprs(dash.get("panels", [])):
             err = promql_error(expr)
             if err:
@@ -163,7 +208,7 @@ def check_dashboards(root: Path) -> CheckResult:
     return res
 
 
-CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager,
+CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager, check_silences,
                                             check_blackbox, check_crds, check_dashboards]
 
 

@@ -1,11 +1,22 @@
-"""Stage: dashboards. (Placeholder: every item is listed as unsupported until the converter lands.)"""
+"""Stage: dashboards → Grafana dashboards (grafana/dashboards/<uid>.json) and the
+ConfigMaps kube-prometheus-stack's Grafana sidecar loads (grafana/configmaps/<uid>.yaml).
+
+Layout of this package (one guess finds where a thing is converted):
+``dashboard.py`` (one dashboard), ``widgets/`` (one module per widget family,
+``widgets/__init__.py`` maps each Datadog widget type to its converter),
+``requests.py`` (queries → PromQL targets), ``layout.py`` (positions, groups →
+rows), ``variables.py`` (template variables), ``units.py``, ``thresholds.py``
+(markers, conditional formats), ``sidecar.py`` (the ConfigMap).
+"""
 
 from __future__ import annotations
 
 from dd2prom.convert.context import ConvertContext
+from dd2prom.convert.dashboards import sidecar
+from dd2prom.convert.dashboards.dashboard import DashboardConverter
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.model import Status
-from dd2prom.snapshot import Snapshot
+from dd2prom.snapshot import Snapshot, dumps
 
 KIND = "dashboard"
 
@@ -14,6 +25,30 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     for obj in snapshot.iter("dashboards"):
         if record_unreadable(ctx, KIND, obj):
             continue
-        item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or obj.data.get("title") or ""),
-                              type=str(obj.data.get("type") or obj.data.get("layout_type") or ""))
-        item.note("The dashboards converter is not built yet.", Status.UNSUPPORTED)
+        data = obj.data
+        item = ctx.ledger.add(KIND, obj.id, name=str(data.get("title") or data.get("name") or ""),
+                              type=str(data.get("layout_type") or ""))
+        converter = DashboardConverter(ctx, obj.id, data)
+        with ctx.guard(item):
+            try:
+                convert_one(ctx, converter, item)
+            except Exception as exc:
+                for w in converter.widget_items:
+                    w.status = Status.ERROR
+                    w.note(f"The dashboard could not be converted ({exc.__class__.__name__}).")
+                raise
+
+
+def convert_one(ctx: ConvertContext, converter: DashboardConverter, item) -> None:
+    dashboard = converter.build()
+    converter.summarize(item)
+    uid = dashboard["uid"]
+    text = dumps(dashboard)
+    item.outputs.append(ctx.out.write_json(f"grafana/dashboards/{uid}.json", dashboard))
+    fits, sentence = sidecar.size_problem(text)
+    if sentence:
+        item.note(sentence, None if fits else Status.MANUAL)
+    if fits:
+        cm = sidecar.configmap(uid, text, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
+                               source=f"datadog dashboard {converter.id}")
+        item.outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{uid}.yaml", cm))

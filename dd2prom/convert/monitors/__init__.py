@@ -1,19 +1,145 @@
-"""Stage: monitors. (Placeholder: every item is listed as unsupported until the converter lands.)"""
+"""Stage: monitors → PrometheusRule resources, Alertmanager routing, promtool tests.
+
+One family module per monitor type (``metric``, ``service_check``,
+``composite``, ``synthetics``, ``slo``, ``unsupported``) reduces a monitor to
+an :class:`~dd2prom.convert.monitors.base.Alerting`; :mod:`.build` turns it
+into rules, annotations (:mod:`.message`), routes (:mod:`.routing`) and
+:mod:`.ruletests` generates the promtool tests. Rules are grouped into one
+PrometheusRule per owner tag (``ctx.options.group_by_tag``):
+
+* ``prometheus/rules/monitors-<owner>.yaml``        PrometheusRule (kustomization)
+* ``prometheus/rule-files/monitors-<owner>.rules.yaml`` the same groups as a rule file
+* ``prometheus/tests/monitors-<owner>.test.yaml``  promtool unit tests
+* ``alertmanager/alertmanager.yaml``                 via :mod:`dd2prom.emit.alertmanager`
+
+``ctx.shared["monitor_alerts"][monitor id]`` tells later stages (SLOs,
+downtimes) the alert name, group labels and matchers of each converted monitor.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 from dd2prom.convert.context import ConvertContext
+from dd2prom.convert.monitors import composite, metric, service_check, slo, synthetics, unsupported
+from dd2prom.convert.monitors.base import NotConverted
+from dd2prom.convert.monitors.build import MonitorRules, build
+from dd2prom.convert.monitors.routing import add_monitor_route
+from dd2prom.convert.monitors.ruletests import tests_for
+from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
+from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
+from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.pipeline import record_unreadable
-from dd2prom.model import Status
+from dd2prom.emit import k8s
+from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT, alertmanager_config
+from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
+from dd2prom.validate.promql import promql_error
 
 KIND = "monitor"
+FAMILIES = {
+    "metric alert": metric.convert,
+    "query alert": metric.convert,
+    "service check": service_check.convert,
+    "synthetics alert": synthetics.convert,
+    "composite": composite.convert,
+}
 
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
+    ctx.on_finish("monitor-slo-alerts", slo.settle)   # before the Alertmanager file is written
+    am = alertmanager_config(ctx)
+    alerts: dict[str, dict[str, Any]] = ctx.shared.setdefault("monitor_alerts", {})
+    taken: set[str] = set()
+    groups: dict[str, list[tuple[MonitorRules, CoverageItem]]] = defaultdict(list)
+    specs = []
     for obj in snapshot.iter("monitors"):
         if record_unreadable(ctx, KIND, obj):
             continue
-        item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or obj.data.get("title") or ""),
-                              type=str(obj.data.get("type") or obj.data.get("layout_type") or ""))
-        item.note("The monitors converter is not built yet.", Status.UNSUPPORTED)
+        spec = MonitorSpec.parse(obj.id, obj.data)
+        item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
+        owner = spec.owner(ctx.options.group_by_tag)
+        item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
+        specs.append((spec, item, owner))
+    # composites read the alerts of the monitors they combine: convert them last
+    specs.sort(key=lambda s: s[0].type == "composite")
+    for spec, item, owner in specs:
+        with ctx.guard(item):
+            mr = convert_one(spec, item, ctx, am, taken)
+            if mr is None:
+                continue
+            groups[owner].append((mr, item))
+            alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
+                                "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
+    for owner, members in sorted(groups.items()):
+        write_group(ctx, owner, members)
+
+
+def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str]) -> MonitorRules | None:
+    if spec.type == "slo alert":
+        slo.handle(spec, ctx, item, lambda matchers: _route_slo(spec, item, am, matchers))
+        return None
+    family = FAMILIES.get(spec.type, unsupported.convert)
+    try:
+        cond = family(spec, ctx)
+    except NotConverted as nc:
+        for n in nc.notes:
+            item.note(n)
+        item.note(nc.reason, nc.status)
+        return None
+    item.status = Status.worst(item.status, cond.status)
+    for n in cond.notes:
+        item.note(n)
+    for n, status in option_notes(spec, cond.window_seconds):
+        item.note(n, status)
+    mr = build(spec, cond, item, am, taken)
+    for rule in mr.rules:
+        err = promql_error(rule.expr)
+        if err:
+            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    item.extra.update(
+        alertname=mr.alert_name, metrics=cond.metrics, prom_metrics=cond.prom_metrics, group_by=mr.group,
+        promql=f"{cond.expr} {cond.comparator} {number(cond.bound if cond.fraction_window else crit.threshold)}")
+    return mr
+
+
+def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, str]) -> None:
+    variables = msg.Variables(labels=lambda t: None, any_label=lambda t: t)
+    parts = msg.parse(spec.message, variables, [])
+    mentions = {state: msg.mentions(msg.resolve(parts, state, spec.priority)) for state in ("alert", "warn")}
+    for note, status in add_monitor_route(am, matchers, f"{spec.ref} {spec.name}", mentions, ["alert", "warn"],
+                                          [], spec.window_minutes_option("renotify_interval")):
+        item.note(note, status)
+    item.outputs.append(ALERTMANAGER_OUTPUT)
+
+
+def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]]) -> None:
+    name = k8s.dns_name(f"monitors-{owner or 'unowned'}")
+    rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
+                   for mr, _ in members]
+    labels = {"release": ctx.options.release_label}
+    if owner:
+        labels["dd2prom.io/owner"] = k8s.label_value(owner)
+    resource = k8s.monitoring("PrometheusRule", name, {"groups": rule_groups},
+                              namespace=ctx.options.namespace, labels=labels)
+    outputs = [ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource),
+               ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})]
+    tests = []
+    for mr, item in members:
+        cases = tests_for(mr)
+        tests.extend(cases)
+        item.extra["tests"] = len(cases)
+    if tests:
+        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
+            "rule_files": [f"../rule-files/{name}.rules.yaml"],
+            "evaluation_interval": "1m",
+            "tests": tests,
+        }))
+    am = alertmanager_config(ctx)
+    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
+    for mr, item in members:
+        item.outputs.extend(outputs)
+        if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
+            item.outputs.append(ALERTMANAGER_OUTPUT)

@@ -1,17 +1,219 @@
-"""Entry points of the transpiler. (Placeholder until the parser lands: every
-query is reported as unsupported, never guessed.)"""
+"""Entry points of the transpiler: parse, generate, validate. Nothing raises:
+every input gives a :class:`Translation` (status error with a caret line for
+a query that does not parse)."""
 
 from __future__ import annotations
 
-from dd2prom.convert.queries.types import TranslateContext, Translation
+from dataclasses import replace
+
+from dd2prom.convert.queries import ast
+from dd2prom.convert.queries.generator import (
+    Env, Generator, Out, Unsupported, _OVER_TIME, fmt_duration, fmt_number, subquery_step,
+)
+from dd2prom.convert.queries.lexer import QuerySyntaxError
+from dd2prom.convert.queries.mapping import load_mappings
+from dd2prom.convert.queries.parser import looks_like_monitor, parse_expression, parse_expressions, parse_monitor
+from dd2prom.convert.queries.types import MonitorCondition, TranslateContext, Translation
 from dd2prom.model import Status
+from dd2prom.validate.promql import promql_error
 
 
 def translate(query: str, *, monitor: bool = False, ctx: TranslateContext | None = None) -> Translation:
-    return Translation(query=query, promql=None, status=Status.UNSUPPORTED,
-                       notes=["The query transpiler is not built yet."])
+    """One Datadog query (``monitor=True``: the monitor form ``avg(last_5m):... > 90``)."""
+    return _run(query, ctx, lambda gen: _translate(gen, query, monitor))
 
 
 def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateContext | None = None) -> Translation:
-    return Translation(query=formula, promql=None, status=Status.UNSUPPORTED,
-                       notes=["The query transpiler is not built yet."])
+    """A formulas-and-functions request: ``formula`` over named ``queries``."""
+    def body(gen: Generator) -> tuple[Out, MonitorCondition | None]:
+        for name, text in (queries or {}).items():
+            try:
+                gen.names[name] = parse_expression(str(text))
+            except QuerySyntaxError as exc:
+                raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos, str(text)) from None
+        return _translate(gen, formula, False)
+    return _run(formula, ctx, body)
+
+
+def _run(query: str, ctx: TranslateContext | None, body) -> Translation:
+    ctx = ctx or TranslateContext()
+    if not isinstance(query, str) or not query.strip():
+        return Translation(query=str(query), promql=None, status=Status.ERROR,
+                           notes=["The query is empty."], error="empty query")
+    try:
+        mappings = ctx.mappings if ctx.mappings is not None else load_mappings(None)
+    except Exception as exc:  # a broken user mapping file is a per-query error, not a crash
+        return Translation(query=query, promql=None, status=Status.ERROR, notes=[f"Mapping tables: {exc}"],
+                           error=str(exc))
+    gen = Generator(ctx=ctx, mappings=mappings)
+    result = Translation(query=query, promql=None, status=Status.ERROR)
+    try:
+        out, cond = body(gen)
+    except QuerySyntaxError as exc:
+        result.error = exc.render(query)
+        result.notes = [f"The query does not parse: {exc.message} at position {exc.pos}."]
+        return result
+    except Unsupported as exc:
+        gen.note(str(exc), Status.UNSUPPORTED)
+        gen.notes.append(f"Original query: {query}")
+        _fill(result, gen)
+        return result
+    except RecursionError:
+        result.error = "the query is nested too deeply"
+        result.notes = ["The query is nested too deeply to translate."]
+        return result
+    except Exception as exc:  # the contract: no exception escapes
+        result.error = f"internal error: {exc.__class__.__name__}: {exc}"
+        result.notes = [f"Translation failed with an internal error ({exc.__class__.__name__})."]
+        return result
+    _fill(result, gen)
+    promql = cond.expr if cond is not None and cond.comparator is None else out.text
+    if cond is not None and cond.comparator is not None:
+        promql = f"{cond.expr} {cond.comparator} {fmt_number(cond.threshold)}"
+    problem = promql_error(promql)
+    if problem is not None:
+        result.status = Status.ERROR
+        result.error = f"generated PromQL does not parse: {problem}"
+        result.notes.append("The translation produced invalid PromQL; this is a transpiler bug.")
+        return result
+    result.promql = promql
+    result.group_by = list(out.labels or ())
+    result.monitor = cond
+    if gen.status in (Status.UNSUPPORTED,):
+        result.promql = None
+    if result.status != Status.EXACT and f"Original query: {query}" not in result.notes:
+        result.notes.append(f"Original query: {query}")
+    return result
+
+
+def _fill(result: Translation, gen: Generator) -> None:
+    result.status = gen.status
+    result.notes = list(gen.notes)
+    result.metrics = list(gen.metrics)
+    result.prom_metrics = [m for m in gen.prom_metrics if m]
+    result.labels = list(gen.labels)
+    result.unmapped_metrics = list(gen.unmapped)
+
+
+def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
+    if ctx.target == "dashboard" and monitor_seconds is None:
+        return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
+                   step="$__interval")
+    if monitor_seconds is not None:
+        window = ctx.window or fmt_duration(monitor_seconds)
+    else:
+        window = ctx.window or ctx.default_window
+    return Env(ctx.target, window, window, window, step=subquery_step(_seconds_of(window)))
+
+
+def _seconds_of(duration: str) -> int:
+    from dd2prom.convert.queries.generator import _seconds
+    return _seconds(duration)
+
+
+def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
+    if monitor or looks_like_monitor(query):
+        mon = parse_monitor(query)
+        return _monitor(gen, mon)
+    nodes = parse_expressions(query)
+    env = _env(gen.ctx)
+    if len(nodes) == 1:
+        return gen.gen(nodes[0], env), None
+    # several queries on one graph: keep them apart with a `query` label
+    outs = [gen.gen(n, env) for n in nodes]
+    gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
+             "tells their series apart.", Status.EXACT)
+    parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
+    labels = tuple(dict.fromkeys(l for o in outs for l in (o.labels or ()))) + ("query",)
+    return Out(" or ".join(parts), labels, atomic=False), None
+
+
+# ---------------------------------------------------------------------------- monitors
+def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
+    env = _env(gen.ctx, mon.window_seconds)
+    window = gen.ctx.window or fmt_duration(mon.window_seconds)
+    if mon.time_agg in ("change", "pct_change"):
+        now = window_expr(gen, mon.expr, mon.inner_agg or "avg", window, env)
+        before = window_expr(gen, mon.expr, mon.inner_agg or "avg", window,
+                             replace(env, offset=env.offset + mon.shift_seconds))
+        if mon.time_agg == "change":
+            text = f"{now.paren()} - {before.paren()}"
+        else:
+            text = f"({now.paren()} - {before.paren()}) / {before.paren()} * 100"
+        out = Out(text, now.labels, atomic=False)
+    else:
+        out = window_expr(gen, mon.expr, mon.time_agg, window, env, mon.percentile)
+    expr = out.text
+    if not out.atomic and any(op in expr for op in (" or ", " and ", " unless ")):
+        expr = f"({expr})"   # the comparison binds tighter than or/and/unless
+    cond = MonitorCondition(time_aggregation=mon.time_agg, window_seconds=mon.window_seconds,
+                            expr=expr, comparator=mon.comparator, threshold=mon.threshold)
+    return out, cond
+
+
+def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env,
+                percentile: float | None = None) -> Out:
+    """``node`` aggregated over the monitor window with ``tagg``. The window
+    goes into the series (rate/increase/*_over_time) where that gives the same
+    value, otherwise into a subquery over the whole expression."""
+    if isinstance(node, ast.Number):
+        return gen.gen(node, env)
+    if tagg == "last":
+        return gen.gen(node, env)
+    if isinstance(node, ast.MetricQuery) and _pushable(gen, node, tagg):
+        return gen.gen(node, replace(env, time_fn=tagg, time_window=window))
+    if isinstance(node, ast.Call) and node.name == "default_zero" and node.args:
+        inner = window_expr(gen, node.args[0], tagg, window, env)
+        if not inner.labels:
+            return Out(f"{inner.paren()} or vector(0)", inner.labels, atomic=False, counter=inner.counter)
+    if isinstance(node, ast.BinOp) and tagg == "sum" and _all_counts(gen, node):
+        # Datadog applies the time aggregation to each as_count() query before the arithmetic
+        return gen.binop(node.op, window_expr(gen, node.left, tagg, window, env),
+                         window_expr(gen, node.right, tagg, window, env))
+    inner_env = replace(env, rate_window=env.step if env.step != "15s" else "1m", count_window=env.step)
+    inner = gen.gen(node, inner_env)
+    if tagg == "percentile":
+        fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
+    elif tagg == "median":
+        fn = "quantile_over_time(0.5, "
+    else:
+        fn = _OVER_TIME[tagg] + "("
+    if inner.counter and tagg == "sum":
+        gen.note(f"Counts are summed per {env.step} interval over the window.", Status.EXACT)
+    return Out(f"{fn}({inner.text})[{window}:{env.step}])", inner.labels, counter=inner.counter)
+
+
+def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
+    """Whether ``tagg`` over the window can be applied per series before the
+    space aggregation without changing the value."""
+    if any(m.name in ("rollup",) for m in q.modifiers):
+        return False
+    from dd2prom.convert.queries.mapping import prom_metric_for
+    from dd2prom.convert.queries.parser import percentile_of
+    info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric))
+    space = q.aggregator or "avg"
+    if info.prom_type in ("histogram", "summary") or info.dd_type == "distribution" or percentile_of(space):
+        return tagg in ("avg", "sum")
+    counter = (info.prom_type == "counter" and info.dd_type != "gauge") or (not info.mapped and any(
+        m.name in ("as_count", "as_rate") for m in q.modifiers))
+    if info.template is not None:
+        return tagg == "avg" and "[$W]" in info.template and space in ("avg", "sum")
+    if counter:
+        as_count = any(m.name == "as_count" for m in q.modifiers) or (
+            info.dd_type == "count" and not any(m.name == "as_rate" for m in q.modifiers))
+        if as_count:
+            return tagg == "sum" and space == "sum"
+        return tagg == "avg" and space in ("avg", "sum")
+    if tagg == space and tagg in ("min", "max"):
+        return True
+    return tagg == "avg" and space in ("avg", "sum")
+
+
+def _all_counts(gen: Generator, node: ast.Expr) -> bool:
+    if isinstance(node, ast.Number):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _all_counts(gen, node.left) and _all_counts(gen, node.right)
+    if isinstance(node, ast.MetricQuery):
+        return any(m.name == "as_count" for m in node.modifiers) and _pushable(gen, node, "sum")
+    return False

@@ -25,6 +25,9 @@ class TranslateContext:
     mappings: Any = None
     # Datadog template variable name → Grafana variable name (dashboards)
     template_variables: dict[str, str] = field(default_factory=dict)
+    # Datadog template variable name → the tag it filters on (its "prefix"), for a
+    # lone `$env` in a scope; default: the variable's own name
+    template_variable_tags: dict[str, str] = field(default_factory=dict)
     # default window for rate()/increase() when the query gives none (plain target)
     default_window: str = "5m"
     # explicit evaluation window for rate()/increase()/as_count (SLO recording

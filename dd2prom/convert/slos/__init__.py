@@ -1,19 +1,191 @@
-"""Stage: slos. (Placeholder: every item is listed as unsupported until the converter lands.)"""
+"""Stage: SLOs → recording rules, multi-window burn-rate alerts, an SLO dashboard.
+
+Per SLO (``slo-<name>``):
+
+* ``prometheus/rules/slo-<name>.yaml``: a PrometheusRule with three groups:
+  ``-sli`` (what the SLI reads: event counts, or a 1/0 "bad" indicator),
+  ``-windows`` (the error ratio over each window, objective, remaining budget),
+  ``-alerts`` (page/ticket burn-rate alerts, plus the SLO alert monitors);
+* ``prometheus/rule-files/slo-<name>.rules.yaml``: the same groups as a plain rule file;
+* ``prometheus/tests/slo-<name>.test.yaml``: promtool tests of every alert.
+
+Also ``grafana/dashboards/slos.json`` (+ ConfigMap) and the final status of
+every ``slo alert`` monitor (the monitors stage runs first and cannot see SLOs).
+"""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from dd2prom.convert.context import ConvertContext
+from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
+from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
 from dd2prom.convert.pipeline import record_unreadable
-from dd2prom.model import Status
+from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, promtool_tests, slo_alerts, time_slice
+from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
+from dd2prom.emit import k8s
+from dd2prom.emit.alertmanager import alertmanager_config
+from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
+from dd2prom.validate.promql import promql_error
 
 KIND = "slo"
+BUILDERS: dict[str, Callable[..., Sli]] = {
+    "metric": metric.build,
+    "monitor": monitor_based.build,
+    "time_slice": time_slice.build,
+}
+
+
+def _slo_alert_monitors(snapshot: Snapshot, ctx: ConvertContext) -> dict[str, list[slo_alerts.SloAlertMonitor]]:
+    """SLO id → its ``slo alert`` monitors (unparseable ones are noted on their ledger item)."""
+    out: dict[str, list[slo_alerts.SloAlertMonitor]] = {}
+    for obj in snapshot.iter("monitors"):
+        if not isinstance(obj.data, dict) or obj.data.get("type") != "slo alert":
+            continue
+        try:
+            mon = slo_alerts.parse(obj.id, obj.data)
+        except ValueError as exc:
+            item = ctx.ledger.add("monitor", obj.id, str(obj.data.get("name") or ""), "slo alert")
+            item.note(str(exc), Status.UNSUPPORTED)
+            continue
+        out.setdefault(mon.slo_id, []).append(mon)
+    return out
+
+
+def _groups(name: str, rules: burn_rate.SloRules) -> list[dict[str, Any]]:
+    sli_group: dict[str, Any] = {"name": f"{name}-sli", "rules": rules.sli.base_rules}
+    if rules.sli.base_interval:
+        sli_group["interval"] = rules.sli.base_interval
+    return [sli_group,
+            {"name": f"{name}-windows", "rules": burn_rate.window_rules(rules.spec, rules.sli)},
+            {"name": f"{name}-alerts", "rules": [burn_rate.alert_rule(rules.spec, a) for a in rules.alerts]}]
+
+
+def _check(groups: list[dict[str, Any]]) -> None:
+    for group in groups:
+        for rule in group["rules"]:
+            err = promql_error(rule["expr"])
+            if err:
+                raise ValueError(f"generated PromQL does not parse ({err}): {rule['expr']}")
+
+
+def _unique_name(spec: SloSpec, used: set[str]) -> str:
+    name = "slo-" + k8s.dns_name(spec.name, max_len=59)
+    if name in used:
+        name = "slo-" + k8s.dns_name(f"{spec.name}-{spec.id}", max_len=59)
+    used.add(name)
+    return name
+
+
+def _set_monitor(ctx: ConvertContext, mon: slo_alerts.SloAlertMonitor, status: Status, notes: list[str],
+                 outputs: list[str], alertname: str | None) -> None:
+    """Final word on an ``slo alert`` monitor. The monitors stage recorded it
+    and left a route callback (``monitor_slo_alerts``) for its @-mentions;
+    its finisher adds the entry of ``slo_alerts`` to the item."""
+    item = ctx.ledger.get("monitor", mon.monitor_id) or ctx.ledger.add("monitor", mon.monitor_id, mon.name, "slo alert")
+    item.status = status
+    for n in notes:
+        item.note(n)
+    item.outputs += [o for o in outputs if o not in item.outputs]
+    if not alertname:
+        return
+    item.extra["alertnames"] = [alertname]
+    ctx.shared.setdefault("slo_alerts", {})[mon.slo_id] = {"status": status.value, "outputs": outputs}
+    matchers = {MONITOR_LABEL: mon.monitor_id}
+    for _, _, pending_item, route in ctx.shared.get(PENDING_ROUTES, []):
+        if pending_item is item:
+            route(matchers)
+    if "warning" in mon.thresholds:
+        alertmanager_config(ctx).add_inhibit_rule({**matchers, STATE_LABEL: "alert"}, {**matchers, STATE_LABEL: "warn"})
+
+
+def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
+             monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
+    spec = parse_spec(obj_id, data)
+    for msg, status in spec.problems:
+        item.note(msg, status)
+    builder = BUILDERS.get(spec.type)
+    if builder is None:
+        item.note(f"SLO type {spec.type!r} is not metric, monitor or time_slice.", Status.UNSUPPORTED)
+        return None
+    if spec.primary is None:
+        item.note("The SLO has no 7d, 30d or 90d target.", Status.UNSUPPORTED)
+        return None
+    windows = list(dict.fromkeys([*SHORT_WINDOWS, *(w for m in monitors for w in m.windows)]))
+    try:
+        sli = builder(spec, data, ctx, windows)
+    except SliError as exc:
+        item.note(str(exc), exc.status)
+        return None
+    item.status = Status.worst(item.status, sli.status)
+    for n in sli.notes:
+        item.note(n)
+    longest = spec.objectives[-1].timeframe
+    if longest != "7d":
+        item.note(f"The {longest} window needs Prometheus to keep {longest} of samples (retention; "
+                  "kube-prometheus-stack keeps 10d by default).")
+    if sli.metrics:
+        item.extra["metrics"] = sli.metrics
+    if sli.translations:
+        item.extra["translations"] = sli.translations
+
+    rules = burn_rate.SloRules(spec, sli, burn_rate.default_alerts(spec, tag_labels(spec.tags, slo_alerts.RESERVED)))
+    monitor_notes: dict[str, list[str]] = {}
+    for mon in monitors:
+        alerts, notes = slo_alerts.alerts(mon, spec)
+        rules.alerts += alerts
+        monitor_notes[mon.monitor_id] = notes
+    for n in burn_rate.unreachable(spec, [a for a in rules.alerts if isinstance(a, burn_rate.BurnAlert)]):
+        item.note(n)
+
+    name = _unique_name(spec, used)
+    groups = _groups(name, rules)
+    _check(groups)
+    opts = ctx.options
+    rule_file = f"prometheus/rule-files/{name}.rules.yaml"
+    outputs = [
+        ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", k8s.monitoring(
+            "PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
+            labels={"release": opts.release_label, "dd2prom/slo-id": k8s.label_value(spec.id)},
+            annotations={"dd2prom/slo-name": spec.name})),
+        ctx.out.write_yaml(rule_file, {"groups": groups}),
+    ]
+    test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", sli.alerts_labels) \
+        if spec.type != "monitor" or sli.alerts_labels is not None else None
+    if test is not None:
+        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
+    item.outputs += outputs
+    for mon in monitors:
+        alertname = slo_alerts.alert_name(mon.name)
+        _set_monitor(ctx, mon, sli.status, [
+            f"Converted to alert {alertname} on the recorded error-ratio windows of SLO {spec.name!r} "
+            f"({outputs[0]}).", *monitor_notes[mon.monitor_id]], outputs, alertname)
+    return spec
 
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
+    monitors = _slo_alert_monitors(snapshot, ctx)
+    converted: list[SloSpec] = []
+    used: set[str] = set()
     for obj in snapshot.iter("slos"):
         if record_unreadable(ctx, KIND, obj):
             continue
-        item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or obj.data.get("title") or ""),
-                              type=str(obj.data.get("type") or obj.data.get("layout_type") or ""))
-        item.note("The slos converter is not built yet.", Status.UNSUPPORTED)
+        data = obj.data
+        item = ctx.ledger.add(KIND, obj.id, name=str(data.get("name") or ""), type=str(data.get("type") or ""))
+        spec = None
+        with ctx.guard(item):
+            spec = _convert(obj.id, data, item, ctx, monitors.get(obj.id, []), used)
+        if spec is not None and item.status is not Status.ERROR:
+            converted.append(spec)
+        else:
+            for mon in monitors.get(obj.id, []):
+                _set_monitor(ctx, mon, Status.worst(item.status, Status.UNSUPPORTED),
+                             [f"Its SLO {obj.id} could not be converted ({item.status.value})."], [], None)
+    if converted:
+        dash = dashboard.dashboard(converted)
+        path = ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)
+        cm = ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml",
+                               dashboard.config_map(dash, ctx.options.namespace, ctx.options.grafana_folder))
+        for spec in converted:
+            ctx.ledger.get(KIND, spec.id).outputs += [path, cm]

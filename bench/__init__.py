@@ -1,0 +1,1 @@
+"""Benchmarks (not run in CI) and the synthetic organisation generator."""

@@ -1,0 +1,273 @@
+"""Widget requests → PromQL targets.
+
+A Datadog widget has one or more *requests*. A request is either classic
+(``q``: one query, or several separated by commas) or formulas-and-functions
+(named ``queries`` + ``formulas`` over those names, with ``alias``,
+``limit``, ``number_format`` per formula and an ``aggregator`` per query when
+the widget shows one number per series). Each shown formula or classic query
+becomes one :class:`Series`: a Grafana target with its PromQL.
+
+Three shapes, chosen by the widget converter:
+
+* ``range``   — graphs: range queries, one point per ``$__interval``.
+* ``reduce``  — one number per series from a range query, reduced by Grafana
+  (``reduceOptions.calcs``) the way Datadog's aggregator reduces it.
+* ``instant`` — tables, top lists, pies: one instant query whose value is the
+  aggregator over the dashboard range, computed by Prometheus
+  (``avg_over_time((expr)[$__range:$__interval])``), so Grafana joins and sorts
+  real values.
+
+Every translation is recorded on the widget's coverage row: ``promql`` and
+``queries`` (parallel lists, for the compare helper), ``untranslated`` for
+what could not be carried, and the transpiler's notes.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, query_text
+from dd2prom.convert.dashboards.units import number_format_unit
+from dd2prom.convert.queries import translate, translate_formula
+from dd2prom.convert.queries.types import TranslateContext, Translation
+from dd2prom.model import Status
+from dd2prom.validate.promql import promql_error
+
+# Datadog aggregator → Grafana reducer (reduce shape) and PromQL range function (instant shape).
+CALCS = {"avg": "mean", "sum": "sum", "min": "min", "max": "max", "last": "lastNotNull", "area": "sum"}
+OVER_TIME = {"avg": "avg_over_time", "sum": "sum_over_time", "min": "min_over_time",
+             "max": "max_over_time", "area": "sum_over_time", "last": None}
+
+
+@dataclass
+class Series:
+    """One shown line / value / column: a Grafana target and where it came from."""
+
+    ref_id: str
+    expr: str                    # the target's PromQL (shaped: reduced, limited, sorted)
+    base: str                    # the translation as it came from the transpiler
+    original: str
+    legend: str | None = None
+    aggregator: str = "avg"
+    request: dict[str, Any] = field(default_factory=dict)
+    formula: dict[str, Any] = field(default_factory=dict)
+    translation: Translation | None = None
+
+    @property
+    def unit(self) -> str | None:
+        return number_format_unit(self.formula.get("number_format"))
+
+    @property
+    def label(self) -> str:
+        """What a column or legend entry is called (alias, else the query)."""
+        return str(self.formula.get("alias") or self.request.get("alias") or self.original)
+
+
+def label_for_tag(tctx: TranslateContext, tag: str) -> str:
+    """The Prometheus label a Datadog tag key maps to (mapping tables when the
+    transpiler provides them, else the tag made a valid label name)."""
+    try:
+        from dd2prom.convert.queries.mapping import label_for_tag as mapped
+
+        label = mapped(tctx.mappings, tag)
+        if label:
+            return str(label)
+    except (ImportError, AttributeError, TypeError):
+        pass
+    label = re.sub(r"[^A-Za-z0-9_]", "_", tag)
+    return label if re.match(r"[A-Za-z_]", label) else f"_{label}"
+
+
+def split_top_level(q: str) -> list[str]:
+    """Split a classic ``q`` on commas outside parentheses and braces
+    (``a{x:1,y:2}, top(b, 10, 'mean', 'desc')`` → two queries)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(q):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(q[start:i])
+            start = i + 1
+    parts.append(q[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def ref_ids() -> Iterator[str]:
+    letters = string.ascii_uppercase
+    for n in range(10_000):
+        yield letters[n % 26] * (n // 26 + 1)
+
+
+def _mentions(formula: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", formula) is not None
+
+
+class RequestTranslator:
+    """Translates every request of one widget and records the outcome."""
+
+    def __init__(self, wc: WidgetContext, shape: str, sort: bool = False):
+        self.wc = wc
+        self.shape = shape
+        self.sort = sort   # order instant results by value (top lists)
+        self.series: list[Series] = []
+        self.failed: list[tuple[str, str]] = []   # (original, reason)
+        self._ids = ref_ids()
+
+    # -- entry ---------------------------------------------------------------
+    def run(self, requests: Any) -> list[Series]:
+        if isinstance(requests, dict):
+            requests = [requests]
+        for req in requests or []:
+            if isinstance(req, dict):
+                self._request(req)
+        self._record_failures()
+        return self.series
+
+    def _request(self, req: dict[str, Any]) -> None:
+        if isinstance(req.get("queries"), list):
+            self._formulas(req)
+        elif isinstance(req.get("query"), dict) and req["query"].get("data_source", "metrics") == "metrics" \
+                and isinstance(req["query"].get("query"), str):
+            self._one(req, {}, req["query"]["query"], {}, str(req["query"].get("aggregator") or "avg"))
+        elif isinstance(req.get("q"), str):
+            for q in split_top_level(req["q"]):
+                self._one(req, {}, q, {}, str(req.get("aggregator") or "avg"))
+        else:
+            for key in ("log_query", "apm_query", "rum_query", "security_query", "process_query",
+                        "network_query", "event_query", "audit_query", "profile_metrics_query", "query"):
+                if isinstance(req.get(key), dict):
+                    source = key.removesuffix("_query") if key != "query" else "an event list"
+                    self.failed.append((f"{key}: {query_text(req[key])}",
+                                        f"it reads {source} data, which Prometheus does not hold"))
+                    return
+            self.failed.append((str(req)[:200], "the request has no metric query"))
+
+    def _formulas(self, req: dict[str, Any]) -> None:
+        queries = {str(q.get("name")): q for q in req["queries"] if isinstance(q, dict)}
+        formulas = req.get("formulas") or [{"formula": name} for name in queries]
+        for f in formulas:
+            if not isinstance(f, dict) or not isinstance(f.get("formula"), str):
+                continue
+            formula = f["formula"].strip()
+            used = {n: q for n, q in queries.items() if _mentions(formula, n)}
+            others = [(n, q) for n, q in used.items() if (q.get("data_source") or "metrics") != "metrics"]
+            if others:
+                n, q = others[0]
+                self.failed.append((f"{formula} ({n} = {q.get('data_source')}: {query_text(q)})",
+                                    f"query {n} reads {q.get('data_source')} data, which Prometheus does not hold"))
+                continue
+            texts = {n: query_text(q) for n, q in used.items()}
+            aggregators = {str(q.get("aggregator") or "avg") for q in used.values()}
+            if len(aggregators) > 1:
+                self.wc.note(f"Formula {formula!r} reduces its queries with different aggregators "
+                             f"({', '.join(sorted(aggregators))}); Grafana reduces the formula's result with one.",
+                             Status.APPROXIMATE)
+            self._one(req, f, formula, texts, sorted(aggregators)[0] if aggregators else "avg")
+
+    # -- one series ------------------------------------------------------------
+    def _one(self, req: dict[str, Any], formula: dict[str, Any], text: str, queries: dict[str, str],
+             aggregator: str) -> None:
+        tctx = self.wc.translate_ctx
+        if not queries:
+            original, t = text, translate(text, ctx=tctx)
+        elif len(queries) == 1 and text in queries:
+            original = queries[text]
+            t = translate(original, ctx=tctx)
+        else:
+            original = text
+            for name, q in queries.items():
+                original = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w.])", lambda _m, q=q: f"({q})", original)
+            t = translate_formula(text, queries, ctx=tctx)
+        self.wc.translations.append(t)
+        if not t.ok:
+            self.failed.append((original, t.error or "; ".join(t.notes) or "the transpiler could not translate it"))
+            return
+        for sentence in t.notes:
+            self.wc.note(sentence, t.status)
+        self.wc.note("", t.status)
+        expr = self._shape(t.promql or "", aggregator, self._limit(req, formula))
+        err = promql_error(expr)
+        if err:
+            self.failed.append((original, f"the generated PromQL does not parse ({err})"))
+            return
+        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original, aggregator=aggregator,
+                        request=req, formula=formula, translation=t)
+        series.legend = self._legend(series, t)
+        self.series.append(series)
+        self.wc.item.extra.setdefault("promql", []).append(expr)
+        self.wc.item.extra.setdefault("queries", []).append(original)
+
+    @staticmethod
+    def _limit(req: dict[str, Any], formula: dict[str, Any]) -> tuple[int, str] | None:
+        """(count, order) from the formula's ``limit`` or, for a one-formula
+        request, the request's ``sort`` (top lists)."""
+        limit = formula.get("limit")
+        if not isinstance(limit, dict) and len(req.get("formulas") or [None]) == 1:
+            limit = req.get("sort")
+        if not isinstance(limit, dict) or not isinstance(limit.get("count"), int):
+            return None
+        order = limit.get("order")
+        if order is None and isinstance(limit.get("order_by"), list) and limit["order_by"]:
+            order = (limit["order_by"][0] or {}).get("order")
+        return limit["count"], str(order or "desc")
+
+    def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None) -> str:
+        if aggregator not in CALCS:
+            self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
+                         Status.APPROXIMATE)
+            aggregator = "avg"
+        if self.shape == "instant" and OVER_TIME[aggregator]:
+            expr = f"{OVER_TIME[aggregator]}(({expr})[$__range:$__interval])"
+        order = limit[1] if limit else "desc"
+        if limit:
+            expr = f"{'bottomk' if order == 'asc' else 'topk'}({limit[0]}, {expr})"
+            if self.shape != "instant":
+                self.wc.note(f"The top {limit[0]} series are chosen at every step in Grafana, "
+                             "over the whole time range in Datadog.", Status.APPROXIMATE)
+        if self.sort and self.shape == "instant":
+            expr = f"{'sort' if order == 'asc' else 'sort_desc'}({expr})"
+        return expr
+
+    def _legend(self, series: Series, t: Translation) -> str | None:
+        alias = series.formula.get("alias") or series.request.get("alias")
+        if not alias:
+            return None
+        labels = " ".join("{{%s}}" % label for label in t.group_by)
+        return self.wc.text(f"{alias} {labels}".strip())
+
+    def _record_failures(self) -> None:
+        if not self.failed:
+            return
+        status = Status.UNSUPPORTED if not self.series else Status.MANUAL
+        for original, reason in self.failed:
+            self.wc.note(f"Query not converted: {original} — {reason}.", status)
+            self.wc.item.extra.setdefault("untranslated", []).append(original)
+        if self.series:
+            self.wc.note(f"{len(self.failed)} of {len(self.failed) + len(self.series)} queries could not be "
+                         "converted; the panel shows the others.", Status.MANUAL)
+
+    # -- targets ---------------------------------------------------------------
+    def targets(self, table: bool = False) -> list[dict[str, Any]]:
+        instant = self.shape == "instant"
+        out = []
+        for s in self.series:
+            target: dict[str, Any] = {"refId": s.ref_id, "datasource": DATASOURCE, "expr": s.expr,
+                                      "editorMode": "code", "range": not instant, "instant": instant,
+                                      "format": "table" if table else "time_series"}
+            if s.legend:
+                target["legendFormat"] = s.legend
+            out.append(target)
+        return out
+
+    def metrics(self) -> list[str]:
+        return sorted({m for s in self.series if s.translation for m in s.translation.metrics})
+
+    def calcs(self) -> list[str]:
+        """Grafana reducers for the reduce shape (Datadog's aggregator of the first series)."""
+        aggregator = self.series[0].aggregator if self.series else "avg"
+        return [CALCS.get(aggregator, "mean")]

@@ -1,0 +1,39 @@
+"""query_value → Grafana stat panel.
+
+The value is the request's aggregator (avg, sum, min, max, last) over the
+widget's time range: a range query reduced by Grafana with the matching
+reducer. Conditional formats become threshold colours (background for
+``white_on_*`` palettes, text colour otherwise); ``timeseries_background``
+becomes the stat's sparkline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
+from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.widgets import common
+
+
+def convert(wc: WidgetContext) -> dict[str, Any]:
+    d = wc.definition
+    rt = RequestTranslator(wc, "reduce")
+    if not rt.run(d.get("requests")):
+        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    unit, overrides = common.units(wc, rt)
+    defaults: dict[str, Any] = {"color": {"mode": "thresholds"}}
+    if unit:
+        defaults["unit"] = unit
+    if isinstance(d.get("precision"), int):
+        defaults["decimals"] = d["precision"]
+    formats = common.conditional_formats(wc, common.first_formats(rt))
+    defaults["thresholds"] = formats.field_config()
+    options = {
+        "reduceOptions": {"calcs": rt.calcs(), "fields": "", "values": False},
+        "colorMode": formats.color_mode or "none",
+        "graphMode": "area" if d.get("timeseries_background") else "none",
+        "textMode": "value", "justifyMode": "center", "orientation": "auto", "wideLayout": True,
+        "showPercentChange": False,
+    }
+    return panel(wc, "stat", options, defaults=defaults, overrides=overrides, targets=rt.targets())

@@ -1,0 +1,148 @@
+"""Metric and query alerts (thresholds, change/pct_change, forecast, anomalies, outliers).
+
+The transpiler translates the monitor query (``time_agg(last_5m):expr > 90``)
+into the value expression with the window applied. When it cannot (the
+functions below are models, not queries), forecast/anomalies/outliers get the
+closest honest approximation built here from the translated inner query, with
+the status and a sentence saying what differs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dd2prom.convert.monitors.base import Alerting, NotConverted
+from dd2prom.convert.monitors.rules import duration
+from dd2prom.convert.queries import translate
+from dd2prom.model import Status
+
+HEAD_RE = re.compile(r"^\s*(\w+)\(\s*(last|next)_(\d+)(mo|[smhdw])\s*\)\s*:\s*(.*?)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.]+(?:e[+-]?\d+)?)\s*$",
+                     re.S | re.I)
+UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 30 * 86400}
+PERIOD_RE = re.compile(r"^(?:last_|next_)?(\d+)\s*(mo|[smhdw])$")
+
+
+def period_seconds(text: str | None, default: int = 0) -> int:
+    if text is None:
+        return default
+    text = str(text).strip().strip("'\"")
+    if text.isdigit():
+        return int(text)
+    m = PERIOD_RE.match(text)
+    return int(m.group(1)) * UNIT[m.group(2)] if m else default
+
+
+def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
+    """Arguments of ``name(...)`` when ``text`` is exactly that call."""
+    text = text.strip()
+    if not text.startswith(name + "(") or not text.endswith(")"):
+        return None
+    inside, depth, args, cur, quote = text[len(name) + 1:-1], 0, [], "", ""
+    for ch in inside:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif ch == "," and depth == 0:
+            args.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    args.append(cur.strip())
+    positional = [a for a in args if not re.match(r"^\w+\s*=", a)]
+    keywords = {k.strip(): v.strip().strip("'\"") for k, v in (a.split("=", 1) for a in args if re.match(r"^\w+\s*=", a))}
+    return positional, keywords
+
+
+def convert(spec, ctx) -> Alerting:
+    tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor"))
+    if tr.ok and tr.monitor is not None:
+        m = tr.monitor
+        return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),
+                        window_seconds=m.window_seconds, status=tr.status, notes=list(tr.notes),
+                        metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics), query_threshold=m.threshold)
+    head = HEAD_RE.match(spec.query)
+    if head:
+        left = head.group(5)
+        for name, builder in (("anomalies", _anomalies), ("forecast", _forecast), ("outliers", _outliers)):
+            call = split_call(left, name)
+            if call:
+                return builder(spec, ctx, head, *call)
+    status = tr.status if tr.status in (Status.ERROR, Status.UNSUPPORTED, Status.MANUAL) else Status.MANUAL
+    reason = tr.error or "; ".join(tr.notes) or "The query could not be translated."
+    raise NotConverted(status, f"Query not translated: {reason}", list(tr.notes))
+
+
+def _inner(ctx, query: str, what: str):
+    tr = translate(query, ctx=ctx.translate_context("plain"))
+    if not tr.ok:
+        raise NotConverted(Status.MANUAL, f"{what}: the inner query is not translated: "
+                           + (tr.error or "; ".join(tr.notes) or "unknown reason"), list(tr.notes))
+    return tr
+
+
+def _anomalies(spec, ctx, head, args, kw) -> Alerting:
+    if len(args) < 3:
+        raise NotConverted(Status.ERROR, "anomalies() needs a query, an algorithm and a bound.")
+    tr = _inner(ctx, args[0], "anomalies()")
+    algo, bound = args[1].strip("'\""), float(args[2])
+    history = period_seconds(head.group(3) + head.group(4))
+    step = period_seconds(kw.get("interval"), 60)
+    alert_window = period_seconds(((spec.options.get("threshold_windows") or {}).get("trigger_window"))
+                                  or kw.get("alert_window"), 900)
+    sub = f"({tr.promql})[{duration(history)}:{duration(step)}]"
+    z = f"(({tr.promql}) - avg_over_time({sub})) / stddev_over_time({sub})"
+    direction = kw.get("direction", "both")
+    expr = {"above": z, "below": f"-1 * ({z})"}.get(direction, f"abs({z})")
+    notes = list(tr.notes) + [
+        f"anomalies({algo!r}, {bound:g}) is approximated by a z-score: the value is anomalous when it is more "
+        f"than {bound:g} standard deviations {'above' if direction == 'above' else 'below' if direction == 'below' else 'away from'} its mean over "
+        f"the last {duration(history)}; the alert needs the condition for the thresholds' fraction of "
+        f"{duration(alert_window)} (the original query is in the dd_query annotation)."]
+    status = Status.APPROXIMATE
+    if algo != "basic" or kw.get("seasonality"):
+        notes.append(f"The {algo!r} algorithm models {kw.get('seasonality', 'seasonal')} seasonality, which a "
+                     "z-score ignores: review the rule before relying on it.")
+        status = Status.MANUAL
+    return Alerting(expr=expr, comparator=">", group=list(tr.group_by), window_seconds=history, status=status,
+                    notes=notes, metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics),
+                    fraction_window=alert_window, bound=bound, testable=False)
+
+
+def _forecast(spec, ctx, head, args, kw) -> Alerting:
+    algo = args[1].strip("'\"") if len(args) > 1 else ""
+    if algo != "linear":
+        raise NotConverted(Status.MANUAL, f"forecast({algo!r}): only linear forecasts have a PromQL "
+                           "counterpart (predict_linear); rebuild this one by hand.")
+    tr = _inner(ctx, args[0], "forecast()")
+    horizon = period_seconds(head.group(3) + head.group(4))
+    history = period_seconds(kw.get("history"), 7 * 86400)
+    step = period_seconds(kw.get("interval"), 3600)
+    expr = f"predict_linear(({tr.promql})[{duration(history)}:{duration(step)}], {horizon})"
+    notes = list(tr.notes) + [
+        f"forecast('linear') is predict_linear over the last {duration(history)} (step {duration(step)}), "
+        f"evaluated {duration(horizon)} ahead: the line's extreme over the horizon; Datadog's "
+        f"{args[2] if len(args) > 2 else ''} deviation band is not applied."]
+    return Alerting(expr=expr, comparator=head.group(6), group=list(tr.group_by), window_seconds=history,
+                    status=Status.APPROXIMATE, notes=notes, metrics=list(tr.metrics),
+                    prom_metrics=list(tr.prom_metrics), query_threshold=float(head.group(7)))
+
+
+def _outliers(spec, ctx, head, args, kw) -> Alerting:
+    tr = _inner(ctx, args[0], "outliers()")
+    algo = args[1].strip("'\"") if len(args) > 1 else "dbscan"
+    tolerance = float(args[2]) if len(args) > 2 else 3.0
+    q = tr.promql
+    expr = f"abs(({q}) - on() group_left avg({q})) / on() group_left stddev({q})"
+    notes = list(tr.notes) + [
+        f"outliers({algo!r}, {tolerance:g}) is approximated by a z-score across groups: a group is an outlier "
+        f"when it is more than {tolerance:g} standard deviations from the groups' mean; review the tolerance."]
+    return Alerting(expr=expr, comparator=">", group=list(tr.group_by), window_seconds=0, status=Status.MANUAL,
+                    notes=notes, metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics),
+                    critical=tolerance, warning=None, testable=False, no_data=False)

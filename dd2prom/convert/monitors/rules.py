@@ -1,0 +1,119 @@
+"""Prometheus rules of one monitor: the recorded condition value, one alerting
+rule per threshold (critical, warning, with recovery hysteresis) and the
+per-group no-data rule.
+
+Why a recording rule first: every threshold rule and the no-data rule read the
+same value ``dd2prom:monitor_value{dd_monitor_id="…"}`` (the left side of the
+Datadog condition, window applied), so the expression is evaluated once, the
+alerts' ``$value`` is Datadog's ``{{value}}``, and the generated promtool tests
+can drive the threshold logic with exact values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+VALUE_METRIC = "dd2prom:monitor_value"
+MONITOR_LABEL = "dd_monitor_id"
+STATE_LABEL = "dd_state"           # alert | warn | no_data (the Datadog state the rule stands for)
+SEVERITY = {"alert": "critical", "warn": "warning", "no_data": "warning"}
+NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+NO_DATA_LOOKBACK = 24 * 3600       # a group missing longer than this is forgotten (Datadog drops it too)
+
+
+@dataclass
+class Rule:
+    """One Prometheus rule; ``state`` is None for recording rules."""
+
+    name: str
+    expr: str
+    state: str | None = None
+    for_seconds: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {("alert" if self.state else "record"): self.name, "expr": self.expr}
+        if self.for_seconds:
+            d["for"] = duration(self.for_seconds)
+        if self.labels:
+            d["labels"] = dict(self.labels)
+        if self.annotations:
+            d["annotations"] = dict(self.annotations)
+        return d
+
+
+def duration(seconds: float) -> str:
+    """A Prometheus duration (largest exact unit)."""
+    seconds = int(round(seconds))
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def number(v: float) -> str:
+    """A threshold as PromQL literal text."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def go_float(v: float) -> str:
+    """How Go's fmt prints a float64 with %v (what ``{{ $value }}`` shows)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == 0:
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    sign, digits, exp = Decimal(repr(float(v))).normalize().as_tuple()
+    ds = "".join(map(str, digits))
+    dp = len(ds) + exp                   # position of the decimal point
+    x = dp - 1
+    neg = "-" if sign else ""
+    if x < -4 or x >= 6:                 # strconv's shortest 'g' switches to %e here
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{neg}{mant}e{'+' if x >= 0 else '-'}{abs(x):02d}"
+    if dp <= 0:
+        return f"{neg}0.{'0' * -dp}{ds}"
+    if dp >= len(ds):
+        return f"{neg}{ds}{'0' * (dp - len(ds))}"
+    return f"{neg}{ds[:dp]}.{ds[dp:]}"
+
+
+def selector(monitor_id: str) -> str:
+    return f'{VALUE_METRIC}{{{MONITOR_LABEL}="{_q(monitor_id)}"}}'
+
+
+def _q(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def on_clause(group: list[str]) -> str:
+    return f"on({', '.join([MONITOR_LABEL, *group])})"
+
+
+def threshold_expr(value: str, comparator: str, threshold: float, recovery: float | None,
+                   alert_name: str, severity: str, group: list[str]) -> str:
+    """``value cmp threshold``; with a recovery threshold, a firing alert keeps
+    firing while ``value cmp recovery`` (Datadog's hysteresis), read from ALERTS."""
+    expr = f"{value} {comparator} {number(threshold)}"
+    if recovery is None or recovery == threshold:
+        return expr
+    firing = f'ALERTS{{alertname="{_q(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    return f"({expr}) or ({value} {comparator} {number(recovery)} and {on_clause(group)} {firing})"
+
+
+def no_data_expr(value: str, group: list[str], lookback_seconds: int) -> str:
+    """Groups that reported within the lookback but have no value now: fires per
+    group, not only when the whole metric vanished."""
+    by = f"group by ({', '.join([MONITOR_LABEL, *group])})"
+    return (f"{by} (max_over_time({value}[{duration(lookback_seconds)}])) "
+            f"unless {on_clause(group)} {by} ({value})")
+
+
+def holds(value: float, comparator: str, threshold: float) -> bool:
+    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
+            "<=": value <= threshold, "==": value == threshold, "!=": value != threshold}[comparator]

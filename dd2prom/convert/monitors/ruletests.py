@@ -1,0 +1,124 @@
+"""promtool unit tests for threshold monitors.
+
+Each test feeds the recorded monitor value (``dd2prom:monitor_value``) with
+series that stay below the thresholds, cross the critical threshold, sit at the
+warning level, fall back between the recovery and the trigger threshold
+(hysteresis), and stop reporting (no-data rule). The expected alerts, their
+labels and annotations are computed here by simulating the rules, the same way
+Prometheus evaluates them; ``promtool test rules`` then checks the generated
+rules against that expectation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dd2prom.convert.monitors import message as msg
+from dd2prom.convert.monitors.build import Level, MonitorRules
+from dd2prom.convert.monitors.rules import MONITOR_LABEL, VALUE_METRIC, go_float, holds, number
+
+STEP = 60                 # seconds between samples and evaluations
+LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
+
+
+def _minutes(seconds: int) -> int:
+    return -(-seconds // STEP)
+
+
+def _fires(level: Level, comparator: str, values: list[float | None], at: int) -> bool:
+    """Whether ``level`` fires at minute ``at`` (for: and recovery hysteresis included)."""
+    hold = _minutes(level.rule.for_seconds)
+    firing, active_since = False, None
+    for t in range(at + 1):
+        v = values[t] if t < len(values) else None
+        cond = v is not None and (holds(v, comparator, level.threshold)
+                                  or (firing and level.recovery is not None and holds(v, comparator, level.recovery)))
+        if not cond:
+            firing, active_since = False, None
+            continue
+        active_since = t if active_since is None else active_since
+        firing = t - active_since >= hold
+    return firing
+
+
+def _unescape(value: str) -> str:
+    return value.replace('{{ "{{" }}', "{{")
+
+
+def _expected(mr: MonitorRules, level: Level, labels: dict[str, str], value: float) -> dict[str, Any]:
+    exp_labels = {**labels, **{k: _unescape(v) for k, v in level.rule.labels.items()}}
+    annotations = {k: msg.render(parts, labels, go_float(value)) for k, parts in level.annotation_parts.items()}
+    return {"exp_labels": exp_labels, "exp_annotations": annotations}
+
+
+def _values(mr: MonitorRules) -> dict[str, float] | None:
+    """Values that are safely ok / critical / warning / between recovery and trigger."""
+    up = mr.comparator in (">", ">=")
+    if mr.comparator not in (">", ">=", "<", "<="):
+        return None
+    sign = 1 if up else -1
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    warn = next((lv for lv in mr.levels if lv.state == "warn"), None)
+    u = {k: sign * v for k, v in (("tc", crit.threshold), ("tw", warn and warn.threshold),
+                                   ("rc", crit.recovery), ("rw", warn and warn.recovery)) if v is not None}
+    out = {"ok": min(u.values()) - 1, "crit": max(u.values()) + 1}
+    if "tw" in u and u["tw"] < u["tc"]:
+        out["warn"] = (u["tw"] + u["tc"]) / 2
+    if "rc" in u and u["rc"] < u["tc"]:
+        out["between"] = (u["rc"] + u["tc"]) / 2
+    return {k: sign * v for k, v in out.items()}
+
+
+def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
+    if not mr.testable:
+        return []
+    vals = _values(mr)
+    if vals is None:
+        return []
+    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
+    hold = max(_minutes(lv.rule.for_seconds) for lv in threshold_levels)
+    n = 5 + hold + 10
+    scenarios: dict[str, list[float | None]] = {
+        "ok": [vals["ok"]] * n,
+        "crit": [vals["ok"]] * 5 + [vals["crit"]] * (n - 5),
+    }
+    if "warn" in vals:
+        scenarios["warn"] = [vals["ok"]] * 5 + [vals["warn"]] * (n - 5)
+    if "between" in vals:
+        scenarios["recovery"] = [vals["ok"]] * 3 + [vals["crit"]] * (hold + 3) + [vals["between"]] * 4 + [vals["ok"]] * 5
+    tests = []
+    for scenario, values in scenarios.items():
+        labels = {MONITOR_LABEL: mr.spec.ref, **{g: scenario for g in mr.group}}
+        checks = sorted({2, 5 + hold + 5, len(values) - 6, len(values) - 1})
+        alert_tests = []
+        for at in checks:
+            exp = [_expected(mr, lv, labels, values[at]) for lv in threshold_levels
+                   if _fires(lv, mr.comparator, values, at)]
+            alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp})
+        tests.append(_case(mr, scenario, labels, values, alert_tests))
+    nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
+    if nodata is not None:
+        labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
+        stop = 10
+        at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
+        tests.append(_case(mr, "nodata", labels, [vals["ok"]] * stop, [
+            {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
+            {"eval_time": f"{at}m", "alertname": nodata.rule.name,
+             "exp_alerts": [_expected(mr, nodata, labels, 1.0)]},
+        ]))
+    return tests
+
+
+def _series(labels: dict[str, str]) -> str:
+    body = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return f"{VALUE_METRIC}{{{body}}}"
+
+
+def _case(mr: MonitorRules, scenario: str, labels: dict[str, str], values: list[float | None],
+          alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
+        "interval": f"{STEP}s",
+        "input_series": [{"series": _series(labels), "values": " ".join(number(v) for v in values)}],
+        "alert_rule_test": alert_tests,
+    }

@@ -1,0 +1,155 @@
+"""A Datadog monitor as typed values: what every monitor family reads.
+
+Parsing the JSON once here keeps the family converters small and makes every
+option that changes meaning visible in one place (see :func:`option_notes`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dd2prom.model import Status
+
+LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+BY_RE = re.compile(r"\bby\s*\{([^}]*)\}")
+
+
+def label_name(tag_key: str) -> str:
+    """A Prometheus label name for a Datadog tag key (the transpiler's mapping
+    when it has one, else the key with invalid characters replaced)."""
+    try:  # the transpiler owns tag → label mapping; use it when it exposes one
+        from dd2prom.convert.queries import mapping
+
+        fn = getattr(mapping, "label_for_tag", None)
+        if fn is not None:
+            mapped = fn(tag_key)
+            if mapped and LABEL_RE.match(mapped):
+                return mapped
+    except Exception:  # pragma: no cover - a broken mapping must not break monitors
+        pass
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", tag_key.strip())
+    if not name or name[0].isdigit():
+        name = "_" + name
+    return name
+
+
+@dataclass
+class Thresholds:
+    critical: float | None = None
+    warning: float | None = None
+    critical_recovery: float | None = None
+    warning_recovery: float | None = None
+    ok: float | None = None
+
+
+@dataclass
+class MonitorSpec:
+    key: str                      # ledger id (file stem or id)
+    ref: str                      # the Datadog monitor id (what composites and synthetics name)
+    name: str
+    type: str
+    query: str
+    message: str
+    tags: list[str]
+    priority: int | None
+    options: dict[str, Any]
+    thresholds: Thresholds
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def parse(cls, key: str, data: dict[str, Any]) -> "MonitorSpec":
+        options = data.get("options") if isinstance(data.get("options"), dict) else {}
+        th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
+        ref = data.get("id") or (data.get("_corpus") or {}).get("original_id") or key
+        priority = data.get("priority")
+        return cls(
+            key=str(key), ref=str(ref), name=str(data.get("name") or ""), type=str(data.get("type") or ""),
+            query=str(data.get("query") or ""), message=str(data.get("message") or ""),
+            tags=[str(t) for t in data.get("tags") or [] if isinstance(t, (str, int))],
+            priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
+            options=options,
+            thresholds=Thresholds(**{k: _num(th.get(k)) for k in
+                                     ("critical", "warning", "critical_recovery", "warning_recovery", "ok")}),
+            raw=data,
+        )
+
+    def tag_values(self, key: str) -> list[str]:
+        return [t.split(":", 1)[1] for t in self.tags if ":" in t and t.split(":", 1)[0] == key]
+
+    def owner(self, group_by_tag: str) -> str:
+        """The team/service the monitor belongs to (rule group), '' when untagged."""
+        for key in (group_by_tag, "team", "service"):
+            values = self.tag_values(key)
+            if values:
+                return values[0]
+        return ""
+
+    @property
+    def datadog_group_tags(self) -> list[str]:
+        """The tags of every ``by {…}`` in the query (the multi-alert groups)."""
+        out: list[str] = []
+        for m in BY_RE.finditer(self.query):
+            for t in m.group(1).split(","):
+                t = t.strip()
+                if t and t not in out:
+                    out.append(t)
+        return out
+
+    def window_minutes_option(self, name: str) -> float | None:
+        return _num(self.options.get(name))
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int) -> int | None:
+    """Seconds of missing data after which Datadog notifies, or None when the
+    monitor does not notify on missing data."""
+    notify = spec.options.get("notify_no_data") is True or spec.options.get("on_missing_data") == "show_and_notify_no_data"
+    if not notify:
+        return None
+    minutes = _num(spec.options.get("no_data_timeframe"))
+    if minutes:
+        return int(minutes * 60)
+    return 2 * window_seconds if window_seconds else 600
+
+
+def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Status | None]]:
+    """Options that Prometheus handles differently: a sentence each and the
+    status they lower the item to (None = a fact, meaning kept)."""
+    o = spec.options
+    out: list[tuple[str, Status | None]] = []
+    delay = _num(o.get("evaluation_delay"))
+    if delay:
+        out.append((f"evaluation_delay {int(delay)}s is not applied: Prometheus evaluates on the latest "
+                    "scraped samples (the delay exists for late cloud-integration data).", Status.APPROXIMATE))
+    for opt in ("new_group_delay", "new_host_delay"):
+        if _num(o.get(opt)):
+            out.append((f"{opt} {int(_num(o.get(opt)))}s has no Prometheus equivalent: a new group can alert "
+                        "from its first evaluation.", None))
+    if o.get("require_full_window") is True:
+        out.append(("require_full_window: Prometheus evaluates the window with the samples present, "
+                    "so a new or sparse series may alert before a full window of data exists.", None))
+    timeout = _num(o.get("timeout_h"))
+    if timeout:
+        out.append((f"timeout_h {timeout:g}: a Prometheus alert resolves as soon as its series stop "
+                    f"reporting; the no-data rule (if any) looks back {timeout:g}h.", None))
+    if o.get("on_missing_data") == "default" and spec.query[:6] in ("sum(la", "count(") \
+            and re.search(r"<=?\s*[-\d.]+\s*$", spec.query):
+        out.append(("Datadog evaluates missing data as 0 for this sum/count below-threshold monitor; "
+                    "Prometheus has no sample and does not alert.", Status.APPROXIMATE))
+    if o.get("renotify_statuses") and o.get("renotify_statuses") != ["alert", "warn", "no data"]:
+        out.append((f"renotify_statuses {o['renotify_statuses']}: Alertmanager repeats every firing "
+                    "alert of the route.", None))
+    if o.get("escalation_message"):
+        out.append(("escalation_message is kept in the escalation_message annotation; Alertmanager "
+                    "repeats the same notification rather than a different text.", None))
+    return out

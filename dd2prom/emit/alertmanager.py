@@ -1,0 +1,267 @@
+"""The shared Alertmanager configuration (``alertmanager/alertmanager.yaml``).
+
+Several stages contribute to one file: monitors add receivers, routes and
+inhibit rules; SLOs add routes; downtimes add time intervals and mute routes.
+Every stage gets the same builder with :func:`alertmanager_config`; the file
+is written once, after all stages, by a finisher.
+
+Interface (stable, used by monitors, slos, downtimes)::
+
+    am = alertmanager_config(ctx)            # created on first use, in ctx.shared["alertmanager"]
+    am.add_receiver("slack-ops", slack_configs=[{...}])   # idempotent per name; returns the name
+    route = am.add_route({"dd_monitor_id": "123"}, "slack-ops",
+                         group_by=["alertname", "host"], repeat_interval="1h",
+                         continue_=True)     # returns the route dict (append to route["routes"])
+    am.add_inhibit_rule({"severity": "critical"}, {"severity": "warning"},
+                        equal=["alertname", "host"])
+    am.add_time_interval("downtime-42", [{"times": [...], "weekdays": [...]}])
+    am.mute_route({"dd_monitor_id": "123"}, "downtime-42")   # alerts matching are muted during it
+    am.secret_file("slack-ops", "api_url")   # "/etc/alertmanager/secrets/slack-ops/api_url"
+    am.to_dict()                              # the alertmanager.yaml document
+
+Matchers are either ``{label: value}`` (equality) or a list of Alertmanager
+matcher strings (``'severity=~"critical|warning"'``).
+
+Secrets are never invented: receivers read them with Alertmanager's
+``*_file`` fields from the paths where the Prometheus operator mounts
+``alertmanagerSpec.secrets`` (``/etc/alertmanager/secrets/<secret>/<key>``);
+:meth:`AlertmanagerConfig.required_secrets` lists the Secrets a user must
+create (written to ``alertmanager/required-secrets.yaml``). Where
+Alertmanager 0.25 has no ``*_file`` field (webhook URLs) the value is a
+``.invalid`` placeholder that must be replaced.
+
+Muting: ``mute_route`` adds, under every leaf route that can match, a child
+route with the same matchers and ``mute_time_intervals`` (Alertmanager does
+not inherit mute intervals, so it must sit on the route that notifies). When
+two mutes overlap on one alert only the first listed applies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Iterable, Union
+
+OUTPUT = "alertmanager/alertmanager.yaml"
+SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
+SECRET_ROOT = "/etc/alertmanager/secrets"
+DEFAULT_RECEIVER = "default"
+SHARED_KEY = "alertmanager"
+
+Matchers = Union[dict[str, str], list[str], None]
+
+_MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+
+
+def matcher_list(matchers: Matchers) -> list[str]:
+    """Matchers as Alertmanager matcher strings (values quoted and escaped)."""
+    if not matchers:
+        return []
+    if isinstance(matchers, dict):
+        return [f'{k}="{_escape(str(v))}"' for k, v in matchers.items()]
+    out = []
+    for m in matchers:
+        if not _MATCHER_RE.match(m):
+            raise ValueError(f"not an Alertmanager matcher: {m!r}")
+        out.append(m)
+    return out
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _equalities(matchers: list[str]) -> dict[str, str]:
+    out = {}
+    for m in matchers:
+        match = _MATCHER_RE.match(m)
+        if match and match.group(2) == "=":
+            out[match.group(1)] = match.group(3)
+    return out
+
+
+class AlertmanagerConfig:
+    """Builder of one alertmanager.yaml; every method keeps the document valid."""
+
+    def __init__(self, *, group_wait: str = "30s", group_interval: str = "5m",
+                 repeat_interval: str = "4h", group_by: Iterable[str] = ("alertname",)) -> None:
+        self.root: dict[str, Any] = {
+            "receiver": DEFAULT_RECEIVER,
+            "group_by": list(group_by),
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+        }
+        self.global_: dict[str, Any] = {}
+        self.receivers: dict[str, dict[str, Any]] = {DEFAULT_RECEIVER: {"name": DEFAULT_RECEIVER}}
+        self.routes: list[dict[str, Any]] = []
+        self.inhibit_rules: list[dict[str, Any]] = []
+        self.time_intervals: dict[str, list[dict[str, Any]]] = {}
+        self.mutes: list[tuple[list[str], str]] = []
+        # secret name → {key: [who uses it]}
+        self.secrets: dict[str, dict[str, list[str]]] = {}
+        self.placeholders: list[str] = []
+
+    # -- receivers -------------------------------------------------------------
+    def add_receiver(self, name: str, **configs: list[dict[str, Any]]) -> str:
+        """Add a receiver (``slack_configs=[...]`` etc.). Adding a name again
+        merges new configs in without duplicating identical ones."""
+        rec = self.receivers.setdefault(name, {"name": name})
+        for key, items in configs.items():
+            have = rec.setdefault(key, [])
+            for it in items:
+                if it not in have:
+                    have.append(it)
+        return name
+
+    def secret_file(self, secret: str, key: str, used_by: str = "") -> str:
+        """Path of a mounted Secret key; the Secret is recorded as required."""
+        users = self.secrets.setdefault(secret, {}).setdefault(key, [])
+        if used_by and used_by not in users:
+            users.append(used_by)
+        return f"{SECRET_ROOT}/{secret}/{key}"
+
+    def placeholder(self, what: str) -> str:
+        """A value that must be replaced by hand (recorded in required-secrets.yaml)."""
+        if what not in self.placeholders:
+            self.placeholders.append(what)
+        return what
+
+    def set_global(self, **values: Any) -> None:
+        for k, v in values.items():
+            self.global_.setdefault(k, v)
+
+    # -- routes ----------------------------------------------------------------
+    def add_route(self, matchers: Matchers, receiver: str, *, group_by: Iterable[str] | None = None,
+                  repeat_interval: str | None = None, group_wait: str | None = None,
+                  group_interval: str | None = None, continue_: bool = False,
+                  routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Append a route under the root; returns it (callers may add child routes)."""
+        route = self.route(matchers, receiver, group_by=group_by, repeat_interval=repeat_interval,
+                           group_wait=group_wait, group_interval=group_interval,
+                           continue_=continue_, routes=routes)
+        self.routes.append(route)
+        return route
+
+    @staticmethod
+    def route(matchers: Matchers, receiver: str | None, *, group_by: Iterable[str] | None = None,
+              repeat_interval: str | None = None, group_wait: str | None = None,
+              group_interval: str | None = None, continue_: bool = False,
+              routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A route dict (not attached), for nesting under another route."""
+        route: dict[str, Any] = {}
+        if receiver:
+            route["receiver"] = receiver
+        ms = matcher_list(matchers)
+        if ms:
+            route["matchers"] = ms
+        if group_by is not None:
+            route["group_by"] = list(dict.fromkeys(group_by))
+        for key, value in (("group_wait", group_wait), ("group_interval", group_interval),
+                           ("repeat_interval", repeat_interval)):
+            if value:
+                route[key] = value
+        if continue_:
+            route["continue"] = True
+        if routes:
+            route["routes"] = routes
+        return route
+
+    def add_inhibit_rule(self, source: Matchers, target: Matchers, equal: Iterable[str] = ()) -> None:
+        rule: dict[str, Any] = {"source_matchers": matcher_list(source), "target_matchers": matcher_list(target)}
+        if equal:
+            rule["equal"] = list(dict.fromkeys(equal))
+        if rule not in self.inhibit_rules:
+            self.inhibit_rules.append(rule)
+
+    # -- time intervals and muting ----------------------------------------------
+    def add_time_interval(self, name: str, intervals: list[dict[str, Any]]) -> str:
+        self.time_intervals[name] = list(intervals)
+        return name
+
+    def mute_route(self, matchers: Matchers, interval_name: str) -> None:
+        """Mute alerts matching ``matchers`` during the named time interval."""
+        entry = (matcher_list(matchers), interval_name)
+        if entry not in self.mutes:
+            self.mutes.append(entry)
+
+    def _apply_mutes(self, route: dict[str, Any], inherited: dict[str, str]) -> None:
+        own = dict(inherited)
+        own.update(_equalities(route.get("matchers", [])))
+        children = route.get("routes")
+        if children:
+            for child in children:
+                self._apply_mutes(child, own)
+            return
+        mute_children = []
+        for ms, interval in self.mutes:
+            want = _equalities(ms)
+            if any(k in own and own[k] != v for k, v in want.items()):
+                continue  # can never match under this route
+            mute_children.append({"matchers": list(ms), "mute_time_intervals": [interval]})
+        if mute_children:
+            route["routes"] = mute_children
+
+    # -- output ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        for _, interval in self.mutes:
+            if interval not in self.time_intervals:
+                raise ValueError(f"mute_route names an unknown time interval: {interval}")
+        routes = copy.deepcopy(self.routes)
+        root = dict(self.root)
+        if self.mutes:
+            # alerts no route catches still reach the default receiver; mute those too
+            for ms, interval in self.mutes:
+                routes.append({"matchers": list(ms), "mute_time_intervals": [interval]})
+            for r in routes[: len(self.routes)]:
+                self._apply_mutes(r, {})
+        if routes:
+            root["routes"] = routes
+        unknown = sorted({r for r in _receivers_used(root) if r not in self.receivers})
+        if unknown:
+            raise ValueError(f"routes name unknown receivers: {', '.join(unknown)}")
+        doc: dict[str, Any] = {}
+        if self.global_:
+            doc["global"] = dict(self.global_)
+        doc["route"] = root
+        if self.inhibit_rules:
+            doc["inhibit_rules"] = list(self.inhibit_rules)
+        doc["receivers"] = [self.receivers[n] for n in sorted(self.receivers)]
+        if self.time_intervals:
+            doc["time_intervals"] = [{"name": n, "time_intervals": v} for n, v in sorted(self.time_intervals.items())]
+        return doc
+
+    def required_secrets(self) -> dict[str, Any]:
+        """The Kubernetes Secrets (and placeholders) the config expects, for the user."""
+        return {
+            "note": ("Create these Secrets in the Alertmanager's namespace and list them in "
+                     "alertmanagerSpec.secrets; the operator mounts them at "
+                     f"{SECRET_ROOT}/<secret>/<key>. Replace every placeholder."),
+            "secrets": [{"name": name, "keys": [{"key": k, "used_by": sorted(v)} for k, v in sorted(keys.items())]}
+                        for name, keys in sorted(self.secrets.items())],
+            "alertmanagerSpec": {"secrets": sorted(self.secrets)},
+            "placeholders": list(self.placeholders),
+        }
+
+    def write(self, out) -> None:
+        out.write_yaml(OUTPUT, self.to_dict())
+        if self.secrets or self.placeholders:
+            out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
+
+
+def _receivers_used(route: dict[str, Any]) -> Iterable[str]:
+    if route.get("receiver"):
+        yield route["receiver"]
+    for child in route.get("routes", []):
+        yield from _receivers_used(child)
+
+
+def alertmanager_config(ctx) -> AlertmanagerConfig:
+    """The run's shared builder; the first caller creates it and registers the
+    finisher that writes alertmanager/alertmanager.yaml after all stages."""
+    am = ctx.shared.get(SHARED_KEY)
+    if am is None:
+        am = AlertmanagerConfig()
+        ctx.shared[SHARED_KEY] = am
+        ctx.on_finish("alertmanager", lambda c: c.shared[SHARED_KEY].write(c.out))
+    return am

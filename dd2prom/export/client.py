@@ -1,0 +1,273 @@
+"""The one way export talks to Datadog: datadog-api-client calls wrapped with
+rate-limit waits, retries and secret redaction.
+
+The generated client's models are bypassed on purpose (``preload_content``
+off): the snapshot must hold the API's own JSON, field for field, including
+fields the client's models do not know yet. Requests, auth headers, paths and
+query parameters are still the client's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import urllib3
+from datadog_api_client import ApiClient, Configuration
+from datadog_api_client import rest
+from datadog_api_client.exceptions import ApiException
+
+log = logging.getLogger("dd2prom.export")
+
+# --site values and the short names people type for them
+SITES = {
+    "datadoghq.com": "datadoghq.com", "us1": "datadoghq.com", "us": "datadoghq.com",
+    "us3.datadoghq.com": "us3.datadoghq.com", "us3": "us3.datadoghq.com",
+    "us5.datadoghq.com": "us5.datadoghq.com", "us5": "us5.datadoghq.com",
+    "datadoghq.eu": "datadoghq.eu", "eu": "datadoghq.eu", "eu1": "datadoghq.eu",
+    "ap1.datadoghq.com": "ap1.datadoghq.com", "ap1": "ap1.datadoghq.com",
+    "ddog-gov.com": "ddog-gov.com", "gov": "ddog-gov.com",
+}
+RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+
+def site_host(site: str | None) -> tuple[str, str]:
+    """(canonical site, API base URL) for a --site value; ValueError when unknown."""
+    name = (site or "datadoghq.com").strip().lower().removeprefix("https://").removeprefix("app.").rstrip("/")
+    if name not in SITES:
+        raise ValueError(f"unknown Datadog site {site!r}; use one of: "
+                         + ", ".join(sorted(set(SITES.values()))))
+    return SITES[name], f"https://api.{SITES[name]}"
+
+
+class Redactor:
+    """Replaces the API and application keys in any text: error messages,
+    log lines and manifest entries all go through it."""
+
+    def __init__(self, *secrets: str | None):
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: Any) -> str:
+        text = str(text)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that redacts every record before any handler sees it."""
+
+    def __init__(self, redact: Redactor):
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+class CallError(Exception):
+    """A call that failed for good; ``status`` is the HTTP status (None for
+    transport errors) and the message is already redacted."""
+
+    @classmethod
+    def wrap(cls, exc: BaseException, redact: "Redactor") -> "CallError":
+        """Any exception as a CallError (a bug or an unexpected answer)."""
+        return exc if isinstance(exc, cls) else cls(redact(f"{type(exc).__name__}: {exc}"))
+
+    def __init__(self, message: str, status: int | None = None, *, transient: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.transient = transient     # kept failing on 5xx/timeouts: smaller pages may help
+
+
+@dataclass
+class RetryPolicy:
+    """How hard to try. Environment overrides exist so tests and the bench can
+    shrink waits: DD2PROM_RETRY_BASE (s), DD2PROM_ATTEMPTS, DD2PROM_TIMEOUT (s)."""
+
+    attempts: int = 4              # tries for 5xx / timeouts before a call fails
+    base: float = 0.5              # first back-off; doubles with jitter
+    max_wait: float = 30.0         # cap for one back-off
+    rate_limit_waits: int = 30     # 429s tolerated for one call
+    timeout: float = 60.0          # seconds per request
+
+    @classmethod
+    def from_env(cls) -> "RetryPolicy":
+        p = cls()
+        p.attempts = int(os.environ.get("DD2PROM_ATTEMPTS", p.attempts))
+        p.base = float(os.environ.get("DD2PROM_RETRY_BASE", p.base))
+        p.timeout = float(os.environ.get("DD2PROM_TIMEOUT", p.timeout))
+        return p
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.max_wait, self.base * (2 ** attempt)) * (0.5 + random.random() / 2)
+
+
+class RateGate:
+    """Shared by all worker threads: once Datadog says the window is used up
+    (X-RateLimit-Remaining 0, or a 429), nobody sends until X-RateLimit-Reset
+    has passed, so the export runs at the rate limit instead of into it."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep):
+        self.lock = threading.Lock()
+        self.resume_at = 0.0
+        self.sleep = sleep
+        self.waited = 0.0
+
+    def before(self) -> None:
+        while True:
+            with self.lock:
+                delay = self.resume_at - time.monotonic()
+            if delay <= 0:
+                return
+            self.waited += delay
+            self.sleep(delay)
+
+    def after(self, headers: Any, limited: bool) -> float:
+        """Read the rate-limit headers; returns the wait they ask for."""
+        reset = _header_float(headers, "X-RateLimit-Reset")
+        remaining = _header_float(headers, "X-RateLimit-Remaining")
+        if reset is None or not (limited or remaining == 0):
+            return 0.0
+        with self.lock:
+            self.resume_at = max(self.resume_at, time.monotonic() + reset)
+        return reset
+
+
+def _header_float(headers: Any, name: str) -> float | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in dict(headers).items() if k.lower() == name.lower()), None)
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _PooledApiClient(ApiClient):
+    """ApiClient whose connection pool fits the export's worker count."""
+
+    pool_size = 8
+
+    def _build_rest_client(self):
+        return rest.RESTClientObject(self.configuration, maxsize=self.pool_size)
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+
+class Datadog:
+    """datadog-api-client behind one ``call`` that returns parsed JSON."""
+
+    def __init__(self, base_url: str, api_key: str, app_key: str, *, concurrency: int = 8,
+                 policy: RetryPolicy | None = None, redact: Redactor | None = None):
+        cfg = Configuration(host=base_url.rstrip("/"))
+        cfg.api_key["apiKeyAuth"] = api_key
+        cfg.api_key["appKeyAuth"] = app_key
+        cfg.preload_content = False          # raw JSON, not the client's models
+        cfg.return_http_data_only = True
+        # our own retries below; urllib3 must not retry behind our back
+        cfg.retry_policy = urllib3.util.Retry(total=0, redirect=0, raise_on_status=False)
+        self.policy = policy or RetryPolicy.from_env()
+        cfg.request_timeout = self.policy.timeout
+        _PooledApiClient.pool_size = max(4, concurrency)
+        self.api_client = _PooledApiClient(cfg)
+        self.api_client.user_agent = f"dd2prom-export ({self.api_client.user_agent})"
+        self.gate = RateGate()
+        self.stats = Stats()
+        self.redact = redact or Redactor(api_key, app_key)
+        self._apis: dict[type, Any] = {}
+
+    def api(self, cls: type) -> Any:
+        """One instance per generated API class (MonitorsApi, DashboardsApi, ...)."""
+        if cls not in self._apis:
+            self._apis[cls] = cls(self.api_client)
+        return self._apis[cls]
+
+    def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run ``fn(**kwargs)`` (a generated API method) and return the JSON body.
+        429: wait for X-RateLimit-Reset and retry. 5xx, 408 and transport errors:
+        back off and retry up to ``policy.attempts`` times. Anything else fails
+        at once with a :class:`CallError`."""
+        failures = limited = 0
+        while True:
+            self.gate.before()
+            self.stats.add(requests=1)
+            try:
+                resp = fn(**kwargs)
+                body = resp.data
+                headers = resp.headers
+                resp.release_conn()
+                self.gate.after(headers, limited=False)
+                try:
+                    return json.loads(body) if body else None
+                except ValueError as exc:
+                    raise CallError(f"response is not JSON ({exc})", resp.status)
+            except ApiException as exc:
+                status = exc.status
+                if status == 429:
+                    limited += 1
+                    self.stats.add(rate_limited=1)
+                    wait = self.gate.after(exc.headers, limited=True) or self.policy.backoff(limited)
+                    if limited > self.policy.rate_limit_waits:
+                        raise CallError(self.redact(f"HTTP 429 rate limited {limited} times in a row"), 429)
+                    if not exc.headers or _header_float(exc.headers, "X-RateLimit-Reset") is None:
+                        self.gate.sleep(wait)
+                    log.debug("429, waiting %.1fs", wait)
+                    continue
+                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(exc.body)}".strip())
+                if status in RETRY_STATUSES:
+                    failures += 1
+                    if failures < self.policy.attempts:
+                        self._backoff(failures, message)
+                        continue
+                    raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
+                raise CallError(message, status)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                failures += 1
+                message = self.redact(f"{type(exc).__name__}: {exc}")
+                if failures < self.policy.attempts:
+                    self._backoff(failures, message)
+                    continue
+                raise CallError(f"{message} (after {failures} attempts)", transient=True)
+
+    def _backoff(self, failures: int, message: str) -> None:
+        self.stats.add(retries=1)
+        wait = self.policy.backoff(failures - 1)
+        log.info("retrying in %.1fs after: %s", wait, message)
+        self.gate.sleep(wait)
+
+    def close(self) -> None:
+        self.api_client.close()
+
+
+def _short(body: Any, limit: int = 300) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, dict) and "errors" in body:
+        body = "; ".join(str(e) for e in body["errors"])
+    text = body if isinstance(body, str) else json.dumps(body, sort_keys=True)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"

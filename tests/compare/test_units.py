@@ -1,0 +1,288 @@
+"""Table-driven tests of the pieces: reading the ledger, time ranges, alignment,
+relative error, rolling windows and alert decisions, writing back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dd2prom.compare import ledger, parse_label_map
+from dd2prom.compare.align import align, group_tags, label_for_tag
+from dd2prom.compare.datadog_source import Series, SourceError, parse_response
+from dd2prom.compare.metrics import decision_stats, relative_error, rolling, value_stats
+from dd2prom.compare.timerange import default_step, parse_duration, parse_time, resolve_range
+from dd2prom.snapshot import atomic_write_json
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90s", 90), ("5m", 300), ("1h30m", 5400), ("6h", 21600), ("2d", 172800), ("1w", 604800),
+    ("", None), ("5", None), ("5x", None), ("m5", None),
+])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("last, start, end, expected", [
+    ("6h", None, None, (1000 - 21600, 1000)),
+    ("1h", None, "5000", (1400, 5000)),
+    (None, "100", "200", (100, 200)),
+    ("6h", "2026-11-20T00:00:00Z", "2026-11-20T01:00:00+00:00", (1795132800, 1795136400)),
+    ("6h", "2026-11-20T00:00:00", "1795136400", (1795132800, 1795136400)),  # naive times are UTC
+])
+def test_resolve_range(last, start, end, expected):
+    assert resolve_range(last, start, end, now=1000) == expected
+
+
+@pytest.mark.parametrize("last, start, end", [("6x", None, None), ("6h", "200", "100"), ("6h", "yesterday", None)])
+def test_resolve_range_rejects(last, start, end):
+    with pytest.raises(ValueError):
+        resolve_range(last, start, end, now=1000)
+
+
+def test_default_step():
+    assert default_step(0, 3600) == 60 and default_step(0, 7 * 86400) == 2016 // 60 * 60
+
+
+MON = {"kind": "monitor", "id": "1", "name": "n", "type": "query alert"}
+
+
+@pytest.mark.parametrize("item, skip, fields", [
+    ({**MON, "query": "avg(last_5m):avg:cpu{env:prod} by {host} > 90", "promql": "avg by (host) (x) > 90"},
+     None, {"datadog_query": "avg:cpu{env:prod} by {host}", "promql": "avg by (host) (x)",
+            "alert_promql": "avg by (host) (x) > 90"}),
+    # extra nested under "extra", threshold from thresholds.critical, parenthesised left side
+    ({**MON, "extra": {"query": "max(last_1h):sum:a{*}.as_count() >= 1e3", "promql": "(sum(increase(a[1h]))) >= 1000",
+                       "thresholds": {"critical": 1000}}},
+     None, {"datadog_query": "sum:a{*}.as_count()", "promql": "sum(increase(a[1h]))"}),
+    ({**MON, "query": "avg(last_5m):avg:cpu{*} < -1.5", "promql": "avg(x) < bool -1.5"}, None, {"promql": "avg(x)"}),
+    ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1", "promql": "avg(x) > avg(y)"}, "value side", {}),
+    ({**MON, "type": "service check", "query": "x", "promql": "y"}, "service check", {}),
+    ({**MON, "promql": "x > 1"}, "no Datadog query", {}),
+    ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1"}, "no PromQL", {}),
+    ({**MON, "query": "pct_change(avg(last_5m),last_5m):avg:cpu{*} > 1", "promql": "x > 1"}, "not of the form", {}),
+    ({**MON, "query": "avg(last_5q):avg:cpu{*} > 1", "promql": "x > 1"}, "unknown monitor window", {}),
+    # "bool" makes every series come back: as an alert it always fires, which the decisions show
+    ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1", "promql": "avg(x) > bool 1"}, None, {"promql": "avg(x)"}),
+])
+def test_monitor_targets(item, skip, fields):
+    t = ledger.monitor_target(item)
+    if skip:
+        assert skip in t.skip
+    else:
+        assert t.skip is None
+        for k, v in fields.items():
+            assert getattr(t, k) == v
+
+
+def test_monitor_spec():
+    t = ledger.monitor_target({**MON, "query": "sum(last_1h):sum:a{*} by {x}.as_count() >= 5",
+                                "promql": "x >= 5", "thresholds": {"critical": 7, "warning": 3}})
+    assert (t.monitor.time_aggregation, t.monitor.window_seconds, t.monitor.comparator, t.monitor.threshold) == \
+        ("sum", 3600, ">=", 7.0)
+
+
+W = {"kind": "widget", "id": "d/1", "name": "w"}
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({**W, "queries": ["avg:a{$env,service:x} by {host}"], "promql": ['avg by (host) (a{env=~"$env",service="x"})']},
+     [("avg:a{service:x} by {host}", 'avg by (host) (a{env=~".*",service="x"})', None)]),
+    ({**W, "queries": ["sum:a{$env}.as_count()", "query1 / query2"], "promql": ["sum(increase(a[$__interval]))", "x"]},
+     [("sum:a{*}.as_count()", "sum(increase(a[$__interval]))", None), (None, None, "not a Datadog metric query")]),
+    ({**W, "queries": ["avg:a{*}"], "promql": ['a{host="$host",pod=~"${pod:regex}"}']},
+     [("avg:a{*}", 'a{host=~".*",pod=~".*"}', None)]),
+    ({**W, "queries": ["avg:a{*}"], "promql": ["topk($n, a)"]}, [(None, None, "Grafana variables")]),
+    ({**W, "queries": ["avg:a{*}", "avg:b{*}"], "promql": ["a"]}, [("avg:a{*}", "a", None), (None, None, "no PromQL")]),
+    ({**W}, [(None, None, "no Datadog queries")]),
+    ({**W, "queries": "avg:a{*}", "promql": "a"}, [("avg:a{*}", "a", None)]),
+])
+def test_widget_targets(item, expected):
+    got = list(ledger.widget_targets(item))
+    assert len(got) == len(expected)
+    for t, (dd, prom, skip) in zip(got, expected):
+        if skip:
+            assert skip in t.skip
+        else:
+            assert (t.datadog_query, t.promql, t.skip) == (dd, prom, None)
+
+
+def test_with_step():
+    expr = "rate(a[$__rate_interval]) + increase(b[${__interval}]) + c[$__range]"
+    assert ledger.with_step(expr, 60, 15, 3600) == "rate(a[75s]) + increase(b[60s]) + c[3600s]"
+    assert "60s" in ledger.with_step("rate(a[$__rate_interval])", 15, 15, 60)
+
+
+def test_targets_only_and_odd_items():
+    cov = {"items": [MON | {"query": "avg(last_5m):avg:a{*} > 1", "promql": "a > 1"}, {**W, "queries": ["avg:a{*}"], "promql": ["a"]},
+                     "junk", {"kind": "slo", "id": "s"}]}
+    assert [t.kind for t in ledger.targets(cov)] == ["monitor", "widget"]
+    assert [t.kind for t in ledger.targets(cov, "widgets")] == ["widget"]
+
+
+@pytest.mark.parametrize("query, tags", [
+    ("avg:a{*} by {host,env}", ["host", "env"]),
+    ("sum:a{x:y} by {service}.as_count() / sum:b{*} by {service,pod}", ["service", "pod"]),
+    ("avg:a{*}", []),
+])
+def test_group_tags(query, tags):
+    assert group_tags(query) == tags
+
+
+def test_label_for_tag():
+    assert label_for_tag("kube_namespace", {"kube_namespace": "namespace"}) == "namespace"
+    assert label_for_tag("availability-zone") == "availability_zone"
+    assert label_for_tag("1x") == "_1x"
+
+
+def S(labels, points):  # noqa: N802 - short constructor for tables
+    return Series(labels, points)
+
+
+def test_align_pairs_missing_and_ambiguous():
+    dd = [S({"host": "A"}, {}), S({"host": "b"}, {}), S({"host": "c"}, {})]
+    prom = [S({"host": "a", "pod": "1"}, {}), S({"host": "b", "pod": "1"}, {}), S({"host": "b", "pod": "2"}, {}),
+            S({"host": "d"}, {})]
+    al = align(dd, prom, ["host"])
+    assert [k for k, _, _ in al.pairs] == [(("host", "a"),), (("host", "b"),)]
+    assert al.datadog_only == [(("host", "c"),)]
+    assert al.prometheus_only == [(("host", "d"),)]
+    assert al.ambiguous == [(("host", "b"),)]
+
+
+def test_align_with_label_map_and_no_groups():
+    al = align([S({"kube_namespace": "x"}, {})], [S({"namespace": "x", "job": "j"}, {})], ["kube_namespace"],
+               {"kube_namespace": "namespace"})
+    assert len(al.pairs) == 1 and al.label_names == ["namespace"]
+    al = align([S({}, {})], [S({"job": "j"}, {})], [])
+    assert len(al.pairs) == 1
+
+
+@pytest.mark.parametrize("p, d, err", [
+    (1.0, 1.0, 0.0), (0.0, 0.0, 0.0), (110.0, 100.0, 10 / 110), (100.0, 110.0, 10 / 110),
+    (0.0, 5.0, 1.0), (-1.0, 1.0, 2.0), (1e-15, 0.0, 0.0),
+])
+def test_relative_error(p, d, err):
+    assert relative_error(p, d) == pytest.approx(err)
+
+
+def test_value_stats():
+    pairs = [((("h", "a"),), S({}, {60: 1.0, 120: 2.0, 180: 4.0}), S({}, {60: 1.0, 120: 2.2, 240: 9.0}))]
+    st = value_stats(pairs)
+    assert (st.compared, st.missing_in_prometheus, st.missing_in_datadog) == (2, 1, 1)
+    assert st.max == pytest.approx(0.2 / 2.2) and st.worst_at == 120 and st.worst_series == '{h="a"}'
+    assert st.median == pytest.approx(0.1 / 2.2)
+
+
+@pytest.mark.parametrize("agg, expected", [
+    ("avg", {180: 2.0, 240: 3.0, 300: 4.0}),
+    ("sum", {180: 6.0, 240: 9.0, 300: 12.0}),
+    ("max", {180: 3.0, 240: 4.0, 300: 5.0}),
+    ("min", {180: 1.0, 240: 2.0, 300: 3.0}),
+    ("last", {180: 3.0, 240: 4.0, 300: 5.0}),
+])
+def test_rolling(agg, expected):
+    # buckets ending at 60..300, window 3 buckets: the first full window ends at 180
+    points = {60: 1.0, 120: 2.0, 180: 3.0, 240: 4.0, 300: 5.0}
+    assert rolling(points, 180, agg, 60) == expected
+
+
+def test_rolling_with_gap_keeps_window_in_time():
+    assert rolling({60: 1.0, 120: 2.0, 300: 9.0}, 120, "avg", 60) == {120: 1.5, 300: 9.0}
+
+
+def test_decisions():
+    k1, k2, k3 = (("h", "a"),), (("h", "b"),), (("h", "c"),)
+    dd = {k1: {60: 5.0, 120: 15.0, 180: 15.0}, k2: {60: 1.0, 120: 1.0, 180: 1.0}}
+    fired = {k1: {120}, k3: {180}}
+    st = decision_stats(dd, fired, ">", 10)
+    # k1: agree at 60 and 120, Datadog alone at 180; k2 agrees 3 times; k3: Prometheus alone at 180
+    assert (st.steps, st.agree, st.only_datadog, st.only_prometheus) == (7, 5, 1, 1)
+    assert (st.fired_datadog, st.fired_prometheus, st.first_disagreement) == (2, 2, 180)
+
+
+def test_parse_response():
+    body = {"status": "ok", "group_by": ["host"], "series": [
+        {"interval": 20, "tag_set": ["host:a", "novalue"], "pointlist": [[1000.0, 1.5], [21000.0, None], [41000.0, 2]]},
+    ]}
+    res = parse_response(body)
+    assert res.interval == 20 and res.tag_groups == ["host"]
+    assert res.series[0].labels == {"host": "a", "novalue": ""}
+    assert res.series[0].points == {21: 1.5, 61: 2.0}
+    with pytest.raises(SourceError):
+        parse_response({"status": "error", "error": "bad query"})
+
+
+def test_label_map_option():
+    assert parse_label_map(["host=instance", " a = b "]) == {"host": "instance", "a": "b"}
+    with pytest.raises(ValueError):
+        parse_label_map(["host"])
+
+
+def _row(id_, verdict, headline="h."):
+    return {"kind": "monitor", "id": id_, "query_index": 0, "verdict": verdict, "headline": headline,
+            "relative_error": None, "series": None, "decisions": None}
+
+
+def test_flag_items_is_rerunnable(tmp_path):
+    items = [{"kind": "monitor", "id": i, "status": s, "notes": ["kept"]} for i, s in
+             [("1", "exact"), ("2", "exact"), ("3", "manual"), ("4", "exact")]]
+    atomic_write_json(tmp_path / "coverage.json", {"items": items, "counts": {}})
+    rows = [_row("1", "diverges", "Values differ."), _row("2", "match"), _row("3", "missing"), _row("4", "skipped")]
+    assert ledger.flag_items(tmp_path, rows, "compare/compare.json") == 2
+    got = {i["id"]: i for i in json.loads((tmp_path / "coverage.json").read_text())["items"]}
+    assert got["1"]["status"] == "approximate" and got["1"]["notes"] == ["kept", "compare: Values differ."]
+    assert got["2"]["status"] == "exact" and got["2"]["compare"]["verdict"] == "match"
+    assert got["3"]["status"] == "manual"           # never raised by compare
+    assert "compare" not in got["4"]
+    # the translation was fixed: a second run restores the status and drops the note
+    ledger.flag_items(tmp_path, [_row("1", "match")], "compare/compare.json")
+    got = {i["id"]: i for i in json.loads((tmp_path / "coverage.json").read_text())["items"]}
+    assert got["1"]["status"] == "exact" and got["1"]["notes"] == ["kept"]
+
+
+@pytest.mark.parametrize("query, metric", [
+    ("avg:system.cpu.user{env:prod} by {host}", "system.cpu.user"),
+    ("sum:a.b{*}.as_count() / sum:c{*}", "a.b"),
+    ("query1", None),
+])
+def test_first_metric(query, metric):
+    from dd2prom.compare.align import first_metric
+
+    assert first_metric(query) == metric
+
+
+@pytest.mark.parametrize("status, fatal", [(403, True), (400, False)])
+def test_datadog_http_errors(status, fatal, monkeypatch):
+    """A real HTTP exchange with a local server: bad keys stop the run, a bad
+    query fails only its item; the key never appears in the message."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from dd2prom.compare.datadog_source import DatadogSource
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps({"errors": ["Forbidden" if status == 403 else "bad query"]}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    monkeypatch.setenv("DD_API_KEY", "secret-api-key")
+    monkeypatch.setenv("DD_APP_KEY", "secret-app-key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = DatadogSource(api_url=f"http://127.0.0.1:{server.server_port}/")
+    try:
+        with pytest.raises(SourceError) as info:
+            source.query("avg:a{*}", 0, 60)
+    finally:
+        source.close()
+        server.shutdown()
+    assert info.value.fatal is fatal and f"HTTP {status}" in str(info.value)
+    assert "secret" not in str(info.value)

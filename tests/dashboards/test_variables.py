@@ -1,0 +1,36 @@
+"""Template variables → Grafana variables."""
+
+from __future__ import annotations
+
+from dd2prom.convert.dashboards.variables import build, grafana_names
+from dd2prom.convert.queries.types import TranslateContext, Translation
+from dd2prom.model import Status
+
+
+def _t(metric, labels):
+    return Translation(query="", promql=f"{metric}", status=Status.EXACT, prom_metrics=[metric], labels=labels)
+
+
+def test_names_are_valid_and_unique():
+    names = grafana_names([{"name": "host-name"}, {"name": "host_name"}, {"name": "1x"}, {"name": "datasource"}, {}])
+    assert names == {"host-name": "host_name", "host_name": "host_name_", "1x": "v_1x", "datasource": "v_datasource"}
+
+
+def test_query_variable_on_a_metric_carrying_the_label():
+    tvs = [{"name": "env", "prefix": "env", "default": "prod", "available_values": ["prod", "stag.ing"]},
+           {"name": "svc", "prefix": "service", "default": "*"},
+           {"name": "team", "prefix": None, "defaults": ["a", "b"]}]
+    translations = [_t("up", []), _t("up", []), _t("http_requests_total", ["env"])]
+    variables, notes = build(tvs, grafana_names(tvs), TranslateContext(target="dashboard"), translations)
+    ds, env, svc, team = variables
+    assert ds["type"] == "datasource" and ds["query"] == "prometheus"
+    assert env["query"] == "label_values(http_requests_total, env)"
+    assert env["regex"] == r"/^(prod|stag\.ing)$/"
+    assert env["current"]["value"] == ["prod"] and env["multi"] and env["includeAll"] and env["allValue"] == ".*"
+    assert svc["query"] == "label_values(up, service)" and svc["current"]["value"] == ["$__all"]
+    assert team["current"]["value"] == ["a", "b"] and any("no tag prefix" in n for n in notes)
+
+
+def test_without_metrics_label_values_lists_every_value():
+    variables, _ = build([{"name": "env", "prefix": "env"}], {"env": "env"}, TranslateContext(), [])
+    assert variables[1]["query"] == "label_values(env)"

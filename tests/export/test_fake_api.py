@@ -1,0 +1,162 @@
+"""Export against the in-process fake Datadog API: filters, resume rules,
+timeouts, whole-list failures, metric metadata, usage contract, CLI exits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bench.synth_org import generate
+from dd2prom.export import ExportOptions, cli_export, export
+from dd2prom.snapshot import Snapshot
+from tests.fakeapi import API_KEY, APP_KEY, FakeDatadog, Faults, serve
+
+ORG = generate(40, 6, seed=11, n_slos=5, n_synthetics=4, n_downtimes=3)
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setenv("DD2PROM_RETRY_BASE", "0")
+    monkeypatch.setenv("DD2PROM_TIMEOUT", "1")
+
+
+def run(out: Path, url: str, **kw) -> dict:
+    kw.setdefault("page_size", 10)
+    return export(ExportOptions(out=out, **kw), site=None, api_url=url, api_key=API_KEY, app_key=APP_KEY)
+
+
+def ids(out: Path, kind: str) -> set[str]:
+    return {o.id for o in Snapshot.open(out).iter(kind)}
+
+
+def test_full_export_layout(tmp_path):
+    fake = FakeDatadog(ORG)
+    with serve(fake) as url:
+        manifest = run(tmp_path, url)
+    assert manifest["complete"] and manifest["errors"] == []
+    for kind, id_field in [("monitors", "id"), ("dashboards", "id"), ("slos", "id"),
+                           ("synthetics", "public_id"), ("downtimes", "id")]:
+        assert ids(tmp_path, kind) == {str(o[id_field]) for o in ORG[kind]}, kind
+    # metric metadata for every metric the queries read, with the metric name inside
+    meta = Snapshot.open(tmp_path).metric_metadata()
+    assert meta and all(m["metric"] == name and "type" in m for name, m in meta.items())
+    assert "system.cpu.user" in meta or "trace.http.request.hits" in meta
+    # usage contract read by the cost report
+    usage = json.loads((tmp_path / "usage" / "summary.json").read_text())
+    assert len(usage["usage"]) == 3
+    for month in usage["usage"]:
+        for field in ("date", "infra_host_top99p", "agent_host_top99p", "container_avg", "container_hwm", "custom_ts_avg"):
+            assert field in month
+    assert manifest["counts"]["usage"] == 1 and manifest["site"] == "datadoghq.com"
+
+
+def test_tag_and_id_filters(tmp_path):
+    team = ORG["monitors"][0]["tags"][0]
+    dash = ORG["dashboards"][1]["id"]
+    id_file = {str(ORG["monitors"][5]["id"]), dash}
+    with serve(FakeDatadog(ORG)) as url:
+        run(tmp_path / "tag", url, kinds=["monitors", "dashboards", "synthetics"], tags=[team])
+        run(tmp_path / "ids", url, kinds=["monitors", "dashboards"], ids=id_file)
+    assert ids(tmp_path / "tag", "monitors") == {str(m["id"]) for m in ORG["monitors"] if team in m["tags"]}
+    assert ids(tmp_path / "tag", "dashboards") == {d["id"] for d in ORG["dashboards"] if team in d["tags"]}
+    assert ids(tmp_path / "tag", "synthetics") == {t["public_id"] for t in ORG["synthetics"] if team in t["tags"]}
+    assert ids(tmp_path / "ids", "monitors") | ids(tmp_path / "ids", "dashboards") == id_file
+
+
+def test_rerun_keeps_unchanged_refetches_changed_and_prunes_deleted(tmp_path):
+    org = json.loads(json.dumps(ORG))
+    fake = FakeDatadog(org)
+    with serve(fake) as url:
+        run(tmp_path, url, kinds=["dashboards", "monitors"])
+        first = fake.requests["/api/v1/dashboard/{id}"]
+        changed = org["dashboards"][0]
+        changed["modified_at"] = "2099-01-01T00:00:00+00:00"
+        changed["title"] = "renamed"
+        gone = org["monitors"].pop(3)
+        manifest = run(tmp_path, url, kinds=["dashboards", "monitors"])
+        assert fake.requests["/api/v1/dashboard/{id}"] == first + 1      # only the changed one
+        assert manifest["run"]["dashboards"]["kept"] == len(org["dashboards"]) - 1
+        assert manifest["run"]["monitors"]["pruned"] == 1
+        run(tmp_path, url, kinds=["dashboards"], refresh=True)
+        assert fake.requests["/api/v1/dashboard/{id}"] == first + 1 + len(org["dashboards"])
+    assert json.loads((tmp_path / "dashboards" / f"{changed['id']}.json").read_text())["title"] == "renamed"
+    assert str(gone["id"]) not in ids(tmp_path, "monitors")
+
+
+def test_previous_errors_are_retried(tmp_path):
+    dash = f"/api/v1/dashboard/{ORG['dashboards'][0]['id']}"
+    fake = FakeDatadog(ORG, faults=Faults(fail={dash: 10}))
+    with serve(fake) as url:
+        bad = run(tmp_path, url, kinds=["dashboards"])
+        assert [e["status"] for e in bad["errors"]] == [500]
+        fake.fail_left.clear()
+        good = run(tmp_path, url, kinds=["dashboards"])
+    assert good["errors"] == [] and good["run"]["dashboards"]["fetched"] == 1
+
+
+def test_timeout_is_retried(tmp_path):
+    dash = f"/api/v1/dashboard/{ORG['dashboards'][2]['id']}"
+    with serve(FakeDatadog(ORG, faults=Faults(stall={dash: 2.5}))) as url:
+        manifest = run(tmp_path, url, kinds=["dashboards"])
+    assert manifest["errors"] == [] and manifest["requests"]["retries"] == 1
+    assert ids(tmp_path, "dashboards") == {d["id"] for d in ORG["dashboards"]}
+
+
+def test_forbidden_list_is_an_error_and_other_kinds_go_on(tmp_path):
+    with serve(FakeDatadog(ORG, faults=Faults(forbidden=["/api/v1/slo"]))) as url:
+        manifest = run(tmp_path, url, kinds=["slos", "downtimes"])
+    assert [(e["kind"], e["operation"], e["status"]) for e in manifest["errors"]] == [("slos", "list", 403)]
+    assert ids(tmp_path, "downtimes") == {d["id"] for d in ORG["downtimes"]}
+
+
+def test_metric_without_metadata_is_a_warning(tmp_path):
+    org = {**ORG, "metrics": [m for m in ORG["metrics"] if m["metric"] != "system.cpu.user"]}
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "monitors" / "1.json").write_text(json.dumps(
+        {"id": 1, "type": "metric alert", "query": "avg(last_5m):avg:system.cpu.user{*} > 1"}))
+    with serve(FakeDatadog(org)) as url:
+        manifest = run(tmp_path, url, kinds=["metrics"])
+    assert manifest["errors"] == []
+    assert [(w["kind"], w["id"]) for w in manifest["warnings"]] == [("metrics", "system.cpu.user")]
+
+
+def test_cli_exit_codes_and_messages(tmp_path, monkeypatch):
+    console = Console(record=True, width=200)
+    args = dict(out=tmp_path, site=None, api_url=None, only=None, tags=[], id_file=None, refresh=False,
+                usage_months=3, concurrency=2, sources=[], progress=False, console=console)
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    monkeypatch.delenv("DD_APP_KEY", raising=False)
+    assert cli_export(**args) == 2
+    assert "DD_API_KEY" in console.export_text()
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    assert cli_export(**{**args, "only": "monitors,alerts"}) == 2
+    assert cli_export(**{**args, "site": "example.com"}) == 2
+    with serve(FakeDatadog(ORG, faults=Faults(forbidden=["/api/v1/slo"]))) as url:
+        assert cli_export(**{**args, "api_url": url, "only": "monitors,slos"}) == 1
+        text = console.export_text()
+        assert "slos" in text and "403" in text and API_KEY not in text
+        assert cli_export(**{**args, "api_url": url, "only": "monitors"}) == 0
+
+
+def test_from_sources_without_keys(tmp_path, monkeypatch):
+    """--from runs the checks helper's importer; its errors land in the manifest."""
+    import sys
+    import types
+
+    calls = []
+    module = types.ModuleType("dd2prom.export.sources")
+    module.import_sources = lambda paths, snapshot_dir: calls.append((paths, snapshot_dir)) or ["conf.d/x.yaml: bad YAML"]
+    monkeypatch.setitem(sys.modules, "dd2prom.export.sources", module)
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    monkeypatch.delenv("DD_APP_KEY", raising=False)
+    code = cli_export(out=tmp_path, site=None, api_url=None, only=None, tags=[], id_file=None, refresh=False,
+                      usage_months=3, concurrency=2, sources=[tmp_path / "conf.d"], progress=False,
+                      console=Console(record=True))
+    assert code == 1 and calls == [([tmp_path / "conf.d"], tmp_path)]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [(e["kind"], e["operation"], e["message"]) for e in manifest["errors"]] == [
+        ("checks", "import", "conf.d/x.yaml: bad YAML")]

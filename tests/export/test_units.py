@@ -1,0 +1,110 @@
+"""Small pieces of the exporter, table-driven."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pytest
+
+from dd2prom.export import parse_only, read_id_file
+from dd2prom.export.client import Redactor, RedactingFilter, RetryPolicy, site_host
+from dd2prom.export.metric_names import object_queries, query_metrics
+from dd2prom.export.resources.usage import month_range
+from dd2prom.export.runner import _smallest_factor
+
+
+@pytest.mark.parametrize("site,host", [
+    (None, "https://api.datadoghq.com"),
+    ("datadoghq.com", "https://api.datadoghq.com"),
+    ("datadoghq.eu", "https://api.datadoghq.eu"),
+    ("eu", "https://api.datadoghq.eu"),
+    ("us3", "https://api.us3.datadoghq.com"),
+    ("us5.datadoghq.com", "https://api.us5.datadoghq.com"),
+    ("ap1", "https://api.ap1.datadoghq.com"),
+    ("ddog-gov.com", "https://api.ddog-gov.com"),
+    ("https://app.datadoghq.eu/", "https://api.datadoghq.eu"),
+])
+def test_site_host(site, host):
+    assert site_host(site)[1] == host
+
+
+def test_unknown_site():
+    with pytest.raises(ValueError, match="unknown Datadog site"):
+        site_host("datadoghq.org")
+
+
+@pytest.mark.parametrize("query,monitor,names", [
+    ("avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 90", True, {"system.cpu.user"}),
+    ("sum:trace.http.request.errors{service:web}.as_count() / sum:trace.http.request.hits{service:web}.as_count()",
+     False, {"trace.http.request.errors", "trace.http.request.hits"}),
+    ("top(avg:kafka.consumer_lag{$env} by {consumer_group}, 10, 'mean', 'desc')", False, {"kafka.consumer_lag"}),
+    ("avg(last_15m):anomalies(avg:nginx.net.request_per_s{*}, 'agile', 2) >= 1", True, {"nginx.net.request_per_s"}),
+    ("avg(last_15m):system.load.1{host:pi} > 6", True, {"system.load.1"}),
+    ("p99:trace.http.request{service:web}", False, {"trace.http.request"}),
+])
+def test_query_metrics(query, monitor, names):
+    assert query_metrics(query, monitor=monitor) == names
+
+
+@pytest.mark.parametrize("kind,obj,queries", [
+    ("monitors", {"type": "query alert", "query": "avg(last_5m):avg:a{*} > 1"}, ["avg(last_5m):avg:a{*} > 1"]),
+    ("monitors", {"type": "log alert", "query": 'logs("x{y}").index("*").last("5m") > 1'}, []),
+    ("monitors", {"type": "service check", "query": '"http.can_connect".over("*").last(3)'}, []),
+    ("dashboards", {"widgets": [{"definition": {"requests": [{"q": "avg:a{*}"}]}},
+                                {"definition": {"type": "group", "widgets": [
+                                    {"definition": {"requests": [{"queries": [
+                                        {"data_source": "metrics", "query": "sum:b{*}"},
+                                        {"data_source": "logs", "query": "c{*}"}]}]}}]}}]},
+     ["avg:a{*}", "sum:b{*}"]),
+    ("dashboards", {"widgets": [{"definition": {"requests": {"fill": {"q": "avg:h{*} by {host}"}}}}]},
+     ["avg:h{*} by {host}"]),
+    ("slos", {"query": {"numerator": "sum:good{*}.as_count()", "denominator": "sum:all{*}.as_count()"}},
+     ["sum:all{*}.as_count()", "sum:good{*}.as_count()"]),
+])
+def test_object_queries(kind, obj, queries):
+    assert sorted(q for q, _ in object_queries(kind, obj)) == sorted(queries)
+
+
+@pytest.mark.parametrize("now,months,start,end", [
+    (datetime(2026, 11, 27, tzinfo=timezone.utc), 3, (2026, 8), (2026, 10)),
+    (datetime(2026, 2, 3, tzinfo=timezone.utc), 3, (2025, 11), (2026, 1)),
+    (datetime(2026, 1, 1, tzinfo=timezone.utc), 1, (2025, 12), (2025, 12)),
+    (datetime(2026, 1, 1, tzinfo=timezone.utc), 12, (2025, 1), (2025, 12)),
+])
+def test_month_range(now, months, start, end):
+    s, e = month_range(months, now)
+    assert (s.year, s.month, s.day) == (*start, 1) and (e.year, e.month, e.day) == (*end, 1)
+
+
+@pytest.mark.parametrize("n,f", [(1000, 2), (125, 5), (25, 5), (7, 7), (10, 2), (3, 3), (1, 1)])
+def test_smallest_factor(n, f):
+    assert _smallest_factor(n) == f
+
+
+def test_redactor_and_log_filter(caplog):
+    redact = Redactor("secret-api-key-123", "secret-app-key-456", None, "")
+    assert redact("x secret-api-key-123 y secret-app-key-456") == "x *** y ***"
+    logger = logging.getLogger("dd2prom.test.redact")
+    logger.addFilter(RedactingFilter(redact))
+    with caplog.at_level(logging.INFO, logger="dd2prom.test.redact"):
+        logger.info("header %s", "secret-api-key-123")
+    assert "secret-api-key-123" not in caplog.text and "***" in caplog.text
+
+
+def test_read_id_file_and_only(tmp_path):
+    f = tmp_path / "ids"
+    f.write_text("123\n# comment\n abc-def-ghi  # dashboard\n\n")
+    assert read_id_file(f) == {"123", "abc-def-ghi"}
+    assert parse_only("dashboards, monitors") == ["monitors", "dashboards"]
+    assert parse_only(None)[-2:] == ["metrics", "usage"]
+    with pytest.raises(ValueError, match="unknown kind"):
+        parse_only("monitors,alerts")
+
+
+def test_retry_policy_from_env(monkeypatch):
+    monkeypatch.setenv("DD2PROM_ATTEMPTS", "7")
+    monkeypatch.setenv("DD2PROM_RETRY_BASE", "0.25")
+    p = RetryPolicy.from_env()
+    assert (p.attempts, p.base) == (7, 0.25)
+    assert 0.125 <= p.backoff(0) <= 0.25 and p.backoff(30) <= p.max_wait

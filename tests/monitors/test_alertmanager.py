@@ -1,0 +1,77 @@
+"""The shared Alertmanager builder: valid for amtool, routes reach receivers, mutes apply."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from dd2prom.emit.alertmanager import AlertmanagerConfig, matcher_list
+from dd2prom.emit.yamlio import dump_yaml
+from tests.support import require_binary
+
+
+def build() -> AlertmanagerConfig:
+    am = AlertmanagerConfig()
+    am.add_receiver("slack-ops", slack_configs=[{"api_url_file": am.secret_file("slack-ops", "api_url", "m1"),
+                                                 "channel": "#ops", "send_resolved": True}])
+    am.add_receiver("pagerduty-db", pagerduty_configs=[{"routing_key_file": am.secret_file("pagerduty-db", "routing_key")}])
+    mon = am.add_route({"dd_monitor_id": "1"}, "default", group_by=["alertname", "host"], repeat_interval="1h")
+    mon["routes"] = [am.route(None, "slack-ops", continue_=True),
+                     am.route({"severity": "critical"}, "pagerduty-db", continue_=True)]
+    am.add_inhibit_rule({"severity": "critical"}, {"severity": "warning"}, equal=["alertname", "host"])
+    am.add_time_interval("dt-1", [{"weekdays": ["saturday", "sunday"]}])
+    am.mute_route({"host": "db-1"}, "dt-1")
+    am.mute_route({"dd_monitor_id": "2"}, "dt-1")
+    return am
+
+
+def test_amtool_accepts_and_routes(tmp_path):
+    require_binary("amtool")
+    am = build()
+    text = dump_yaml(am.to_dict())
+    f = tmp_path / "am.yaml"
+    f.write_text(text)
+    check = subprocess.run(["amtool", "check-config", str(f)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    for labels, want in [
+        (["dd_monitor_id=1", "severity=critical"], "slack-ops,pagerduty-db"),
+        (["dd_monitor_id=1", "severity=warning"], "slack-ops"),
+        (["dd_monitor_id=3", "severity=warning"], "default"),
+    ]:
+        r = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={f}", *labels],
+                           capture_output=True, text=True)
+        assert r.stdout.strip() == want, (labels, r.stdout, r.stderr)
+
+
+def test_mutes_sit_on_leaf_routes_that_can_match():
+    doc = build().to_dict()
+    mon = doc["route"]["routes"][0]
+    slack, pd = mon["routes"]
+    # the monitor-2 mute can never match under dd_monitor_id="1"
+    assert slack["routes"] == [{"matchers": ['host="db-1"'], "mute_time_intervals": ["dt-1"]}]
+    assert pd["routes"] == slack["routes"]
+    # alerts caught by no route are muted at the root too
+    assert {"matchers": ['dd_monitor_id="2"'], "mute_time_intervals": ["dt-1"]} in doc["route"]["routes"]
+
+
+def test_required_secrets_lists_mounts():
+    req = build().required_secrets()
+    assert req["alertmanagerSpec"]["secrets"] == ["pagerduty-db", "slack-ops"]
+
+
+@pytest.mark.parametrize("bad", [
+    lambda am: am.add_route({"a": "b"}, "nobody"),
+    lambda am: am.mute_route({"a": "b"}, "no-such-interval"),
+])
+def test_inconsistent_config_is_refused(bad):
+    am = AlertmanagerConfig()
+    bad(am)
+    with pytest.raises(ValueError):
+        am.to_dict()
+
+
+def test_matchers_are_quoted_and_checked():
+    assert matcher_list({"name": 'a"b'}) == ['name="a\\"b"']
+    with pytest.raises(ValueError):
+        matcher_list(["not a matcher"])

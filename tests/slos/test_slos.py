@@ -1,0 +1,190 @@
+"""SLO stage: rules are valid for promtool and the CRDs, the generated promtool
+tests pass (burn-rate alerts fire at their rates and stay quiet below), the
+ledger says what happened to every SLO and SLO alert monitor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dd2prom.convert import slos
+from dd2prom.convert.context import ConvertContext, ConvertOptions
+from dd2prom.convert.slos import slo_alerts
+from dd2prom.convert.slos.spec import parse_spec
+from dd2prom.emit.output import OutputDir
+from dd2prom.emit.yamlio import load_yaml_all
+from dd2prom.model import Status
+from dd2prom.snapshot import Snapshot
+from dd2prom.validate.crd import validate_object
+from tests.slos import fixtures as F
+from tests.support import crd_dir, require_binary
+
+ALL_SLOS = [F.METRIC_SLO, F.MONITOR_SLO, F.TIME_SLICE_SLO, F.BAD_SLO]
+ALL_MONITORS = [F.BURN_MONITOR, F.BUDGET_MONITOR, F.ORPHAN_MONITOR, *F.PLAIN_MONITORS]
+
+
+def convert(tmp_path: Path, slo_list=ALL_SLOS, monitors=ALL_MONITORS, converted_monitors=("101", "102")):
+    """Run the slos stage alone, with the given monitors already converted."""
+    snap = Snapshot.open(F.write_snapshot(tmp_path / "snap", slo_list, monitors))
+    out = OutputDir(tmp_path / "out")
+    ctx = ConvertContext(snapshot=snap, out=out, options=ConvertOptions())
+    for mid in converted_monitors:   # what the monitors stage leaves for later stages
+        ctx.ledger.add("monitor", mid, "m", "query alert").outputs.append("prometheus/rules/core.yaml")
+        ctx.shared.setdefault("monitor_alerts", {})[mid] = {"alertname": f"M{mid}", "matchers": {"dd_monitor_id": mid}}
+    slos.run(snap, ctx)
+    out.commit()
+    return ctx, tmp_path / "out"
+
+
+@pytest.fixture
+def converted(tmp_path, fake_transpiler):
+    return convert(tmp_path)
+
+
+def test_every_slo_in_ledger_with_status(converted):
+    ctx, _ = converted
+    got = {i.id: i.status for i in ctx.ledger if i.kind == "slo"}
+    assert got == {
+        F.METRIC_SLO["id"]: Status.APPROXIMATE,      # the "custom" timeframe is left out
+        F.MONITOR_SLO["id"]: Status.MANUAL,          # monitor 999 is not in the snapshot
+        F.TIME_SLICE_SLO["id"]: Status.APPROXIMATE,
+        F.BAD_SLO["id"]: Status.ERROR,
+    }
+    monitor_slo = ctx.ledger.get("slo", F.MONITOR_SLO["id"])
+    assert any("Monitor 999 is not in the snapshot" in n for n in monitor_slo.notes)
+    assert any("ALERTS" in n for n in monitor_slo.notes)
+
+
+def test_slo_alert_monitors_point_at_their_rule(converted):
+    ctx, out = converted
+    for mid, alertname in (("5001", "CheckoutFastBurn"), ("5002", "CheckoutBudget75Used")):
+        item = ctx.ledger.get("monitor", mid)
+        assert item.status is Status.EXACT and item.extra["alertnames"] == [alertname]
+        assert "prometheus/rules/slo-checkout-availability.yaml" in item.outputs
+    rules = (out / "prometheus/rule-files/slo-checkout-availability.rules.yaml").read_text()
+    assert "alert: CheckoutFastBurn" in rules and "alert: CheckoutBudget75Used" in rules
+    # the SLO is not in the snapshot: left to the monitors stage
+    assert ctx.ledger.get("monitor", "5003") is None
+
+
+def test_rules_pass_promtool_and_crds(converted):
+    require_binary("promtool")
+    _, out = converted
+    rule_files = sorted((out / "prometheus/rule-files").glob("*.yaml"))
+    tests = sorted((out / "prometheus/tests").glob("*.yaml"))
+    assert [p.name for p in rule_files] == ["slo-api-uptime.rules.yaml", "slo-checkout-availability.rules.yaml",
+                                            "slo-search-latency-p95.rules.yaml"]
+    assert len(tests) == 3
+    check = subprocess.run(["promtool", "check", "rules", *rule_files], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    run = subprocess.run(["promtool", "test", "rules", *tests], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    crds = crd_dir()
+    for path in sorted((out / "prometheus/rules").glob("*.yaml")):
+        for obj in load_yaml_all(path.read_text()):
+            assert validate_object(obj, crds) == [], path
+            assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    (cm,) = load_yaml_all((out / "grafana/configmaps/slos.yaml").read_text())
+    assert validate_object(cm, crds) == [] and cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+def test_promtool_tests_cover_documented_burn_rates(converted):
+    _, out = converted
+    doc = load_yaml_all((out / "prometheus/tests/slo-checkout-availability.test.yaml").read_text())[0]
+    names = [t["name"] for t in doc["tests"]]
+    for rate in ("15.84x over 1h", "6.6x over 6h", "3.3x over 1d", "1.1x over 3d"):
+        assert any(rate in n and n.endswith("fires") for n in names), rate
+    for rate in ("12.96x over 1h", "5.4x over 6h", "2.7x over 1d", "0.9x over 3d"):
+        assert any(rate in n and n.endswith("stays quiet") for n in names), rate
+
+
+def test_metric_slo_rules(converted):
+    _, out = converted
+    doc = load_yaml_all((out / "prometheus/rule-files/slo-checkout-availability.rules.yaml").read_text())[0]
+    rules = {(r.get("record") or r.get("alert"), r["labels"].get("slo_timeframe", ""), r["labels"].get("severity", "")): r
+             for g in doc["groups"] for r in g["rules"]}
+    assert rules[("slo:sli_error:ratio_rate1h", "", "")]["expr"].count("[1h]") == 3
+    assert "sum_over_time(slo:sli_good:count5m" in rules[("slo:sli_error:ratio_rate30d", "", "")]["expr"]
+    assert rules[("slo:error_budget_remaining:ratio", "7d", "")]["expr"].endswith("/ 0.001)")
+    assert rules[("slo:warning:ratio", "7d", "")]["expr"] == "vector(0.9995)"
+    page = rules[("SLOErrorBudgetBurn", "30d", "page")]
+    assert "(14.4 * 0.005)" in page["expr"] and "(6 * 0.005)" in page["expr"]
+    assert page["labels"]["team"] == "payments"
+    ticket = rules[("SLOErrorBudgetBurn", "30d", "ticket")]
+    assert "ratio_rate3d" in ticket["expr"] and "(1 * 0.005)" in ticket["expr"]
+
+
+def test_dashboard_has_a_row_per_slo(converted):
+    _, out = converted
+    dash = json.loads((out / "grafana/dashboards/slos.json").read_text())
+    rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
+    assert rows == ["Checkout availability (metric SLO)", "API uptime (monitor SLO)",
+                    "Search latency p95 (time_slice SLO)"]
+
+
+def test_monitor_slo_without_converted_monitors_is_unsupported(tmp_path, fake_transpiler):
+    ctx, out = convert(tmp_path, [F.MONITOR_SLO], [], converted_monitors=())
+    item = ctx.ledger.get("slo", F.MONITOR_SLO["id"])
+    assert item.status is Status.UNSUPPORTED and item.outputs == []
+    assert not (out / "prometheus").exists()
+
+
+def test_low_target_notes_unreachable_page(tmp_path, fake_transpiler):
+    slo = dict(F.METRIC_SLO, id="low", thresholds=[{"timeframe": "30d", "target": 90}], timeframe="30d",
+               target_threshold=90)
+    ctx, _ = convert(tmp_path, [slo], [])
+    assert any("14.4x burn rate (1h/5m) needs an error ratio of 100% or more" in n
+               for n in ctx.ledger.get("slo", "low").notes)
+
+
+@pytest.mark.parametrize("data,timeframes,primary,problems", [
+    ({"thresholds": [{"timeframe": "7d", "target": 99}, {"timeframe": "90d", "target": 98}]}, ["7d", "90d"], "7d", 0),
+    ({"thresholds": [{"timeframe": "7d", "target": 99}], "timeframe": "30d", "target_threshold": 99.9},
+     ["7d", "30d"], "30d", 0),
+    ({"thresholds": [{"timeframe": "custom", "target": 99}]}, [], None, 1),
+    ({"thresholds": [{"timeframe": "7d", "target": 100}]}, [], None, 1),
+])
+def test_parse_spec_objectives(data, timeframes, primary, problems):
+    spec = parse_spec("x", {"name": "n", "type": "metric", **data})
+    assert [o.timeframe for o in spec.objectives] == timeframes
+    assert (spec.primary.timeframe if spec.primary else None) == primary
+    assert len(spec.problems) == problems
+
+
+@pytest.mark.parametrize("query,kind,long,short,critical", [
+    ('burn_rate("a").over("30d").long_window("1h").short_window("5m") > 14.4', "burn_rate", "1h", "5m", 14.4),
+    ("burn_rate('a').over('7d').long_window('6h') > 6", "burn_rate", "6h", "30m", 6.0),
+    ('burn_rate("a").over("7d") > 2', "burn_rate", "1h", "5m", 2.0),
+    ('error_budget("a").over("30d") > 75', "error_budget", None, None, 75.0),
+])
+def test_parse_slo_alert_queries(query, kind, long, short, critical):
+    mon = slo_alerts.parse("1", {"name": "m", "query": query})
+    assert (mon.slo_id, mon.kind, mon.long_window, mon.short_window, mon.thresholds["critical"]) == \
+        ("a", kind, long, short, critical)
+
+
+def test_bad_slo_alert_query_is_unsupported(tmp_path, fake_transpiler):
+    bad = {"id": 7, "name": "odd", "type": "slo alert", "query": "avg(last_5m):foo{*} > 1"}
+    ctx, _ = convert(tmp_path, [], [bad])
+    assert ctx.ledger.get("monitor", "7").status is Status.UNSUPPORTED
+
+
+def test_slo_alert_monitors_through_the_pipeline(tmp_path, fake_transpiler):
+    """The monitors stage records SLO alert monitors; the slos stage settles
+    them and routes their @-mentions to the alerts it generated."""
+    from dd2prom.convert.pipeline import run_convert
+
+    snap = F.write_snapshot(tmp_path / "snap", [F.METRIC_SLO], [F.BURN_MONITOR, F.ORPHAN_MONITOR])
+    ctx = run_convert(snap, tmp_path / "out", only={"monitors", "slos"})
+    burn, orphan = ctx.ledger.get("monitor", "5001"), ctx.ledger.get("monitor", "5003")
+    assert burn.status is Status.EXACT, burn.notes
+    assert "prometheus/rules/slo-checkout-availability.yaml" in burn.outputs
+    assert orphan.status is Status.MANUAL
+    am = load_yaml_all((tmp_path / "out/alertmanager/alertmanager.yaml").read_text())[0]
+    receivers = [c["receiver"] for r in am["route"]["routes"] for c in r.get("routes", [])]
+    assert "pagerduty-payments" in receivers
+    assert {"source_matchers": ['dd_monitor_id="5001"', 'dd_state="alert"'],
+            "target_matchers": ['dd_monitor_id="5001"', 'dd_state="warn"']} in am["inhibit_rules"]
