@@ -224,3 +224,19 @@ def test_probe_labels_are_recorded_for_service_check_monitors(converted):
     assert probe == {"job": "http_check-orders-health", "instance": "http://orders.shop.svc:80/healthz",
                      "module": probe["module"],
                      "labels": {"check_name": "orders-health", "namespace": "shop", "service": "orders"}}
+
+
+def test_service_checks_for_the_monitors_stage(tmp_path):
+    from dd2prom.convert import ConvertOptions, run_convert
+
+    ctx = run_convert(copy_fixtures(tmp_path, "conf.d", "kubernetes"), tmp_path / "out", ConvertOptions(),
+                      only={"checks"})
+    sc = ctx.shared["service_checks"]
+    assert sc["redis.can_connect"] == {
+        "expr": 'min by (instance) (redis_up{job=~"redisdb-exporter|redis-redisdb-exporter"})',
+        "group": ["instance"]}
+    assert sc["tcp.can_connect"]["expr"] == 'min by (instance) (probe_success{job="tcp_check-postgres-primary"})'
+    assert sc["orders.openmetrics.health"]["expr"] == 'min by (instance) (up{job="orders"})'
+    assert sc["worker.prometheus.health"]["expr"] == 'min by (instance) (up{job="monitoring/worker-prometheus"})'
+    from dd2prom.validate.promql import promql_error
+    assert all(promql_error(v["expr"]) is None for v in sc.values())

@@ -109,11 +109,8 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
 
 
 def _selector(probe: dict[str, Any]) -> str:
-    return f'job="{_esc(probe["job"])}", instance="{_esc(probe["instance"])}"'
-
-
-def _esc(s: str) -> str:
-    return str(s).replace("\\", "\\\\").replace('"', '\\"')
+    esc = common.promql_string
+    return f'job="{esc(probe["job"])}", instance="{esc(probe["instance"])}"'
 
 
 def probe_rules(ctx: ConvertContext, item: CoverageItem, rule_file: str, title: str, probe: dict[str, Any],
@@ -320,6 +317,11 @@ CONVERTERS = {
 }
 
 
+# the service check each network check reported (its can-connect status)
+SERVICE_CHECKS = {"http_check": "http.can_connect", "tcp_check": "tcp.can_connect", "dns_check": "dns.can_resolve",
+                  "tls": "tls.can_connect", "ssl_check": "ssl_check.can_connect", "ssh_check": "ssh.can_connect"}
+
+
 def applies(rec: dict[str, Any]) -> bool:
     return rec.get("check") in CONVERTERS
 
@@ -328,3 +330,4 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     CONVERTERS[rec["check"]](ctx, item, rec)
     if "probe" in item.extra:  # for service-check monitors (http.can_connect, tcp.can_connect ...)
         ctx.shared.setdefault("check_probes", {})[item.id] = item.extra["probe"]
+        common.record_service_check(ctx, SERVICE_CHECKS[rec["check"]], "probe_success", item.extra["probe"]["job"])

@@ -17,6 +17,7 @@ DEFAULT_INTERVAL = 15  # seconds: the Agent runs checks every 15 s unless min_co
 POD_HOST = "%%host%%"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 _TEMPLATE = re.compile(r"%%([a-z_]+?)(?:_([A-Za-z0-9_.-]+))?%%")
+_REGEX_META = re.compile(r"([.^$*+?()\[\]{}|\\])")
 _VOLATILE_LABELS = {"pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
                     "pod-template-generation"}
 
@@ -245,6 +246,36 @@ def workload_name(rec: Record) -> str:
 def object_base(rec: Record) -> str:
     owner = workload_name(rec)
     return f"{owner}-{rec['check']}" if owner and owner != rec["check"] else rec["check"]
+
+
+def record_service_check(ctx: ConvertContext, name: str, metric: str, job: str) -> None:
+    """Tell the monitors stage which 0/1 series stands for a Datadog service check:
+    ``ctx.shared["service_checks"][name] = {"expr", "group"}``, one series per instance,
+    over every scrape job that replaced an instance of the check."""
+    jobs = ctx.shared.setdefault("service_check_jobs", {}).setdefault(name, [])
+    if job not in jobs:
+        jobs.append(job)
+    if len(jobs) == 1:
+        sel = f'job="{promql_string(jobs[0])}"'
+    else:
+        alternatives = "|".join(_REGEX_META.sub(r"\\\1", j) for j in jobs)
+        sel = f'job=~"{promql_string(alternatives)}"'
+    ctx.shared.setdefault("service_checks", {})[name] = {
+        "expr": f"min by (instance) ({metric}{{{sel}}})", "group": ["instance"]}
+
+
+def promql_string(s: str) -> str:
+    """The body of a double-quoted PromQL string."""
+    return str(s).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def default_job(kind: str, name: str, namespace: str, service: str = "") -> str:
+    """The job label the Prometheus operator gives a scrape object's targets."""
+    if kind == "ServiceMonitor":
+        return service or name
+    if kind == "ScrapeConfig":
+        return f"scrapeConfig/{namespace}/{name}"
+    return f"{namespace}/{name}"
 
 
 SCRAPE_FOLDERS = {"ServiceMonitor": "scrape/servicemonitors", "PodMonitor": "scrape/podmonitors",

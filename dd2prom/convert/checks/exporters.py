@@ -141,6 +141,8 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     common.write_scrape(ctx, item, "ServiceMonitor", name, {
         "selector": {"matchLabels": sel}, "namespaceSelector": {"matchNames": [ctx.options.namespace]},
         "endpoints": [endpoint]})
+    if spec.get("service_check") and spec.get("up_metric"):
+        common.record_service_check(ctx, spec["service_check"], spec["up_metric"], name)
 
 
 def _missing_optional(template: str, values: dict[str, str]) -> bool:
