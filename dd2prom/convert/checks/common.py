@@ -154,6 +154,12 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
                         f"the selector `app.kubernetes.io/name: {k8s.label_value(guess)}` is a guess to adjust.",
                         Status.MANUAL))
         return t
+    if host in LOCAL_HOSTS and info and not info.get("unknown_workload") and info.get("kind") != "Service":
+        t = Target("pod", "", port, scheme, path, ns)
+        t.notes.append((f"The annotation points the Agent at {host}, which is the annotated pod itself only when "
+                        "the Agent shares its network (the Agent's own pods, hostNetwork); the scrape object "
+                        "assumes it is.", Status.MANUAL))
+        return t
     t = Target("static", host, port, scheme, path, ns)
     if host and "." not in host and ":" not in host and host not in LOCAL_HOSTS:
         t.notes.append((f"`{host}` is a short name resolved in the Agent's namespace; qualify it "
@@ -180,8 +186,7 @@ def tls_and_auth(inst: dict[str, Any], name: str, item: CoverageItem, *, pod_mon
     ep: dict[str, Any] = {}
     secret = k8s.dns_name(f"{name}-scrape-auth")
     verify = inst.get("tls_verify", inst.get("ssl_verify"))
-    if verify is False or inst.get("disable_ssl_validation") is True or inst.get("tls_ignore_warning") is True \
-            and verify is False:
+    if verify is False or inst.get("disable_ssl_validation") is True:
         ep["tlsConfig"] = {"insecureSkipVerify": True}
     for opt, tls_key, sec_key in (("tls_ca_cert", "ca", "ca.crt"), ("ssl_ca_cert", "ca", "ca.crt"),
                                   ("tls_cert", "cert", "tls.crt")):
