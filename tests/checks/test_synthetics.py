@@ -82,7 +82,8 @@ def test_probe_interval_labels_and_rules(result):
 def test_ssl_and_dns_modules(result):
     _, ctx, _, modules = result
     tls = modules[ctx.shared["probes"]["ssl-c01-crt"]["module"]]["tcp"]
-    assert tls == {"tls": True, "tls_config": {"insecure_skip_verify": False, "min_version": "TLS12"}}
+    assert tls == {"tls": True, "tls_config": {"insecure_skip_verify": False, "min_version": "TLS12"},
+                   "preferred_ip_protocol": "ip4"}
     assert ctx.shared["probes"]["ssl-c01-crt"]["instance"] == "shop.example.com:443"
     dns = modules[ctx.shared["probes"]["dns-s01-hop"]["module"]]["dns"]
     assert dns["validate_answer_rrs"] == {"fail_if_none_matches_regexp": ["\\A203\\.0\\.113\\.10\\z"]}

@@ -45,7 +45,13 @@ def seconds(v: Any, default: float = 10) -> str:
 
 
 def register_module(ctx: ConvertContext, prefix: str, module: dict[str, Any]) -> str:
-    """Add a module (deduplicated by content) and return its name."""
+    """Add a module (deduplicated by content) and return its name.
+
+    The exporter prefers IPv6 by default; the Agent and Datadog's managed locations
+    connect over IPv4 first, so every module prefers ip4 (falling back to ip6) unless
+    the check asked for IPv6."""
+    prober = module["prober"]
+    module.setdefault(prober, {}).setdefault("preferred_ip_protocol", "ip4")
     modules = ctx.shared.setdefault("blackbox_modules", {})
     digest = hashlib.sha1(json.dumps(module, sort_keys=True).encode()).hexdigest()[:8]
     name = f"{re.sub(r'[^a-z0-9_]', '_', prefix.lower())}_{digest}"
