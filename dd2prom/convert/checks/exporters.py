@@ -105,6 +105,12 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
         item.extra["scrape_object"] = "none (manual)"
         return
     inst = rec.get("instance") or {}
+    if inst.get("dbm"):
+        item.note("Database Monitoring (dbm: true: query samples, explain plans, wait events) has no exporter "
+                  "equivalent; only the metrics are carried over.", Status.APPROXIMATE)
+    if inst.get("custom_queries") or inst.get("queries"):
+        item.note("custom_queries are not converted: port them to the exporter's own query file "
+                  "(e.g. postgres_exporter --extend.query-path, or sql_exporter).", Status.MANUAL)
     targets, fields = _connection(ctx, item, rec, spec)
     name = common.unique_name(ctx, common.object_base(rec) + "-exporter")
     secret_fields = set((spec.get("secrets") or {}).values())
