@@ -240,3 +240,36 @@ def test_service_checks_for_the_monitors_stage(tmp_path):
     assert sc["worker.prometheus.health"]["expr"] == 'min by (instance) (up{job="monitoring/worker-prometheus"})'
     from dd2prom.validate.promql import promql_error
     assert all(promql_error(v["expr"]) is None for v in sc.values())
+
+
+def test_service_and_endpoints_annotations(tmp_path):
+    snap = snapshot_with(tmp_path, checks={"kubernetes/svc.yaml": """
+apiVersion: v1
+kind: Service
+metadata:
+  name: cache
+  namespace: data
+  labels: {app: cache}
+  annotations:
+    ad.datadoghq.com/service.checks: '{"redisdb": {"instances": [{"host": "%%host%%", "port": 6379}]}}'
+    ad.datadoghq.com/endpoints.check_names: '["openmetrics"]'
+    ad.datadoghq.com/endpoints.init_configs: '[{}]'
+    ad.datadoghq.com/endpoints.instances: '[{"openmetrics_endpoint": "http://%%host%%:9121/metrics", "metrics": [".*"]}]'
+spec:
+  selector: {app: cache}
+  ports:
+    - {name: redis, port: 6379}
+    - {name: metrics, port: 80, targetPort: 9121}
+"""})
+    out = tmp_path / "out"
+    items = convert(snap, out)
+    redis = items["kubernetes/svc.yaml#redisdb#0"]
+    assert redis["status"] == "exact" and redis["scrape_object"] == "ServiceMonitor"
+    deploy, _ = objects_in(out, "exporters/cache-redisdb-exporter.yaml")
+    assert {"name": "REDIS_ADDR", "value": "redis://cache.data.svc:6379"} in \
+        deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+    om = items["kubernetes/svc.yaml#openmetrics#0"]
+    assert om["status"] == "exact", om["notes"]
+    sm = load(out, "scrape/servicemonitors/cache-openmetrics.yaml")
+    assert sm["spec"]["selector"] == {"matchLabels": {"app": "cache"}}
+    assert sm["spec"]["endpoints"][0]["port"] == "metrics"

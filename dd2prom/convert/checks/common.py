@@ -138,8 +138,7 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
     ns = namespace_of(rec, item) if info else ""
     if host == POD_HOST:
         if info.get("kind") == "Service":
-            svc = info["services"][0]
-            return Target("service", f"{svc['name']}.{ns}.svc", port, scheme, path, ns, svc)
+            return _service_level(rec, info["services"][0], port, scheme, path, ns)
         if info and not info.get("unknown_workload"):
             for svc in info.get("services") or []:
                 sp = _service_port(svc, port, rec) if port is not None else None
@@ -168,6 +167,24 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
         where = "the Agent's own pod/node" if info else "the host the Agent runs on"
         t.notes.append((f"The check connected to {host}, i.e. {where}; replace the target with the address of "
                         "that service as seen from Prometheus.", Status.MANUAL))
+    return t
+
+
+def _service_level(rec: Record, svc: dict[str, Any], port: Any, scheme: str, path: str, ns: str) -> Target:
+    """Annotations on a Service: ``service.*`` (a cluster check on the Service's IP) and
+    ``endpoints.*`` (an endpoint check on every pod behind it) are what the Agent reads."""
+    scope = rec.get("ad_scope")
+    sp = next((p for p in svc.get("ports") or []
+               if str(p.get("port")) == str(port) or (scope == "endpoints" and str(p.get("targetPort")) == str(port))),
+              None)
+    t = Target("service", f"{svc['name']}.{ns}.svc", port, scheme, path, ns, dict(svc, matched_port=sp) if sp else svc)
+    if scope not in ("service", "endpoints"):
+        t.notes.append((f"The Agent ignores `{scope}.*` annotations on a Service (it reads service.* and "
+                        "endpoints.* there), so this check probably never ran; converted as a check on the "
+                        "Service's endpoints — confirm it is wanted.", Status.MANUAL))
+    if port is not None and sp is None:
+        t.notes.append((f"Service {svc['name']} does not expose port {port}; add it so the scrape object can "
+                        "name it.", Status.MANUAL))
     return t
 
 
