@@ -273,3 +273,20 @@ spec:
     sm = load(out, "scrape/servicemonitors/cache-openmetrics.yaml")
     assert sm["spec"]["selector"] == {"matchLabels": {"app": "cache"}}
     assert sm["spec"]["endpoints"][0]["port"] == "metrics"
+
+
+@pytest.mark.parametrize("tag, label, status", [
+    ("team:payments", {"targetLabel": "team", "replacement": "payments", "action": "replace"}, "exact"),
+    ("kube.cluster:prod-eu", {"targetLabel": "kube_cluster", "replacement": "prod-eu", "action": "replace"}, "exact"),
+    ("instance:foo", None, "approximate"),       # would overwrite Prometheus's own label
+    ("standalone", None, "approximate"),         # no value
+    ("9lives:x", None, "approximate"),           # not a label name
+    ("pod:%%host%%", None, "exact"),             # template variable: Prometheus has the pod label
+])
+def test_tags_become_target_labels(tag, label, status):
+    from dd2prom.convert.checks.common import tag_relabelings
+    from dd2prom.model import CoverageItem
+
+    item = CoverageItem("check", "x")
+    assert tag_relabelings({"instance": {"tags": [tag]}}, item) == ([label] if label else [])
+    assert item.status.value == status

@@ -244,8 +244,18 @@ def tag_relabelings(rec: Record, item: CoverageItem) -> list[dict[str, Any]]:
         if not label or label[0].isdigit() or label.startswith("__"):
             item.note(f"Tag `{tag}` is not a valid label name; dropped.", Status.APPROXIMATE)
             continue
+        if label in RESERVED_LABELS:
+            item.note(f"Tag `{tag}` would overwrite Prometheus's own `{label}` label; not set.", Status.APPROXIMATE)
+            continue
+        if not value:
+            item.note(f"Tag `{tag}` has no value; a label needs one, so it is not set.", Status.APPROXIMATE)
+            continue
         out.append({"targetLabel": label, "replacement": value, "action": "replace"})
     return out
+
+
+# target labels the operator and the translated queries rely on
+RESERVED_LABELS = {"job", "instance", "namespace", "pod", "container", "endpoint"}
 
 
 def unique_name(ctx: ConvertContext, base: str) -> str:
