@@ -78,10 +78,12 @@ def test_helm_values():
     ("http://%%host%%:%%port%%/metrics", "http://%%host%%:9102/metrics"),        # highest declared port
     ("http://%%host%%:%%port_http%%/", "http://%%host%%:8080/"),
     ("%%env_STATUS_PATH%%", "/status"),
+    ("%%host_bridge%%:80", "%%host%%:80"),
+    ("ns:%%kube_namespace%%", "ns:shop"),
 ])
 def test_template_variables(value, expected):
     rec = {"k8s": {"ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9102}],
-                   "env": {"STATUS_PATH": "/status"}}}
+                   "env": {"STATUS_PATH": "/status"}, "namespace": "shop"}}
     assert common.substitute(value, rec) == expected
 
 

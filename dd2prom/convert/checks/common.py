@@ -94,7 +94,7 @@ def substitute(value: str, rec: Record) -> str:
             if arg in env:
                 return env[arg]
             raise NeedsManual(f"%%env_{arg}%% is read from the Agent's environment at run time")
-        if var in ("kube_namespace",) and info.get("namespace"):
+        if var == "kube" and arg == "namespace" and info.get("namespace"):
             return info["namespace"]
         raise NeedsManual(f"template variable %%{var}{'_' + arg if arg else ''}%% has no static value")
 
