@@ -176,3 +176,14 @@ resource "datadog_monitor" "m" {
     assert mon["name"] == "sre-a,b"
     assert mon["query"] == "avg(last_5m):avg:x{team:sre} > 1"
     assert mon["message"] == "literal ${not_interpolated} abc"
+
+
+def test_two_folders_with_the_same_name_stay_apart(tmp_path):
+    for team in ("a", "b"):
+        d = tmp_path / team / "conf.d" / "redisdb.d"
+        d.mkdir(parents=True)
+        (d / "conf.yaml").write_text(f"instances:\n  - host: redis-{team}.svc\n    port: 6379\n")
+    snap = tmp_path / "snap"
+    assert import_sources([tmp_path / "a" / "conf.d", tmp_path / "b" / "conf.d"], snap) == []
+    names = sorted(p.name for p in (snap / "checks" / "instances").iterdir())
+    assert names == ["conf.d-2_redisdb.d_conf.yaml__redisdb__0.json", "conf.d_redisdb.d_conf.yaml__redisdb__0.json"]

@@ -120,6 +120,16 @@ def write_check_records(records: list[Record], files: list[tuple[Path, str]], sn
         shutil.copyfile(path, dest)
 
 
+def _unique_prefix(name: str, used: set[str]) -> str:
+    """``<folder name>/`` for the files of one --from folder; two folders of the same
+    name (a/conf.d, b/conf.d) get conf.d/ and conf.d-2/."""
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate + "/"
+
+
 def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
     """Read every --from path into the snapshot; returns one sentence per problem.
 
@@ -132,12 +142,13 @@ def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
     errors: list[str] = []
     check_files: list[tuple[Path, str]] = []
     tf_modules: dict[Path, list[Path]] = {}
+    prefixes: set[str] = set()
     for root in map(Path, paths):
         if not root.exists():
             errors.append(f"{root}: no such file or folder")
             continue
         base = root.parent if root.is_file() else root
-        prefix = "" if root.is_file() else (root.resolve().name + "/")
+        prefix = "" if root.is_file() else _unique_prefix(root.resolve().name, prefixes)
         for path in _walk(root):
             rel = path.relative_to(base).as_posix()
             if path.suffix == ".tf":
@@ -145,7 +156,7 @@ def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
             elif path.suffix == ".json" and synccli.is_sync_file(path):
                 errors += synccli.import_file(path, snapshot_dir)
             elif _is_yaml(path):
-                check_files.append((path, prefix + rel if root.is_dir() else rel))
+                check_files.append((path, prefix + rel))
     for module_dir, tf_files in sorted(tf_modules.items()):
         errors += terraform.import_module(module_dir, tf_files, snapshot_dir)
     if check_files:
