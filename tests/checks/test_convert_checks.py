@@ -238,6 +238,7 @@ def test_service_checks_for_the_monitors_stage(tmp_path):
     assert sc["tcp.can_connect"]["expr"] == 'min by (instance) (probe_success{job="tcp_check-postgres-primary"})'
     assert sc["orders.openmetrics.health"]["expr"] == 'min by (instance) (up{job="orders"})'
     assert sc["worker.prometheus.health"]["expr"] == 'min by (instance) (up{job="monitoring/worker-prometheus"})'
+    assert sc["kubernetes_state.node.ready"]["group"] == ["node"]      # kube-prometheus-stack's, always there
     from dd2prom.validate.promql import promql_error
     assert all(promql_error(v["expr"]) is None for v in sc.values())
 
