@@ -187,3 +187,15 @@ def test_two_folders_with_the_same_name_stay_apart(tmp_path):
     assert import_sources([tmp_path / "a" / "conf.d", tmp_path / "b" / "conf.d"], snap) == []
     names = sorted(p.name for p in (snap / "checks" / "instances").iterdir())
     assert names == ["conf.d-2_redisdb.d_conf.yaml__redisdb__0.json", "conf.d_redisdb.d_conf.yaml__redisdb__0.json"]
+
+
+def test_parse_errors_do_not_quote_the_file(tmp_path):
+    d = tmp_path / "conf.d" / "mysql.d"
+    d.mkdir(parents=True)
+    (d / "conf.yaml").write_text('instances:\n  - host: db\n    pass: "hunter2-unterminated\n')
+    (tmp_path / "tf").mkdir()
+    (tmp_path / "tf" / "main.tf").write_text('resource "datadog_monitor" "x" {\n  name = "super-secret-value\n}\n')
+    errors = import_sources([tmp_path / "conf.d", tmp_path / "tf"], tmp_path / "snap")
+    assert len(errors) == 2 and "line" in errors[0] + errors[1]
+    assert not any("hunter2" in e or "super-secret" in e for e in errors)
+    assert "hunter2" not in "".join(p.read_text() for p in (tmp_path / "snap" / "checks" / "instances").iterdir())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.export.sources import confd, helm, kubernetes
-from dd2prom.export.sources.records import Record, error_record, number_records, record_id
+from dd2prom.export.sources.records import Record, error_record, number_records, parse_error, record_id
 from dd2prom.snapshot import atomic_write_json, safe_filename
 
 YAML_SUFFIXES = (".yaml", ".yml") + confd.EXAMPLE_SUFFIXES + (".yaml.default", ".yml.default")
@@ -42,7 +42,7 @@ def read_check_file(path: Path, source_file: str) -> tuple[list[Record], list[di
     try:
         docs = load_yaml_all(path.read_text(encoding="utf-8"))
     except Exception as exc:  # YAML or decoding error: one error item for the file
-        return [error_record(source_file, f"not valid YAML: {' '.join(str(exc).split())[:300]}")], []
+        return [error_record(source_file, f"not valid YAML: {parse_error(exc)}")], []
     if len(docs) == 1 and helm.is_helm_values(docs[0]):
         return helm.read_values(docs[0], source_file), []
     if any(isinstance(d, dict) and ("kind" in d or kubernetes.has_annotations(d)) for d in docs):
