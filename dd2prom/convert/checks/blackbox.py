@@ -68,8 +68,8 @@ def write_blackbox_config(ctx: ConvertContext) -> None:
     ctx.out.write_text("blackbox/blackbox.yml", text)
     ctx.out.write_k8s("blackbox/configmap.yaml", k8s.config_map(
         "prometheus-blackbox-exporter-dd2prom", {"blackbox.yaml": text}, namespace=ctx.options.namespace,
-        annotations={"dd2prom/usage": "mount as the blackbox exporter's config (Helm: configExistingSecretName "
-                                      "or config:)"}))
+        annotations={"dd2prom/usage": "the blackbox exporter's config file: mount it as its --config.file, or "
+                                      "paste the modules into the prometheus-blackbox-exporter chart's config value"}))
 
 
 def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, target: str, module: str,
