@@ -199,3 +199,26 @@ def test_parse_errors_do_not_quote_the_file(tmp_path):
     assert len(errors) == 2 and "line" in errors[0] + errors[1]
     assert not any("hunter2" in e or "super-secret" in e for e in errors)
     assert "hunter2" not in "".join(p.read_text() for p in (tmp_path / "snap" / "checks" / "instances").iterdir())
+
+
+def test_terraform_jsonencode_dashboard_and_unknown_functions(tmp_path):
+    (tmp_path / "d.tf").write_text('''
+variable "env" { default = "staging" }
+resource "datadog_dashboard_json" "svc" {
+  dashboard = jsonencode({
+    title       = "Service (${var.env})"
+    layout_type = "ordered"
+    widgets     = [{ definition = { type = "note", content = "hello" } }]
+  })
+}
+resource "datadog_monitor" "tpl" {
+  name    = "x"
+  type    = "metric alert"
+  query   = "avg(last_5m):avg:x{*} > 1"
+  message = templatefile("${path.module}/msg.tpl", { env = var.env })
+}
+''')
+    errors = import_sources([tmp_path], tmp_path / "snap")
+    assert len(errors) == 1 and "datadog_monitor.tpl: not imported: cannot evaluate `templatefile(" in errors[0]
+    dash = json.loads(next((tmp_path / "snap" / "dashboards").glob("*.json")).read_text())
+    assert dash["title"] == "Service (staging)" and dash["widgets"][0]["definition"]["type"] == "note"
