@@ -222,3 +222,12 @@ resource "datadog_monitor" "tpl" {
     assert len(errors) == 1 and "datadog_monitor.tpl: not imported: cannot evaluate `templatefile(" in errors[0]
     dash = json.loads(next((tmp_path / "snap" / "dashboards").glob("*.json")).read_text())
     assert dash["title"] == "Service (staging)" and dash["widgets"][0]["definition"]["type"] == "note"
+
+
+def test_unrelated_yaml_is_ignored(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n  {{- if x }}\n")
+    (tmp_path / "docker-compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    (tmp_path / "broken-ad.yaml").write_text("metadata:\n  annotations:\n    ad.datadoghq.com/x.checks: {\n")
+    recs = read_checks_tree(tmp_path)
+    assert [(record_id(r), "error" in r) for r in recs] == [("broken-ad.yaml", True)]

@@ -17,6 +17,7 @@ from dd2prom.export.sources.records import Record, error_record, number_records,
 from dd2prom.snapshot import atomic_write_json, safe_filename
 
 YAML_SUFFIXES = (".yaml", ".yml") + confd.EXAMPLE_SUFFIXES + (".yaml.default", ".yml.default")
+DATADOG_MARKERS = ("ad.datadoghq.com/", "init_config", "instances:", "confd:")
 SKIP_DIRS = {".git", ".terraform", "node_modules", "instances", "__pycache__"}
 
 
@@ -40,8 +41,11 @@ def read_check_file(path: Path, source_file: str) -> tuple[list[Record], list[di
     if _in_confd(path) and confd.is_config_file(path):
         return confd.read_file(path, source_file), []
     try:
-        docs = load_yaml_all(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # YAML or decoding error: one error item for the file
+        text = path.read_text(encoding="utf-8")
+        docs = load_yaml_all(text)
+    except Exception as exc:  # YAML or decoding error: one error item for the file...
+        if isinstance(exc, UnicodeDecodeError) or not any(m in text for m in DATADOG_MARKERS):
+            return [], []  # ...unless it is not a Datadog file at all (Helm templates, other tools' YAML)
         return [error_record(source_file, f"not valid YAML: {parse_error(exc)}")], []
     if len(docs) == 1 and helm.is_helm_values(docs[0]):
         return helm.read_values(docs[0], source_file), []
