@@ -96,3 +96,16 @@ def test_output_is_valid(result):
     out, *_ = result
     assert validate_objects(objects(out), crd_dir()) == []
     assert check_blackbox(out).ok and check_rules(out).ok
+
+
+def test_tests_with_the_same_name_keep_their_own_rules(tmp_path):
+    import json
+    for pid in ("aaa-aaa-aaa", "bbb-bbb-bbb"):
+        (tmp_path / "snap" / "synthetics").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "snap" / "synthetics" / f"{pid}.json").write_text(json.dumps({
+            "public_id": pid, "name": "Same name", "type": "api", "subtype": "http",
+            "config": {"request": {"url": f"https://{pid}.example.com"},
+                       "assertions": [{"type": "responseTime", "operator": "lessThan", "target": 300}]}}))
+    ctx = run_convert(tmp_path / "snap", tmp_path / "out", ConvertOptions(), only={"synthetics"})
+    outputs = [o for i in ctx.ledger for o in i.outputs if o.startswith("prometheus/rules/")]
+    assert len(set(outputs)) == 2
