@@ -75,6 +75,11 @@ def convert_test(ctx: ConvertContext, item: CoverageItem, public_id: str, test: 
                                  scrape_timeout=timeout + 1)
     ctx.shared.setdefault("probes", {})[public_id] = probe
     _locations(item, test)
+    retry = opts.get("retry") or {}
+    if int(retry.get("count") or 0) > 0:
+        item.note(f"Datadog retried a failed run {retry['count']} time(s) ({retry.get('interval', 300)} ms apart) "
+                  "before counting it as failed; a failed probe counts at once (alerts can use `for:`).",
+                  Status.APPROXIMATE)
     for_seconds = int(opts.get("min_failure_duration") or 0)
     blackbox.probe_rules(ctx, item, name,  # unique, starts with synthetics-
                          str(test.get("name") or public_id), probe, max_duration=built.max_duration,
