@@ -79,7 +79,9 @@ def _connection(ctx, item, rec, spec) -> tuple[list[common.Target], dict[str, st
         netloc = urlsplit(raw).netloc.rsplit("@", 1)[-1]
         host, _, port = netloc.partition(":")
         host = common.POD_HOST if "%%host%%" in raw else host
-        return [_resolve_address(ctx, item, rec, host, int(port) if port.isdigit() else port or None)], fields
+        t = _resolve_address(ctx, item, rec, host, int(port) if port.isdigit() else port or None)
+        item.note(f"The connection URI goes in the Secret as a whole; write it with the address {t.address}.")
+        return [t], fields
     if "list" in conn:
         servers = inst.get(conn["list"]) or []
         servers = [servers] if isinstance(servers, str) else list(servers)
