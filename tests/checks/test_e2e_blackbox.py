@@ -77,7 +77,7 @@ def _query(prom: str, expr: str) -> list[dict[str, Any]]:
         return json.loads(r.read())["data"]["result"]
 
 
-def _wait_for(prom: str, expr: str, value: str, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+def _wait_for(prom: str, expr: str, value: str, count: int, timeout: float = 45) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     last: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
