@@ -131,6 +131,8 @@ def test_group_tags(query, tags):
 
 def test_label_for_tag():
     assert label_for_tag("kube_namespace", {"kube_namespace": "namespace"}) == "namespace"
+    assert label_for_tag("host") == "instance"                      # the shipped tables
+    assert label_for_tag("host", {"host": "node"}) == "node"        # --label-map first
     assert label_for_tag("availability-zone") == "availability_zone"
     assert label_for_tag("1x") == "_1x"
 
@@ -141,13 +143,14 @@ def S(labels, points):  # noqa: N802 - short constructor for tables
 
 def test_align_pairs_missing_and_ambiguous():
     dd = [S({"host": "A"}, {}), S({"host": "b"}, {}), S({"host": "c"}, {})]
-    prom = [S({"host": "a", "pod": "1"}, {}), S({"host": "b", "pod": "1"}, {}), S({"host": "b", "pod": "2"}, {}),
-            S({"host": "d"}, {})]
+    # the mapping tables turn host into instance, which carries a port in Prometheus
+    prom = [S({"instance": "a:9100", "pod": "1"}, {}), S({"instance": "b:9100", "pod": "1"}, {}),
+            S({"instance": "b:9100", "pod": "2"}, {}), S({"instance": "d"}, {})]
     al = align(dd, prom, ["host"])
-    assert [k for k, _, _ in al.pairs] == [(("host", "a"),), (("host", "b"),)]
-    assert al.datadog_only == [(("host", "c"),)]
-    assert al.prometheus_only == [(("host", "d"),)]
-    assert al.ambiguous == [(("host", "b"),)]
+    assert [k for k, _, _ in al.pairs] == [(("instance", "a"),), (("instance", "b"),)]
+    assert al.datadog_only == [(("instance", "c"),)]
+    assert al.prometheus_only == [(("instance", "d"),)]
+    assert al.ambiguous == [(("instance", "b"),)]
 
 
 def test_align_with_label_map_and_no_groups():
