@@ -32,6 +32,7 @@ _DD_VAR_RE = re.compile(r"\$[A-Za-z_][\w-]*(?:\.value)?")
 # Grafana template variables left in dashboard PromQL
 _GRAFANA_MATCHER_VAR_RE = re.compile(r'(\w+)\s*(=~|!~|=|!=)\s*"\$\{?\w+(?::\w+)?\}?"')
 _GRAFANA_VAR_RE = re.compile(r"\$\{?(\w+)")
+_MODEL_FUNC_RE = re.compile(r"\b(anomalies|forecast|outliers)\s*\(")
 _LIMIT_RE = re.compile(r"^\s*(topk|bottomk)\s*\(\s*(\d+)\s*,(.*)\)\s*$", re.S)
 _REDUCE_RE = re.compile(r"^\s*(avg|sum|min|max|count|last)_over_time\s*\(")
 
@@ -116,6 +117,9 @@ def monitor_target(item: dict[str, Any]) -> Target:
     if not m:
         t.skip = "the monitor query is not of the form 'agg(last_N):query <op> threshold'"
         return t
+    if (func := model_function(m.group("expr"))):
+        t.skip = f"{func}() monitors compare against a model Datadog fits, not the query's values"
+        return t
     window = parse_window(m.group("window"))
     if window is None:
         t.skip = f"unknown monitor window {m.group('window')!r}"
@@ -162,6 +166,8 @@ def widget_targets(item: dict[str, Any]) -> Iterator[Target]:
             t.skip = "not a Datadog metric query (formulas, logs and APM queries are not compared)"
         elif not isinstance(expr, str) or not expr.strip():
             t.skip = "coverage.json records no PromQL for this query (not translated)"
+        elif (func := model_function(query)):
+            t.skip = f"Datadog's {func}() draws a model it fits to the data, which PromQL only approximates"
         else:
             t.datadog_query = strip_datadog_variables(query)
             expr, t.limit_removed = strip_limit(expr)
@@ -170,6 +176,12 @@ def widget_targets(item: dict[str, Any]) -> Iterator[Target]:
             if m and "__range" in expr:
                 t.reduce = m.group(1)
         yield t
+
+
+def model_function(query: str) -> str | None:
+    """The anomaly/forecast/outlier function a Datadog query uses, if any."""
+    m = _MODEL_FUNC_RE.search(query)
+    return m.group(1) if m else None
 
 
 def strip_limit(expr: str) -> tuple[str, str | None]:

@@ -62,6 +62,7 @@ MON = {"kind": "monitor", "id": "1", "name": "n", "type": "query alert"}
     ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1"}, "no PromQL", {}),
     ({**MON, "query": "pct_change(avg(last_5m),last_5m):avg:cpu{*} > 1", "promql": "x > 1"}, "not of the form", {}),
     ({**MON, "query": "avg(last_5q):avg:cpu{*} > 1", "promql": "x > 1"}, "unknown monitor window", {}),
+    ({**MON, "query": "avg(last_4h):anomalies(avg:cpu{*}, 'basic', 2) >= 1", "promql": "x >= 1"}, "anomalies()", {}),
     # "bool" makes every series come back: as an alert it always fires, which the decisions show
     ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1", "promql": "avg(x) > bool 1"}, None, {"promql": "avg(x)"}),
 ])
@@ -95,6 +96,9 @@ W = {"kind": "widget", "id": "d/1", "name": "w"}
     ({**W, "queries": ["avg:a{*}"], "promql": ["topk($n, a)"]}, [(None, None, "Grafana variables")]),
     ({**W, "queries": ["avg:a{*}", "avg:b{*}"], "promql": ["a"]}, [("avg:a{*}", "a", None), (None, None, "no PromQL")]),
     ({**W}, [(None, None, "no Datadog queries")]),
+    ({**W, "queries": ["forecast(avg:a{*}, 'linear', 1)"], "promql": ["predict_linear(a[1h], 3600)"]},
+     [(None, None, "forecast()")]),
+    ({**W, "type": "change", "queries": ["avg:a{*}"], "promql": ["a - a offset 1d"]}, [(None, None, "change widget")]),
     ({**W, "queries": "avg:a{*}", "promql": "a"}, [("avg:a{*}", "a", None)]),
 ])
 def test_widget_targets(item, expected):
