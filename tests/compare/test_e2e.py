@@ -208,3 +208,24 @@ def test_report_table(compared):
     assert len(table["rows"]) == 11 and all(len(r) == len(table["columns"]) for r in table["rows"])
     assert "2 diverge, 3 miss series" in table["note"] and "3 not comparable" in table["note"]
     assert load_comparison(converted / "nowhere") is None
+
+
+def test_the_real_converter_gives_datadogs_numbers(prometheus, tmp_path, monkeypatch):
+    """dd2prom convert translates monitors and widgets over the synthetic
+    metrics; every translation must give Datadog's numbers and decisions."""
+    converted = synthetic.convert_snapshot(tmp_path)
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    monkeypatch.delenv("DD_SITE", raising=False)
+    with cassette_vcr("none").use_cassette(str(CASSETTE)):
+        code = cli_compare(converted=converted, prometheus_url=prometheus, last=None,
+                           start=str(synthetic.RANGE[0]), end=str(synthetic.RANGE[1]),
+                           console=Console(record=True, width=200, stderr=True))
+    rows = load_comparison(converted)["items"]
+    assert {r["id"]: r["verdict"] for r in rows} == {
+        "101": "match", "102": "match", "103": "match",
+        "syn-thet-ic/1": "match", "syn-thet-ic/2": "match", "syn-thet-ic/3": "match"}, \
+        [r["headline"] for r in rows if r["verdict"] != "match"]
+    assert code == 0
+    fired = {r["id"]: r["decisions"]["fired_datadog"] for r in rows if r["kind"] == "monitor"}
+    assert all(n > 10 for n in fired.values()), fired      # the thresholds are crossed in the range
