@@ -85,7 +85,9 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
                      "missing_in_datadog": values.missing_in_datadog}
     row["relative_error"] = {"median": values.median, "max": values.max,
                              "worst_series": values.worst_series,
-                             "worst_at": iso(values.worst_at) if values.worst_at is not None else None}
+                             "worst_at": iso(values.worst_at) if values.worst_at is not None else None,
+                             "worst_series_median": values.worst_series_median,
+                             "worst_median_series": values.worst_median_series}
     decisions = None
     if t.monitor:
         dd_values: dict[Key, dict[int, float]] = {al.datadog_key(s.labels): s.points for s in sides.datadog}
@@ -211,11 +213,22 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
         diverges = True
         notes.append(f"Values differ by {_pct(values.median)} (median relative error; max {_pct(values.max)} "
                      f"on {values.worst_series}), above the {_pct(tolerance)} tolerance.")
+    elif values.worst_series_median is not None and values.worst_series_median > tolerance:
+        diverges = True
+        notes.append(f"Series {values.worst_median_series} differs by {_pct(values.worst_series_median)} (its median "
+                     f"relative error), above the {_pct(tolerance)} tolerance; the others agree better.")
     if decisions is not None and decisions.steps and decisions.disagreement > tolerance:
         diverges = True
         notes.append(f"The alert decision differs at {decisions.steps - decisions.agree} of {decisions.steps} steps "
                      f"(Datadog alone fires at {decisions.only_datadog}, Prometheus alone at "
-                     f"{decisions.only_prometheus}).")
+                     f"{decisions.only_prometheus}; {decisions.at_crossings} next to a threshold crossing).")
+    if decisions is not None and (decisions.never_in_prometheus or decisions.never_in_datadog):
+        diverges = True
+        for side, other, keys in (("Datadog", "Prometheus", decisions.never_in_prometheus),
+                                  ("Prometheus", "Datadog", decisions.never_in_datadog)):
+            if keys:
+                notes.append(f"The alert fires in {side} but never in {other} for {', '.join(keys[:3])}"
+                             + (f" and {len(keys) - 3} more" if len(keys) > 3 else "") + ".")
     if not s["datadog"] and not s["prometheus"]:
         row["verdict"] = "no_data"
         row["headline"] = "Neither Datadog nor Prometheus has data in the range."

@@ -206,6 +206,23 @@ def test_decisions():
     # k1: agree at 60 and 120, Datadog alone at 180; k2 agrees 3 times; k3: Prometheus alone at 180
     assert (st.steps, st.agree, st.only_datadog, st.only_prometheus) == (7, 5, 1, 1)
     assert (st.fired_datadog, st.fired_prometheus, st.first_disagreement) == (2, 2, 180)
+    assert st.at_crossings == 0 and st.never_in_datadog == ['{h="c"}'] and st.never_in_prometheus == []
+
+
+def test_decisions_a_step_late_at_a_crossing_is_timing():
+    k = (("h", "a"),)
+    dd = {k: {60: 1.0, 120: 1.0, 180: 20.0, 240: 20.0, 300: 20.0}}
+    st = decision_stats(dd, {k: {240, 300}}, ">", 10)
+    assert (st.steps, st.agree, st.at_crossings, st.disagreement) == (5, 4, 1, 0.0)
+    st = decision_stats(dd, {}, ">", 10)               # never fires in Prometheus
+    assert st.never_in_prometheus == ['{h="a"}'] and st.disagreement == pytest.approx(2 / 5)
+
+
+def test_one_wrong_series_among_many():
+    good = [(((f"h", str(i)),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 1.0, 120: 1.0})) for i in range(9)]
+    bad = [((("h", "x"),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 2.0, 120: 2.0}))]
+    st = value_stats(good + bad)
+    assert st.median == 0.0 and st.worst_series_median == 0.5 and st.worst_median_series == '{h="x"}'
 
 
 def test_parse_response():
