@@ -8,7 +8,13 @@ from typing import Any, Iterable
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when present: the pure-Python one is slow on large
+# literal blocks (dashboard JSON inside ConfigMaps).
+_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Dumper(_Base):  # type: ignore[valid-type,misc]
     def ignore_aliases(self, data: Any) -> bool:  # never emit &anchors / *aliases
         return True
 
@@ -34,4 +40,4 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
 
 
 def load_yaml_all(text: str) -> list[Any]:
-    return [d for d in yaml.safe_load_all(text) if d is not None]
+    return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
