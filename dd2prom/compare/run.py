@@ -36,6 +36,7 @@ class Options:
     label_map: dict[str, str] = field(default_factory=dict)
     mappings: Any = None
     scrape_interval: int = 15
+    tolerances: dict[str, float] = field(default_factory=dict)   # per coverage.json id (--config)
 
 
 def base_row(t: Target) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def base_row(t: Target) -> dict[str, Any]:
         "datadog_query": t.datadog_query, "promql": t.promql, "alert_promql": t.alert_promql,
         "verdict": "skipped", "headline": "", "reason": t.skip, "step_seconds": None,
         "datadog_interval_seconds": None, "series": None, "points": None, "relative_error": None,
-        "decisions": None, "notes": [], "explanations": [],
+        "decisions": None, "tolerance": None, "notes": [], "explanations": [],
     }
 
 
@@ -104,7 +105,8 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
                             f"{key_text(al.datadog_only[0])}, Prometheus's like {{{sample}}}; if the label is named "
                             "or valued differently, map it with --label-map TAG=LABEL.")
     row["explanations"] = explanations(t, dd_result.interval, step, opts, sides) + row["explanations"]
-    judge(row, al, values, decisions, opts.tolerance)
+    row["tolerance"] = opts.tolerances.get(t.item_id, opts.tolerance)
+    judge(row, al, values, decisions, row["tolerance"])
     return row
 
 

@@ -151,13 +151,16 @@ def test_outputs_exit_code_and_no_keys(compared):
     assert "diverges" in text and "missing" in text
 
 
-def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
+def test_cli_only_monitors_out_label_map_and_config(prometheus, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from dd2prom.cli import app
 
     converted = tmp_path / "converted"
     atomic_write_json(converted / "coverage.json", synthetic.coverage())
+    config = tmp_path / "compare.yaml"
+    config.write_text("label_map: {queue: queue}\nitems:\n  window: {tolerance: 0.6}\n"
+                      "  short: {skip: checked by hand}\n")
     monkeypatch.setenv("DD_API_KEY", API_KEY)
     monkeypatch.setenv("DD_APP_KEY", APP_KEY)
     monkeypatch.delenv("DD_SITE", raising=False)
@@ -165,11 +168,14 @@ def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
         result = CliRunner().invoke(app, [
             "compare", str(converted), "--prometheus-url", prometheus, "--only", "monitors",
             "--from", "2026-11-20T00:30:00Z", "--to", "2026-11-20T03:00:00Z", "--out", str(tmp_path / "cmp"),
-            "--label-map", "service=service", "--tolerance", "0.5"])
-    assert result.exit_code == 0, result.output    # a 50% tolerance lets the 1h window pass
+            "--label-map", "service=service", "--config", str(config)])
+    assert result.exit_code == 0, result.output    # a 60% tolerance lets the 1h window pass
     doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert {r["kind"] for r in doc["items"]} == {"monitor"}
-    assert doc["label_map"] == {"service": "service"} and doc["summary"]["match"] == 3
+    assert doc["label_map"] == {"service": "service", "queue": "queue"} and doc["summary"]["match"] == 2
+    rows = {r["id"]: r for r in doc["items"]}
+    assert rows["window"]["tolerance"] == 0.6 and rows["right"]["tolerance"] == 0.05
+    assert rows["short"]["reason"] == "skipped by the compare config: checked by hand"
     assert not (converted / "compare").exists()
     cov = json.loads((converted / "coverage.json").read_text())
     assert next(i for i in cov["items"] if i["id"] == "right")["compare"]["file"] == str(tmp_path / "cmp" / "compare.json")

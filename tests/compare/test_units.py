@@ -4,6 +4,7 @@ relative error, rolling windows and alert decisions, writing back."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -310,3 +311,28 @@ def test_datadog_http_errors(status, fatal, monkeypatch):
         server.shutdown()
     assert info.value.fatal is fatal and f"HTTP {status}" in str(info.value)
     assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("label_map: {host: node}\nitems:\n  '1': {tolerance: 0.2}\n  d/2: {skip: noisy}\n", None),
+    ("", None),
+    ("items: [1]", "items must map"),
+    ("items: {'1': {tolerance: -1}}", "tolerance must be a number"),
+    ("items: {'1': {tolerance: yes}}", "tolerance must be a number"),
+    ("items: {'1': {window: 5m}}", "takes 'tolerance' and/or 'skip'"),
+    ("label_map: {host: 3}", "label_map must map"),
+    ("tolerance: 0.1", "expected a mapping"),
+    ("items: {a: [}", "not valid YAML"),
+])
+def test_config(tmp_path, text, error):
+    from dd2prom.compare.config import load_config
+
+    path = tmp_path / "compare.yaml"
+    path.write_text(text)
+    if error:
+        with pytest.raises(ValueError, match=re.escape(error)):
+            load_config(path)
+    else:
+        cfg = load_config(path)
+        if text:
+            assert cfg.label_map == {"host": "node"} and cfg.tolerances == {"1": 0.2} and cfg.skips == {"d/2": "noisy"}
