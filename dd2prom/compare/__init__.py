@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 
 from dd2prom.compare import ledger, render
 from dd2prom.compare.config import load_config
@@ -93,7 +94,12 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         prom.check()
         opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval(),
                        settings.tolerances)
-        rows = [compare_target(t, dd, prom, opts) for t in targets]
+        rows = []
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("comparing with Datadog", total=len(targets))
+            for t in targets:
+                rows.append(compare_target(t, dd, prom, opts))
+                progress.advance(task)
     except SourceError as exc:  # fatal: bad keys, a server that cannot be reached
         console.print(f"[red]compare:[/red] {exc}", highlight=False)
         return 2
