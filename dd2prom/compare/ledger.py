@@ -65,10 +65,6 @@ class Target:
     limit_removed: str | None = None   # "topk(5, …)" left out: both sides compare every series
     skip: str | None = None        # why this target is not compared
 
-    @property
-    def key(self) -> str:
-        return f"{self.item_id}#{self.index}" if self.kind == "widget" else self.item_id
-
 
 def load_coverage(converted: Path) -> dict[str, Any]:
     path = Path(converted) / "coverage.json"
@@ -131,7 +127,7 @@ def monitor_target(item: dict[str, Any]) -> Target:
     t.monitor = MonitorSpec(m.group("agg"), window, m.group("cmp"), threshold)
     t.datadog_query = m.group("expr").strip()
     t.alert_promql = promql.strip()
-    t.promql = _field(item, "promql_value") or strip_comparison(t.alert_promql)
+    t.promql = strip_comparison(t.alert_promql)
     if t.promql is None:
         t.skip = "could not take the value side out of the alert expression"
     return t
@@ -275,7 +271,7 @@ COMPARE_NOTE_PREFIX = "compare:"
 
 
 def flag_items(converted: Path, results: list[dict[str, Any]], report_path: str) -> int:
-    """Record each compared item's outcome in coverage.json: an ``compare``
+    """Record each compared item's outcome in coverage.json: a ``compare``
     summary on every compared item, and on diverging ones a note sentence and a
     status of at least approximate. Re-running replaces the previous outcome
     (the status the item had before compare flagged it is restored first).
@@ -322,5 +318,5 @@ FLAGGED_VERDICTS = ("missing", "diverges")
 
 
 def worst_verdict(verdicts: Any) -> str:
-    found = [v for v in verdicts]
+    found = list(verdicts)
     return max(found, key=VERDICTS.index) if found else "skipped"
