@@ -89,7 +89,11 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
 
         user_mappings = mapping.load_mappings(mappings)
     prom = PrometheusSource(prometheus_url)
-    dd = DatadogSource(site=site, api_url=api_url)
+    try:
+        dd = DatadogSource(site=site, api_url=api_url)
+    except ValueError as exc:   # an unknown --site
+        console.print(f"[red]compare:[/red] {exc}", highlight=False)
+        return 2
     try:
         prom.check()
         opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval(),

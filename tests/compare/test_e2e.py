@@ -187,6 +187,7 @@ def test_cli_only_monitors_out_label_map_and_config(prometheus, tmp_path, monkey
     (["--label-map", "host"], True, "is not TAG=LABEL"),
     ([], False, "DD_API_KEY and DD_APP_KEY"),
     ([], True, "cannot query Prometheus at http://127.0.0.1:9"),
+    (["--site", "mars.example"], True, "unknown Datadog site 'mars.example'"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message):
     from typer.testing import CliRunner
