@@ -61,6 +61,7 @@ class DatadogSource:
         _, base_url = site_host(site)        # ValueError for an unknown site
         api_key, app_key = credentials()
         self._dd = Datadog(api_url or base_url, api_key, app_key, concurrency=1, redact=Redactor(api_key, app_key))
+        self._dd.api_client.user_agent = self._dd.api_client.user_agent.replace("dd2prom-export", "dd2prom-compare", 1)
         self._query_metrics = self._dd.api(MetricsApi).query_metrics
         # several items often share a query (a monitor and its dashboard widget):
         # ask Datadog once, its rate limits are tight
