@@ -147,8 +147,9 @@ def _query_prometheus(t: Target, prom: PrometheusSource, opts: Options, dd_resul
                    for s in dd_result.series if s.points]
         return Sides(expr, reduced, prom.query_range(expr, last, last, step), reduced=True)
     if dd_times:
+        # Datadog's grid, from the first bucket that starts inside the range
         anchor = min(dd_times)
-        start, end = anchor - ((anchor - opts.start) // step) * step, max(opts.end, max(dd_times))
+        start, end = anchor - max(0, (anchor - step - opts.start) // step) * step, max(dd_times)
     else:
         start, end = -(-opts.start // step) * step, opts.end
     expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)

@@ -336,3 +336,76 @@ def test_config(tmp_path, text, error):
         cfg = load_config(path)
         if text:
             assert cfg.label_map == {"host": "node"} and cfg.tolerances == {"1": 0.2} and cfg.skips == {"d/2": "noisy"}
+
+
+class StubDatadog:
+    def __init__(self, result=None, error=None):
+        self.result, self.error, self.queries = result, error, []
+
+    def query(self, query, start, end):
+        self.queries.append(query)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+class StubPrometheus:
+    def __init__(self, series=(), error=None):
+        self.series, self.error, self.calls = list(series), error, []
+
+    def query_range(self, expr, start, end, step):
+        self.calls.append((expr, start, end, step))
+        if self.error:
+            raise self.error
+        return [Series(dict(s.labels), dict(s.points)) for s in self.series]
+
+
+def _dd(series, interval=60, groups=("host",)):
+    from dd2prom.compare.datadog_source import DatadogResult
+
+    return DatadogResult(series, interval, list(groups), [])
+
+
+WIDGET = {"kind": "widget", "id": "d/1", "name": "w", "queries": ["avg:a{*} by {name}"], "promql": ["avg by (name) (a)"]}
+
+
+@pytest.mark.parametrize("dd, prom, verdict, words", [
+    (StubDatadog(_dd([S({"name": "x"}, {120: 1.0})])), StubPrometheus(error=SourceError("bad_data: parse error")),
+     "error", "Prometheus: bad_data"),
+    (StubDatadog(error=SourceError("HTTP 400 Bad Request: bad query")), StubPrometheus(), "error", "Datadog: HTTP 400"),
+    (StubDatadog(_dd([])), StubPrometheus(), "no_data", "Neither"),
+    (StubDatadog(_dd([])), StubPrometheus([S({"name": "x"}, {120: 1.0})]), "missing", "Datadog returns no series"),
+    # the PromQL keeps a label Datadog aggregates away
+    (StubDatadog(_dd([S({"name": "x"}, {120: 1.0})])),
+     StubPrometheus([S({"name": "x", "pod": "1"}, {90: 1.0}), S({"name": "x", "pod": "2"}, {90: 1.0})]),
+     "diverges", "keeps labels"),
+])
+def test_compare_target_paths(dd, prom, verdict, words):
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    row = compare_target(t, dd, prom, Options(0, 3600))
+    assert row["verdict"] == verdict and words in row["headline"], row["headline"]
+
+
+def test_fatal_errors_stop_the_run():
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    with pytest.raises(SourceError):
+        compare_target(t, StubDatadog(error=SourceError("HTTP 403 Forbidden", fatal=True)), StubPrometheus(),
+                       Options(0, 3600))
+
+
+def test_prometheus_grid_follows_datadogs_buckets():
+    """Datadog's buckets start at 60 s multiples after --from; Prometheus is asked
+    on the same grid, from the first to the last bucket (instant PromQL: half a
+    bucket earlier, then shifted)."""
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    dd = StubDatadog(_dd([S({"name": "x"}, {1080: 1.0, 1140: 2.0})]))      # bucket ends
+    prom = StubPrometheus([S({"name": "x"}, {1050: 1.0, 1110: 2.0})])
+    row = compare_target(t, dd, prom, Options(1000, 1200))
+    assert prom.calls == [("avg by (name) (a)", 1050, 1110, 60)]
+    assert row["verdict"] == "match" and row["points"]["compared"] == 2
