@@ -67,7 +67,7 @@ def print_table(console: Console, document: dict[str, Any]) -> None:
     table = Table(title=f"compare {document['range']['from']} → {document['range']['to']} "
                         f"(tolerance {_pct(document['tolerance'])})")
     for col, justify in [("kind", "left"), ("id", "left"), ("name", "left"), ("series dd/prom/matched", "right"),
-                         ("missing dd/prom", "right"), ("rel. err median", "right"), ("max", "right"),
+                         ("missing in dd/prom", "right"), ("rel. err median", "right"), ("max", "right"),
                          ("decisions agree", "right"), ("verdict", "left")]:
         table.add_column(col, justify=justify, overflow="fold")
     compared = [r for r in document["items"] if r["verdict"] != "skipped"]
