@@ -15,10 +15,16 @@ from dd2prom.compare.datadog_source import Series
 _ZERO = 1e-12
 
 
-def relative_error(prom: float, dd: float) -> float:
-    """|p − d| / max(|p|, |d|): symmetric, 0 when both are zero, at most 1 when
-    the signs agree and 2 when they do not (a zero against a non-zero is 1)."""
-    scale = max(abs(prom), abs(dd))
+# A point's error is relative to the point, but never to less than this share of
+# the largest value of its series: a gauge that swings from 0 to 100 is not
+# 20 % off because it reads 0.6 instead of 0.5 near its bottom.
+SERIES_FLOOR = 0.01
+
+
+def relative_error(prom: float, dd: float, floor: float = 0.0) -> float:
+    """|p − d| / max(|p|, |d|, floor): symmetric, 0 when both are zero, at most 1
+    when the signs agree and 2 when they do not (a zero against a non-zero is 1)."""
+    scale = max(abs(prom), abs(dd), floor)
     return 0.0 if scale < _ZERO else abs(prom - dd) / scale
 
 
@@ -43,12 +49,13 @@ def value_stats(pairs: Iterable[tuple[Key, Series, Series]]) -> ValueStats:
     errors: list[float] = []
     for key, dd, prom in pairs:
         series_errors = []
+        floor = SERIES_FLOOR * max((abs(v) for v in (*dd.points.values(), *prom.points.values())), default=0.0)
         for ts, d in dd.points.items():
             p = prom.points.get(ts)
             if p is None:
                 stats.missing_in_prometheus += 1
                 continue
-            err = relative_error(p, d)
+            err = relative_error(p, d, floor)
             series_errors.append(err)
             if stats.max is None or err > stats.max:
                 stats.max, stats.worst_series, stats.worst_at = err, key_text(key), ts

@@ -174,6 +174,13 @@ def test_relative_error(p, d, err):
     assert relative_error(p, d) == pytest.approx(err)
 
 
+def test_relative_error_near_the_bottom_of_a_series():
+    k = (("h", "a"),)
+    st = value_stats([(k, S({}, {60: 100.0, 120: 0.5}), S({}, {60: 100.0, 120: 0.6}))])
+    assert st.max == pytest.approx(0.1 / 1.0)          # against 1% of 100, not against 0.6
+    assert relative_error(0.6, 0.5, floor=1.0) == pytest.approx(0.1)
+
+
 def test_value_stats():
     pairs = [((("h", "a"),), S({}, {60: 1.0, 120: 2.0, 180: 4.0}), S({}, {60: 1.0, 120: 2.2, 240: 9.0}))]
     st = value_stats(pairs)
