@@ -12,11 +12,11 @@ judge (:mod:`run`) and write compare.json / compare.csv and a table
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.progress import Progress
 
@@ -24,8 +24,6 @@ from dd2prom.compare import ledger, render
 from dd2prom.compare.config import load_config
 from dd2prom.compare.run import Options, compare_target
 from dd2prom.compare.timerange import iso, resolve_range
-
-log = logging.getLogger("dd2prom.compare")
 
 SCHEMA_VERSION = 1
 
@@ -72,7 +70,12 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         settings = load_config(config)
         labels = {**settings.label_map, **parse_label_map(label_map)}
         coverage = ledger.load_coverage(converted)
-    except (OSError, ValueError) as exc:
+        user_mappings = None
+        if mappings is not None:
+            from dd2prom.convert.queries import mapping
+
+            user_mappings = mapping.load_mappings(mappings)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         console.print(f"[red]compare:[/red] {exc}", highlight=False)
         return 2
     targets = list(ledger.targets(coverage, only))
@@ -83,11 +86,6 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         console.print(f"[red]compare:[/red] Datadog credentials missing: {problem}.")
         return 2
 
-    user_mappings = None
-    if mappings is not None:
-        from dd2prom.convert.queries import mapping
-
-        user_mappings = mapping.load_mappings(mappings)
     prom = PrometheusSource(prometheus_url)
     try:
         dd = DatadogSource(site=site, api_url=api_url)

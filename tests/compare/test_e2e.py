@@ -188,6 +188,8 @@ def test_cli_only_monitors_out_label_map_and_config(prometheus, tmp_path, monkey
     ([], False, "DD_API_KEY and DD_APP_KEY"),
     ([], True, "cannot query Prometheus at http://127.0.0.1:9"),
     (["--site", "mars.example"], True, "unknown Datadog site 'mars.example'"),
+    (["--mappings", "BAD_MAPPINGS"], True, "a mapping file is a YAML mapping"),
+    (["--config", "BAD_MAPPINGS"], True, "expected a mapping with 'label_map' and 'items'"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message):
     from typer.testing import CliRunner
@@ -195,6 +197,8 @@ def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message)
     from dd2prom.cli import app
 
     atomic_write_json(tmp_path / "coverage.json", synthetic.coverage())
+    (tmp_path / "bad.yaml").write_text("- a list\n")
+    args = [str(tmp_path / "bad.yaml") if a == "BAD_MAPPINGS" else a for a in args]
     for k in ("DD_API_KEY", "DD_APP_KEY"):
         if env:
             monkeypatch.setenv(k, "k")
