@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 T0 = 1795132800            # 2026-11-20T00:00:00Z
@@ -182,8 +183,6 @@ def datadog_queries() -> list[str]:
 def write_snapshot(root) -> None:
     """Monitors, a dashboard and metric metadata over the synthetic metrics, for
     ``dd2prom convert``: compare then checks the real transpiler's output."""
-    from pathlib import Path
-
     from dd2prom.snapshot import atomic_write_json
 
     root = Path(root)
@@ -211,10 +210,8 @@ def write_snapshot(root) -> None:
     atomic_write_json(root / "metrics" / "queue.depth.json", {"metric": "queue.depth", "type": "gauge"})
 
 
-def convert_snapshot(tmp) -> "Path":  # noqa: F821 - pathlib imported lazily
+def convert_snapshot(tmp) -> Path:
     """``dd2prom convert`` of :func:`write_snapshot` into ``tmp/converted``."""
-    from pathlib import Path
-
     from dd2prom.convert import ConvertOptions, run_convert
 
     tmp = Path(tmp)

@@ -12,7 +12,7 @@ from dd2prom.compare import ledger, parse_label_map
 from dd2prom.compare.align import align, group_tags, label_for_tag
 from dd2prom.compare.datadog_source import Series, SourceError, parse_response
 from dd2prom.compare.metrics import decision_stats, relative_error, rolling, value_stats
-from dd2prom.compare.timerange import default_step, parse_duration, parse_time, resolve_range
+from dd2prom.compare.timerange import default_step, parse_duration, resolve_range
 from dd2prom.snapshot import atomic_write_json
 
 
@@ -227,7 +227,7 @@ def test_decisions_a_step_late_at_a_crossing_is_timing():
 
 
 def test_one_wrong_series_among_many():
-    good = [(((f"h", str(i)),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 1.0, 120: 1.0})) for i in range(9)]
+    good = [((("h", str(i)),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 1.0, 120: 1.0})) for i in range(9)]
     bad = [((("h", "x"),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 2.0, 120: 2.0}))]
     st = value_stats(good + bad)
     assert st.median == 0.0 and st.worst_series_median == 0.5 and st.worst_median_series == '{h="x"}'
