@@ -153,9 +153,9 @@ def _query_prometheus(t: Target, prom: PrometheusSource, opts: Options, dd_resul
     else:
         start, end = -(-opts.start // step) * step, opts.end
     expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
-    # An instant value (no range selector) is compared with the middle of
-    # Datadog's bucket, not its end: the bucket is an aggregate over the step.
-    offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
+    offset = 0
+    if not t.monitor and not _RANGE_RE.search(expr):
+        expr, offset = bucket_expr(expr, t.datadog_query or "", step, opts.scrape_interval)
     prometheus = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
                   for s in prom.query_range(expr, start - offset, end - offset, step)]
     if not t.monitor:
@@ -261,6 +261,27 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
                        f"max {_pct(values.max)}.")
 
 
+_DD_ROLLUP_RE = re.compile(r"\.rollup\(\s*(avg|sum|min|max|count)\b")
+_OVER_TIME = {"avg": "avg_over_time", "sum": "sum_over_time", "min": "min_over_time", "max": "max_over_time",
+              "count": "count_over_time"}
+
+
+def bucket_expr(expr: str, datadog_query: str, step: int, scrape: int) -> tuple[str, int]:
+    """An instant PromQL (a gauge) made comparable with Datadog's bucket, which
+    aggregates every point in it (avg unless the query's .rollup() says
+    otherwise): the same aggregation over the scrape-interval samples of the
+    bucket, evaluated one scrape interval before the bucket's end so that it
+    reads the bucket's samples [start, end). The range is a second short of the
+    bucket: Prometheus 2 ranges include their left end (3 leaves it out), and the
+    sample on it belongs to the previous bucket. Returns (expression, how long
+    before the bucket end it is evaluated). With at most one sample per bucket,
+    the instant value at the bucket's middle."""
+    if step <= scrape:
+        return expr, step // 2
+    m = _DD_ROLLUP_RE.search(datadog_query)
+    return f"{_OVER_TIME[m.group(1) if m else 'avg']}(({expr})[{step - 1}s:{scrape}s])", scrape
+
+
 def explanations(t: Target, interval: int | None, step: int, opts: Options, sides: Sides) -> list[str]:
     """How the two systems' steps and rollups were lined up, in words."""
     out = []
@@ -269,11 +290,14 @@ def explanations(t: Target, interval: int | None, step: int, opts: Options, side
         out.append(f"The widget shows one value per series over the whole range: Datadog's {interval} s buckets were "
                    f"reduced with {t.reduce} and compared with the PromQL evaluated once at the end of the last "
                    "bucket, $__range covering every bucket.")
+    elif interval and offset and sides.expr != with_step(t.promql or "", step, opts.scrape_interval, opts.end - opts.start):
+        out.append(f"Datadog rolled the data up into {interval} s buckets, each an aggregate of its points; the PromQL "
+                   f"gives instant values, so it was aggregated the same way over each bucket's "
+                   f"{opts.scrape_interval} s samples ({sides.expr.split('((', 1)[0]}(…[{step - 1}s:{opts.scrape_interval}s]), "
+                   "evaluated one scrape interval before the bucket's end) and compared bucket by bucket.")
     elif interval and offset:
-        out.append(f"Datadog rolled the data up into {interval} s buckets (an aggregate over each bucket); the PromQL "
-                   f"gives instant values, so each bucket is compared with the Prometheus value at the bucket's "
-                   f"middle (query_range step {step} s, shifted by {offset} s). Noisy gauges differ by what a "
-                   "bucket average smooths away.")
+        out.append(f"Datadog rolled the data up into {interval} s buckets of at most one sample; the PromQL's instant "
+                   f"value at each bucket's middle was compared (query_range step {step} s).")
     elif interval:
         out.append(f"Datadog rolled the data up into {interval} s buckets; each bucket is compared with the "
                    f"Prometheus value at the bucket's end (query_range step {step} s).")

@@ -384,7 +384,7 @@ WIDGET = {"kind": "widget", "id": "d/1", "name": "w", "queries": ["avg:a{*} by {
     (StubDatadog(_dd([])), StubPrometheus([S({"name": "x"}, {120: 1.0})]), "missing", "Datadog returns no series"),
     # the PromQL keeps a label Datadog aggregates away
     (StubDatadog(_dd([S({"name": "x"}, {120: 1.0})])),
-     StubPrometheus([S({"name": "x", "pod": "1"}, {90: 1.0}), S({"name": "x", "pod": "2"}, {90: 1.0})]),
+     StubPrometheus([S({"name": "x", "pod": "1"}, {105: 1.0}), S({"name": "x", "pod": "2"}, {105: 1.0})]),
      "diverges", "keeps labels"),
 ])
 def test_compare_target_paths(dd, prom, verdict, words):
@@ -406,13 +406,25 @@ def test_fatal_errors_stop_the_run():
 
 def test_prometheus_grid_follows_datadogs_buckets():
     """Datadog's buckets start at 60 s multiples after --from; Prometheus is asked
-    on the same grid, from the first to the last bucket (instant PromQL: half a
-    bucket earlier, then shifted)."""
+    on the same grid, from the first to the last bucket. An instant PromQL is
+    averaged over the bucket's samples, evaluated one scrape interval before
+    the bucket's end (then moved back onto it)."""
     from dd2prom.compare.run import Options, compare_target
 
     t = next(ledger.widget_targets(WIDGET))
     dd = StubDatadog(_dd([S({"name": "x"}, {1080: 1.0, 1140: 2.0})]))      # bucket ends
-    prom = StubPrometheus([S({"name": "x"}, {1050: 1.0, 1110: 2.0})])
+    prom = StubPrometheus([S({"name": "x"}, {1065: 1.0, 1125: 2.0})])
     row = compare_target(t, dd, prom, Options(1000, 1200))
-    assert prom.calls == [("avg by (name) (a)", 1050, 1110, 60)]
+    assert prom.calls == [("avg_over_time((avg by (name) (a))[59s:15s])", 1065, 1125, 60)]
     assert row["verdict"] == "match" and row["points"]["compared"] == 2
+
+
+@pytest.mark.parametrize("query, step, expected", [
+    ("avg:a{*}", 60, ("avg_over_time((a)[59s:15s])", 15)),
+    ("max:a{*}.rollup(max, 120)", 120, ("max_over_time((a)[119s:15s])", 15)),
+    ("avg:a{*}", 15, ("a", 7)),              # one sample per bucket: the instant value at its middle
+])
+def test_bucket_expr(query, step, expected):
+    from dd2prom.compare.run import bucket_expr
+
+    assert bucket_expr("a", query, step, 15) == expected
