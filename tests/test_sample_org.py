@@ -57,12 +57,29 @@ def test_usage_is_twelve_hosts_with_25_containers_each():
         assert month["custom_ts_avg"] > 0
 
 
-def test_every_metric_used_by_a_monitor_has_metadata():
+def _queries(node):
+    """Every query string of an object: monitor query, widget q/query, SLO numerator/denominator."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("query", "q", "numerator", "denominator") and isinstance(value, str):
+                yield value
+            else:
+                yield from _queries(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _queries(value)
+
+
+def test_every_metric_used_has_metadata():
     snap = Snapshot.open(ROOT)
     meta = snap.metric_metadata()
-    for obj in snap.monitors():
-        for name in re.findall(r"[a-z_]+:([a-z_][a-z0-9_.]+)\{", obj.data["query"]):
-            assert name in meta, (obj.id, name)
+    used = set()
+    for kind in ("monitors", "dashboards", "slos"):
+        for obj in snap.iter(kind):
+            for query in _queries(obj.data):
+                used.update(re.findall(r"(?:avg|sum|min|max):([a-z_][a-z0-9_.]+)\{", query))
+    assert len(used) > 15
+    assert sorted(used - set(meta)) == []
 
 
 def test_every_sample_file_is_packaged():

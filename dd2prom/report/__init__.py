@@ -30,7 +30,9 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
         prices = Pricing.load(pricing)
         if plan not in prices.plans():
             raise PricingError(f"unknown plan {plan!r}: choose one of {', '.join(prices.plans())}")
-        for flag, value in (("--hosts", hosts), ("--containers", containers), ("--custom-metrics", custom_metrics)):
+        if hosts is not None and hosts < 1:
+            raise PricingError("--hosts must be at least 1")
+        for flag, value in (("--containers", containers), ("--custom-metrics", custom_metrics)):
             if value is not None and value < 0:
                 raise PricingError(f"{flag} must not be negative")
         report = build(Path(snapshot), Path(converted), _safe_name(name or Path(snapshot).resolve().name),

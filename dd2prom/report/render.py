@@ -22,7 +22,7 @@ from dd2prom.report.cost import Pricing
 from dd2prom.report.cost.datadog import current_usage, usage_months
 from dd2prom.report.cost.prometheus import Converted
 from dd2prom.report.cost.section import CostSection, chart_tables, constants_table, cost_section
-from dd2prom.report.table import Table
+from dd2prom.report.table import Table, money
 from dd2prom.resources import templates_dir
 from dd2prom.snapshot import Snapshot
 
@@ -90,7 +90,7 @@ def environment() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(["html", "html.j2"]), trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = _md_cell
-    env.filters["money"] = lambda v: f"${v:,.2f}"
+    env.filters["money"] = money
     return env
 
 

@@ -20,7 +20,7 @@ class Table:
     html_limit: int | None = None  # show at most this many rows in the documents (CSV has all)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([[_cell(v) for v in row] for row in self.rows], columns=self.columns)
+        return pd.DataFrame([[_cell(v) for v in row] for row in self.rows], columns=self.columns, dtype=object)
 
     def write_csv(self, folder: Path) -> Path:
         path = folder / f"{self.name}.csv"

@@ -69,7 +69,8 @@ def test_no_usage_data_then_command_line_numbers(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--plan", "gold"], "unknown plan"),
-    (["--hosts", "-1"], "must not be negative"),
+    (["--hosts", "0"], "at least 1"),
+    (["--containers", "-1"], "must not be negative"),
 ])
 def test_usage_errors(tmp_path, args, message):
     result = report(tmp_path, *args)

@@ -57,6 +57,13 @@ def test_on_demand_host_price(pricing, tmp_path):
     assert bill.lines[0].monthly == pytest.approx(12 * 18)
 
 
+def test_unknown_billing_mode_is_an_error(tmp_path):
+    override = tmp_path / "p.yaml"
+    override.write_text("datadog:\n  billing: weekly\n")
+    with pytest.raises(PricingError, match="annual or on_demand"):
+        datadog_bill(SAMPLE, Pricing.load(override), "pro")
+
+
 def test_sample_usage_summary_is_read():
     months = usage_months(Snapshot.open(sample_org_dir()).usage()["summary"])
     assert [m.label for m in months] == ["2026-08", "2026-09", "2026-10"]
@@ -67,6 +74,7 @@ def test_sample_usage_summary_is_read():
 def test_command_line_numbers_override_usage():
     months = [SAMPLE]
     assert current_usage([], None, None, None) is None
+    assert current_usage([Usage("m", 0, 0, 0)], None, None, None) is None
     given = current_usage([], 3, 90, 50)
     assert (given.hosts, given.containers, given.custom_metrics) == (3, 90, 50)
     mixed = current_usage(months, None, 600, None)

@@ -65,10 +65,10 @@ def usage_months(summary: Any) -> list[Usage]:
 def current_usage(months: list[Usage], hosts: int | None, containers: int | None,
                   custom_metrics: int | None) -> Usage | None:
     """The usage the comparison is made for: the latest month of the snapshot, with any
-    number given on the command line taking its place. None when hosts are unknown."""
+    number given on the command line taking its place. None when hosts are unknown or zero."""
     latest = months[-1] if months else None
     h = hosts if hosts is not None else (latest.hosts if latest else None)
-    if h is None:
+    if not h or h <= 0:
         return None
     given = [name for name, v in (("--hosts", hosts), ("--containers", containers),
                                   ("--custom-metrics", custom_metrics)) if v is not None]
@@ -94,7 +94,7 @@ def datadog_bill(usage: Usage, pricing: Pricing, plan: str,
                  containers_included_per_host: float | None = None) -> Bill:
     """The monthly Datadog bill for ``usage`` on ``plan``. ``containers_included_per_host``
     replaces the plan's allotment (the report shows both documented values)."""
-    hours = pricing.number("datadog.hours_per_month")
+    hours = pricing.number("hours_per_month")
     host_price = pricing.number(host_price_key(pricing, plan))
     per_host = (containers_included_per_host if containers_included_per_host is not None
                 else pricing.number(f"datadog.plans.{plan}.containers_included_per_host"))

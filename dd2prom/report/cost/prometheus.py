@@ -104,7 +104,7 @@ def sizing(w: Workload, pricing: Pricing) -> Sizing:
 def prometheus_bill(w: Workload, pricing: Pricing, with_operations: bool = True) -> Bill:
     p = "prometheus."
     size = sizing(w, pricing)
-    node_month = pricing.number(p + "node.hour") * pricing.number("datadog.hours_per_month")
+    node_month = pricing.number(p + "node.hour") * pricing.number("hours_per_month")
     instance = pricing.text(p + "node.instance_type")
     gb_month = pricing.number(p + "block_storage_gb_month")
     obj_month = pricing.number(p + "long_term.object_storage_gb_month")
@@ -117,7 +117,8 @@ def prometheus_bill(w: Workload, pricing: Pricing, with_operations: bool = True)
                  size.replicas * size.disk_gb_per_replica * gb_month,
                  basis=f"{size.samples_per_second:,.0f} samples/s x retention x bytes/sample / fill ratio, per replica"),
         CostLine("Long-term storage (object storage)", size.object_storage_gb, "GB", obj_month, size.object_storage_gb * obj_month,
-                 basis="one compacted copy of every series for the long-term retention"),
+                 basis=("one compacted copy of every series for the long-term retention (Thanos: the compactor's "
+                        "replica deduplication; without it both replicas' blocks are kept, twice this)")),
         CostLine("Long-term components and Alertmanager/Grafana", size.shared_nodes, f"{instance} node-equivalents", node_month,
                  size.shared_nodes * node_month,
                  basis="querier, store gateway, compactor, Alertmanager, Grafana, operator (memory with headroom)"),

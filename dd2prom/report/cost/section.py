@@ -5,13 +5,12 @@ charts, and every constant used with its source."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from dd2prom.report.charts import Line, LineChart
 from dd2prom.report.cost import Bill, Pricing
 from dd2prom.report.cost.datadog import Usage, datadog_bill
 from dd2prom.report.cost.prometheus import Converted, Workload, prometheus_bill, series_rows, sizing
-from dd2prom.report.table import Table, money
+from dd2prom.report.table import Table
 
 DENSITIES = range(1, 61)
 
@@ -54,7 +53,7 @@ def _workload(usage: Usage, converted: Converted) -> Workload:
 
 
 def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
-                 converted: Converted = Converted()) -> CostSection:
+                 converted: Converted) -> CostSection:
     dd = datadog_bill(usage, pricing, plan)
     prom = prometheus_bill(_workload(usage, converted), pricing)
     infra = prometheus_bill(_workload(usage, converted), pricing, with_operations=False).monthly
@@ -69,10 +68,16 @@ def cost_section(usage: Usage, months: list[Usage], pricing: Pricing, plan: str,
     if months:
         t = Table("usage_months", "Datadog usage per month (usage/summary.json)",
                   ["month", "hosts (top 99%)", "containers (average)", "containers (high-water mark)",
-                   "containers per host", "custom metrics (average)", f"Datadog {plan} (USD/month)"])
+                   "containers per host", "custom metrics (average)", f"Datadog {plan} (USD/month)",
+                   "at the container high-water mark (upper bound)"],
+                  note="The container line is priced on the monthly average; priced on the month's high-water mark "
+                       "it is an upper bound (every hour at the peak).")
         for m in months:
+            peak = (round(datadog_bill(replace(m, containers=m.containers_hwm), pricing, plan).monthly, 2)
+                    if m.containers_hwm is not None else "")
             t.rows.append([m.label, m.hosts, m.containers, m.containers_hwm if m.containers_hwm is not None else "",
-                           round(m.containers_per_host, 1), m.custom_metrics, round(datadog_bill(m, pricing, plan).monthly, 2)])
+                           round(m.containers_per_host, 1), m.custom_metrics, round(datadog_bill(m, pricing, plan).monthly, 2),
+                           peak])
         section.tables.append(t)
     section.tables += [_bill_table("cost_datadog", dd), _bill_table("cost_prometheus", prom)]
 
@@ -174,9 +179,3 @@ def constants_table(pricing: Pricing) -> Table:
         c = pricing.used[key]
         table.rows.append([key, c.value, c.unit, c.source, c.as_of, c.verification])
     return table
-
-
-def headline(section: CostSection) -> dict[str, Any]:
-    return {"datadog_monthly": money(section.datadog.monthly), "datadog_yearly": money(section.datadog.yearly),
-            "prometheus_monthly": money(section.prometheus.monthly), "prometheus_yearly": money(section.prometheus.yearly),
-            "prometheus_infra_monthly": money(section.prometheus_infra)}

@@ -1,0 +1,120 @@
+"""Scale benchmark of `dd2prom convert` (prints numbers; not a test).
+
+Builds a synthetic organisation (bench/synth_org.py: 20,000 monitors and 2,000
+dashboards by default, ~60,000 widgets), then measures
+
+* the floor: only loading the same JSON files and writing output of the same
+  total size, in one process;
+* `dd2prom convert` as a real process, wall time and peak memory (getrusage of
+  the child, as /usr/bin/time -v reports it);
+* optionally (--profile) the hot spots, by cumulative time.
+
+    python bench/bench_convert.py [--monitors 20000] [--dashboards 2000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.synth_org import generate, write_snapshot  # noqa: E402
+
+
+def floor(snapshot: Path, out_bytes: int, scratch: Path) -> float:
+    """Load every JSON file of the snapshot and write out_bytes of output in
+    files of the same count: the least any converter must do."""
+    t0 = time.perf_counter()
+    files = sorted(snapshot.rglob("*.json"))
+    objs = [json.loads(p.read_text()) for p in files]
+    per = max(1, out_bytes // max(1, len(files)))
+    scratch.mkdir(parents=True, exist_ok=True)
+    for i, o in enumerate(objs):
+        text = json.dumps(o, indent=2, sort_keys=True)
+        text = (text * (per // max(1, len(text)) + 1))[:per]
+        (scratch / f"{i}.json").write_text(text)
+    return time.perf_counter() - t0
+
+
+def tree_bytes(root: Path) -> tuple[int, int]:
+    n = size = 0
+    for p in root.rglob("*"):
+        if p.is_file():
+            n += 1
+            size += p.stat().st_size
+    return n, size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--monitors", type=int, default=20000)
+    ap.add_argument("--dashboards", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="dd2prom-bench-convert-"))
+    try:
+        t0 = time.perf_counter()
+        org = generate(args.monitors, args.dashboards, seed=args.seed)
+        snap = write_snapshot(org, work / "snapshot")
+        widgets = sum(_count_widgets(d.get("widgets", [])) for d in org["dashboards"])
+        n_in, in_bytes = tree_bytes(snap)
+        print(f"organisation: {len(org['monitors'])} monitors, {len(org['dashboards'])} dashboards, "
+              f"{widgets} widgets, {len(org.get('slos', []))} SLOs, {len(org.get('synthetics', []))} synthetics; "
+              f"{n_in} files, {in_bytes / 1e6:.1f} MB (generated in {time.perf_counter() - t0:.1f}s)")
+
+        out = work / "out"
+        cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(out)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mib = after.ru_maxrss / 1024
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        n_out, out_bytes = tree_bytes(out)
+        cov = json.loads((out / "coverage.json").read_text())
+        print(f"convert: exit {proc.returncode}, wall {wall:.1f}s, cpu {cpu:.1f}s "
+              f"({cpu / wall:.2f} cores), peak RSS {peak_mib:.0f} MiB; "
+              f"{len(cov['items'])} ledger items, {n_out} files, {out_bytes / 1e6:.1f} MB written")
+        print("coverage:", json.dumps(cov.get("counts", {}), sort_keys=True))
+        fl = floor(snap, out_bytes, work / "floor")
+        print(f"floor (load the same JSON, write the same bytes): {fl:.1f}s; convert / floor = {wall / fl:.1f}x")
+        if args.profile:
+            prof = work / "convert.prof"
+            shutil.rmtree(out, ignore_errors=True)
+            cProfile.run(f"from dd2prom.convert import run_convert; run_convert({str(snap)!r}, {str(out)!r})", str(prof))
+            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
+        if proc.returncode not in (0, 1):
+            print(proc.stderr[-3000:])
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _count_widgets(widgets) -> int:
+    n = 0
+    for w in widgets or []:
+        n += 1
+        n += _count_widgets(((w or {}).get("definition") or {}).get("widgets"))
+    return n
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
