@@ -218,6 +218,9 @@ def test_report_table(compared):
     assert len(table["rows"]) == 11 and all(len(r) == len(table["columns"]) for r in table["rows"])
     assert "2 diverge, 3 miss series" in table["note"] and "3 not comparable" in table["note"]
     assert load_comparison(converted / "nowhere") is None
+    from dd2prom.report.table import Table
+
+    assert len(Table(**table).frame()) == 11          # drops into the report's tables as it is
 
 
 def test_the_real_converter_gives_datadogs_numbers(prometheus, tmp_path, monkeypatch):
