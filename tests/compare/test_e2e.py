@@ -225,7 +225,9 @@ def test_report_table(compared):
 
 def test_the_real_converter_gives_datadogs_numbers(prometheus, tmp_path, monkeypatch):
     """dd2prom convert translates monitors and widgets over the synthetic
-    metrics; every translation must give Datadog's numbers and decisions."""
+    metrics; every translation must give Datadog's numbers and decisions. (When
+    the converters record other Datadog query strings, the cassette lacks them:
+    re-record with ``python -m tests.compare.make_cassettes``.)"""
     converted = synthetic.convert_snapshot(tmp_path)
     monkeypatch.setenv("DD_API_KEY", API_KEY)
     monkeypatch.setenv("DD_APP_KEY", APP_KEY)
