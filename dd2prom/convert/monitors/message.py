@@ -36,6 +36,7 @@ STATE_BLOCKS: dict[str, set[str]] = {
     "is_renotify": set(),
 }
 RUNTIME_BLOCKS = {"is_match": False, "is_exact_match": True}   # name → exact comparison
+RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery"}
 
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
@@ -165,6 +166,10 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
         if on != p.negated:
             out.extend(resolve(p.children, state, priority, notes))
     return _merge_text(out)
+
+
+def has_blocks(parts: list[Part], names: set[str]) -> bool:
+    return any(isinstance(p, Block) and (p.name in names or has_blocks(p.children, names)) for p in parts)
 
 
 def _merge_text(parts: list[Part]) -> list[Part]:

@@ -21,7 +21,9 @@ from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[\w\-]+(\.[\w\-]+)+$")
-SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n'
+SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
+              '{{ if and (eq .Status "resolved") .Annotations.recovery_message }}{{ .Annotations.recovery_message }}'
+              '{{ else }}{{ .Annotations.description }}{{ end }}\n'
               '{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ end }}')
 NEVER_REPEAT = "8760h"   # Datadog renotify_interval 0 = never renotify
 
