@@ -276,7 +276,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     for p in parts:
         if isinstance(p, Text):
             for m in MENTION_RE.finditer(p.text):
-                handle = m.group(1).rstrip(".-")
+                templated = m.end() == len(p.text) and m.group(1).endswith("-")   # @slack-{{team.name}}
+                handle = m.group(1) + "{{…}}" if templated else m.group(1).rstrip(".-")
                 entry = (handle, conditions)
                 if handle and entry not in out:
                     out.append(entry)

@@ -101,6 +101,10 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
     for state, found in mentions.items():
         for handle, conds in found:
+            if "{{" in handle:
+                notes.append((f"@{handle} picks its channel from the alert's labels; add a route per "
+                              "value by hand.", Status.MANUAL))
+                continue
             rec = receiver_for(am, handle, monitor_label)
             if rec.note:
                 notes.append((rec.note, rec.status))
