@@ -60,6 +60,7 @@ def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str) -> Receiver:
         secret = am.secret_file("dd2prom-opsgenie", key, monitor)
         return Receiver(am.add_receiver(name, opsgenie_configs=[{
             "api_key_file": secret, "send_resolved": True,
+            "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
             "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]))
     if kind == "webhook" and rest:
         url = am.placeholder(f"http://{key}.webhook.invalid/")
