@@ -9,11 +9,29 @@ from dataclasses import dataclass, field
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import Alerting, NotConverted
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.rules import (INPUT_METRIC, MONITOR_LABEL, NO_DATA_LOOKBACK, SEVERITY, STATE_LABEL, VALUE_METRIC,
-                                            Rule, duration, no_data_expr, number, selector, threshold_expr)
-from dd2prom.convert.monitors.spec import LABEL_RE, MonitorSpec, label_name, no_data_timeframe_seconds
+from dd2prom.convert.monitors.rules import (
+    INPUT_METRIC,
+    MONITOR_LABEL,
+    NO_DATA_LOOKBACK,
+    SEVERITY,
+    STATE_LABEL,
+    VALUE_METRIC,
+    Rule,
+    duration,
+    no_data_expr,
+    number,
+    selector,
+    threshold_expr,
+)
+from dd2prom.convert.monitors.spec import (
+    LABEL_RE,
+    MonitorSpec,
+    label_name,
+    no_data_timeframe_seconds,
+)
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
+from dd2prom.validate.promql import promql_error
 
 RESERVED = {"alertname", "alertstate", "severity", "priority", MONITOR_LABEL, STATE_LABEL, "le", "quantile"}
 
@@ -117,6 +135,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
+    recovery = msg.resolve(body, "recovery", spec.priority)
+    if msg.has_blocks(body, msg.RECOVERY_BLOCKS):
+        # resolved notifications carry the same annotations: keep Datadog's recovery text apart
+        static["recovery_message"] = msg.tidy(recovery)
 
     labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
@@ -144,7 +166,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
                 level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
-                      int(round(max(fraction, 0) * cond.fraction_window)))
+                      round(max(fraction, 0) * cond.fraction_window))
     else:
         level("alert", critical, crit_rec,
               threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group), cond.for_seconds)
@@ -166,9 +188,17 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
     if cond.input_expr:
         records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
+    for rule in records + [lv.rule for lv in levels]:   # before anything reaches the Alertmanager config
+        err = promql_error(rule.expr)
+        if err:
+            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
+    routed = {h for found in mentions.values() for h, _ in found}
+    for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
+        item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
+                  "on resolution only, so it is not routed.", Status.APPROXIMATE)
     notify_by = spec.options.get("notify_by")
     route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,

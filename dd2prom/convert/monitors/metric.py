@@ -17,7 +17,7 @@ from dd2prom.convert.queries import translate
 from dd2prom.model import Status
 
 HEAD_RE = re.compile(r"^\s*(\w+)\(\s*(last|next)_(\d+)(mo|[smhdw])\s*\)\s*:\s*(.*?)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.]+(?:e[+-]?\d+)?)\s*$",
-                     re.S | re.I)
+                     re.DOTALL | re.IGNORECASE)
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 30 * 86400}
 PERIOD_RE = re.compile(r"^(?:last_|next_)?(\d+)\s*(mo|[smhdw])$")
 

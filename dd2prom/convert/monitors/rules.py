@@ -49,7 +49,7 @@ class Rule:
 
 def duration(seconds: float) -> str:
     """A Prometheus duration (largest exact unit)."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"

@@ -15,7 +15,14 @@ from typing import Any
 
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.build import Level, MonitorRules
-from dd2prom.convert.monitors.rules import MONITOR_LABEL, VALUE_METRIC, go_float, holds, number, quote
+from dd2prom.convert.monitors.rules import (
+    MONITOR_LABEL,
+    VALUE_METRIC,
+    go_float,
+    holds,
+    number,
+    quote,
+)
 
 STEP = 60                 # seconds between samples and evaluations
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)

@@ -57,7 +57,7 @@ class MonitorSpec:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @classmethod
-    def parse(cls, key: str, data: dict[str, Any]) -> "MonitorSpec":
+    def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
         options = data.get("options") if isinstance(data.get("options"), dict) else {}
         th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
         ref = data.get("id") or (data.get("_corpus") or {}).get("original_id") or key
