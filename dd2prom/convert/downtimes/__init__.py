@@ -78,7 +78,7 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
         item.type = "occurrence"
         return
     try:
-        dt = read(obj.id, obj.data)
+        dt = read(obj.id, obj.data, now)
     except DowntimeError as exc:
         item.note(str(exc), exc.status)
         return

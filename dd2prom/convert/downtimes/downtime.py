@@ -172,15 +172,13 @@ def _v1(oid: str, d: dict[str, Any]) -> Downtime:
                     mute_first_recovery=d.get("mute_first_recovery_notification") is True)
 
 
-def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
+def _v2(oid: str, attrs: dict[str, Any], now: datetime) -> Downtime:
     schedule = attrs.get("schedule") or {}
     tz = _zone(schedule.get("timezone") or attrs.get("display_timezone"))
     ident = attrs.get("monitor_identifier") or {}
     recs = []
     for r in schedule.get("recurrences") or []:
-        start = _iso(r.get("start"), tz)
-        if start is None:
-            raise DowntimeError("A recurrence has no start.")
+        start = _iso(r.get("start"), tz) or now   # no start: from when the downtime was created
         local = start.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
         recs.append(parse_rrule(str(r.get("rrule") or ""), local, parse_duration(r.get("duration") or ""), tz))
     monitor_id = ident.get("monitor_id")
@@ -194,9 +192,10 @@ def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
                     if isinstance(attrs.get("notify_end_states"), list) else None)
 
 
-def read(oid: str, data: dict[str, Any]) -> Downtime:
-    """Either API shape (v2 wrapped in ``data`` or not) → :class:`Downtime`."""
+def read(oid: str, data: dict[str, Any], now: datetime) -> Downtime:
+    """Either API shape (v2 wrapped in ``data`` or not) → :class:`Downtime`;
+    ``now`` stands for a recurrence start that was left to creation time."""
     body = data.get("data") if isinstance(data.get("data"), dict) else data
     if isinstance(body.get("attributes"), dict):
-        return _v2(str(body.get("id") or oid), body["attributes"])
+        return _v2(str(body.get("id") or oid), body["attributes"], now)
     return _v1(str(data.get("id") or oid), data)
