@@ -36,11 +36,8 @@ def status_codes(pattern: Any) -> list[int] | None:
 
 
 def seconds(v: Any, default: float = 10) -> str:
-    try:
-        s = float(v) if v not in (None, "") else default
-    except (TypeError, ValueError):
-        s = default
-    s = max(0.1, s)
+    s = common.number(v)
+    s = max(0.1, default if s is None else s)
     return f"{int(s)}s" if float(s).is_integer() else f"{int(s * 1000)}ms"
 
 
@@ -233,9 +230,13 @@ def _cert_expiry(ctx: ConvertContext, item: CoverageItem, name: str, title: str,
         return
 
     def days(d_key: str, s_key: str, default: float) -> float:
-        if inst.get(s_key) not in (None, ""):
-            return float(inst[s_key]) / 86400
-        return float(inst.get(d_key) or default)
+        for key, scale in ((s_key, 86400), (d_key, 1)):
+            if inst.get(key) not in (None, ""):
+                value = common.number(inst[key])
+                if value is None:
+                    raise common.NeedsManual(f"`{key}` is not a number")
+                return value / scale
+        return default
     cert = [("warning", days("days_warning", "seconds_warning", CERT_WARNING_DAYS)),
             ("critical", days("days_critical", "seconds_critical", CERT_CRITICAL_DAYS))]
     probe_rules(ctx, item, f"checks-{name}", title, probe, cert_days=cert)

@@ -50,6 +50,14 @@ class Target:
         return f"{self.scheme}://{self.address}{self.path}"
 
 
+def number(value: Any) -> float | None:
+    """A numeric setting, or None when it is missing or not a number."""
+    try:
+        return float(value) if value not in (None, "") and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def interval(rec: Record) -> str:
     for src in (rec.get("instance") or {}, rec.get("init_config") or {}):
         v = src.get("min_collection_interval")
