@@ -1,6 +1,8 @@
 """End to end: the real Prometheus and Alertmanager run the converted rules and
 config; an exporter crosses the converted threshold and the alert reaches a
-local webhook with the converted labels and annotations."""
+local webhook with the converted labels and annotations. Uses the real
+transpiler: the query, the rules, the routing and the templating all run as
+they would in production."""
 
 from __future__ import annotations
 
@@ -13,10 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-import dd2prom.convert.monitors.metric as metric_family
 from dd2prom.convert.pipeline import run_convert
 from dd2prom.emit.yamlio import dump_yaml
-from tests.monitors.fake_translate import fake_translate
 from tests.support import free_port, require_binary, running
 
 pytestmark = pytest.mark.e2e
@@ -42,13 +42,12 @@ def serve(handler) -> tuple[_Server, int]:
     return server, port
 
 
-def test_alert_reaches_webhook(tmp_path, monkeypatch):
+def test_alert_reaches_webhook(tmp_path):
     require_binary("prometheus")
     am_bin = shutil.which("prometheus-alertmanager") or require_binary("alertmanager")
     snap = tmp_path / "snap" / "monitors"
     snap.mkdir(parents=True)
     (snap / "4242.json").write_text(json.dumps(MONITOR))
-    monkeypatch.setattr(metric_family, "translate", fake_translate)
     out = tmp_path / "out"
     run_convert(tmp_path / "snap", out, only={"monitors"})
 

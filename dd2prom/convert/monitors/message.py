@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import Union
 
 # state blocks decided per rule state; anything else unknown is false + noted
 STATE_BLOCKS: dict[str, set[str]] = {
@@ -63,7 +64,7 @@ class Block:
     name: str
     args: tuple[str, ...]
     negated: bool
-    children: list["Part"] = field(default_factory=list)
+    children: list[Part] = field(default_factory=list)
 
 
 Part = Union[Text, Value, Label, Block]
@@ -290,6 +291,6 @@ def first_link(message: str) -> str | None:
         if url and "{{" not in url:
             links.append(((m.group(1) or "") + " " + url, url))
     for text, url in links:
-        if re.search(r"runbook|playbook|troubleshoot", text, re.I):
+        if re.search(r"runbook|playbook|troubleshoot", text, re.IGNORECASE):
             return url
     return links[0][1] if links else None

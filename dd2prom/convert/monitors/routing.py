@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from dd2prom.convert.monitors.message import Condition, regex_escape
 from dd2prom.convert.monitors.rules import STATE_LABEL, duration
-from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig
+from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig, escape_value
 from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
@@ -85,12 +85,8 @@ def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:
             pattern = "|".join(regex_escape(v) for v in values)
         else:
             pattern = ".*(" + "|".join(regex_escape(v) for v in values) + ").*"
-        out.append(f'{label}{"!~" if negated else "=~"}"{_q(pattern)}"')
+        out.append(f'{label}{"!~" if negated else "=~"}"{escape_value(pattern)}"')
     return out
-
-
-def _q(s: str) -> str:
-    return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_label: str,
@@ -109,6 +105,9 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
             states = targets.setdefault((rec.name, conds), [])
             if state not in states:
                 states.append(state)
+    for state in states_present:   # what amtool must show for each state (no is_match conditions)
+        am.add_route_test({**matchers, STATE_LABEL: state},
+                          [rec for (rec, conds), states in targets.items() if state in states and not conds])
     if not targets:
         return notes
     all_states = sorted(states_present)

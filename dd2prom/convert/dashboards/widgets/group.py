@@ -7,9 +7,10 @@ layout.py stacks side-by-side groups and flattens groups inside groups.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext
+from dd2prom.convert.dashboards.panel import WidgetContext, dicts, obj
 from dd2prom.model import Status
 
 CONTAINERS = ("group", "powerpack")
@@ -35,12 +36,11 @@ def split_group(wc: WidgetContext) -> dict[str, Any]:
 
     d = wc.definition
     source = d.get("source_widget_definition") if isinstance(d.get("source_widget_definition"), dict) else {}
-    tags = [str(s.get("tag_key")) for s in (d.get("split_config") or {}).get("split_dimensions") or []
-            if isinstance(s, dict)]
+    tags = [str(s.get("one_graph_per") or s.get("tag_key"))
+            for s in dicts(obj(d.get("split_config")).get("split_dimensions"))]
     wc.note(f"Datadog draws one graph per value of {', '.join(tags) or 'a tag'}; here one panel shows them all "
             "(Grafana's panel repeat over a variable can split it again).", Status.APPROXIMATE)
-    inner = WidgetContext(widget={"id": wc.widget.get("id"), "definition": source}, item=wc.item,
-                          translate_ctx=wc.translate_ctx, variables=wc.variables, translations=wc.translations)
+    inner = dataclasses.replace(wc, widget={"id": wc.widget.get("id"), "definition": source})
     p = convert_widget(inner)
     p["title"] = p.get("title") or wc.text(d.get("title"))
     return p
