@@ -48,24 +48,28 @@ K8S = st.one_of(st.none(), st.just({
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(check=st.sampled_from(CHECKS), instance=INSTANCE, k8s_info=K8S)
 def test_any_instance_converts_to_valid_objects(tmp_path_factory, check, instance, k8s_info):
+    rec = {"check": check, "source_file": "f.yaml", "index": 0, "container": "app", "init_config": {},
+           "instance": instance, "k8s": k8s_info, "ad_identifiers": []}
+    assert_converts(tmp_path_factory, "check", lambda ctx, item: convert_record(ctx, item, rec))
+
+
+def assert_converts(tmp_path_factory, kind: str, convert) -> None:
+    """Run one conversion in a throw-away output folder: no crash, only valid objects."""
     crds = crd_dir()
     root = tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())
     try:
         with OutputDir(f"{root}/out") as out:
             ctx = ConvertContext(snapshot=Snapshot(root=tmp_path_factory.getbasetemp()), out=out,
                                  options=ConvertOptions(), ledger=Ledger())
-            item = ctx.ledger.add("check", "fuzz")
-            rec = {"check": check, "source_file": "f.yaml", "index": 0, "container": "app", "init_config": {},
-                   "instance": instance, "k8s": k8s_info, "ad_identifiers": []}
+            item = ctx.ledger.add(kind, "abc-def-ghi")
             with ctx.guard(item):
-                convert_record(ctx, item, rec)
+                convert(ctx, item)
             assert item.status.value != "error", item.notes      # never a crash
             docs = [d for rel in out.k8s_files for d in load_yaml_all(out.path(rel).read_text())]
             assert validate_objects(docs, crds) == []
             out.abort()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
 
 ASSERTION = st.fixed_dictionaries({
     "type": st.sampled_from(["statusCode", "body", "header", "responseTime", "certificate", "latency",
@@ -99,18 +103,4 @@ TEST = st.fixed_dictionaries({
 def test_any_synthetics_test_converts_to_valid_objects(tmp_path_factory, test):
     from dd2prom.convert.synthetics import convert_test
 
-    crds = crd_dir()
-    root = tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())
-    try:
-        with OutputDir(f"{root}/out") as out:
-            ctx = ConvertContext(snapshot=Snapshot(root=tmp_path_factory.getbasetemp()), out=out,
-                                 options=ConvertOptions(), ledger=Ledger())
-            item = ctx.ledger.add("synthetics", "abc-def-ghi")
-            with ctx.guard(item):
-                convert_test(ctx, item, "abc-def-ghi", test)
-            assert item.status.value != "error", item.notes
-            docs = [d for rel in out.k8s_files for d in load_yaml_all(out.path(rel).read_text())]
-            assert validate_objects(docs, crds) == []
-            out.abort()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    assert_converts(tmp_path_factory, "synthetics", lambda ctx, item: convert_test(ctx, item, "abc-def-ghi", test))
