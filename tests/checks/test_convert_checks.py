@@ -291,3 +291,15 @@ def test_tags_become_target_labels(tag, label, status):
     item = CoverageItem("check", "x")
     assert tag_relabelings({"instance": {"tags": [tag]}}, item) == ([label] if label else [])
     assert item.status.value == status
+
+
+def test_exporter_table_is_complete():
+    from dd2prom.convert.checks.exporters import load_table
+
+    table = load_table()
+    assert {"nginx", "redisdb", "postgres", "mysql", "mongo", "rabbitmq", "elastic", "haproxy", "mcache",
+            "kafka_consumer"} <= set(table)
+    for check, spec in table.items():
+        assert spec.get("exporter") and int(spec["port"]) > 0, check
+        if not spec.get("manual"):
+            assert spec.get("connect") and ":" in spec["image"] and not spec["image"].endswith(":latest"), check
