@@ -84,6 +84,34 @@ def _equalities(matchers: list[str]) -> dict[str, str]:
     return out
 
 
+_LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(\|[A-Za-z0-9_.:/@ -]+)*$")
+
+
+def _narrow(matchers: list[str], known: dict[str, str]) -> list[str] | None:
+    """The matchers still needed under a route whose alerts are known to carry
+    the ``known`` label values: None when one of them can never match there,
+    else the list without those the route already guarantees. Equality and
+    regexes of literal alternatives (``dd_monitor_id=~"1|2|3"``) are decided;
+    any other matcher is kept as it is."""
+    needed = []
+    for m in matchers:
+        match = _MATCHER_RE.match(m)
+        if not match or match.group(1) not in known:
+            needed.append(m)
+            continue
+        name, op, value = match.groups()
+        have = known[name]
+        if op == "=":
+            if have != value:
+                return None
+        elif op == "=~" and _LITERAL_ALTS_RE.match(value):
+            if have not in value.split("|"):
+                return None
+        else:
+            needed.append(m)
+    return needed
+
+
 class AlertmanagerConfig:
     """Builder of one alertmanager.yaml; every method keeps the document valid."""
 
@@ -207,10 +235,11 @@ class AlertmanagerConfig:
             return
         mute_children = []
         for ms, interval in self.mutes:
-            want = _equalities(ms)
-            if any(k in own and own[k] != v for k, v in want.items()):
+            needed = _narrow(ms, own)
+            if needed is None:
                 continue  # can never match under this route
-            mute_children.append({"matchers": list(ms), "mute_time_intervals": [interval]})
+            mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed
+                                 else {"mute_time_intervals": [interval]})
         if mute_children:
             route["routes"] = mute_children
 

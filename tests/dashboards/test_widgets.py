@@ -142,9 +142,20 @@ def test_change_compares_with_the_offset_period(sample):
     assert len(p["targets"]) == 2     # show_present adds the current value
 
 
-def test_split_group_names_its_split(sample):
-    item, _ = widget_panel(sample, "split_group")
-    assert any("one graph per value of service" in n for n in item["notes"])
+def test_split_group_repeats_over_the_split_tag(sample):
+    item, p = widget_panel(sample, "split_group")
+    assert p["repeat"] == "split_service" and p["repeatDirection"] == "h"
+    assert 'service=~"$split_service"' in p["targets"][0]["expr"]
+    assert any("top 8" in n for n in item["notes"]) and item["status"] == "approximate"
+    variables = {v["name"]: v for v in sample.dashboards["dd-abc-def-ghi"]["templating"]["list"]}
+    assert variables["split_service"]["query"] == "label_values(system_cpu_user, service)"
+
+
+def test_split_group_falls_back_to_one_panel():
+    definition = {"type": "split_group", "source_widget_definition": {"type": "timeseries", "requests": [
+        {"q": "avg:a{*}"}]}, "split_config": {"split_dimensions": [{"one_graph_per": "a"}, {"one_graph_per": "b"}]}}
+    item, p = _alone(definition, {})
+    assert "repeat" not in p and any("one graph per value of a, b" in n for n in item.notes)
 
 
 def test_text_widgets(sample):

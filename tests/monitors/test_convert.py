@@ -23,6 +23,7 @@ MONITORS = [
      "query": "avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 90",
      "message": "{{#is_alert}}CPU {{value}} on {{host.name}} @pagerduty-infra{{/is_alert}}\n"
                 "{{#is_warning}}Warming up @slack-ops-warn{{/is_warning}}\n@slack-ops "
+                "{{#is_recovery}}Back to normal @slack-recovered{{/is_recovery}}"
                 "[Runbook](https://runbooks.example/cpu)",
      "tags": ["team:infra", "env:prod"], "priority": 2,
      "options": {"thresholds": {"critical": 90, "warning": 80, "critical_recovery": 85},
@@ -70,11 +71,12 @@ def converted(tmp_path_factory):
 def test_statuses(converted):
     _, items = converted
     assert {k: items[k].status.value for k in items} == {
-        "1": "exact", "2": "manual", "3": "approximate", "4": "exact", "5": "unsupported", "6": "manual",
+        "1": "approximate", "2": "manual", "3": "approximate", "4": "exact", "5": "unsupported", "6": "manual",
         "broken": "error"}
     assert "prometheus/rules/monitors-infra.yaml" in items["1"].outputs
     assert items["1"].extra["promql"].endswith("> 90")
     assert items["1"].extra["owner"] == "infra"
+    assert any("@slack-recovered is mentioned only for recoveries" in n for n in items["1"].notes)
 
 
 def test_real_tools_pass(converted):
@@ -110,6 +112,7 @@ def test_threshold_rules(converted):
                               "priority": "P2"}
     assert "ALERTS{" in crit["expr"] and "> 85" in crit["expr"]        # recovery hysteresis
     assert crit["annotations"]["runbook_url"] == "https://runbooks.example/cpu"
+    assert crit["annotations"]["recovery_message"].startswith("@slack-ops Back to normal")
     assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.instance }}")
     nodata = rules["CPUHighOnNoDatano_data"]
     assert nodata["for"] == "5m" and "unless" in nodata["expr"]

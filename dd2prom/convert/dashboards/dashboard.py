@@ -46,6 +46,7 @@ class DashboardConverter:
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []
+        self.split_variables: dict[str, str] = {}
         # two ids that differ only in characters a uid cannot hold would collide: keep both
         taken = ctx.shared.setdefault("dashboard_uids", set())
         self.uid = grafana_uid(self.id)
@@ -67,7 +68,8 @@ class DashboardConverter:
         item.extra["dashboard"] = self.id
         self.widget_items.append(item)
         wc = WidgetContext(widget=widget, item=item, translate_ctx=self.tctx, variables=self.names,
-                           translations=self.translations, shared=self.ctx.shared)
+                           translations=self.translations, shared=self.ctx.shared,
+                           split_variables=self.split_variables)
         return item, wc
 
     def panel_for(self, widget: dict[str, Any], path: str) -> dict[str, Any]:
@@ -99,7 +101,8 @@ class DashboardConverter:
         widgets = dicts(d.get("widgets"))
         panels = layout.arrange(widgets, free, self.panel_for, self.row_for)
         layout.number_panels(panels)
-        templating, notes = variables.build(d.get("template_variables"), self.names, self.tctx, self.translations)
+        templating, notes = variables.build(d.get("template_variables"), self.names, self.tctx, self.translations,
+                                           self.split_variables)
         self.notes += notes
         if d.get("reflow_type") == "auto":
             self.notes.append("Datadog re-flows this dashboard's widgets to the screen width; Grafana keeps the "

@@ -32,6 +32,7 @@ class WidgetContext:
     variables: dict[str, str] = field(default_factory=dict)   # Datadog name → Grafana name
     translations: list[Translation] = field(default_factory=list)
     shared: dict[str, Any] = field(default_factory=dict)      # ctx.shared: facts from earlier stages
+    split_variables: dict[str, str] = field(default_factory=dict)  # Grafana variable → tag (split groups)
 
     @property
     def definition(self) -> dict[str, Any]:

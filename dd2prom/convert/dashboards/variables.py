@@ -80,36 +80,45 @@ def _defaults(tv: dict[str, Any]) -> list[str]:
     return [v for v in values if v not in ("", "*")]
 
 
+def query_variable(name: str, label_text: str, tag: str, tctx: TranslateContext,
+                   translations: list[Translation], defaults: list[str] | None = None) -> dict[str, Any]:
+    """A multi-select Grafana query variable listing the values of the label ``tag`` maps to."""
+    used_label, used_metric = _used(name, translations)
+    label = used_label or label_for_tag(tctx, tag)
+    metric = used_metric or _metric_for(label, translations)
+    return {
+        "type": "query", "name": name, "label": label_text, "datasource": DATASOURCE,
+        "query": f"label_values({metric}, {label})" if metric else f"label_values({label})",
+        "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
+        "hide": 0, "options": [], "regex": "",
+        "current": ({"text": defaults, "value": defaults, "selected": True} if defaults
+                    else {"text": ["All"], "value": ["$__all"], "selected": True}),
+    }
+
+
 def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext,
-          translations: list[Translation]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Grafana templating list (datasource first) and sentences about what differs."""
+          translations: list[Translation], split: dict[str, str] | None = None,
+          ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Grafana templating list (datasource first, then the Datadog variables,
+    then the variables split groups repeat over) and sentences about what differs."""
     out: list[dict[str, Any]] = [dict(DATASOURCE_VARIABLE)]
     notes: list[str] = []
     for tv in dicts(template_variables):
         if str(tv.get("name")) not in names:
             continue
-        name = names[str(tv["name"])]
         tag = str(tv["prefix"]) if isinstance(tv.get("prefix"), str) and tv["prefix"] else str(tv["name"])
         if not tv.get("prefix"):
             notes.append(f"Template variable {tv['name']!r} has no tag prefix; it is taken to be the tag {tag!r}.")
-        used_label, used_metric = _used(name, translations)
-        label = used_label or label_for_tag(tctx, tag)
-        metric = used_metric or _metric_for(label, translations)
-        query = f"label_values({metric}, {label})" if metric else f"label_values({label})"
-        var: dict[str, Any] = {
-            "type": "query", "name": name, "label": str(tv["name"]), "datasource": DATASOURCE,
-            "query": query, "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
-            "hide": 0, "options": [], "regex": "",
-        }
-        available = [v for v in strings(tv.get("available_values")) if v]
-        if available:
-            var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         defaults = _defaults(tv)
         if any("*" in v for v in defaults):
             notes.append(f"Template variable {tv['name']!r} defaults to the wildcard {', '.join(defaults)}; "
                          "Grafana selects values, not patterns, so it starts on All.")
             defaults = []
-        var["current"] = ({"text": defaults, "value": defaults, "selected": True} if defaults
-                          else {"text": ["All"], "value": ["$__all"], "selected": True})
+        var = query_variable(names[str(tv["name"])], str(tv["name"]), tag, tctx, translations, defaults)
+        available = [v for v in strings(tv.get("available_values")) if v]
+        if available:
+            var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         out.append(var)
+    for name, tag in (split or {}).items():
+        out.append(query_variable(name, f"{tag} (one graph each)", tag, tctx, translations))
     return out, notes

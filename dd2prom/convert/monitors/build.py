@@ -135,6 +135,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
+    recovery = msg.resolve(body, "recovery", spec.priority)
+    if msg.has_blocks(body, msg.RECOVERY_BLOCKS):
+        # resolved notifications carry the same annotations: keep Datadog's recovery text apart
+        static["recovery_message"] = msg.tidy(recovery)
 
     labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
@@ -191,6 +195,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
+    routed = {h for found in mentions.values() for h, _ in found}
+    for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
+        item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
+                  "on resolution only, so it is not routed.", Status.APPROXIMATE)
     notify_by = spec.options.get("notify_by")
     route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,

@@ -36,6 +36,7 @@ STATE_BLOCKS: dict[str, set[str]] = {
     "is_renotify": set(),
 }
 RUNTIME_BLOCKS = {"is_match": False, "is_exact_match": True}   # name → exact comparison
+RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery"}
 
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
@@ -167,6 +168,10 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
     return _merge_text(out)
 
 
+def has_blocks(parts: list[Part], names: set[str]) -> bool:
+    return any(isinstance(p, Block) and (p.name in names or has_blocks(p.children, names)) for p in parts)
+
+
 def _merge_text(parts: list[Part]) -> list[Part]:
     out: list[Part] = []
     for p in parts:
@@ -271,7 +276,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     for p in parts:
         if isinstance(p, Text):
             for m in MENTION_RE.finditer(p.text):
-                handle = m.group(1).rstrip(".-")
+                templated = m.end() == len(p.text) and m.group(1).endswith("-")   # @slack-{{team.name}}
+                handle = m.group(1) + "{{…}}" if templated else m.group(1).rstrip(".-")
                 entry = (handle, conditions)
                 if handle and entry not in out:
                     out.append(entry)

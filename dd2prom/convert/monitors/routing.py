@@ -21,7 +21,9 @@ from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[\w\-]+(\.[\w\-]+)+$")
-SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n'
+SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
+              '{{ if and (eq .Status "resolved") .Annotations.recovery_message }}{{ .Annotations.recovery_message }}'
+              '{{ else }}{{ .Annotations.description }}{{ end }}\n'
               '{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ end }}')
 NEVER_REPEAT = "8760h"   # Datadog renotify_interval 0 = never renotify
 
@@ -58,6 +60,7 @@ def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str) -> Receiver:
         secret = am.secret_file("dd2prom-opsgenie", key, monitor)
         return Receiver(am.add_receiver(name, opsgenie_configs=[{
             "api_key_file": secret, "send_resolved": True,
+            "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
             "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]))
     if kind == "webhook" and rest:
         url = am.placeholder(f"http://{key}.webhook.invalid/")
@@ -99,6 +102,10 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
     for state, found in mentions.items():
         for handle, conds in found:
+            if "{{" in handle:
+                notes.append((f"@{handle} picks its channel from the alert's labels; add a route per "
+                              "value by hand.", Status.MANUAL))
+                continue
             rec = receiver_for(am, handle, monitor_label)
             if rec.note:
                 notes.append((rec.note, rec.status))
