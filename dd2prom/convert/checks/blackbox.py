@@ -159,6 +159,9 @@ def _probe_address(rec: dict[str, Any], item: CoverageItem, host: str, port: Any
     if host != common.POD_HOST:
         return t.address, None
     if t.kind == "service":
+        if rec.get("ad_scope") == "endpoints":
+            item.note("An endpoints check probed every pod behind the Service; the probe goes through the "
+                      "Service address (one backend per probe).", Status.APPROXIMATE)
         return t.address, (t.namespace, t.service["name"])
     svc = k8s.dns_name(common.workload_name(rec))
     ns = t.namespace or "default"
