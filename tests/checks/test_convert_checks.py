@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dd2prom.validate.crd import validate_objects
-from dd2prom.validate.verify import check_blackbox, check_rules
+from dd2prom.validate.verify import check_blackbox, check_rule_tests, check_rules
 from tests.checks.helpers import FIXTURES, convert, copy_fixtures, load, objects, snapshot_with
 from tests.support import crd_dir, require_binary
 
@@ -63,9 +63,10 @@ def test_real_tools_accept_the_output(converted):
     require_binary("promtool")
     require_binary("prometheus-blackbox-exporter")
     out, _ = converted
-    bb, rules = check_blackbox(out), check_rules(out)
+    bb, rules, tests = check_blackbox(out), check_rules(out), check_rule_tests(out)
     assert bb.ok and not bb.skipped, bb.details
     assert rules.ok and rules.checked >= 2, rules.details
+    assert tests.ok and tests.checked >= 2, tests.details
 
 
 def test_no_secret_value_is_written(converted):

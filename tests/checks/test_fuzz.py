@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 
@@ -15,6 +16,7 @@ from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.model import Ledger
 from dd2prom.snapshot import Snapshot
 from dd2prom.validate.crd import validate_objects
+from dd2prom.validate.promql import promql_error
 from tests.support import crd_dir
 
 CHECKS = ["http_check", "tcp_check", "dns_check", "tls", "ssh_check", "openmetrics", "prometheus", "redisdb",
@@ -67,6 +69,11 @@ def assert_converts(tmp_path_factory, kind: str, convert) -> None:
             assert item.status.value != "error", item.notes      # never a crash
             docs = [d for rel in out.k8s_files for d in load_yaml_all(out.path(rel).read_text())]
             assert validate_objects(docs, crds) == []
+            for doc in docs:
+                for group in (doc.get("spec") or {}).get("groups") or []:
+                    for rule in group["rules"]:
+                        assert re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", rule["alert"])
+                        assert promql_error(rule["expr"]) is None
             out.abort()
     finally:
         shutil.rmtree(root, ignore_errors=True)
