@@ -60,12 +60,14 @@ class MonitorSpec:
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
         options = data.get("options") if isinstance(data.get("options"), dict) else {}
         th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
-        ref = data.get("id") or (data.get("_corpus") or {}).get("original_id") or key
+        corpus = data.get("_corpus") if isinstance(data.get("_corpus"), dict) else {}
+        ref = data.get("id") or corpus.get("original_id") or key
+        tags = data.get("tags") if isinstance(data.get("tags"), list) else []
         priority = data.get("priority")
         return cls(
             key=str(key), ref=str(ref), name=str(data.get("name") or ""), type=str(data.get("type") or ""),
             query=str(data.get("query") or ""), message=str(data.get("message") or ""),
-            tags=[str(t) for t in data.get("tags") or [] if isinstance(t, (str, int))],
+            tags=[str(t) for t in tags if isinstance(t, (str, int))],
             priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
             options=options,
             thresholds=Thresholds(**{k: _num(th.get(k)) for k in
