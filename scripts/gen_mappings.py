@@ -83,7 +83,7 @@ def integration(doc: dict, name: str, rows: dict) -> None:
             for series in m.get("datadog_series") or []:
                 series = series if isinstance(series, dict) else {"name": str(series).split()[0]}
                 suffix = series["name"].rsplit(".", 1)[-1]
-                if suffix in ("sum", "count"):
+                if suffix in ("sum", "count", "bucket"):
                     rows.setdefault(series["name"], {"p": f"{family}_{suffix}", "t": "counter",
                                                      "d": _dd_type(series.get("datadog_type", "count")), "s": name})
         if m.get("note") or (transform and "x" not in row and "e" not in row):
