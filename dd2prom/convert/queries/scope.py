@@ -8,7 +8,7 @@ import re
 from dd2prom.convert.queries.ast import Scope, ScopeAnd, ScopeNot, ScopeOr, Tag, TagIn
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 
-_WORD = re.compile(r'\s*(\(|\)|,|(?:[^\s(),"]|"[^"]*")+)')
+_WORD = re.compile(r'\s*(\(|\)|,|(?:[^\s(),"]|"[^"]*"|")+)')
 _KEYWORDS = {"AND", "OR", "NOT", "IN"}
 
 
@@ -20,6 +20,8 @@ def parse_scope(text: str, offset: int) -> Scope | None:
     while i < len(text):
         m = _WORD.match(text, i)
         if not m:
+            if text[i:].strip():
+                raise QuerySyntaxError("unexpected text in scope", offset + i)
             break
         words.append((m.group(1), offset + m.start(1)))
         i = m.end()
