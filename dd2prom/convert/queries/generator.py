@@ -690,17 +690,21 @@ _UNSUPPORTED = {
 }
 
 
-def _simple(fn: str) -> Callable:
+def _simple(fn: str, numbers: int = 0) -> Callable:
+    """A PromQL function of the query and ``numbers`` constant arguments."""
     def handler(self: Generator, node: ast.Call, env: Env) -> Out:
+        values = [_arg_number(node.args, i) for i in range(1, len(node.args))]
+        if len(values) != numbers or None in values:
+            raise QuerySyntaxError(f"{node.name}() takes a query and {numbers} number(s)", node.pos)
         inner = self._arg(node, 0, env)
-        extra = "".join(f", {fmt_number(_arg_number(node.args, i) or 0)}" for i in range(1, len(node.args)))
+        extra = "".join(f", {fmt_number(v)}" for v in values if v is not None)
         return Out(f"{fn}({inner.text}{extra})", inner.labels, counter=inner.counter)
     return handler
 
 
 _FUNCTIONS: dict[str, Callable] = {
     "abs": _simple("abs"), "log2": _simple("log2"), "log10": _simple("log10"),
-    "clamp_min": _simple("clamp_min"), "clamp_max": _simple("clamp_max"),
+    "clamp_min": _simple("clamp_min", 1), "clamp_max": _simple("clamp_max", 1),
     "hour_before": Generator.timeshift, "day_before": Generator.timeshift, "week_before": Generator.timeshift,
     "month_before": Generator.timeshift, "timeshift": Generator.timeshift,
     "per_second": Generator.per_unit, "per_minute": Generator.per_unit, "per_hour": Generator.per_unit,
