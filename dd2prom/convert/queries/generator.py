@@ -505,7 +505,9 @@ class Generator:
     def _arg(self, node: ast.Call, i: int, env: Env) -> Out:
         if len(node.args) <= i or isinstance(node.args[i], ast.String):
             raise Unsupported(f"{node.name}() needs a query as argument {i + 1}.")
-        return self.gen(node.args[i], env)
+        out = self.gen(node.args[i], env)
+        # PromQL functions take vectors: a constant becomes one series
+        return out if out.labels is not None else Out(f"vector({out.text})", ())
 
     def timeshift(self, node: ast.Call, env: Env) -> Out:
         seconds = _SHIFTS.get(node.name)

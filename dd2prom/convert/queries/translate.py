@@ -118,7 +118,8 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
     outs = [gen.gen(n, env) for n in nodes]
     gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
              "tells their series apart.", Status.EXACT)
-    parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
+    parts = [f'label_replace({o.text if o.labels is not None else f"vector({o.text})"}, "query", "{i}", "", "")'
+             for i, o in enumerate(outs, 1)]
     labels = tuple(dict.fromkeys(lab for o in outs for lab in (o.labels or ()))) + ("query",)
     return Out(" or ".join(parts), labels, atomic=False), None
 
@@ -175,6 +176,8 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
                          window_expr(gen, node.right, tagg, window, env))
     inner_env = replace(env, rate_window=env.step, count_window=env.step)
     inner = gen.gen(node, inner_env)
+    if inner.labels is None:      # a constant is the same over any window
+        return inner
     if tagg == "percentile":
         fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
     elif tagg == "median":
