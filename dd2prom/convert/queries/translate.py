@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dd2prom.convert.queries import ast
-from dd2prom.convert.queries.generator import (
-    Env, Generator, Out, Unsupported, _OVER_TIME, duration_seconds, fmt_duration, fmt_number, subquery_step,
+from dd2prom.convert.queries import functions
+from dd2prom.convert.queries.generator import Generator
+from dd2prom.convert.queries.promql_text import (
+    OVER_TIME, Unsupported, duration_seconds, fmt_duration, fmt_number, subquery_step,
 )
+from dd2prom.convert.queries.values import Env, Out
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.mapping import load_mappings
 from dd2prom.convert.queries.parser import looks_like_monitor, parse_expression, parse_expressions, parse_monitor
@@ -132,7 +135,7 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
         # a forecast monitor: the window is the horizon ahead, not a past window
         if not (isinstance(mon.expr, ast.Call) and mon.expr.name == "forecast"):
             raise Unsupported(f"A {mon.window} window only applies to forecast() monitors.")
-        out = gen.forecast(mon.expr, env, horizon=mon.window_seconds)
+        out = functions.forecast(gen, mon.expr, env, horizon=mon.window_seconds)
         gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
                  f"its {mon.time_agg} over the whole horizon.")
     elif mon.time_agg in ("change", "pct_change"):
@@ -183,7 +186,7 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
     elif tagg == "median":
         fn = "quantile_over_time(0.5, "
     else:
-        fn = _OVER_TIME[tagg] + "("
+        fn = OVER_TIME[tagg] + "("
     if inner.counter and tagg != "sum":
         gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
                  "Datadog's monitor rollup interval may differ.")
