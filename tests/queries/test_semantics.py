@@ -52,6 +52,10 @@ CASES = [
          {'node_load1{instance="a"}': "10 0 10 0 10 0 10 0 10 0 10 0 10",
           'node_load1{instance="b"}': "0 10 0 10 0 10 0 10 0 10 0 10 0"},
          "10m30s", [("{}", 10)], target="monitor"),
+    # arithmetic without as_count: Datadog divides point by point, then averages over the window:
+    # a/b at minutes 6..10 = 1,1,1,1,0.25 → 0.85 (not avg(a)/avg(b) = 0.625)
+    Case("monitor window over arithmetic (classic path)", "avg(last_5m):avg:my.a{*} / avg:my.b{*} > 0",
+         {"my_a": "1+0x12", "my_b": "1 1 1 1 1 1 1 1 1 1 4 4 4"}, "10m30s", [("{}", 0.85)], target="monitor"),
     # a count metric with 10 events a minute: the 5-minute sum is 50
     Case("as_count on a counter sums the window", "sum(last_5m):sum:my.app.errors{*}.as_count() > 0",
          {"my_app_errors_total": "0+10x20"}, "10m30s", [("{}", 50)], target="monitor",
