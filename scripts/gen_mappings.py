@@ -63,6 +63,8 @@ def integration(doc: dict, name: str, rows: dict) -> None:
         dd, prom = m.get("datadog"), str(m.get("prometheus") or "")
         if not dd or not prom or not re.fullmatch(r"[\w.]+", dd):
             continue
+        if not re.match(r"[A-Za-z_:][A-Za-z0-9_:]*(\{|$)", prom):
+            continue          # a name pattern such as <queue>_queue_latency, not one metric
         ptype = m.get("prom_type") or "gauge"
         transform = str(m.get("transform") or "")
         row: dict = {"t": ptype, "d": _dd_type(m.get("datadog_type")), "s": name}
@@ -91,7 +93,7 @@ def integration(doc: dict, name: str, rows: dict) -> None:
         if m.get("note") or (transform and "x" not in row and "e" not in row):
             row["n"] = " ".join(str(m.get("note") or transform).split())
         rows.setdefault(dd, row)
-        if m.get("datadog_v1"):
+        if m.get("datadog_v1") and re.fullmatch(r"[\w.]+", str(m["datadog_v1"])):
             rows.setdefault(m["datadog_v1"], dict(row))
 
 
