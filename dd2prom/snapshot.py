@@ -35,8 +35,10 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """Write ``text`` so that ``path`` is either the old file or the whole new one."""
+def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one.
+    ``fsync=False`` skips the flush to disk (still atomic for readers and across a
+    killed process); bulk writers then call ``os.sync()`` at their checkpoints."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -44,8 +46,9 @@ def atomic_write_text(path: Path | str, text: str) -> None:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; snapshot and output files are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -55,8 +58,8 @@ def atomic_write_text(path: Path | str, text: str) -> None:
         raise
 
 
-def atomic_write_json(path: Path | str, obj: Any) -> None:
-    atomic_write_text(path, dumps(obj))
+def atomic_write_json(path: Path | str, obj: Any, *, fsync: bool = True) -> None:
+    atomic_write_text(path, dumps(obj), fsync=fsync)
 
 
 def safe_filename(name: str) -> str:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -138,12 +139,13 @@ def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
 
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"export → {manifest.get('site')}")
-    columns = ["listed", "fetched", "kept", "written", "unchanged", "pruned", "errors"]
-    table.add_column("kind")
+    """The table at the end; unchanged and stale counts are in manifest.json."""
+    table = Table(title=f"export from {manifest.get('api_url')}", box=box.SIMPLE_HEAD)
+    columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
+    table.add_column("kind", no_wrap=True)
     for c in columns:
-        table.add_column(c, justify="right", style="red" if c == "errors" else None)
-    table.add_column("files", justify="right")
+        table.add_column(c, justify="right", no_wrap=True, style="red" if c == "errors" else None)
+    table.add_column("files", justify="right", no_wrap=True)
     for kind, run in manifest.get("run", {}).items():
         table.add_row(kind, *[str(run.get(c, 0)) for c in columns], str(manifest["counts"].get(kind, 0)))
     console.print(table)

@@ -114,33 +114,43 @@ class RetryPolicy:
 
 
 class RateGate:
-    """Shared by all worker threads: once Datadog says the window is used up
-    (X-RateLimit-Remaining 0, or a 429), nobody sends until X-RateLimit-Reset
-    has passed, so the export runs at the rate limit instead of into it."""
+    """Shared by all worker threads. Each response's X-RateLimit-Remaining, less
+    the requests still in flight, is what may be sent until X-RateLimit-Reset;
+    once it is spent, or after a 429, nobody sends until the reset. So the export
+    runs at the rate limit instead of into it."""
 
     def __init__(self, sleep: Callable[[float], None] = time.sleep):
         self.lock = threading.Lock()
-        self.resume_at = 0.0
         self.sleep = sleep
-        self.waited = 0.0
+        self.budget: float | None = None       # sends left in this window (None: not known)
+        self.window_end = 0.0
+        self.in_flight = 0
 
     def before(self) -> None:
         while True:
             with self.lock:
-                delay = self.resume_at - time.monotonic()
-            if delay <= 0:
-                return
-            self.waited += delay
+                now = time.monotonic()
+                if now >= self.window_end:
+                    self.budget = None
+                if self.budget is None or self.budget > 0:
+                    if self.budget is not None:
+                        self.budget -= 1
+                    self.in_flight += 1
+                    return
+                delay = self.window_end - now
             self.sleep(delay)
 
-    def after(self, headers: Any, limited: bool) -> float:
-        """Read the rate-limit headers; returns the wait they ask for."""
+    def after(self, headers: Any, limited: bool = False) -> float | None:
+        """Account for one finished request; returns the reset wait on a 429
+        (None when the response said nothing about the rate limit)."""
         reset = _header_float(headers, "X-RateLimit-Reset")
-        remaining = _header_float(headers, "X-RateLimit-Remaining")
-        if reset is None or not (limited or remaining == 0):
-            return 0.0
+        remaining = 0.0 if limited else _header_float(headers, "X-RateLimit-Remaining")
         with self.lock:
-            self.resume_at = max(self.resume_at, time.monotonic() + reset)
+            self.in_flight -= 1
+            if reset is None or remaining is None:
+                return None
+            self.window_end = time.monotonic() + reset
+            self.budget = remaining - self.in_flight
         return reset
 
 
@@ -217,26 +227,20 @@ class Datadog:
             self.stats.add(requests=1)
             try:
                 resp = fn(**kwargs)
-                body = resp.data
-                headers = resp.headers
+                body, headers, status = resp.data, resp.headers, resp.status   # a read timeout is retried too
                 resp.release_conn()
-                self.gate.after(headers, limited=False)
-                try:
-                    return json.loads(body) if body else None
-                except ValueError as exc:
-                    raise CallError(f"response is not JSON ({exc})", resp.status)
             except ApiException as exc:
                 status = exc.status
                 if status == 429:
                     limited += 1
                     self.stats.add(rate_limited=1)
-                    wait = self.gate.after(exc.headers, limited=True) or self.policy.backoff(limited)
                     if limited > self.policy.rate_limit_waits:
-                        raise CallError(self.redact(f"HTTP 429 rate limited {limited} times in a row"), 429)
-                    if not exc.headers or _header_float(exc.headers, "X-RateLimit-Reset") is None:
-                        self.gate.sleep(wait)
-                    log.debug("429, waiting %.1fs", wait)
+                        self.gate.after(exc.headers)
+                        raise CallError(f"HTTP 429 rate limited {limited} times in a row", 429)
+                    if self.gate.after(exc.headers, limited=True) is None:   # no reset header: back off
+                        self.gate.sleep(self.policy.backoff(limited))
                     continue
+                self.gate.after(exc.headers)
                 message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(exc.body)}".strip())
                 if status in RETRY_STATUSES:
                     failures += 1
@@ -246,12 +250,21 @@ class Datadog:
                     raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
                 raise CallError(message, status)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                self.gate.after(None)
                 failures += 1
                 message = self.redact(f"{type(exc).__name__}: {exc}")
                 if failures < self.policy.attempts:
                     self._backoff(failures, message)
                     continue
                 raise CallError(f"{message} (after {failures} attempts)", transient=True)
+            except BaseException:
+                self.gate.after(None)
+                raise
+            self.gate.after(headers)
+            try:
+                return json.loads(body) if body else None
+            except ValueError as exc:
+                raise CallError(f"response is not JSON ({exc})", status)
 
     def _backoff(self, failures: int, message: str) -> None:
         self.stats.add(retries=1)

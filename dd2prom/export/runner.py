@@ -9,6 +9,7 @@
   itself atomic) checkpoints each list's position, so a rerun after a crash or
   ``kill -9`` continues where it stopped; objects already on disk and
   unchanged (same ``modified_at``) are not fetched again unless ``--refresh``.
+  Files the API no longer lists are reported, never deleted.
   Objects that failed last time (the previous manifest's errors) are retried.
 * Everything ends in ``manifest.json``: counts, errors and warnings.
 """
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -64,8 +66,9 @@ class KindReport:
     written: int = 0      # files created or changed
     unchanged: int = 0    # fetched, identical to the file already there
     kept: int = 0         # already on disk and current: not fetched again
-    pruned: int = 0       # files of objects that no longer exist
+    stale: int = 0        # files the list did not return (deleted in Datadog, or from --from)
     errors: int = 0
+    seconds: float = 0.0
 
 
 class Progress:
@@ -103,15 +106,18 @@ class Runner:
             res = RESOURCES[kind]
             self.reports[kind] = KindReport()
             self.progress.start(kind)
+            t0 = time.monotonic()
             try:
                 finished = self._export(res)
             except Exception as exc:       # the whole list failed (401/403, ...): next kind
                 self.error(kind, None, "list", CallError.wrap(exc, self.dd.redact))
                 finished = False
             complete &= finished
+            self.reports[kind].seconds = round(time.monotonic() - t0, 2)
             self.progress.done(kind)
             self._write_manifest(started, complete=False)
         manifest = self._write_manifest(started, complete=complete)
+        os.sync()                  # the whole snapshot reaches the disk once, at the end
         (self.out / STATE_FILE).unlink(missing_ok=True)
         return manifest
 
@@ -128,7 +134,7 @@ class Runner:
         if res.detail or not res.page_size:
             finished &= self._fetch_all(res, targets)
         if finished and res.page_size and not self.options.filtered:
-            self._prune(res, st["seen"])
+            self._report_stale(res, st["seen"])
         st["complete"] = finished
         self._save_state()
         return finished
@@ -143,29 +149,34 @@ class Runner:
         if st["listed"]:
             return st["lost"] == 0
         report = self.reports[res.kind]
-        budget = [ISOLATION_BUDGET]
-        while True:
-            offset = st["offset"]
-            items, end = self._range(res, offset, size, budget)
-            for obj in items:
-                if not isinstance(obj, dict):
-                    continue
-                oid = res.object_id(obj)
-                if not self._selected_ids(oid):
-                    continue
-                if res.detail:
-                    st["seen"][oid] = obj
-                    continue
-                st["seen"][oid] = None
-                if self._tags_match(res, obj):
-                    report.listed += 1
-                    self._store(res, oid, obj)
-            self.progress.advance(res.kind, len(items))
-            st["offset"] = offset + size
-            st["lost"] = ISOLATION_BUDGET - budget[0]
-            if end or budget[0] <= 0:
-                break
-            self._save_state()
+        budget = [ISOLATION_BUDGET - st["lost"]]
+        with ThreadPoolExecutor(max_workers=1) as ahead:     # next page loads while this one is written
+            page = ahead.submit(self._range, res, st["offset"], size, budget)
+            while True:
+                offset = st["offset"]
+                items, end = page.result()
+                more = not end and budget[0] > 0
+                if more:
+                    page = ahead.submit(self._range, res, offset + size, size, budget)
+                for obj in items:
+                    if not isinstance(obj, dict):
+                        continue
+                    oid = res.object_id(obj)
+                    if not self._selected_ids(oid):
+                        continue
+                    if res.detail:
+                        st["seen"][oid] = obj
+                        continue
+                    st["seen"][oid] = None
+                    if self._tags_match(res, obj):
+                        report.listed += 1
+                        self._store(res, oid, obj)
+                self.progress.advance(res.kind, len(items))
+                st["offset"] = offset + size
+                st["lost"] = ISOLATION_BUDGET - budget[0]
+                if not more:
+                    break
+                self._save_state()
         if budget[0] <= 0:
             self.error(res.kind, None, "list", CallError(
                 f"gave up listing after {ISOLATION_BUDGET} objects could not be fetched; the rest of the list is missing"))
@@ -258,7 +269,7 @@ class Runner:
                 return
         except (OSError, UnicodeDecodeError):
             pass
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, fsync=False)   # one os.sync() at the end instead
         with self.lock:
             report.written += 1
 
@@ -273,13 +284,29 @@ class Runner:
             return False
         return summary is None or res.version(summary) == res.version(stored)
 
-    def _prune(self, res: Resource, seen: dict[str, Any]) -> None:
+    def _report_stale(self, res: Resource, seen: dict[str, Any]) -> None:
+        """Files the complete, unfiltered list did not return are kept (they may
+        come from --from sources) and reported, never deleted silently."""
         keep = {f"{safe_filename(oid)}.json" for oid in seen}
-        folder = self.out / res.kind
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            if path.name not in keep:
-                path.unlink()
-                self.reports[res.kind].pruned += 1
+        stale = sorted(p.stem for p in (self.out / res.kind).glob("*.json") if p.name not in keep)
+        if stale:
+            self.reports[res.kind].stale = len(stale)
+            shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+            self.warn(res.kind, None, "list", f"{len(stale)} file(s) in the snapshot were not returned by Datadog "
+                      f"(deleted there, or imported with --from): {shown}; kept")
+
+    def _drop_unreadable(self, kind: str) -> bool:
+        """Object files are written without an fsync each (a kill never leaves a
+        partial file, but a power loss can leave an empty one): on resume,
+        unreadable files are removed; True when there were any."""
+        dropped = False
+        for path in (self.out / kind).glob("*.json"):
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+                dropped = True
+        return dropped
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files a killed run left behind (atomic writes never finished)."""
@@ -314,6 +341,9 @@ class Runner:
         if self.options.refresh or state.get("fingerprint") != fingerprint:
             state = {}
         self.state = {"fingerprint": fingerprint, "kinds": state.get("kinds", {})}
+        for kind in list(self.state["kinds"]):
+            if self._drop_unreadable(kind):
+                del self.state["kinds"][kind]      # list that kind again from the start
         try:
             previous = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
             self.retry_ids = {(e.get("kind"), e.get("id")) for e in previous.get("errors", []) if e.get("id")}
@@ -321,7 +351,9 @@ class Runner:
             self.retry_ids = set()
 
     def _save_state(self) -> None:
-        atomic_write_json(self.out / STATE_FILE, self.state)
+        # no fsync: on ext4 it commits the journal and slows every file creation
+        # around it tenfold; a state lost to a power cut only means relisting
+        atomic_write_json(self.out / STATE_FILE, self.state, fsync=False)
 
     # ------------------------------------------------------------------ records
     def error(self, kind: str, oid: str | None, operation: str, exc: CallError) -> None:
@@ -363,7 +395,7 @@ class Runner:
             "errors": sorted(self.errors, key=key),
             "warnings": sorted(self.warnings, key=key),
         }
-        atomic_write_json(self.out / MANIFEST, manifest)
+        atomic_write_json(self.out / MANIFEST, manifest, fsync=False)
         return manifest
 
 

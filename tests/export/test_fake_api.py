@@ -66,7 +66,7 @@ def test_tag_and_id_filters(tmp_path):
     assert ids(tmp_path / "ids", "monitors") | ids(tmp_path / "ids", "dashboards") == id_file
 
 
-def test_rerun_keeps_unchanged_refetches_changed_and_prunes_deleted(tmp_path):
+def test_rerun_keeps_unchanged_refetches_changed_and_reports_deleted(tmp_path):
     org = json.loads(json.dumps(ORG))
     fake = FakeDatadog(org)
     with serve(fake) as url:
@@ -79,11 +79,13 @@ def test_rerun_keeps_unchanged_refetches_changed_and_prunes_deleted(tmp_path):
         manifest = run(tmp_path, url, kinds=["dashboards", "monitors"])
         assert fake.requests["/api/v1/dashboard/{id}"] == first + 1      # only the changed one
         assert manifest["run"]["dashboards"]["kept"] == len(org["dashboards"]) - 1
-        assert manifest["run"]["monitors"]["pruned"] == 1
+        assert manifest["run"]["monitors"]["stale"] == 1
+        [warning] = manifest["warnings"]
+        assert warning["kind"] == "monitors" and str(gone["id"]) in warning["message"]
         run(tmp_path, url, kinds=["dashboards"], refresh=True)
         assert fake.requests["/api/v1/dashboard/{id}"] == first + 1 + len(org["dashboards"])
     assert json.loads((tmp_path / "dashboards" / f"{changed['id']}.json").read_text())["title"] == "renamed"
-    assert str(gone["id"]) not in ids(tmp_path, "monitors")
+    assert str(gone["id"]) in ids(tmp_path, "monitors")      # kept: it may come from --from
 
 
 def test_previous_errors_are_retried(tmp_path):
@@ -160,3 +162,18 @@ def test_from_sources_without_keys(tmp_path, monkeypatch):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [(e["kind"], e["operation"], e["message"]) for e in manifest["errors"]] == [
         ("checks", "import", "conf.d/x.yaml: bad YAML")]
+
+
+def test_resume_after_power_loss_relists_a_kind_with_an_empty_file(tmp_path):
+    """A resume whose state says monitors are done, but one file came back empty
+    (the case a power loss can leave), lists monitors again."""
+    with serve(FakeDatadog(ORG)) as url:
+        run(tmp_path, url, kinds=["monitors"])
+        options = ExportOptions(out=tmp_path, kinds=["monitors"], page_size=10)
+        state = {"fingerprint": options.fingerprint(), "kinds": {"monitors": {"complete": True}}}
+        (tmp_path / ".export-state.json").write_text(json.dumps(state))
+        victim = tmp_path / "monitors" / f"{ORG['monitors'][7]['id']}.json"
+        victim.write_text("")
+        manifest = run(tmp_path, url, kinds=["monitors"])
+    assert manifest["run"]["monitors"]["written"] == 1
+    assert json.loads(victim.read_text())["id"] == ORG["monitors"][7]["id"]
