@@ -158,6 +158,10 @@ CASES = [
           'kube_pod_owner{namespace="a",pod="db-0",owner_kind="StatefulSet",owner_name="db"}': "1+0x20",
           'kube_pod_owner{namespace="a",pod="web-1",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20"},
          "10m30s", [("{}", 3)]),
+    # kube_cluster_name on a single-cluster Prometheus (no cluster label): the alert still sees the data
+    Case("cluster filter on a single-cluster server", "max:system.load.1{kube_cluster_name:prod-eks}",
+         {'node_load1{instance="a"}': "3+0x10", 'node_load1{instance="b",cluster="dev"}': "9+0x10"},
+         "5m30s", [("{}", 3)]),
     # an explicit window (SLO recording rules): 30 minutes of 10/min = 300
     Case("explicit window as_count", "sum:my.app.errors{*}.as_count()", {"my_app_errors_total": "0+10x60"},
          "40m30s", [("{}", 300)], metadata={"my.app.errors": COUNT}, window="30m"),

@@ -423,7 +423,7 @@ class Generator:
             label = label_for_tag(self.mappings, s.key, metric)
             port = PORT_SUFFIX if label == "instance" and s.key == "host" else ""
             pattern = "|".join(wildcard_pattern(v) + port for v in s.values) or "^$"
-            return [[(label, "!~" if neg else "=~", pattern)]]
+            return self._absent_ok(s.key, [[(label, "!~" if neg else "=~", pattern)]])
         return self._tag(s, neg, metric, env)
 
     def _tag(self, t: ast.Tag, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
@@ -441,7 +441,10 @@ class Generator:
             # Grafana variable names are word characters only
             var = self.ctx.template_variables.get(t.var) or re.sub(r"\W", "_", t.var)
             port = PORT_SUFFIX if label == "instance" and key == "host" else ""
-            return [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]]
+            return self._absent_ok(key, [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]])
+        return self._absent_ok(t.key or "", self._value_tag(t, neg, metric))
+
+    def _value_tag(self, t: ast.Tag, neg: bool, metric: str) -> list[list[tuple[str, str, str]]]:
         label = label_for_tag(self.mappings, t.key or "", metric)
         if t.value is None:     # bare tag
             self.note(f"Bare tag '{t.key}' is read as the label {label} being present.")
@@ -454,6 +457,25 @@ class Generator:
             pattern = wildcard_pattern(value) + (PORT_SUFFIX if port else "")
             return [[(label, "!~" if neg else "=~", pattern)]]
         return [[(label, "!=" if neg else "=", value)]]
+
+    def _absent_ok(self, key: str, conj: list[list[tuple[str, str, str]]]) -> list[list[tuple[str, str, str]]]:
+        """A positive filter on a tag whose label a Prometheus server often lacks
+        (one cluster per server) also accepts series without the label."""
+        if key not in self.mappings.absent_ok:
+            return conj
+        out = []
+        for c in conj:
+            relaxed = []
+            for label, op, value in c:
+                if op in ("=", "=~") and value:
+                    pattern = value if op == "=~" else REGEX_META.sub(r"\\\1", value)
+                    self.note(f"The filter on {key} also matches series without a {label} label: a Prometheus "
+                              f"server usually serves one {label} (give each server an external label {label} "
+                              "when one server holds several).")
+                    label, op, value = label, "=~", f"{pattern}|"
+                relaxed.append((label, op, value))
+            out.append(relaxed)
+        return out
 
     def call(self, node: ast.Call, env: Env) -> Out:
         return functions.call(self, node, env)

@@ -67,6 +67,7 @@ class Mappings:
     joins: dict[str, dict[str, str]] = field(default_factory=dict)     # Datadog tag → join spec
     join_metrics: list[str] = field(default_factory=list)              # metric prefixes with pod labels
     no_pod_label: list[str] = field(default_factory=list)
+    absent_ok: set[str] = field(default_factory=set)                   # tags often absent (one cluster per server)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
     _labels: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
@@ -121,6 +122,7 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
             m.joins[str(tag)] = {k: " ".join(str(v).split()) for k, v in spec.items()}
     m.join_metrics += [str(p) for p in doc.get("join_metrics") or []]
     m.no_pod_label += [str(p) for p in doc.get("no_pod_label") or []]
+    m.absent_ok.update(str(t) for t in doc.get("absent_ok") or [])
     for prefix, tags in (doc.get("not_carried") or {}).items():
         m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
