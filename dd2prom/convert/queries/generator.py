@@ -441,7 +441,8 @@ class Generator:
             # Grafana variable names are word characters only
             var = self.ctx.template_variables.get(t.var) or re.sub(r"\W", "_", t.var)
             port = PORT_SUFFIX if label == "instance" and key == "host" else ""
-            return self._absent_ok(key, [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]])
+            # no relaxing for variables: their values come from the labels present (or none at all)
+            return [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]]
         return self._absent_ok(t.key or "", self._value_tag(t, neg, metric))
 
     def _value_tag(self, t: ast.Tag, neg: bool, metric: str) -> list[list[tuple[str, str, str]]]:
