@@ -140,6 +140,18 @@ CASES = [
     # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
     Case("diff per series", "diff(max:my.gauge{*})",
          {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # env/service on cAdvisor series come from the pods' tags.datadoghq.com/* labels on kube_pod_labels;
+    # the scrape's own service="kubelet" label does not leak into the groups
+    Case("service through kube_pod_labels", "sum:kubernetes.memory.usage{env:prod} by {service}",
+         {'container_memory_usage_bytes{namespace="a",pod="p1",container="c",service="kubelet"}': "100+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p2",container="c",service="kubelet"}': "50+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p3",container="c",service="kubelet"}': "7+0x10",
+          'kube_pod_labels{namespace="a",pod="p1",label_tags_datadoghq_com_env="prod",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p2",label_tags_datadoghq_com_env="prod"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p3",label_tags_datadoghq_com_env="dev",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10"},
+         "5m30s", [('{service="checkout"}', 100), ("{}", 50)]),
     # kube_deployment on cAdvisor series comes through kube-state-metrics' owner metrics:
     # web = 0.5 + 1 cores; the StatefulSet pod has no deployment (Datadog's N/A group) → label absent
     Case("deployment through owner join", "sum:kubernetes.cpu.usage.total{*} by {kube_deployment}",

@@ -184,18 +184,21 @@ class Generator:
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
 
         def owners(extra: str, spec: dict[str, str]) -> str:
-            expr = spec["promql"].replace("@", extra)
+            expr = spec["promql"].replace("{@}", "{" + extra.lstrip(",") + "}" if extra else "").replace("@", extra)
             return re.sub(r"(\w+\{[^{}]*\})", lambda m: m.group(1) + off, expr) if off else expr
 
         for label, spec in joins.items():
             mine = [(op, v) for lab, op, v in matchers if lab == label]
             extra = "".join(f',{spec.get("filter_label", label)}{op}"{escape_value(v)}"' for op, v in mine)
+            if spec.get("note"):
+                self.note(f"The tag {label} comes from a join with kube-state-metrics: {spec['note']}.")
             joined = f"{paren(text)} * on (namespace, pod) group_left ({label}) {owners(extra, spec)}"
             if any(op in ("=", "=~") for op, _ in mine):
                 text = joined
             else:
                 # series with no such owner stay, without the label (Datadog's N/A group)
-                text = f"({joined}) or ({paren(text)} unless on (namespace, pod) {owners('', spec)})"
+                bare = f'label_replace({text}, "{label}", "", "", "")'
+                text = f"({joined}) or ({bare} unless on (namespace, pod) {owners('', spec)})"
         return text
 
     def _check_carried(self, q: ast.MetricQuery) -> None:
