@@ -52,6 +52,10 @@ CASES = [
          {'node_load1{instance="a"}': "10 0 10 0 10 0 10 0 10 0 10 0 10",
           'node_load1{instance="b"}': "0 10 0 10 0 10 0 10 0 10 0 10 0"},
          "10m30s", [("{}", 10)], target="monitor"),
+    # arithmetic without as_count: Datadog divides point by point, then averages over the window:
+    # a/b at minutes 6..10 = 1,1,1,1,0.25 → 0.85 (not avg(a)/avg(b) = 0.625)
+    Case("monitor window over arithmetic (classic path)", "avg(last_5m):avg:my.a{*} / avg:my.b{*} > 0",
+         {"my_a": "1+0x12", "my_b": "1 1 1 1 1 1 1 1 1 1 4 4 4"}, "10m30s", [("{}", 0.85)], target="monitor"),
     # a count metric with 10 events a minute: the 5-minute sum is 50
     Case("as_count on a counter sums the window", "sum(last_5m):sum:my.app.errors{*}.as_count() > 0",
          {"my_app_errors_total": "0+10x20"}, "10m30s", [("{}", 50)], target="monitor",
@@ -136,6 +140,18 @@ CASES = [
     # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
     Case("diff per series", "diff(max:my.gauge{*})",
          {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # env/service on cAdvisor series come from the pods' tags.datadoghq.com/* labels on kube_pod_labels;
+    # the scrape's own service="kubelet" label does not leak into the groups
+    Case("service through kube_pod_labels", "sum:kubernetes.memory.usage{env:prod} by {service}",
+         {'container_memory_usage_bytes{namespace="a",pod="p1",container="c",service="kubelet"}': "100+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p2",container="c",service="kubelet"}': "50+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p3",container="c",service="kubelet"}': "7+0x10",
+          'kube_pod_labels{namespace="a",pod="p1",label_tags_datadoghq_com_env="prod",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p2",label_tags_datadoghq_com_env="prod"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p3",label_tags_datadoghq_com_env="dev",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10"},
+         "5m30s", [('{service="checkout"}', 100), ("{}", 50)]),
     # kube_deployment on cAdvisor series comes through kube-state-metrics' owner metrics:
     # web = 0.5 + 1 cores; the StatefulSet pod has no deployment (Datadog's N/A group) → label absent
     Case("deployment through owner join", "sum:kubernetes.cpu.usage.total{*} by {kube_deployment}",
@@ -154,6 +170,10 @@ CASES = [
           'kube_pod_owner{namespace="a",pod="db-0",owner_kind="StatefulSet",owner_name="db"}': "1+0x20",
           'kube_pod_owner{namespace="a",pod="web-1",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20"},
          "10m30s", [("{}", 3)]),
+    # kube_cluster_name on a single-cluster Prometheus (no cluster label): the alert still sees the data
+    Case("cluster filter on a single-cluster server", "max:system.load.1{kube_cluster_name:prod-eks}",
+         {'node_load1{instance="a"}': "3+0x10", 'node_load1{instance="b",cluster="dev"}': "9+0x10"},
+         "5m30s", [("{}", 3)]),
     # an explicit window (SLO recording rules): 30 minutes of 10/min = 300
     Case("explicit window as_count", "sum:my.app.errors{*}.as_count()", {"my_app_errors_total": "0+10x60"},
          "40m30s", [("{}", 300)], metadata={"my.app.errors": COUNT}, window="30m"),

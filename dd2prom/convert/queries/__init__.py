@@ -8,9 +8,11 @@ Public interface (stable, used by monitors, dashboards, SLOs, compare):
 * :class:`Translation` — the result: ``promql``, ``status``, ``notes``,
   metrics and labels used, and for monitors the parts of the condition.
 
-Stages inside: ``lexer``/``parser`` → typed AST (``ast``) with positions →
-``generator`` (one function per node type) using the mapping tables
-(``mapping``).
+Stages inside: ``lexer``/``parser`` (+ ``scope`` for what is inside braces)
+→ typed AST (``ast``) with positions → ``generator`` (one method per node
+type; Datadog functions in ``functions``; PromQL text helpers in
+``promql_text``) using the mapping tables (``mapping``); ``translate`` runs
+the stages, applies monitor windows and validates the PromQL.
 """
 
 from dd2prom.convert.queries.types import (  # noqa: F401

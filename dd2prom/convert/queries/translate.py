@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dd2prom.convert.queries import ast
-from dd2prom.convert.queries.generator import (
-    Env, Generator, Out, Unsupported, _OVER_TIME, duration_seconds, fmt_duration, fmt_number, subquery_step,
+from dd2prom.convert.queries import functions
+from dd2prom.convert.queries.generator import Generator
+from dd2prom.convert.queries.promql_text import (
+    OVER_TIME, Unsupported, duration_seconds, fmt_duration, fmt_number, subquery_step,
 )
+from dd2prom.convert.queries.values import Env, Out
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.mapping import load_mappings
 from dd2prom.convert.queries.parser import looks_like_monitor, parse_expression, parse_expressions, parse_monitor
@@ -118,7 +121,8 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
     outs = [gen.gen(n, env) for n in nodes]
     gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
              "tells their series apart.", Status.EXACT)
-    parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
+    parts = [f'label_replace({o.text if o.labels is not None else f"vector({o.text})"}, "query", "{i}", "", "")'
+             for i, o in enumerate(outs, 1)]
     labels = tuple(dict.fromkeys(lab for o in outs for lab in (o.labels or ()))) + ("query",)
     return Out(" or ".join(parts), labels, atomic=False), None
 
@@ -131,7 +135,7 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
         # a forecast monitor: the window is the horizon ahead, not a past window
         if not (isinstance(mon.expr, ast.Call) and mon.expr.name == "forecast"):
             raise Unsupported(f"A {mon.window} window only applies to forecast() monitors.")
-        out = gen.forecast(mon.expr, env, horizon=mon.window_seconds)
+        out = functions.forecast(gen, mon.expr, env, horizon=mon.window_seconds)
         gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
                  f"its {mon.time_agg} over the whole horizon.")
     elif mon.time_agg in ("change", "pct_change"):
@@ -175,12 +179,14 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
                          window_expr(gen, node.right, tagg, window, env))
     inner_env = replace(env, rate_window=env.step, count_window=env.step)
     inner = gen.gen(node, inner_env)
+    if inner.labels is None:      # a constant is the same over any window
+        return inner
     if tagg == "percentile":
         fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
     elif tagg == "median":
         fn = "quantile_over_time(0.5, "
     else:
-        fn = _OVER_TIME[tagg] + "("
+        fn = OVER_TIME[tagg] + "("
     if inner.counter and tagg != "sum":
         gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
                  "Datadog's monitor rollup interval may differ.")
