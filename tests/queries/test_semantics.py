@@ -125,9 +125,25 @@ CASES = [
     # change over 1h of the 5-minute average: 68 - 8 = 60
     Case("change monitor", "change(avg(last_5m),last_1h):avg:my.gauge{*} > 0",
          {"my_gauge": "0+1x80"}, "70m30s", [("{}", 60)], target="monitor"),
-    # pct_change: (68 - 8) / 8 * 100 = 750
+    # pct_change is the percentage point by point, then averaged over the window (Datadog's change
+    # alert): minutes 66..70 against 6..10 → 1000, 857.14, 750, 666.67, 600 → 774.76 (not 750,
+    # the change of the averages)
     Case("pct_change monitor", "pct_change(avg(last_5m),last_1h):avg:my.gauge{*} > 0",
-         {"my_gauge": "0+1x80"}, "70m30s", [("{}", 750)], target="monitor"),
+         {"my_gauge": "0+1x80"}, "70m30s",
+         [("{}", sum((m - (m - 60)) / (m - 60) * 100 for m in range(66, 71)) / 5)], target="monitor"),
+    # change(max): the max over the window of the point-wise change: restarts jump by 10 at minute 8,
+    # and had jumped by 10 at minute 2 → max of x(t) - x(t-5m) over minutes 6..10 is 10 (the change of
+    # the maximums, 10 - 10, would be 0 and miss the restart)
+    Case("change max is the max of point-wise changes", "change(max(last_5m),last_5m):max:my.gauge{*} > 0",
+         {"my_gauge": "0 0 10 10 10 10 10 10 20 20 20"}, "10m30s", [("{}", 10)], target="monitor"),
+    # pct_change where the value an hour earlier was 0: minutes 61..63 (base 0) are left out, not +Inf;
+    # minutes 64, 65 go from 2 to 3 → 50
+    Case("pct_change skips a zero base", "pct_change(max(last_5m),last_1h):avg:my.gauge{*} > 0",
+         {"my_gauge": "0 0 0 0 2 2 1+0x57 3 3"}, "65m30s", [("{}", 50)], target="monitor"),
+    # last(last_5m) of a count: the count of the last interval (10 a minute), not of the whole window (50)
+    Case("last of as_count is the last interval", "last(last_5m):sum:my.app.errors{*}.as_count() > 0",
+         {"my_app_errors_total": "0+5x40"}, "10m30s", [("{}", 10)], target="monitor",
+         metadata={"my.app.errors": COUNT}, interval="30s"),
     # arithmetic with a constant and between grouped/ungrouped queries
     Case("grouped / ungrouped", "sum:my.gauge{*} by {host} / sum:my.other{*}",
          {'my_gauge{instance="a"}': "4+0x10", 'my_gauge{instance="b"}': "6+0x10", "my_other": "2+0x10"},

@@ -139,14 +139,7 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
         gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
                  f"its {mon.time_agg} over the whole horizon.")
     elif mon.time_agg in ("change", "pct_change"):
-        now = window_expr(gen, mon.expr, mon.inner_agg or "avg", window, env)
-        before = window_expr(gen, mon.expr, mon.inner_agg or "avg", window,
-                             replace(env, offset=env.offset + mon.shift_seconds))
-        if mon.time_agg == "change":
-            text = f"{now.paren()} - {before.paren()}"
-        else:
-            text = f"({now.paren()} - {before.paren()}) / {before.paren()} * 100"
-        out = Out(text, now.labels, atomic=False)
+        out = change_expr(gen, mon, window, env)
     else:
         out = window_expr(gen, mon.expr, mon.time_agg, window, env, mon.percentile)
     expr = out.text
@@ -157,6 +150,37 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
     return out, cond
 
 
+def change_expr(gen: Generator, mon: ast.Monitor, window: str, env: Env) -> Out:
+    """Datadog's change alert: the point-by-point difference (or percentage)
+    between the series now and the series ``shift`` earlier, then the time
+    aggregation of that difference over the window. For avg/sum of a change
+    that equals the difference of the window aggregates (both are linear), so
+    the window stays inside the series; min/max and percentages are not linear
+    and take a subquery over the point-wise difference."""
+    tagg = mon.inner_agg or "avg"
+    shifted = replace(env, offset=env.offset + mon.shift_seconds)
+    if mon.time_agg == "change" and tagg in ("avg", "sum"):
+        now = window_expr(gen, mon.expr, tagg, window, env)
+        before = window_expr(gen, mon.expr, tagg, window, shifted)
+        return Out(f"{now.paren()} - {before.paren()}", now.labels, atomic=False)
+    inner_env = replace(env, rate_window=env.step, count_window=env.step)
+    now = gen.gen(mon.expr, inner_env)
+    before = gen.gen(mon.expr, replace(inner_env, offset=shifted.offset))
+    if now.labels is None:         # a constant does not change
+        return Out("0", None)
+    if mon.time_agg == "change":
+        text = f"{now.paren()} - {before.paren()}"
+    else:
+        text = f"({now.paren()} - {before.paren()}) / ({before.paren()} != 0) * 100"
+        gen.note(f"pct_change: points whose value {fmt_duration(mon.shift_seconds)} earlier is 0 are left out "
+                 "(the percentage is undefined there; Prometheus would give +Inf and fire).")
+    if now.counter:
+        gen.note(f"The {tagg} of the change over the window is taken over {env.step} intervals of the counter; "
+                 "Datadog's monitor rollup interval may differ.")
+    fn = "quantile_over_time(0.5, " if tagg == "median" else OVER_TIME.get(tagg, "avg_over_time") + "("
+    return Out(f"{fn}({text})[{window}:{env.step}])", now.labels)
+
+
 def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env,
                 percentile: float | None = None) -> Out:
     """``node`` aggregated over the monitor window with ``tagg``. The window
@@ -165,7 +189,12 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
     if isinstance(node, ast.Number):
         return gen.gen(node, env)
     if tagg == "last":
-        return gen.gen(node, env)
+        # the last point of the window: for a counter, the count (or rate) of the last interval only
+        out = gen.gen(node, replace(env, rate_window=env.step, count_window=env.step))
+        if out.counter:
+            gen.note(f"The last point of the counter is its {env.step} interval; Datadog's monitor rollup "
+                     "interval may differ.")
+        return out
     if isinstance(node, ast.MetricQuery) and _pushable(gen, node, tagg):
         return gen.gen(node, replace(env, time_fn=tagg, time_window=window))
     if isinstance(node, ast.Call) and node.name == "default_zero" and node.args:
