@@ -156,6 +156,11 @@ CASES = [
     # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
     Case("diff per series", "diff(max:my.gauge{*})",
          {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # derivative() is diff/dt: a gauge rising by 6 a minute → 0.1 per second, also averaged over a
+    # monitor window (PromQL's deriv over a one-step subquery would return nothing here)
+    Case("derivative", "derivative(avg:my.gauge{*})", {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)]),
+    Case("derivative in a monitor window", "avg(last_5m):derivative(avg:my.gauge{*}) > 0",
+         {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)], target="monitor"),
     # env/service on cAdvisor series come from the pods' tags.datadoghq.com/* labels on kube_pod_labels;
     # the scrape's own service="kubelet" label does not leak into the groups
     Case("service through kube_pod_labels", "sum:kubernetes.memory.usage{env:prod} by {service}",

@@ -160,7 +160,12 @@ def diff(gen: Generator, node: ast.Call, env: Env) -> Out:
     step = duration_seconds(env.step)
     monotonic = node.name == "monotonic_diff"
     gen.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier "
-              "(Datadog: the previous point)" + (", negative steps dropped." if monotonic else "."))
+              "(Datadog: the previous point)" + (", negative steps counted as 0." if monotonic else "."))
+    return _delta(gen, node, env, step, monotonic)
+
+
+def _delta(gen: Generator, node: ast.Call, env: Env, step: int, monotonic: bool) -> Out:
+    """The argument minus itself ``step`` seconds earlier, per series for a metric query."""
     if node.args and isinstance(node.args[0], ast.MetricQuery):
         return gen.gen(node.args[0], replace(env, diff_seconds=step, diff_monotonic=monotonic))
     inner = arg(gen, node, 0, env)
@@ -170,9 +175,14 @@ def diff(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 
 def derivative(gen: Generator, node: ast.Call, env: Env) -> Out:
-    inner = arg(gen, node, 0, env)
-    gen.note(f"{node.name}() is the per-second slope over {env.rate_window} (deriv), not between two points.")
-    return Out(f"deriv(({inner.text})[{env.rate_window}:{env.step}])", inner.labels)
+    """Datadog's derivative is diff/dt: the difference with the previous
+    point per second. (PromQL's deriv() over a subquery of one step holds a
+    single point at most evaluation times and returns nothing.)"""
+    step = duration_seconds(env.step)
+    gen.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier, divided by "
+              f"{step} s (Datadog: between consecutive points).")
+    inner = _delta(gen, node, env, step, False)
+    return Out(f"{inner.paren()} / {step}", inner.labels, atomic=False)
 
 
 def forecast(gen: Generator, node: ast.Call, env: Env, horizon: int | None = None) -> Out:
