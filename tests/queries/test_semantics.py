@@ -161,6 +161,11 @@ CASES = [
     Case("derivative", "derivative(avg:my.gauge{*})", {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)]),
     Case("derivative in a monitor window", "avg(last_5m):derivative(avg:my.gauge{*}) > 0",
          {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)], target="monitor"),
+    # count_nonzero counts the groups that are not 0: 1 of 2, and 0 (not no data) when every group is 0
+    Case("count_nonzero", "count_nonzero(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "0+0x10", 'my_gauge{instance="b"}': "3+0x10"}, "5m30s", [("{}", 1)]),
+    Case("count_nonzero of zeros is 0", "count_nonzero(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "0+0x10", 'my_gauge{instance="b"}': "0+0x10"}, "5m30s", [("{}", 0)]),
     # env/service on cAdvisor series come from the pods' tags.datadoghq.com/* labels on kube_pod_labels;
     # the scrape's own service="kubelet" label does not leak into the groups
     Case("service through kube_pod_labels", "sum:kubernetes.memory.usage{env:prod} by {service}",

@@ -118,8 +118,10 @@ def cutoff(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 def count_series(gen: Generator, node: ast.Call, env: Env) -> Out:
     inner = arg(gen, node, 0, env)
-    cond = f"{inner.paren()} != 0" if node.name == "count_nonzero" else inner.text
-    return Out(f"count({cond})", (), atomic=True)
+    if node.name == "count_not_null":
+        return Out(f"count({inner.text})", (), atomic=True)
+    # `!= 0` filters: with every series at 0, count() would be empty, where Datadog counts 0
+    return Out(f"count({inner.paren()} != 0) or count({inner.text}) * 0", (), atomic=False)
 
 
 def exclude_null(gen: Generator, node: ast.Call, env: Env) -> Out:
@@ -270,7 +272,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "default_zero": default_zero,
     "top": top_call, "bottom": top_call,
     "cutoff_min": cutoff, "cutoff_max": cutoff,
-    "count_nonzero": count_series, "count_not_null": count_series,
+    "count_nonzero": count_series, "count_nonzero_finite": count_series, "count_not_null": count_series,
     "exclude_null": exclude_null,
     "moving_rollup": moving_rollup,
     "diff": diff, "derivative": derivative, "monotonic_diff": diff,
