@@ -455,12 +455,45 @@ class Generator:
             return [[(label, "=" if neg else "!=", "")]]
         value = t.value
         port = label == "instance" and t.key == "host"
+        if "$" in value:        # a template variable inside the value: sync.table.$table.value
+            pattern = self._embedded_variables(value, label) + (PORT_SUFFIX if port else "")
+            return [[(label, "!~" if neg else "=~", pattern)]]
         if value == "*":
             return [[(label, "=" if neg else "=~", "" if neg else ".+")]]
         if "*" in value or port:
             pattern = wildcard_pattern(value) + (PORT_SUFFIX if port else "")
             return [[(label, "!~" if neg else "=~", pattern)]]
         return [[(label, "!=" if neg else "=", value)]]
+
+    def _embedded_variables(self, value: str, label: str) -> str:
+        """A tag value holding template variables → an RE2 pattern: the literal
+        parts escaped (``*`` a wildcard), each variable the Grafana variable on
+        dashboards (Grafana regex-escapes multi-value variables and gives ``.*``
+        for All), any text elsewhere, with a note."""
+        known = sorted({*self.ctx.template_variables, *self.ctx.template_variable_tags}, key=len, reverse=True)
+        parts, i = [], 0
+        while (j := value.find("$", i)) >= 0:
+            parts.append(wildcard_pattern(value[i:j]))
+            name = next((k for k in known if value.startswith(k, j + 1)), None)
+            if name is None:    # Datadog variable names may hold dots: take the longest dotted name
+                m = re.match(r"[\w\-]+(?:\.[\w\-]+)*", value[j + 1:])
+                name = m.group(0) if m else ""
+                if name.endswith(".value"):
+                    name = name[: -len(".value")]
+            end = j + 1 + len(name)
+            if value.startswith(".value", end):
+                end += len(".value")
+            if not name:
+                raise Unsupported(f"The tag value '{value}' holds a '$' that is not a template variable.")
+            if self.ctx.target == "dashboard":
+                parts.append("${" + (self.ctx.template_variables.get(name) or re.sub(r"\W", "_", name)) + "}")
+            else:
+                parts.append(".*")
+                self.note(f"Template variable ${name} has no value outside a dashboard; in the filter on {label} "
+                          "it matches any text.")
+            i = end
+        parts.append(wildcard_pattern(value[i:]))
+        return "".join(parts)
 
     def _absent_ok(self, key: str, conj: list[list[tuple[str, str, str]]]) -> list[list[tuple[str, str, str]]]:
         """A positive filter on a tag whose label a Prometheus server often lacks
