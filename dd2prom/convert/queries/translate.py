@@ -14,7 +14,8 @@ from dd2prom.convert.queries.promql_text import (
 )
 from dd2prom.convert.queries.values import Env, Out
 from dd2prom.convert.queries.lexer import QuerySyntaxError
-from dd2prom.convert.queries.mapping import load_mappings
+from dd2prom.convert.queries.mapping import Mappings, load_mappings
+from dd2prom.convert.queries.scope import parse_scope
 from dd2prom.convert.queries.parser import looks_like_monitor, parse_expression, parse_expressions, parse_monitor
 from dd2prom.convert.queries.types import MonitorCondition, TranslateContext, Translation
 from dd2prom.model import Status
@@ -36,6 +37,26 @@ def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateCo
                 raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos, str(text)) from None
         return _translate(gen, formula, False)
     return _run(formula, ctx, body)
+
+
+def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",
+                       ctx: TranslateContext | None = None) -> list[list[tuple[str, str, str]]]:
+    """A Datadog scope (``env:prod,!host:web-*``, ``a:1 OR (b:2 AND NOT c:3)``),
+    as text or as parsed by :func:`~dd2prom.convert.queries.scope.parse_scope`,
+    → a disjunction of conjunctions of ``(label, op, value)`` matchers: a series
+    is selected when it matches every matcher of any one conjunction. The tag →
+    label mapping, escaping, wildcards, ``host`` ports and absent-ok relaxing are
+    those of :func:`translate` (``metric`` picks per-family tag labels);
+    template variables outside dashboards match anything. ``[[]]`` selects every
+    series. Raises :class:`QuerySyntaxError` or :class:`Unsupported` with a sentence."""
+    ctx = ctx or TranslateContext()
+    node = parse_scope(scope, 0) if isinstance(scope, str) else scope
+    if node is None:
+        return [[]]
+    if mappings is None:
+        mappings = ctx.mappings if ctx.mappings is not None else load_mappings(None)
+    gen = Generator(ctx=ctx, mappings=mappings)
+    return gen._dnf(node, False, metric, _env(ctx))
 
 
 def _run(query: str, ctx: TranslateContext | None, body) -> Translation:
