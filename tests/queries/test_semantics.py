@@ -93,15 +93,24 @@ CASES = [
          {'my_gauge{instance="web-1:9100"}': "1+0x10", 'my_gauge{instance="web-2:9100"}': "2+0x10",
           'my_gauge{instance="db-1:9100"}': "4+0x10"},
          "5m30s", [("{}", 1)]),
-    # default_zero with no data at all: 0
-    Case("default_zero with no data", "default_zero(sum:my.app.errors{*}.as_count())",
-         {"other_metric": "1+0x10"}, "5m30s", [("{}", 0)], metadata={"my.app.errors": COUNT}),
+    # default_zero outside dashboards: no effect when the window holds no point at all (Datadog's
+    # documented monitor behaviour), 0 when the series reported in the window but the count has no value
+    Case("default_zero with no data has no effect", "default_zero(sum:my.app.errors{*}.as_count())",
+         {"other_metric": "1+0x10"}, "5m30s", [], metadata={"my.app.errors": COUNT}),
+    Case("default_zero fills a sparse series", "default_zero(sum:my.gauge{*})",
+         {"my_gauge": "3 3 3 3 3 stale"}, "7m30s", [("{}", 0)]),
     # default_zero keeps real values
     Case("default_zero with data", "default_zero(sum:my.gauge{*})", {"my_gauge": "3+0x10"}, "5m30s", [("{}", 3)]),
-    # fill(zero) per group: group b stopped reporting 6 minutes ago → 0, group a keeps its value
+    # fill(zero) per group fills gaps of up to 300 s (Datadog's default limit): group b went stale
+    # 2.5 minutes ago → 0, group c 10 minutes ago → no value, group a keeps its value
     Case("fill zero keeps groups", "sum:my.gauge{*} by {host}.fill(zero)",
-         {'my_gauge{instance="a"}': "4+0x20", 'my_gauge{instance="b"}': "5+0x5"},
+         {'my_gauge{instance="a"}': "4+0x20", 'my_gauge{instance="b"}': "5+0x12 stale",
+          'my_gauge{instance="c"}': "6+0x5 stale"},
          "15m30s", [('{instance="a"}', 4), ('{instance="b"}', 0)]),
+    # fill(zero, 600): c's 10-minute-old gap is filled too
+    Case("fill zero limit", "sum:my.gauge{*} by {host}.fill(zero, 600)",
+         {'my_gauge{instance="b"}': "5+0x12 stale", 'my_gauge{instance="c"}': "6+0x6 stale"},
+         "15m30s", [('{instance="b"}', 0), ('{instance="c"}', 0)]),
     # top 1 by mean over the window: a has the higher mean (8) though b is higher now (5 > 0)
     Case("top ranks over the window", "top(avg:my.gauge{*} by {host}, 1, 'mean', 'desc')",
          {'my_gauge{instance="a"}': "10 10 10 10 10 10 10 10 10 10 0",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from dd2prom.convert.queries import ast
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.promql_text import (
-    MONTH_SECONDS, OVER_TIME, UNITS, Unsupported, duration_seconds, fmt_duration, fmt_number,
+    MONTH_SECONDS, OVER_TIME, UNITS, Unsupported, by_clause, duration_seconds, fmt_duration, fmt_number,
 )
 from dd2prom.convert.queries.values import Env, Out
 
@@ -71,13 +71,15 @@ def per_unit(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 def default_zero(gen: Generator, node: ast.Call, env: Env) -> Out:
     inner = arg(gen, node, 0, env)
-    if not inner.labels:
-        return Out(f"{inner.paren()} or vector(0)", inner.labels or (), atomic=False, counter=inner.counter)
+    labels = inner.labels or ()
     q = inner.metric
-    if q is None:
-        raise Unsupported("default_zero() on a grouped expression of several queries is not supported.")
-    info = gen.resolved[id(q)]
-    return gen.zero_fill(inner, q, info, gen.scope_matchers(q, env), env, inner.labels)
+    if q is not None or (env.target == "dashboard" and not labels):
+        return gen.zero_fill(inner, q, gen.resolved[id(q)] if q is not None else None,
+                             gen.scope_matchers(q, env) if q is not None else [], env, labels)
+    # an expression of several queries: 0 where it had a value within the window
+    lookback = "$__range" if env.target == "dashboard" else env.range_window
+    presence = f"0 * group{by_clause(labels)}(last_over_time(({inner.text})[{lookback}:{env.step}]))"
+    return Out(f"{inner.paren()} or {presence}", labels, atomic=False, counter=inner.counter)
 
 
 def top(gen: Generator, node: ast.Call, env: Env, direction: str, n: int | None = None,

@@ -31,6 +31,8 @@ from dd2prom.model import Status
 
 
 _MAX_DNF = 64
+# fill(method, limit): Datadog fills gaps of up to 300 s by default, 600 s at most
+FILL_LIMIT_SECONDS, FILL_MAX_SECONDS = 300, 600
 
 
 @dataclass
@@ -163,7 +165,8 @@ class Generator:
             text = f"{agg}{by_clause(groups)}({inner})"
         out = Out(text, groups, counter=mode != "gauge", metric=q, tags=_tags_of(q, groups))
         if "fill" in mods and arg_word(mods["fill"].args, 0) == "zero":
-            out = self.zero_fill(out, q, info, conjuncts, env, groups)
+            limit = min(arg_number(mods["fill"].args, 1) or FILL_LIMIT_SECONDS, FILL_MAX_SECONDS)
+            out = self.zero_fill(out, q, info, conjuncts, env, groups, limit=fmt_duration(limit))
         return out
 
     def _joins(self, q: ast.MetricQuery, groups: tuple[str, ...], conjuncts: list) -> dict[str, dict[str, str]]:
@@ -273,7 +276,7 @@ class Generator:
         if how in ("last", "linear") and mode == "gauge" and fn is None:
             if how == "linear":
                 self.note("fill(linear) interpolates between points; Prometheus holds the last value instead.")
-            return "last", fmt_duration(limit) if limit else "5m"
+            return "last", fmt_duration(min(limit or FILL_LIMIT_SECONDS, FILL_MAX_SECONDS))
         if how in ("last", "linear"):
             self.note(f"fill({how}) is not applied: Prometheus already holds a value for its lookback of 5 minutes.")
             return fn, win
@@ -384,19 +387,22 @@ class Generator:
         suffix = "count" if agg == "count" else "sum"
         return f"sum{by_clause(groups)}({sels(suffix, 'increase', cw)})"
 
-    def zero_fill(self, out: Out, q: ast.MetricQuery, info: MetricInfo, conjuncts: list, env: Env,
-                  groups: tuple[str, ...]) -> Out:
-        if not groups:
+    def zero_fill(self, out: Out, q: ast.MetricQuery | None, info: MetricInfo | None, conjuncts: list, env: Env,
+                  groups: tuple[str, ...], limit: str | None = None) -> Out:
+        """``out`` with 0 for the series (groups) that reported recently but have
+        no value now. ``limit``: fill(zero, limit), gaps of at most that long
+        (Datadog's default 300 s). Otherwise default_zero(): on dashboards an
+        empty graph shows 0, elsewhere the evaluation window must hold a point
+        (Datadog: default_zero() has no effect on an empty window)."""
+        if limit is None and env.target == "dashboard" and not groups:
             return Out(f"{out.paren()} or vector(0)", groups, atomic=False, counter=out.counter, metric=q)
-        name = info.prom or (info.prom_metrics[0] if info.prom_metrics else None)
+        name = info and (info.prom or (info.prom_metrics[0] if info.prom_metrics else None))
         if not name:
-            raise Unsupported("Zero-filling a grouped template expression is not supported.")
-        lookback = "$__range" if env.target == "dashboard" else "1d"
+            raise Unsupported("Zero-filling a template expression is not supported.")
+        lookback = limit or ("$__range" if env.target == "dashboard" else env.range_window)
         parts = []
         for m in conjuncts:
             parts.append(f"last_over_time({selector(name, m)}[{lookback}])")
-        if env.target != "dashboard":
-            self.note("Zero-filled groups are the groups seen in the last day.")
         presence = f"0 * group{by_clause(groups)}({' or '.join(parts)})"
         return Out(f"{out.paren()} or {presence}", groups, atomic=False, counter=out.counter, metric=q)
 

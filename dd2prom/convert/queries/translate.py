@@ -220,8 +220,10 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         return gen.gen(node, replace(env, time_fn=tagg, time_window=window))
     if isinstance(node, ast.Call) and node.name == "default_zero" and node.args:
         inner = window_expr(gen, node.args[0], tagg, window, env)
-        if not inner.labels:
-            return Out(f"{inner.paren()} or vector(0)", inner.labels, atomic=False, counter=inner.counter)
+        if not inner.labels and inner.metric is not None:
+            # 0 when the window holds points but the aggregate has none (no effect on an empty window)
+            q = inner.metric
+            return gen.zero_fill(inner, q, gen.resolved[id(q)], gen.scope_matchers(q, env), env, ())
     if isinstance(node, ast.BinOp) and tagg in ("sum", "avg", "min", "max") and _has_as_count(node):
         # Datadog's as_count evaluation path: with arithmetic and at least one
         # .as_count(), the time aggregation applies to each query before the arithmetic
