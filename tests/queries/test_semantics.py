@@ -116,6 +116,10 @@ CASES = [
          {'my_gauge{instance="a"}': "10 10 10 10 10 10 10 10 10 10 0",
           'my_gauge{instance="b"}': "1 1 1 1 1 1 1 1 1 1 5"},
          "10m30s", [('{instance="a"}', 0)]),
+    # top_offset skips the first ranked series: by mean c (9) > a (5) > b (1) → offset 1, limit 1 → a
+    Case("top_offset", "top_offset(avg:my.gauge{*} by {host}, 1, 'mean', 'desc', 1)",
+         {'my_gauge{instance="a"}': "5+0x10", 'my_gauge{instance="b"}': "1+0x10", 'my_gauge{instance="c"}': "9+0x10"},
+         "5m30s", [('{instance="a"}', 5)]),
     # week_before: the value 168 hours earlier (hourly points; evaluated 2 minutes after one)
     Case("week_before offsets", "week_before(avg:my.gauge{*})", {"my_gauge": "0+1x200"}, "170h2m", [("{}", 2)],
          interval="1h"),

@@ -101,12 +101,16 @@ def top(gen: Generator, node: ast.Call, env: Env, direction: str, n: int | None 
         gen.note(f"Ranking by '{ranker}' is approximated by the sum over the window.")
     k = "topk" if direction == "top" else "bottomk"
     at = " @ end()" if env.range_at_end else ""
-    rank = f"{k}({n}, {fn}(({inner.text})[{env.range_window}:{env.step}]{at}))"
+    ranked = f"{fn}(({inner.text})[{env.range_window}:{env.step}]{at})"
+    skip = int(arg_number(args, 4) or 0) if node.name == "top_offset" else 0
+    rank = f"{k}({n}, {ranked})"
+    if skip > 0:        # top_offset: the N series after the first `skip`
+        rank = f"({k}({n + skip}, {ranked}) unless {k}({skip}, {ranked}))"
     return Out(f"{inner.paren()} and {rank}", inner.labels, atomic=False, counter=inner.counter)
 
 
 def top_call(gen: Generator, node: ast.Call, env: Env) -> Out:
-    return top(gen, node, env, node.name)
+    return top(gen, node, env, "top" if node.name == "top_offset" else node.name)
 
 
 def cutoff(gen: Generator, node: ast.Call, env: Env) -> Out:
@@ -272,7 +276,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "month_before": timeshift, "timeshift": timeshift,
     "per_second": per_unit, "per_minute": per_unit, "per_hour": per_unit,
     "default_zero": default_zero,
-    "top": top_call, "bottom": top_call,
+    "top": top_call, "bottom": top_call, "top_offset": top_call,
     "cutoff_min": cutoff, "cutoff_max": cutoff,
     "count_nonzero": count_series, "count_nonzero_finite": count_series, "count_not_null": count_series,
     "exclude_null": exclude_null,
