@@ -516,6 +516,9 @@ class Generator:
                               f"server usually serves one {label} (give each server an external label {label} "
                               "when one server holds several).")
                     label, op, value = label, "=~", f"{pattern}|"
+                elif op in ("!=", "!~") and value:
+                    self.note(f"The exclusion on {key} keeps series without a {label} label: on a Prometheus server "
+                              f"that serves the excluded {label} without that label, nothing is excluded.")
                 relaxed.append((label, op, value))
             out.append(relaxed)
         return out
