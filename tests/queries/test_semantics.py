@@ -131,6 +131,14 @@ CASES = [
          {'my_app_latency_bucket{le="0.1"}': "0+10x20", 'my_app_latency_bucket{le="1"}': "0+10x20",
           'my_app_latency_bucket{le="+Inf"}': "0+10x20"},
          "10m30s", [("{}", 0.05)], metadata={"my.app.latency": {"type": "distribution"}}),
+    # percentile(last_5m):p95 is the 95th percentile of every value in the window: 30 fast values
+    # (le 0.1) in minutes 6..9 and 10 slow ones (0.1..1) in minute 10 → rank 38 of 40 falls in the slow
+    # bucket: 0.1 + 0.9 * 8/10 = 0.82 (a median of per-minute p95s would be 0.095)
+    Case("percentile monitor over a distribution", "percentile(last_5m):p95:my.app.latency{*} > 0",
+         {'my_app_latency_bucket{le="0.1"}': "0+10x9 90", 'my_app_latency_bucket{le="1"}': "0+10x10",
+          'my_app_latency_bucket{le="+Inf"}': "0+10x10"},
+         "10m30s", [("{}", 0.8200000000000001)], target="monitor",  # 0.82 in float arithmetic
+         metadata={"my.app.latency": {"type": "distribution"}}),
     # avg of a distribution = sum / count: values of 0.2 each
     Case("distribution avg", "avg:my.app.latency{*}",
          {"my_app_latency_sum": "0+2x20", "my_app_latency_count": "0+10x20"},

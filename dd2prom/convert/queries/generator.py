@@ -355,7 +355,7 @@ class Generator:
         if info.prom_type == "summary" and (pct is not None or agg in ("max", "min")):
             raise Unsupported(f"{q.metric} is a Prometheus summary: its quantiles cannot be aggregated across series.")
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
-        win = env.time_window if env.time_fn == "avg" and env.time_window else env.rate_window
+        win = env.time_window if env.time_fn in ("avg", "percentile") and env.time_window else env.rate_window
         cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
         mods = {m.name: m for m in q.modifiers}
         if "rollup" in mods:

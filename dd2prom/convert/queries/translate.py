@@ -255,7 +255,8 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
     info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric), gen.ctx.metric_metadata)
     space = q.aggregator or "avg"
     if info.prom_type in ("histogram", "summary") or info.dd_type == "distribution" or percentile_of(space):
-        return tagg in ("avg", "sum")
+        # percentile(last_5m):p95:x is the 95th percentile of every value in the window
+        return tagg in ("avg", "sum") or (tagg == "percentile" and percentile_of(space) is not None)
     counter = (info.prom_type == "counter" and info.dd_type != "gauge") or (not info.mapped and any(
         m.name in ("as_count", "as_rate") for m in q.modifiers))
     if info.template is not None:
