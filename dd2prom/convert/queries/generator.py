@@ -293,6 +293,9 @@ class Generator:
         scale = f" * {fmt_number(info.scale)}" if info.scale else ""
         if mode == "gauge":
             text = over_time(fn, f"{sel}[{win}]{off}") if fn else f"{sel}{off}"
+            if fn in ("sum", "count"):
+                self.note(f"The {fn} over time of a gauge counts Prometheus' scraped samples, so it scales with "
+                          "the scrape interval (Datadog: with the points submitted, every 15 s from the Agent).")
         elif mode == "rate":
             if fn in (None, "avg", "sum"):
                 # as_rate() divides the rolled-up sum by the interval: a rate either way

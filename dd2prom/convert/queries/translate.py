@@ -239,6 +239,9 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         fn = "quantile_over_time(0.5, "
     else:
         fn = OVER_TIME[tagg] + "("
+    if tagg in ("sum", "count") and not inner.counter:
+        gen.note(f"The {tagg} over the window counts one value per {env.step}; Datadog counts its monitor rollup "
+                 "points, whose interval may differ.")
     if inner.counter and tagg != "sum":
         gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
                  "Datadog's monitor rollup interval may differ.")
