@@ -214,7 +214,7 @@ def _route(path: str) -> str:
     if parts[:3] in (["api", "v1", "dashboard"], ["api", "v1", "metrics"]) and len(parts) == 4:
         return "/" + "/".join(parts[:3]) + "/{id}"
     if parts[:4] == ["api", "v1", "synthetics", "tests"] and len(parts) == 6:
-        return "/" + "/".join(parts[:5]) + "/{id}"
+        return "/api/v1/synthetics/tests/{type}/{id}"
     return path
 
 
@@ -225,13 +225,16 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802
             status, headers, body = fake.handle("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):   # the client was killed
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass

@@ -27,6 +27,9 @@ class Resource:
     tagged: bool = True          # objects carry a ``tags`` list (--tag applies)
     always_fetch: bool = False   # a stored copy never counts as current
     list_entry_fallback: bool = False  # keep the list entry when its detail fetch fails
+    # which runner lane: "write" (lists written as they come: disk/CPU bound),
+    # "fetch" (one request per object: latency/rate-limit bound), "after" (needs the others)
+    lane: str = "write"
 
     def list_page(self, dd: "Datadog", offset: int, limit: int) -> list[dict[str, Any]]:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from dd2prom.export.resources.base import Resource
 class Metrics(Resource):
     kind = "metrics"
     tagged = False
+    lane = "after"                # reads the queries of everything exported before
 
     def targets(self, runner):
         return [(name, None) for name in sorted(snapshot_metric_names(runner.out))]
