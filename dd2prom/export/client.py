@@ -174,7 +174,9 @@ def _header_float(headers: Any, name: str) -> float | None:
 class _PooledApiClient(ApiClient):
     """ApiClient whose connection pool fits the export's worker count."""
 
-    pool_size = 8
+    def __init__(self, configuration: Configuration, pool_size: int):
+        self.pool_size = pool_size
+        super().__init__(configuration)
 
     def _build_rest_client(self):
         return rest.RESTClientObject(self.configuration, maxsize=self.pool_size)
@@ -207,8 +209,8 @@ class Datadog:
         cfg.retry_policy = urllib3.util.Retry(total=0, redirect=0, raise_on_status=False)
         self.policy = policy or RetryPolicy.from_env()
         cfg.request_timeout = self.policy.timeout
-        _PooledApiClient.pool_size = max(4, concurrency)
-        self.api_client = _PooledApiClient(cfg)
+        # the workers, plus the other lane's list page and the page loaded ahead
+        self.api_client = _PooledApiClient(cfg, pool_size=max(4, concurrency + 2))
         self.api_client.user_agent = f"dd2prom-export ({self.api_client.user_agent})"
         self.gates: dict[str, RateGate] = {}     # one per X-RateLimit-Name (Datadog limits per endpoint)
         self.limit_names: dict[str, str] = {}    # API method → the limit name it reported
