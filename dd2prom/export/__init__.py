@@ -16,6 +16,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -104,7 +105,7 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         site_host(site)
         ids = read_id_file(id_file) if id_file else None
     except (ValueError, OSError) as exc:
-        console.print(f"[red]error:[/red] {redact(exc)}", markup=True, highlight=False)
+        console.print(f"[red]error:[/red] {escape(redact(exc))}", highlight=False)
         return 2
     if not (api_key and app_key):
         if not sources:
@@ -154,11 +155,12 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
                   f"{req.get('rate_limited', 0)} rate-limited (429)")
     for e in manifest.get("errors", [])[:50]:
         where = f"{e['kind']}/{e['id']}" if e.get("id") else e["kind"]
-        console.print(f"[red]error[/red] {where} ({e['operation']}): {e['message']}", highlight=False)
+        console.print(f"[red]error[/red] {escape(where)} ({e['operation']}): {escape(e['message'])}", highlight=False)
     if len(manifest.get("errors", [])) > 50:
         console.print(f"... {len(manifest['errors']) - 50} more errors in manifest.json")
     for w in manifest.get("warnings", [])[:20]:
-        console.print(f"[yellow]warning[/yellow] {w['kind']}/{w['id']}: {w['message']}", highlight=False)
+        where = f"{w['kind']}/{w['id']}" if w.get("id") else w["kind"]
+        console.print(f"[yellow]warning[/yellow] {escape(where)}: {escape(w['message'])}", highlight=False)
 
 
 def _redact_logs(redact: Redactor) -> None:
