@@ -203,6 +203,7 @@ def compare(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write compare.json / compare.csv (default: inside the convert folder)."),
     label_map: List[str] = typer.Option([], "--label-map", help="Datadog tag → Prometheus label used to pair series, TAG=LABEL; repeatable."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your mapping table (YAML), for its tag → label entries."),
+    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="YAML with label_map and per-item tolerance/skip (docs/compare.md)."),
 ) -> None:
     """Check translations against Datadog's own numbers during dual running."""
     try:
@@ -212,7 +213,7 @@ def compare(
         return
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
                                  only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,
-                                 label_map=label_map, mappings=mappings))
+                                 label_map=label_map, mappings=mappings, config=config))
 
 
 def main() -> None:

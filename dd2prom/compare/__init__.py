@@ -12,18 +12,18 @@ judge (:mod:`run`) and write compare.json / compare.csv and a table
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
+from rich.progress import Progress
 
 from dd2prom.compare import ledger, render
+from dd2prom.compare.config import load_config
 from dd2prom.compare.run import Options, compare_target
 from dd2prom.compare.timerange import iso, resolve_range
-
-log = logging.getLogger("dd2prom.compare")
 
 SCHEMA_VERSION = 1
 
@@ -54,7 +54,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
                 end: str | None = None, only: str | None = None, site: str | None = None,
                 api_url: str | None = None, tolerance: float = 0.05, out: Path | None = None,
                 console: Console | None = None, label_map: list[str] | None = None,
-                mappings: Path | None = None) -> int:
+                mappings: Path | None = None, config: Path | None = None) -> int:
     """Run the comparison. Exit code: 0 all compared items match, 1 some diverge,
     miss series or failed to query, 2 bad input (nothing written)."""
     from dd2prom.compare.datadog_source import DatadogSource, SourceError, missing_credentials
@@ -67,27 +67,41 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
             raise ValueError(f"--only must be monitors or widgets, not {only!r}")
         if tolerance < 0:
             raise ValueError("--tolerance must not be negative")
-        labels = parse_label_map(label_map)
+        settings = load_config(config)
+        labels = {**settings.label_map, **parse_label_map(label_map)}
         coverage = ledger.load_coverage(converted)
-    except (OSError, ValueError) as exc:
+        user_mappings = None
+        if mappings is not None:
+            from dd2prom.convert.queries import mapping
+
+            user_mappings = mapping.load_mappings(mappings)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         console.print(f"[red]compare:[/red] {exc}", highlight=False)
         return 2
     targets = list(ledger.targets(coverage, only))
+    for t in targets:
+        if t.item_id in settings.skips and not t.skip:
+            t.skip = f"skipped by the compare config: {settings.skips[t.item_id]}"
     if any(t.skip is None for t in targets) and (problem := missing_credentials()):
         console.print(f"[red]compare:[/red] Datadog credentials missing: {problem}.")
         return 2
 
-    user_mappings = None
-    if mappings is not None:
-        from dd2prom.convert.queries import mapping
-
-        user_mappings = mapping.load_mappings(mappings)
     prom = PrometheusSource(prometheus_url)
-    dd = DatadogSource(site=site, api_url=api_url)
+    try:
+        dd = DatadogSource(site=site, api_url=api_url)
+    except ValueError as exc:   # an unknown --site
+        console.print(f"[red]compare:[/red] {exc}", highlight=False)
+        return 2
     try:
         prom.check()
-        opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval())
-        rows = [compare_target(t, dd, prom, opts) for t in targets]
+        opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval(),
+                       settings.tolerances)
+        rows = []
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("comparing with Datadog", total=len(targets))
+            for t in targets:
+                rows.append(compare_target(t, dd, prom, opts))
+                progress.advance(task)
     except SourceError as exc:  # fatal: bad keys, a server that cannot be reached
         console.print(f"[red]compare:[/red] {exc}", highlight=False)
         return 2
@@ -101,6 +115,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         "datadog_site": api_url or site or "datadoghq.com",
         "range": {"from": iso(range_start), "to": iso(range_end), "from_ts": range_start, "to_ts": range_end},
         "tolerance": tolerance,
+        "item_tolerances": settings.tolerances,
         "label_map": labels,
         "summary": summary(rows),
         "items": rows,

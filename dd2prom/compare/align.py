@@ -4,7 +4,8 @@ A Datadog series is named by its group tags (``tag_set``: ``service:a``); a
 Prometheus series by its labels. Each Datadog tag key becomes a Prometheus label
 name (user ``--label-map`` first, then the transpiler's mapping tables, then the
 name made label-safe), values compare case-insensitively (Datadog lowercases
-tag values). A Prometheus series is keyed on those label names only, so labels
+tag values; an ``instance`` value loses its ``:port``). A Prometheus series is
+keyed on those label names only, so labels
 Datadog aggregated away show up as several Prometheus series sharing one key:
 reported as *ambiguous*, since the PromQL keeps a dimension the query drops.
 """
@@ -72,7 +73,14 @@ class Alignment:
 
 
 def key_of(labels: dict[str, str], names: list[str]) -> Key:
-    return tuple((n, str(labels.get(n, "")).lower()) for n in names)
+    return tuple((n, _value(n, labels.get(n, ""))) for n in names)
+
+
+def _value(label: str, value: str) -> str:
+    """Datadog lowercases tag values; ``instance`` (Datadog's ``host``) carries a
+    port in Prometheus that the host name does not."""
+    value = str(value).lower()
+    return re.sub(r":\d+$", "", value) if label == "instance" else value
 
 
 def align(datadog: list[Series], prometheus: list[Series], tags: list[str],

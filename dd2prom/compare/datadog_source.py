@@ -1,17 +1,14 @@
 """Datadog's own numbers: the v1 timeseries query API (``GET /api/v1/query``)
-through datadog-api-client, with the same credentials and site handling as
-``dd2prom export``: DD_API_KEY / DD_APP_KEY from the environment, ``--site`` /
+through datadog-api-client, with export's client and so its credentials and
+site handling: DD_API_KEY / DD_APP_KEY from the environment, ``--site`` /
 DD_SITE, ``--api-url`` for a proxy or a local test server. The keys are only
-ever handed to the client; no message here contains them."""
+ever handed to the client; error messages are redacted."""
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
-
-log = logging.getLogger("dd2prom.compare")
 
 
 class SourceError(Exception):
@@ -41,39 +38,37 @@ class DatadogResult:
     raw_tag_sets: list[list[str]]
 
 
+def credentials() -> tuple[str, str]:
+    """(API key, application key) from the environment, read as export reads them."""
+    return os.environ.get("DD_API_KEY", ""), os.environ.get("DD_APP_KEY") or os.environ.get("DD_APPLICATION_KEY", "")
+
+
 def missing_credentials() -> str | None:
-    absent = [k for k in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(k)]
+    api_key, app_key = credentials()
+    absent = [name for name, value in (("DD_API_KEY", api_key), ("DD_APP_KEY", app_key)) if not value]
     return f"set {' and '.join(absent)} in the environment" if absent else None
 
 
-def configuration(site: str | None = None, api_url: str | None = None) -> Any:
-    """A datadog-api-client Configuration: keys from the environment (read by the
-    client itself), the site or a base URL, retries on 429/5xx."""
-    from datadog_api_client import Configuration
-
-    config = Configuration(enable_retry=True, max_retries=3)
-    if site:
-        config.server_variables["site"] = site
-    if api_url:
-        config.host = api_url.rstrip("/")
-    return config
-
-
 class DatadogSource:
-    """Runs metric queries; one API client for the whole comparison."""
+    """Runs metric queries through export's Datadog client (site names, rate-limit
+    waits, retries, key redaction); one client for the whole comparison."""
 
     def __init__(self, site: str | None = None, api_url: str | None = None) -> None:
-        from datadog_api_client import ApiClient
         from datadog_api_client.v1.api.metrics_api import MetricsApi
 
-        self._client = ApiClient(configuration(site, api_url))
-        self._api = MetricsApi(self._client)
+        from dd2prom.export.client import Datadog, Redactor, site_host
+
+        _, base_url = site_host(site)        # ValueError for an unknown site
+        api_key, app_key = credentials()
+        self._dd = Datadog(api_url or base_url, api_key, app_key, concurrency=1, redact=Redactor(api_key, app_key))
+        self._dd.api_client.user_agent = self._dd.api_client.user_agent.replace("dd2prom-export", "dd2prom-compare", 1)
+        self._query_metrics = self._dd.api(MetricsApi).query_metrics
         # several items often share a query (a monitor and its dashboard widget):
         # ask Datadog once, its rate limits are tight
         self._cache: dict[tuple[str, int, int], DatadogResult] = {}
 
     def close(self) -> None:
-        self._client.close()
+        self._dd.close()
 
     def query(self, query: str, start: int, end: int) -> DatadogResult:
         key = (query, start, end)
@@ -82,27 +77,20 @@ class DatadogSource:
         return self._cache[key]
 
     def _query(self, query: str, start: int, end: int) -> DatadogResult:
-        import urllib3
-        from datadog_api_client.exceptions import ApiException, OpenApiException
+        from dd2prom.export.client import CallError
 
         try:
-            response = self._api.query_metrics(_from=start, to=end, query=query)
-        except ApiException as exc:
-            raise SourceError(f"Datadog answered HTTP {exc.status} {exc.reason or ''}: {_short(exc.body)}".strip(),
-                              fatal=exc.status in (401, 403)) from None
-        except OpenApiException as exc:
-            raise SourceError(f"Datadog query failed: {exc.__class__.__name__}: {_short(str(exc))}") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:  # the API cannot be reached at all
-            raise SourceError(f"cannot reach the Datadog API: {exc.__class__.__name__}: {_short(str(exc))}",
-                              fatal=True) from None
-        return parse_response(response.to_dict())
+            body = self._dd.call(self._query_metrics, _from=start, to=end, query=query)
+        except CallError as exc:  # already redacted; keys refused or API unreachable end the run
+            raise SourceError(str(exc), fatal=exc.status in (401, 403) or exc.status is None) from None
+        return parse_response(body if isinstance(body, dict) else {})
 
 
 def parse_response(body: dict[str, Any]) -> DatadogResult:
     """Series with their group tags (``tag_set``) and points keyed by the end of
     each rollup bucket, in seconds; null points are left out."""
     if body.get("status") == "error" or body.get("error"):
-        raise SourceError(f"Datadog query error: {_short(str(body.get('error') or body))}")
+        raise SourceError(f"query error: {str(body.get('error') or body)[:300]}")
     series: list[Series] = []
     intervals: list[int] = []
     tag_sets: list[list[str]] = []
@@ -126,6 +114,3 @@ def parse_response(body: dict[str, Any]) -> DatadogResult:
     return DatadogResult(series, min(intervals) if intervals else None, groups, tag_sets)
 
 
-def _short(text: Any, limit: int = 300) -> str:
-    text = str(text or "").strip().replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"

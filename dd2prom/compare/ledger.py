@@ -32,6 +32,7 @@ _DD_VAR_RE = re.compile(r"\$[A-Za-z_][\w-]*(?:\.value)?")
 # Grafana template variables left in dashboard PromQL
 _GRAFANA_MATCHER_VAR_RE = re.compile(r'(\w+)\s*(=~|!~|=|!=)\s*"\$\{?\w+(?::\w+)?\}?"')
 _GRAFANA_VAR_RE = re.compile(r"\$\{?(\w+)")
+_MODEL_FUNC_RE = re.compile(r"\b(anomalies|forecast|outliers)\s*\(")
 _LIMIT_RE = re.compile(r"^\s*(topk|bottomk)\s*\(\s*(\d+)\s*,(.*)\)\s*$", re.S)
 _REDUCE_RE = re.compile(r"^\s*(avg|sum|min|max|count|last)_over_time\s*\(")
 
@@ -63,10 +64,6 @@ class Target:
     reduce: str | None = None
     limit_removed: str | None = None   # "topk(5, …)" left out: both sides compare every series
     skip: str | None = None        # why this target is not compared
-
-    @property
-    def key(self) -> str:
-        return f"{self.item_id}#{self.index}" if self.kind == "widget" else self.item_id
 
 
 def load_coverage(converted: Path) -> dict[str, Any]:
@@ -116,6 +113,9 @@ def monitor_target(item: dict[str, Any]) -> Target:
     if not m:
         t.skip = "the monitor query is not of the form 'agg(last_N):query <op> threshold'"
         return t
+    if (func := model_function(m.group("expr"))):
+        t.skip = f"{func}() monitors compare against a model Datadog fits, not the query's values"
+        return t
     window = parse_window(m.group("window"))
     if window is None:
         t.skip = f"unknown monitor window {m.group('window')!r}"
@@ -127,7 +127,7 @@ def monitor_target(item: dict[str, Any]) -> Target:
     t.monitor = MonitorSpec(m.group("agg"), window, m.group("cmp"), threshold)
     t.datadog_query = m.group("expr").strip()
     t.alert_promql = promql.strip()
-    t.promql = _field(item, "promql_value") or strip_comparison(t.alert_promql)
+    t.promql = strip_comparison(t.alert_promql)
     if t.promql is None:
         t.skip = "could not take the value side out of the alert expression"
     return t
@@ -162,6 +162,8 @@ def widget_targets(item: dict[str, Any]) -> Iterator[Target]:
             t.skip = "not a Datadog metric query (formulas, logs and APM queries are not compared)"
         elif not isinstance(expr, str) or not expr.strip():
             t.skip = "coverage.json records no PromQL for this query (not translated)"
+        elif (func := model_function(query)):
+            t.skip = f"Datadog's {func}() draws a model it fits to the data, which PromQL only approximates"
         else:
             t.datadog_query = strip_datadog_variables(query)
             expr, t.limit_removed = strip_limit(expr)
@@ -170,6 +172,12 @@ def widget_targets(item: dict[str, Any]) -> Iterator[Target]:
             if m and "__range" in expr:
                 t.reduce = m.group(1)
         yield t
+
+
+def model_function(query: str) -> str | None:
+    """The anomaly/forecast/outlier function a Datadog query uses, if any."""
+    m = _MODEL_FUNC_RE.search(query)
+    return m.group(1) if m else None
 
 
 def strip_limit(expr: str) -> tuple[str, str | None]:
@@ -263,7 +271,7 @@ COMPARE_NOTE_PREFIX = "compare:"
 
 
 def flag_items(converted: Path, results: list[dict[str, Any]], report_path: str) -> int:
-    """Record each compared item's outcome in coverage.json: an ``compare``
+    """Record each compared item's outcome in coverage.json: a ``compare``
     summary on every compared item, and on diverging ones a note sentence and a
     status of at least approximate. Re-running replaces the previous outcome
     (the status the item had before compare flagged it is restored first).
@@ -310,5 +318,5 @@ FLAGGED_VERDICTS = ("missing", "diverges")
 
 
 def worst_verdict(verdicts: Any) -> str:
-    found = [v for v in verdicts]
+    found = list(verdicts)
     return max(found, key=VERDICTS.index) if found else "skipped"

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dd2prom.snapshot import atomic_write_json, atomic_write_text
 
 VERDICT_STYLE = {"match": "green", "no_data": "dim", "skipped": "dim", "error": "bold red",
                  "missing": "magenta", "diverges": "red"}
+
+ATTENTION = ("diverges", "missing", "error")
+TABLE_ALL_ROWS = 40   # above this many compared rows the terminal shows only those needing attention
 
 CSV_COLUMNS = [
     "kind", "id", "name", "query_index", "verdict", "datadog_series", "prometheus_series", "matched_series",
@@ -63,23 +67,35 @@ def print_table(console: Console, document: dict[str, Any]) -> None:
     table = Table(title=f"compare {document['range']['from']} → {document['range']['to']} "
                         f"(tolerance {_pct(document['tolerance'])})")
     for col, justify in [("kind", "left"), ("id", "left"), ("name", "left"), ("series dd/prom/matched", "right"),
-                         ("missing dd/prom", "right"), ("rel. err median", "right"), ("max", "right"),
+                         ("missing in dd/prom", "right"), ("rel. err median", "right"), ("max", "right"),
                          ("decisions agree", "right"), ("verdict", "left")]:
         table.add_column(col, justify=justify, overflow="fold")
-    for r in document["items"]:
+    compared = [r for r in document["items"] if r["verdict"] != "skipped"]
+    shown = compared if len(compared) <= TABLE_ALL_ROWS else [r for r in compared if r["verdict"] in ATTENTION]
+    for r in shown:
         s, e, d = r.get("series") or {}, r.get("relative_error") or {}, r.get("decisions") or {}
         ident = r["id"] + (f"#{r['query_index']}" if r["kind"] == "widget" else "")
         series = f"{s['datadog']}/{s['prometheus']}/{s['matched']}" if s else ""
         missing = f"{len(s['missing_in_datadog'])}/{len(s['missing_in_prometheus'])}" if s else ""
         agree = f"{d['agree']}/{d['steps']}" if d else ""
         style = VERDICT_STYLE.get(r["verdict"], "")
-        table.add_row(r["kind"], ident, (r["name"] or "")[:40], series, missing, _pct(e.get("median")),
+        table.add_row(r["kind"], escape(ident), escape((r["name"] or "")[:40]), series, missing, _pct(e.get("median")),
                       _pct(e.get("max")), agree, f"[{style}]{r['verdict']}[/{style}]")
     console.print(table)
-    for r in document["items"]:
-        if r["verdict"] in ("diverges", "missing", "error"):
-            console.print(f"[{VERDICT_STYLE[r['verdict']]}]{r['kind']} {r['id']}[/]: ", end="")
+    for r in shown:
+        if r["verdict"] in ATTENTION:
+            console.print(f"[{VERDICT_STYLE[r['verdict']]}]{r['kind']} {escape(r['id'])}[/]: ", end="")
             console.print(r["headline"], markup=False, highlight=False)
+    summary = document["summary"]
+    console.print(", ".join(f"{summary.get(v, 0)} {v.replace('_', ' ')}" for v in VERDICT_STYLE)
+                  + (f" (the {len(compared) - len(shown)} matching or empty rows are in compare.json)"
+                     if len(shown) < len(compared) else ""))
+    reasons: dict[str, int] = {}
+    for r in document["items"]:
+        if r["verdict"] == "skipped":
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"[dim]skipped {n}: {escape(str(reason))}[/dim]", highlight=False)
 
 
 def report_table(document: dict[str, Any]) -> dict[str, Any]:

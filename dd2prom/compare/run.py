@@ -36,6 +36,7 @@ class Options:
     label_map: dict[str, str] = field(default_factory=dict)
     mappings: Any = None
     scrape_interval: int = 15
+    tolerances: dict[str, float] = field(default_factory=dict)   # per coverage.json id (--config)
 
 
 def base_row(t: Target) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def base_row(t: Target) -> dict[str, Any]:
         "datadog_query": t.datadog_query, "promql": t.promql, "alert_promql": t.alert_promql,
         "verdict": "skipped", "headline": "", "reason": t.skip, "step_seconds": None,
         "datadog_interval_seconds": None, "series": None, "points": None, "relative_error": None,
-        "decisions": None, "notes": [], "explanations": [],
+        "decisions": None, "tolerance": None, "notes": [], "explanations": [],
     }
 
 
@@ -85,7 +86,9 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
                      "missing_in_datadog": values.missing_in_datadog}
     row["relative_error"] = {"median": values.median, "max": values.max,
                              "worst_series": values.worst_series,
-                             "worst_at": iso(values.worst_at) if values.worst_at is not None else None}
+                             "worst_at": iso(values.worst_at) if values.worst_at is not None else None,
+                             "worst_series_median": values.worst_series_median,
+                             "worst_median_series": values.worst_median_series}
     decisions = None
     if t.monitor:
         dd_values: dict[Key, dict[int, float]] = {al.datadog_key(s.labels): s.points for s in sides.datadog}
@@ -102,7 +105,8 @@ def compare_target(t: Target, dd: DatadogSource, prom: PrometheusSource, opts: O
                             f"{key_text(al.datadog_only[0])}, Prometheus's like {{{sample}}}; if the label is named "
                             "or valued differently, map it with --label-map TAG=LABEL.")
     row["explanations"] = explanations(t, dd_result.interval, step, opts, sides) + row["explanations"]
-    judge(row, al, values, decisions, opts.tolerance)
+    row["tolerance"] = opts.tolerances.get(t.item_id, opts.tolerance)
+    judge(row, al, values, decisions, row["tolerance"])
     return row
 
 
@@ -143,14 +147,15 @@ def _query_prometheus(t: Target, prom: PrometheusSource, opts: Options, dd_resul
                    for s in dd_result.series if s.points]
         return Sides(expr, reduced, prom.query_range(expr, last, last, step), reduced=True)
     if dd_times:
+        # Datadog's grid, from the first bucket that starts inside the range
         anchor = min(dd_times)
-        start, end = anchor - ((anchor - opts.start) // step) * step, max(opts.end, max(dd_times))
+        start, end = anchor - max(0, (anchor - step - opts.start) // step) * step, max(dd_times)
     else:
         start, end = -(-opts.start // step) * step, opts.end
     expr = with_step(t.promql, step, opts.scrape_interval, opts.end - opts.start)
-    # An instant value (no range selector) is compared with the middle of
-    # Datadog's bucket, not its end: the bucket is an aggregate over the step.
-    offset = step // 2 if not t.monitor and not _RANGE_RE.search(expr) else 0
+    offset = 0
+    if not t.monitor and not _RANGE_RE.search(expr):
+        expr, offset = bucket_expr(expr, t.datadog_query or "", step, opts.scrape_interval)
     prometheus = [Series(s.labels, {ts + offset: v for ts, v in s.points.items()})
                   for s in prom.query_range(expr, start - offset, end - offset, step)]
     if not t.monitor:
@@ -211,11 +216,22 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
         diverges = True
         notes.append(f"Values differ by {_pct(values.median)} (median relative error; max {_pct(values.max)} "
                      f"on {values.worst_series}), above the {_pct(tolerance)} tolerance.")
+    elif values.worst_series_median is not None and values.worst_series_median > tolerance:
+        diverges = True
+        notes.append(f"Series {values.worst_median_series} differs by {_pct(values.worst_series_median)} (its median "
+                     f"relative error), above the {_pct(tolerance)} tolerance; the others agree better.")
     if decisions is not None and decisions.steps and decisions.disagreement > tolerance:
         diverges = True
         notes.append(f"The alert decision differs at {decisions.steps - decisions.agree} of {decisions.steps} steps "
                      f"(Datadog alone fires at {decisions.only_datadog}, Prometheus alone at "
-                     f"{decisions.only_prometheus}).")
+                     f"{decisions.only_prometheus}; {decisions.at_crossings} next to a threshold crossing).")
+    if decisions is not None and (decisions.never_in_prometheus or decisions.never_in_datadog):
+        diverges = True
+        for side, other, keys in (("Datadog", "Prometheus", decisions.never_in_prometheus),
+                                  ("Prometheus", "Datadog", decisions.never_in_datadog)):
+            if keys:
+                notes.append(f"The alert fires in {side} but never in {other} for {', '.join(keys[:3])}"
+                             + (f" and {len(keys) - 3} more" if len(keys) > 3 else "") + ".")
     if not s["datadog"] and not s["prometheus"]:
         row["verdict"] = "no_data"
         row["headline"] = "Neither Datadog nor Prometheus has data in the range."
@@ -245,6 +261,27 @@ def judge(row: dict[str, Any], al: Any, values: Any, decisions: Any, tolerance: 
                        f"max {_pct(values.max)}.")
 
 
+_DD_ROLLUP_RE = re.compile(r"\.rollup\(\s*(avg|sum|min|max|count)\b")
+_OVER_TIME = {"avg": "avg_over_time", "sum": "sum_over_time", "min": "min_over_time", "max": "max_over_time",
+              "count": "count_over_time"}
+
+
+def bucket_expr(expr: str, datadog_query: str, step: int, scrape: int) -> tuple[str, int]:
+    """An instant PromQL (a gauge) made comparable with Datadog's bucket, which
+    aggregates every point in it (avg unless the query's .rollup() says
+    otherwise): the same aggregation over the scrape-interval samples of the
+    bucket, evaluated one scrape interval before the bucket's end so that it
+    reads the bucket's samples [start, end). The range is a second short of the
+    bucket: Prometheus 2 ranges include their left end (3 leaves it out), and the
+    sample on it belongs to the previous bucket. Returns (expression, how long
+    before the bucket end it is evaluated). With at most one sample per bucket,
+    the instant value at the bucket's middle."""
+    if step <= scrape:
+        return expr, step // 2
+    m = _DD_ROLLUP_RE.search(datadog_query)
+    return f"{_OVER_TIME[m.group(1) if m else 'avg']}(({expr})[{step - 1}s:{scrape}s])", scrape
+
+
 def explanations(t: Target, interval: int | None, step: int, opts: Options, sides: Sides) -> list[str]:
     """How the two systems' steps and rollups were lined up, in words."""
     out = []
@@ -253,11 +290,14 @@ def explanations(t: Target, interval: int | None, step: int, opts: Options, side
         out.append(f"The widget shows one value per series over the whole range: Datadog's {interval} s buckets were "
                    f"reduced with {t.reduce} and compared with the PromQL evaluated once at the end of the last "
                    "bucket, $__range covering every bucket.")
+    elif interval and offset and sides.expr != with_step(t.promql or "", step, opts.scrape_interval, opts.end - opts.start):
+        out.append(f"Datadog rolled the data up into {interval} s buckets, each an aggregate of its points; the PromQL "
+                   f"gives instant values, so it was aggregated the same way over each bucket's "
+                   f"{opts.scrape_interval} s samples ({sides.expr.split('((', 1)[0]}(…[{step - 1}s:{opts.scrape_interval}s]), "
+                   "evaluated one scrape interval before the bucket's end) and compared bucket by bucket.")
     elif interval and offset:
-        out.append(f"Datadog rolled the data up into {interval} s buckets (an aggregate over each bucket); the PromQL "
-                   f"gives instant values, so each bucket is compared with the Prometheus value at the bucket's "
-                   f"middle (query_range step {step} s, shifted by {offset} s). Noisy gauges differ by what a "
-                   "bucket average smooths away.")
+        out.append(f"Datadog rolled the data up into {interval} s buckets of at most one sample; the PromQL's instant "
+                   f"value at each bucket's middle was compared (query_range step {step} s).")
     elif interval:
         out.append(f"Datadog rolled the data up into {interval} s buckets; each bucket is compared with the "
                    f"Prometheus value at the bucket's end (query_range step {step} s).")

@@ -17,6 +17,8 @@ Interface (stable, used by monitors, slos, downtimes)::
     am.add_time_interval("downtime-42", [{"times": [...], "weekdays": [...]}])
     am.mute_route({"dd_monitor_id": "123"}, "downtime-42")   # alerts matching are muted during it
     am.secret_file("slack-ops", "api_url")   # "/etc/alertmanager/secrets/slack-ops/api_url"
+    am.add_route_test({"dd_monitor_id": "123", "severity": "critical"}, ["slack-ops"])
+                                              # checked by `dd2prom verify` with amtool config routes test
     am.to_dict()                              # the alertmanager.yaml document
 
 Matchers are either ``{label: value}`` (equality) or a list of Alertmanager
@@ -40,10 +42,12 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable, Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
+ROUTE_TESTS_OUTPUT = "alertmanager/route-tests.yaml"
 SECRET_ROOT = "/etc/alertmanager/secrets"
 DEFAULT_RECEIVER = "default"
 SHARED_KEY = "alertmanager"
@@ -58,7 +62,7 @@ def matcher_list(matchers: Matchers) -> list[str]:
     if not matchers:
         return []
     if isinstance(matchers, dict):
-        return [f'{k}="{_escape(str(v))}"' for k, v in matchers.items()]
+        return [f'{k}="{escape_value(str(v))}"' for k, v in matchers.items()]
     out = []
     for m in matchers:
         if not _MATCHER_RE.match(m):
@@ -67,7 +71,7 @@ def matcher_list(matchers: Matchers) -> list[str]:
     return out
 
 
-def _escape(value: str) -> str:
+def escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
@@ -78,6 +82,34 @@ def _equalities(matchers: list[str]) -> dict[str, str]:
         if match and match.group(2) == "=":
             out[match.group(1)] = match.group(3)
     return out
+
+
+_LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(\|[A-Za-z0-9_.:/@ -]+)*$")
+
+
+def _narrow(matchers: list[str], known: dict[str, str]) -> list[str] | None:
+    """The matchers still needed under a route whose alerts are known to carry
+    the ``known`` label values: None when one of them can never match there,
+    else the list without those the route already guarantees. Equality and
+    regexes of literal alternatives (``dd_monitor_id=~"1|2|3"``) are decided;
+    any other matcher is kept as it is."""
+    needed = []
+    for m in matchers:
+        match = _MATCHER_RE.match(m)
+        if not match or match.group(1) not in known:
+            needed.append(m)
+            continue
+        name, op, value = match.groups()
+        have = known[name]
+        if op == "=":
+            if have != value:
+                return None
+        elif op == "=~" and _LITERAL_ALTS_RE.match(value):
+            if have not in value.split("|"):
+                return None
+        else:
+            needed.append(m)
+    return needed
 
 
 class AlertmanagerConfig:
@@ -101,6 +133,7 @@ class AlertmanagerConfig:
         # secret name → {key: [who uses it]}
         self.secrets: dict[str, dict[str, list[str]]] = {}
         self.placeholders: list[str] = []
+        self.route_tests: list[dict[str, Any]] = []
 
     # -- receivers -------------------------------------------------------------
     def add_receiver(self, name: str, **configs: list[dict[str, Any]]) -> str:
@@ -174,6 +207,13 @@ class AlertmanagerConfig:
         if rule not in self.inhibit_rules:
             self.inhibit_rules.append(rule)
 
+    def add_route_test(self, labels: dict[str, str], receivers: Iterable[str]) -> None:
+        """An alert with ``labels`` must reach exactly ``receivers`` (written to
+        route-tests.yaml; ``dd2prom verify`` runs each through amtool)."""
+        entry = {"labels": dict(labels), "receivers": sorted(set(receivers)) or [DEFAULT_RECEIVER]}
+        if entry not in self.route_tests:
+            self.route_tests.append(entry)
+
     # -- time intervals and muting ----------------------------------------------
     def add_time_interval(self, name: str, intervals: list[dict[str, Any]]) -> str:
         self.time_intervals[name] = list(intervals)
@@ -195,10 +235,11 @@ class AlertmanagerConfig:
             return
         mute_children = []
         for ms, interval in self.mutes:
-            want = _equalities(ms)
-            if any(k in own and own[k] != v for k, v in want.items()):
+            needed = _narrow(ms, own)
+            if needed is None:
                 continue  # can never match under this route
-            mute_children.append({"matchers": list(ms), "mute_time_intervals": [interval]})
+            mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed
+                                 else {"mute_time_intervals": [interval]})
         if mute_children:
             route["routes"] = mute_children
 
@@ -247,6 +288,8 @@ class AlertmanagerConfig:
         out.write_yaml(OUTPUT, self.to_dict())
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
+        if self.route_tests:
+            out.write_yaml(ROUTE_TESTS_OUTPUT, {"tests": self.route_tests})
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:

@@ -49,6 +49,11 @@ def amtool_check_config(file: Path) -> ToolResult:
     return run_tool(["amtool", "check-config", file])
 
 
+def amtool_routes_test(file: Path, labels: dict[str, str]) -> ToolResult:
+    return run_tool(["amtool", "config", "routes", "test", f"--config.file={file}",
+                     *(f"{k}={v}" for k, v in labels.items())])
+
+
 def blackbox_check_config(file: Path) -> ToolResult:
     exe = which(*BLACKBOX_BINARIES) or "prometheus-blackbox-exporter"
     return run_tool([exe, f"--config.file={file}", "--config.check"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -88,30 +89,53 @@ def check_rule_tests(root: Path) -> CheckResult:
     return res
 
 
-def check_alertmanager(root: Path) -> CheckResult:
-    res = CheckResult("amtool check-config", True)
-    f = root / "alertmanager" / "alertmanager.yaml"
+def _check_one_file(name: str, f: Path, tool: Callable[[Path], tools.ToolResult]) -> CheckResult:
+    """Run one real tool on one generated file (skipped when the file is absent)."""
+    res = CheckResult(name, True)
     if not f.is_file():
         res.skipped = True
         return res
-    r = tools.amtool_check_config(f)
+    r = tool(f)
     res.ok, res.checked = r.ok, 1
     if not r.ok:
         res.details.append(r.output.strip()[-4000:])
+    return res
+
+
+def check_alertmanager(root: Path) -> CheckResult:
+    return _check_one_file("amtool check-config", root / "alertmanager" / "alertmanager.yaml",
+                           tools.amtool_check_config)
+
+
+def check_alertmanager_routes(root: Path) -> CheckResult:
+    """Each converted monitor's labels reach exactly the receivers its @-mentions named."""
+    res = CheckResult("amtool config routes test", True)
+    config = root / "alertmanager" / "alertmanager.yaml"
+    tests_file = root / "alertmanager" / "route-tests.yaml"
+    if not (config.is_file() and tests_file.is_file()):
+        res.skipped = True
+        return res
+    tests = (load_yaml_all(tests_file.read_text(encoding="utf-8")) or [{}])[0].get("tests", [])
+
+    def run(test: dict[str, Any]) -> str | None:
+        r = tools.amtool_routes_test(config, test["labels"])
+        lines = [ln for ln in r.output.strip().splitlines() if ln and not ln.startswith("Warning:")]
+        got = sorted(x for x in lines[0].split(",") if x) if r.ok and lines else []
+        return None if r.ok and got == sorted(test["receivers"]) else \
+            f"{test['labels']}: expected {test['receivers']}, amtool says {r.output.strip()[-300:]}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for problem in pool.map(run, tests):
+            if problem:
+                res.ok = False
+                res.details.append(problem)
+    res.checked = len(tests)
     return res
 
 
 def check_blackbox(root: Path) -> CheckResult:
-    res = CheckResult("blackbox exporter --config.check", True)
-    f = root / "blackbox" / "blackbox.yml"
-    if not f.is_file():
-        res.skipped = True
-        return res
-    r = tools.blackbox_check_config(f)
-    res.ok, res.checked = r.ok, 1
-    if not r.ok:
-        res.details.append(r.output.strip()[-4000:])
-    return res
+    return _check_one_file("blackbox exporter --config.check", root / "blackbox" / "blackbox.yml",
+                           tools.blackbox_check_config)
 
 
 def _silence_errors(s: Any) -> list[str]:
@@ -186,21 +210,23 @@ def check_crds(root: Path, crd_dir: Path | None = None) -> CheckResult:
     return res
 
 
-def _grafana_exprs(node: Any) -> Iterator[str]:
+def iter_exprs(node: Any, rules_only: bool = False) -> Iterator[str]:
+    """Every PromQL ``expr`` string in a nested document (Grafana targets, or
+    with ``rules_only`` the expressions of alerting and recording rules)."""
     if isinstance(node, dict):
-        if isinstance(node.get("expr"), str):
+        if isinstance(node.get("expr"), str) and (not rules_only or "alert" in node or "record" in node):
             yield node["expr"]
         for v in node.values():
-            yield from _grafana_exprs(v)
+            yield from iter_exprs(v, rules_only)
     elif isinstance(node, list):
         for v in node:
-            yield from _grafana_exprs(v)
+            yield from iter_exprs(v, rules_only)
 
 
 def check_dashboards(root: Path) -> CheckResult:
     res = CheckResult("Grafana dashboards (JSON, PromQL)", True)
     for f, dash in _json_files(res, root / "grafana" / "dashboards"):
-        for expr in _grafana_exprs(dash.get("panels", [])):
+        for expr in iter_exprs(dash.get("panels", [])):
             err = promql_error(expr)
             if err:
                 res.ok = False
@@ -208,7 +234,8 @@ def check_dashboards(root: Path) -> CheckResult:
     return res
 
 
-CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager, check_silences,
+CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager,
+                                            check_alertmanager_routes, check_silences,
                                             check_blackbox, check_crds, check_dashboards]
 
 

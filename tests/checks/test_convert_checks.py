@@ -208,3 +208,86 @@ def test_raw_and_normalised_snapshots_convert_alike(tmp_path):
     b = convert(copy_fixtures(tmp_path, "conf.d", "kubernetes", "helm"), tmp_path / "b")
     assert {k: (v["status"], v["scrape_object"]) for k, v in a.items()} == \
            {k: (v["status"], v["scrape_object"]) for k, v in b.items()}
+
+
+def test_certificate_rules_only_for_explicit_thresholds(converted):
+    _, items = converted
+    helm = items["helm/datadog-values.yaml#http_check#0"]
+    assert not any(o.startswith("prometheus/rules/") for o in helm["outputs"])
+    assert any("no rule is written" in n for n in helm["notes"])
+    assert "prometheus/rules/checks-shop-example-com-tls.yaml" in items["conf.d/tls.d/conf.yaml#tls#0"]["outputs"]
+
+
+def test_probe_labels_are_recorded_for_service_check_monitors(converted):
+    _, items = converted
+    probe = items["kubernetes/orders.yaml#http_check#0"]["probe"]
+    assert probe == {"job": "http_check-orders-health", "instance": "http://orders.shop.svc:80/healthz",
+                     "module": probe["module"],
+                     "labels": {"check_name": "orders-health", "namespace": "shop", "service": "orders"}}
+
+
+def test_service_checks_for_the_monitors_stage(tmp_path):
+    from dd2prom.convert import ConvertOptions, run_convert
+
+    ctx = run_convert(copy_fixtures(tmp_path, "conf.d", "kubernetes"), tmp_path / "out", ConvertOptions(),
+                      only={"checks"})
+    sc = ctx.shared["service_checks"]
+    assert sc["redis.can_connect"] == {
+        "expr": 'min by (instance) (redis_up{job=~"redisdb-exporter|redis-redisdb-exporter"})',
+        "group": ["instance"]}
+    assert sc["tcp.can_connect"]["expr"] == 'min by (instance) (probe_success{job="tcp_check-postgres-primary"})'
+    assert sc["orders.openmetrics.health"]["expr"] == 'min by (instance) (up{job="orders"})'
+    assert sc["worker.prometheus.health"]["expr"] == 'min by (instance) (up{job="monitoring/worker-prometheus"})'
+    assert sc["kubernetes_state.node.ready"]["group"] == ["node"]      # kube-prometheus-stack's, always there
+    from dd2prom.validate.promql import promql_error
+    assert all(promql_error(v["expr"]) is None for v in sc.values())
+
+
+def test_service_and_endpoints_annotations(tmp_path):
+    snap = snapshot_with(tmp_path, checks={"kubernetes/svc.yaml": """
+apiVersion: v1
+kind: Service
+metadata:
+  name: cache
+  namespace: data
+  labels: {app: cache}
+  annotations:
+    ad.datadoghq.com/service.checks: '{"redisdb": {"instances": [{"host": "%%host%%", "port": 6379}]}}'
+    ad.datadoghq.com/endpoints.check_names: '["openmetrics"]'
+    ad.datadoghq.com/endpoints.init_configs: '[{}]'
+    ad.datadoghq.com/endpoints.instances: '[{"openmetrics_endpoint": "http://%%host%%:9121/metrics", "metrics": [".*"]}]'
+spec:
+  selector: {app: cache}
+  ports:
+    - {name: redis, port: 6379}
+    - {name: metrics, port: 80, targetPort: 9121}
+"""})
+    out = tmp_path / "out"
+    items = convert(snap, out)
+    redis = items["kubernetes/svc.yaml#redisdb#0"]
+    assert redis["status"] == "exact" and redis["scrape_object"] == "ServiceMonitor"
+    deploy, _ = objects_in(out, "exporters/cache-redisdb-exporter.yaml")
+    assert {"name": "REDIS_ADDR", "value": "redis://cache.data.svc:6379"} in \
+        deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+    om = items["kubernetes/svc.yaml#openmetrics#0"]
+    assert om["status"] == "exact", om["notes"]
+    sm = load(out, "scrape/servicemonitors/cache-openmetrics.yaml")
+    assert sm["spec"]["selector"] == {"matchLabels": {"app": "cache"}}
+    assert sm["spec"]["endpoints"][0]["port"] == "metrics"
+
+
+@pytest.mark.parametrize("tag, label, status", [
+    ("team:payments", {"targetLabel": "team", "replacement": "payments", "action": "replace"}, "exact"),
+    ("kube.cluster:prod-eu", {"targetLabel": "kube_cluster", "replacement": "prod-eu", "action": "replace"}, "exact"),
+    ("instance:foo", None, "approximate"),       # would overwrite Prometheus's own label
+    ("standalone", None, "approximate"),         # no value
+    ("9lives:x", None, "approximate"),           # not a label name
+    ("pod:%%host%%", None, "exact"),             # template variable: Prometheus has the pod label
+])
+def test_tags_become_target_labels(tag, label, status):
+    from dd2prom.convert.checks.common import tag_relabelings
+    from dd2prom.model import CoverageItem
+
+    item = CoverageItem("check", "x")
+    assert tag_relabelings({"instance": {"tags": [tag]}}, item) == ([label] if label else [])
+    assert item.status.value == status

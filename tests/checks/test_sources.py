@@ -78,10 +78,12 @@ def test_helm_values():
     ("http://%%host%%:%%port%%/metrics", "http://%%host%%:9102/metrics"),        # highest declared port
     ("http://%%host%%:%%port_http%%/", "http://%%host%%:8080/"),
     ("%%env_STATUS_PATH%%", "/status"),
+    ("%%host_bridge%%:80", "%%host%%:80"),
+    ("ns:%%kube_namespace%%", "ns:shop"),
 ])
 def test_template_variables(value, expected):
     rec = {"k8s": {"ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9102}],
-                   "env": {"STATUS_PATH": "/status"}}}
+                   "env": {"STATUS_PATH": "/status"}, "namespace": "shop"}}
     assert common.substitute(value, rec) == expected
 
 
@@ -174,3 +176,58 @@ resource "datadog_monitor" "m" {
     assert mon["name"] == "sre-a,b"
     assert mon["query"] == "avg(last_5m):avg:x{team:sre} > 1"
     assert mon["message"] == "literal ${not_interpolated} abc"
+
+
+def test_two_folders_with_the_same_name_stay_apart(tmp_path):
+    for team in ("a", "b"):
+        d = tmp_path / team / "conf.d" / "redisdb.d"
+        d.mkdir(parents=True)
+        (d / "conf.yaml").write_text(f"instances:\n  - host: redis-{team}.svc\n    port: 6379\n")
+    snap = tmp_path / "snap"
+    assert import_sources([tmp_path / "a" / "conf.d", tmp_path / "b" / "conf.d"], snap) == []
+    names = sorted(p.name for p in (snap / "checks" / "instances").iterdir())
+    assert names == ["conf.d-2_redisdb.d_conf.yaml__redisdb__0.json", "conf.d_redisdb.d_conf.yaml__redisdb__0.json"]
+
+
+def test_parse_errors_do_not_quote_the_file(tmp_path):
+    d = tmp_path / "conf.d" / "mysql.d"
+    d.mkdir(parents=True)
+    (d / "conf.yaml").write_text('instances:\n  - host: db\n    pass: "hunter2-unterminated\n')
+    (tmp_path / "tf").mkdir()
+    (tmp_path / "tf" / "main.tf").write_text('resource "datadog_monitor" "x" {\n  name = "super-secret-value\n}\n')
+    errors = import_sources([tmp_path / "conf.d", tmp_path / "tf"], tmp_path / "snap")
+    assert len(errors) == 2 and "line" in errors[0] + errors[1]
+    assert not any("hunter2" in e or "super-secret" in e for e in errors)
+    assert "hunter2" not in "".join(p.read_text() for p in (tmp_path / "snap" / "checks" / "instances").iterdir())
+
+
+def test_terraform_jsonencode_dashboard_and_unknown_functions(tmp_path):
+    (tmp_path / "d.tf").write_text('''
+variable "env" { default = "staging" }
+resource "datadog_dashboard_json" "svc" {
+  dashboard = jsonencode({
+    title       = "Service (${var.env})"
+    layout_type = "ordered"
+    widgets     = [{ definition = { type = "note", content = "hello" } }]
+  })
+}
+resource "datadog_monitor" "tpl" {
+  name    = "x"
+  type    = "metric alert"
+  query   = "avg(last_5m):avg:x{*} > 1"
+  message = templatefile("${path.module}/msg.tpl", { env = var.env })
+}
+''')
+    errors = import_sources([tmp_path], tmp_path / "snap")
+    assert len(errors) == 1 and "datadog_monitor.tpl: not imported: cannot evaluate `templatefile(" in errors[0]
+    dash = json.loads(next((tmp_path / "snap" / "dashboards").glob("*.json")).read_text())
+    assert dash["title"] == "Service (staging)" and dash["widgets"][0]["definition"]["type"] == "note"
+
+
+def test_unrelated_yaml_is_ignored(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n  {{- if x }}\n")
+    (tmp_path / "docker-compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    (tmp_path / "broken-ad.yaml").write_text("metadata:\n  annotations:\n    ad.datadoghq.com/x.checks: {\n")
+    recs = read_checks_tree(tmp_path)
+    assert [(record_id(r), "error" in r) for r in recs] == [("broken-ad.yaml", True)]

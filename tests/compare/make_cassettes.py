@@ -23,7 +23,7 @@ from tests.compare import synthetic
 
 CASSETTE = Path(__file__).parent / "cassettes" / "datadog_query.yaml"
 SITE_URL = "https://api.datadoghq.com"
-SECRET_HEADERS = ["DD-API-KEY", "DD-APPLICATION-KEY", "Authorization", "Cookie"]
+SECRET_HEADERS = ["DD-API-KEY", "DD-APPLICATION-KEY", "Authorization", "Cookie", "User-Agent"]
 
 
 class FakeDatadog(BaseHTTPRequestHandler):
@@ -81,6 +81,7 @@ def main() -> None:
         server.shutdown()
     text = CASSETTE.read_text()
     assert "recording-api-key" not in text and "recording-app-key" not in text
+    assert "127.0.0.1" not in text
     print(f"wrote {CASSETTE} ({len(synthetic.datadog_queries())} queries)")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 T0 = 1795132800            # 2026-11-20T00:00:00Z
@@ -162,12 +163,58 @@ def datadog_queries() -> list[str]:
     """Every Datadog query the comparison of :func:`coverage` sends (the cassette's content)."""
     from dd2prom.compare import ledger
 
+    import tempfile
+
     from dd2prom.compare.run import Options, monitor_rollup
 
     queries = set()
-    for t in ledger.targets(coverage()):
+    with tempfile.TemporaryDirectory() as tmp:
+        converted = ledger.load_coverage(convert_snapshot(tmp))
+    for t in [*ledger.targets(coverage()), *ledger.targets(converted)]:
         if t.skip is None and t.datadog_query:
             queries.add(t.datadog_query)
             if t.monitor and t.monitor.window_seconds % INTERVAL:
                 queries.add(monitor_rollup(t, INTERVAL, Options(*RANGE)))
     return sorted(queries)
+
+
+# ------------------------------------------------------------------ a snapshot the real convert translates
+
+def write_snapshot(root) -> None:
+    """Monitors, a dashboard and metric metadata over the synthetic metrics, for
+    ``dd2prom convert``: compare then checks the real transpiler's output."""
+    from dd2prom.snapshot import atomic_write_json
+
+    root = Path(root)
+    monitors = [
+        (101, "avg(last_5m):sum:http.requests{env:prod} by {service}.as_rate() > 17", 17),
+        (102, "sum(last_10m):sum:http.requests{env:prod} by {service}.as_count() > 12000", 12000),
+        (103, "max(last_1h):avg:queue.depth{env:prod} by {queue} > 85", 85),
+    ]
+    for mid, query, critical in monitors:
+        atomic_write_json(root / "monitors" / f"{mid}.json", {
+            "id": mid, "name": f"synthetic {mid}", "type": "query alert", "query": query,
+            "message": "@slack-web", "tags": ["team:web"], "options": {"thresholds": {"critical": critical}}})
+    atomic_write_json(root / "dashboards" / "syn-thet-ic.json", {
+        "id": "syn-thet-ic", "title": "Synthetic", "layout_type": "ordered",
+        "template_variables": [{"name": "env", "prefix": "env", "default": "*"}],
+        "widgets": [
+            {"id": 1, "definition": {"type": "timeseries", "title": "requests", "requests": [
+                {"q": "sum:http.requests{env:prod} by {service}.as_rate()", "display_type": "line"}]}},
+            {"id": 2, "definition": {"type": "timeseries", "title": "queues", "requests": [
+                {"q": "avg:queue.depth{$env} by {queue}", "display_type": "line"}]}},
+            {"id": 3, "definition": {"type": "query_value", "title": "depth", "requests": [
+                {"q": "avg:queue.depth{env:prod}", "aggregator": "avg"}]}},
+        ]})
+    atomic_write_json(root / "metrics" / "http.requests.json", {"metric": "http.requests", "type": "count"})
+    atomic_write_json(root / "metrics" / "queue.depth.json", {"metric": "queue.depth", "type": "gauge"})
+
+
+def convert_snapshot(tmp) -> Path:
+    """``dd2prom convert`` of :func:`write_snapshot` into ``tmp/converted``."""
+    from dd2prom.convert import ConvertOptions, run_convert
+
+    tmp = Path(tmp)
+    write_snapshot(tmp / "snapshot")
+    run_convert(tmp / "snapshot", tmp / "converted", ConvertOptions(), only={"monitors", "dashboards"})
+    return tmp / "converted"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -151,13 +150,16 @@ def test_outputs_exit_code_and_no_keys(compared):
     assert "diverges" in text and "missing" in text
 
 
-def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
+def test_cli_only_monitors_out_label_map_and_config(prometheus, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from dd2prom.cli import app
 
     converted = tmp_path / "converted"
     atomic_write_json(converted / "coverage.json", synthetic.coverage())
+    config = tmp_path / "compare.yaml"
+    config.write_text("label_map: {queue: queue}\nitems:\n  window: {tolerance: 0.6}\n"
+                      "  short: {skip: checked by hand}\n")
     monkeypatch.setenv("DD_API_KEY", API_KEY)
     monkeypatch.setenv("DD_APP_KEY", APP_KEY)
     monkeypatch.delenv("DD_SITE", raising=False)
@@ -165,11 +167,14 @@ def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
         result = CliRunner().invoke(app, [
             "compare", str(converted), "--prometheus-url", prometheus, "--only", "monitors",
             "--from", "2026-11-20T00:30:00Z", "--to", "2026-11-20T03:00:00Z", "--out", str(tmp_path / "cmp"),
-            "--label-map", "service=service", "--tolerance", "0.5"])
-    assert result.exit_code == 0, result.output    # a 50% tolerance lets the 1h window pass
+            "--label-map", "service=service", "--config", str(config)])
+    assert result.exit_code == 0, result.output    # a 60% tolerance lets the 1h window pass
     doc = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert {r["kind"] for r in doc["items"]} == {"monitor"}
-    assert doc["label_map"] == {"service": "service"} and doc["summary"]["match"] == 3
+    assert doc["label_map"] == {"service": "service", "queue": "queue"} and doc["summary"]["match"] == 2
+    rows = {r["id"]: r for r in doc["items"]}
+    assert rows["window"]["tolerance"] == 0.6 and rows["right"]["tolerance"] == 0.05
+    assert rows["short"]["reason"] == "skipped by the compare config: checked by hand"
     assert not (converted / "compare").exists()
     cov = json.loads((converted / "coverage.json").read_text())
     assert next(i for i in cov["items"] if i["id"] == "right")["compare"]["file"] == str(tmp_path / "cmp" / "compare.json")
@@ -181,6 +186,9 @@ def test_cli_only_monitors_out_and_label_map(prometheus, tmp_path, monkeypatch):
     (["--label-map", "host"], True, "is not TAG=LABEL"),
     ([], False, "DD_API_KEY and DD_APP_KEY"),
     ([], True, "cannot query Prometheus at http://127.0.0.1:9"),
+    (["--site", "mars.example"], True, "unknown Datadog site 'mars.example'"),
+    (["--mappings", "BAD_MAPPINGS"], True, "a mapping file is a YAML mapping"),
+    (["--config", "BAD_MAPPINGS"], True, "expected a mapping with 'label_map' and 'items'"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message):
     from typer.testing import CliRunner
@@ -188,6 +196,8 @@ def test_cli_bad_input_writes_nothing(tmp_path, monkeypatch, args, env, message)
     from dd2prom.cli import app
 
     atomic_write_json(tmp_path / "coverage.json", synthetic.coverage())
+    (tmp_path / "bad.yaml").write_text("- a list\n")
+    args = [str(tmp_path / "bad.yaml") if a == "BAD_MAPPINGS" else a for a in args]
     for k in ("DD_API_KEY", "DD_APP_KEY"):
         if env:
             monkeypatch.setenv(k, "k")
@@ -208,3 +218,29 @@ def test_report_table(compared):
     assert len(table["rows"]) == 11 and all(len(r) == len(table["columns"]) for r in table["rows"])
     assert "2 diverge, 3 miss series" in table["note"] and "3 not comparable" in table["note"]
     assert load_comparison(converted / "nowhere") is None
+    from dd2prom.report.table import Table
+
+    assert len(Table(**table).frame()) == 11          # drops into the report's tables as it is
+
+
+def test_the_real_converter_gives_datadogs_numbers(prometheus, tmp_path, monkeypatch):
+    """dd2prom convert translates monitors and widgets over the synthetic
+    metrics; every translation must give Datadog's numbers and decisions. (When
+    the converters record other Datadog query strings, the cassette lacks them:
+    re-record with ``python -m tests.compare.make_cassettes``.)"""
+    converted = synthetic.convert_snapshot(tmp_path)
+    monkeypatch.setenv("DD_API_KEY", API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", APP_KEY)
+    monkeypatch.delenv("DD_SITE", raising=False)
+    with cassette_vcr("none").use_cassette(str(CASSETTE)):
+        code = cli_compare(converted=converted, prometheus_url=prometheus, last=None,
+                           start=str(synthetic.RANGE[0]), end=str(synthetic.RANGE[1]),
+                           console=Console(record=True, width=200, stderr=True))
+    rows = load_comparison(converted)["items"]
+    assert {r["id"]: r["verdict"] for r in rows} == {
+        "101": "match", "102": "match", "103": "match",
+        "syn-thet-ic/1": "match", "syn-thet-ic/2": "match", "syn-thet-ic/3": "match"}, \
+        [r["headline"] for r in rows if r["verdict"] != "match"]
+    assert code == 0
+    fired = {r["id"]: r["decisions"]["fired_datadog"] for r in rows if r["kind"] == "monitor"}
+    assert all(n > 10 for n in fired.values()), fired      # the thresholds are crossed in the range

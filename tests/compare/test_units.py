@@ -4,6 +4,7 @@ relative error, rolling windows and alert decisions, writing back."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,7 +12,7 @@ from dd2prom.compare import ledger, parse_label_map
 from dd2prom.compare.align import align, group_tags, label_for_tag
 from dd2prom.compare.datadog_source import Series, SourceError, parse_response
 from dd2prom.compare.metrics import decision_stats, relative_error, rolling, value_stats
-from dd2prom.compare.timerange import default_step, parse_duration, parse_time, resolve_range
+from dd2prom.compare.timerange import default_step, parse_duration, resolve_range
 from dd2prom.snapshot import atomic_write_json
 
 
@@ -62,6 +63,7 @@ MON = {"kind": "monitor", "id": "1", "name": "n", "type": "query alert"}
     ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1"}, "no PromQL", {}),
     ({**MON, "query": "pct_change(avg(last_5m),last_5m):avg:cpu{*} > 1", "promql": "x > 1"}, "not of the form", {}),
     ({**MON, "query": "avg(last_5q):avg:cpu{*} > 1", "promql": "x > 1"}, "unknown monitor window", {}),
+    ({**MON, "query": "avg(last_4h):anomalies(avg:cpu{*}, 'basic', 2) >= 1", "promql": "x >= 1"}, "anomalies()", {}),
     # "bool" makes every series come back: as an alert it always fires, which the decisions show
     ({**MON, "query": "avg(last_5m):avg:cpu{*} > 1", "promql": "avg(x) > bool 1"}, None, {"promql": "avg(x)"}),
 ])
@@ -95,6 +97,9 @@ W = {"kind": "widget", "id": "d/1", "name": "w"}
     ({**W, "queries": ["avg:a{*}"], "promql": ["topk($n, a)"]}, [(None, None, "Grafana variables")]),
     ({**W, "queries": ["avg:a{*}", "avg:b{*}"], "promql": ["a"]}, [("avg:a{*}", "a", None), (None, None, "no PromQL")]),
     ({**W}, [(None, None, "no Datadog queries")]),
+    ({**W, "queries": ["forecast(avg:a{*}, 'linear', 1)"], "promql": ["predict_linear(a[1h], 3600)"]},
+     [(None, None, "forecast()")]),
+    ({**W, "type": "change", "queries": ["avg:a{*}"], "promql": ["a - a offset 1d"]}, [(None, None, "change widget")]),
     ({**W, "queries": "avg:a{*}", "promql": "a"}, [("avg:a{*}", "a", None)]),
 ])
 def test_widget_targets(item, expected):
@@ -131,6 +136,8 @@ def test_group_tags(query, tags):
 
 def test_label_for_tag():
     assert label_for_tag("kube_namespace", {"kube_namespace": "namespace"}) == "namespace"
+    assert label_for_tag("host") == "instance"                      # the shipped tables
+    assert label_for_tag("host", {"host": "node"}) == "node"        # --label-map first
     assert label_for_tag("availability-zone") == "availability_zone"
     assert label_for_tag("1x") == "_1x"
 
@@ -141,13 +148,14 @@ def S(labels, points):  # noqa: N802 - short constructor for tables
 
 def test_align_pairs_missing_and_ambiguous():
     dd = [S({"host": "A"}, {}), S({"host": "b"}, {}), S({"host": "c"}, {})]
-    prom = [S({"host": "a", "pod": "1"}, {}), S({"host": "b", "pod": "1"}, {}), S({"host": "b", "pod": "2"}, {}),
-            S({"host": "d"}, {})]
+    # the mapping tables turn host into instance, which carries a port in Prometheus
+    prom = [S({"instance": "a:9100", "pod": "1"}, {}), S({"instance": "b:9100", "pod": "1"}, {}),
+            S({"instance": "b:9100", "pod": "2"}, {}), S({"instance": "d"}, {})]
     al = align(dd, prom, ["host"])
-    assert [k for k, _, _ in al.pairs] == [(("host", "a"),), (("host", "b"),)]
-    assert al.datadog_only == [(("host", "c"),)]
-    assert al.prometheus_only == [(("host", "d"),)]
-    assert al.ambiguous == [(("host", "b"),)]
+    assert [k for k, _, _ in al.pairs] == [(("instance", "a"),), (("instance", "b"),)]
+    assert al.datadog_only == [(("instance", "c"),)]
+    assert al.prometheus_only == [(("instance", "d"),)]
+    assert al.ambiguous == [(("instance", "b"),)]
 
 
 def test_align_with_label_map_and_no_groups():
@@ -164,6 +172,13 @@ def test_align_with_label_map_and_no_groups():
 ])
 def test_relative_error(p, d, err):
     assert relative_error(p, d) == pytest.approx(err)
+
+
+def test_relative_error_near_the_bottom_of_a_series():
+    k = (("h", "a"),)
+    st = value_stats([(k, S({}, {60: 100.0, 120: 0.5}), S({}, {60: 100.0, 120: 0.6}))])
+    assert st.max == pytest.approx(0.1 / 1.0)          # against 1% of 100, not against 0.6
+    assert relative_error(0.6, 0.5, floor=1.0) == pytest.approx(0.1)
 
 
 def test_value_stats():
@@ -199,6 +214,23 @@ def test_decisions():
     # k1: agree at 60 and 120, Datadog alone at 180; k2 agrees 3 times; k3: Prometheus alone at 180
     assert (st.steps, st.agree, st.only_datadog, st.only_prometheus) == (7, 5, 1, 1)
     assert (st.fired_datadog, st.fired_prometheus, st.first_disagreement) == (2, 2, 180)
+    assert st.at_crossings == 0 and st.never_in_datadog == ['{h="c"}'] and st.never_in_prometheus == []
+
+
+def test_decisions_a_step_late_at_a_crossing_is_timing():
+    k = (("h", "a"),)
+    dd = {k: {60: 1.0, 120: 1.0, 180: 20.0, 240: 20.0, 300: 20.0}}
+    st = decision_stats(dd, {k: {240, 300}}, ">", 10)
+    assert (st.steps, st.agree, st.at_crossings, st.disagreement) == (5, 4, 1, 0.0)
+    st = decision_stats(dd, {}, ">", 10)               # never fires in Prometheus
+    assert st.never_in_prometheus == ['{h="a"}'] and st.disagreement == pytest.approx(2 / 5)
+
+
+def test_one_wrong_series_among_many():
+    good = [((("h", str(i)),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 1.0, 120: 1.0})) for i in range(9)]
+    bad = [((("h", "x"),), S({}, {60: 1.0, 120: 1.0}), S({}, {60: 2.0, 120: 2.0}))]
+    st = value_stats(good + bad)
+    assert st.median == 0.0 and st.worst_series_median == 0.5 and st.worst_median_series == '{h="x"}'
 
 
 def test_parse_response():
@@ -286,3 +318,113 @@ def test_datadog_http_errors(status, fatal, monkeypatch):
         server.shutdown()
     assert info.value.fatal is fatal and f"HTTP {status}" in str(info.value)
     assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("label_map: {host: node}\nitems:\n  '1': {tolerance: 0.2}\n  d/2: {skip: noisy}\n", None),
+    ("", None),
+    ("items: [1]", "items must map"),
+    ("items: {'1': {tolerance: -1}}", "tolerance must be a number"),
+    ("items: {'1': {tolerance: yes}}", "tolerance must be a number"),
+    ("items: {'1': {window: 5m}}", "takes 'tolerance' and/or 'skip'"),
+    ("label_map: {host: 3}", "label_map must map"),
+    ("tolerance: 0.1", "expected a mapping"),
+    ("items: {a: [}", "not valid YAML"),
+])
+def test_config(tmp_path, text, error):
+    from dd2prom.compare.config import load_config
+
+    path = tmp_path / "compare.yaml"
+    path.write_text(text)
+    if error:
+        with pytest.raises(ValueError, match=re.escape(error)):
+            load_config(path)
+    else:
+        cfg = load_config(path)
+        if text:
+            assert cfg.label_map == {"host": "node"} and cfg.tolerances == {"1": 0.2} and cfg.skips == {"d/2": "noisy"}
+
+
+class StubDatadog:
+    def __init__(self, result=None, error=None):
+        self.result, self.error, self.queries = result, error, []
+
+    def query(self, query, start, end):
+        self.queries.append(query)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+class StubPrometheus:
+    def __init__(self, series=(), error=None):
+        self.series, self.error, self.calls = list(series), error, []
+
+    def query_range(self, expr, start, end, step):
+        self.calls.append((expr, start, end, step))
+        if self.error:
+            raise self.error
+        return [Series(dict(s.labels), dict(s.points)) for s in self.series]
+
+
+def _dd(series, interval=60, groups=("host",)):
+    from dd2prom.compare.datadog_source import DatadogResult
+
+    return DatadogResult(series, interval, list(groups), [])
+
+
+WIDGET = {"kind": "widget", "id": "d/1", "name": "w", "queries": ["avg:a{*} by {name}"], "promql": ["avg by (name) (a)"]}
+
+
+@pytest.mark.parametrize("dd, prom, verdict, words", [
+    (StubDatadog(_dd([S({"name": "x"}, {120: 1.0})])), StubPrometheus(error=SourceError("bad_data: parse error")),
+     "error", "Prometheus: bad_data"),
+    (StubDatadog(error=SourceError("HTTP 400 Bad Request: bad query")), StubPrometheus(), "error", "Datadog: HTTP 400"),
+    (StubDatadog(_dd([])), StubPrometheus(), "no_data", "Neither"),
+    (StubDatadog(_dd([])), StubPrometheus([S({"name": "x"}, {120: 1.0})]), "missing", "Datadog returns no series"),
+    # the PromQL keeps a label Datadog aggregates away
+    (StubDatadog(_dd([S({"name": "x"}, {120: 1.0})])),
+     StubPrometheus([S({"name": "x", "pod": "1"}, {105: 1.0}), S({"name": "x", "pod": "2"}, {105: 1.0})]),
+     "diverges", "keeps labels"),
+])
+def test_compare_target_paths(dd, prom, verdict, words):
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    row = compare_target(t, dd, prom, Options(0, 3600))
+    assert row["verdict"] == verdict and words in row["headline"], row["headline"]
+
+
+def test_fatal_errors_stop_the_run():
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    with pytest.raises(SourceError):
+        compare_target(t, StubDatadog(error=SourceError("HTTP 403 Forbidden", fatal=True)), StubPrometheus(),
+                       Options(0, 3600))
+
+
+def test_prometheus_grid_follows_datadogs_buckets():
+    """Datadog's buckets start at 60 s multiples after --from; Prometheus is asked
+    on the same grid, from the first to the last bucket. An instant PromQL is
+    averaged over the bucket's samples, evaluated one scrape interval before
+    the bucket's end (then moved back onto it)."""
+    from dd2prom.compare.run import Options, compare_target
+
+    t = next(ledger.widget_targets(WIDGET))
+    dd = StubDatadog(_dd([S({"name": "x"}, {1080: 1.0, 1140: 2.0})]))      # bucket ends
+    prom = StubPrometheus([S({"name": "x"}, {1065: 1.0, 1125: 2.0})])
+    row = compare_target(t, dd, prom, Options(1000, 1200))
+    assert prom.calls == [("avg_over_time((avg by (name) (a))[59s:15s])", 1065, 1125, 60)]
+    assert row["verdict"] == "match" and row["points"]["compared"] == 2
+
+
+@pytest.mark.parametrize("query, step, expected", [
+    ("avg:a{*}", 60, ("avg_over_time((a)[59s:15s])", 15)),
+    ("max:a{*}.rollup(max, 120)", 120, ("max_over_time((a)[119s:15s])", 15)),
+    ("avg:a{*}", 15, ("a", 7)),              # one sample per bucket: the instant value at its middle
+])
+def test_bucket_expr(query, step, expected):
+    from dd2prom.compare.run import bucket_expr
+
+    assert bucket_expr("a", query, step, 15) == expected

@@ -88,3 +88,57 @@ def corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("corpus") / "out"
     pipeline.run_convert(src, out, only={"dashboards"})
     return Converted(out)
+
+
+ODD_VALUES = [None, 1, -3.5, True, "x", "", "*", "y = 5", [], [1], {}, {"a": 1}, [{"q": 1}]]
+
+
+def mutate(node: Any, rng) -> None:
+    """Replace or drop random fields with values of the wrong type (in place)."""
+    if isinstance(node, dict):
+        for key in list(node):
+            r = rng.random()
+            if r < 0.08:
+                node[key] = rng.choice(ODD_VALUES)
+            elif r < 0.1:
+                del node[key]
+            else:
+                mutate(node[key], rng)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if rng.random() < 0.05:
+                node[i] = rng.choice(ODD_VALUES)
+            else:
+                mutate(value, rng)
+
+
+@pytest.fixture(scope="session")
+def fuzzed(tmp_path_factory):
+    """The samples with fields replaced by values of the wrong type (seeded):
+    odd input must give explained per-widget statuses and valid dashboards."""
+    import random
+
+    from tests.dashboards import samples
+
+    rng = random.Random(20261127)
+    dashboards = []
+    for n in range(12):
+        for d in samples.all_dashboards():
+            mutate(d, rng)
+            d["id"] = f"fuzz-{n}-{len(dashboards)}"
+            dashboards.append(d)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(requests, "translate", fake_transpiler.translate)
+        mp.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
+        out, _ = convert(tmp_path_factory.mktemp("fuzz"), dashboards)
+    return Converted(out)
+
+
+@pytest.fixture(scope="session")
+def example(tmp_path_factory):
+    """examples/sample-org's dashboards converted with the real transpiler."""
+    from tests.support import REPO
+
+    out = tmp_path_factory.mktemp("example") / "out"
+    pipeline.run_convert(REPO / "examples" / "sample-org", out, only={"dashboards"})
+    return Converted(out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from dd2prom.convert.queries.mapping import label_for_tag
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 
@@ -25,10 +26,13 @@ def translate(query: str, *, monitor: bool = False, ctx: TranslateContext | None
             continue
         if f.startswith("$"):
             name = variables.get(f[1:], f[1:])
-            matchers.append(f'{name}=~"${name}"')
-            labels.append(name)
+            label = label_for_tag(ctx.mappings if ctx else None,
+                                  ctx.template_variable_tags.get(f[1:], f[1:]) if ctx else f[1:])
+            matchers.append(f'{label}=~"${name}"')
+            labels.append(label)
         elif ":" in f:
             k, v = f.split(":", 1)
+            k = label_for_tag(ctx.mappings if ctx else None, k)
             matchers.append(f'{k}="{v}"')
             labels.append(k)
     prom = metric.replace(".", "_")
@@ -38,7 +42,7 @@ def translate(query: str, *, monitor: bool = False, ctx: TranslateContext | None
         sel = f"increase({sel}[{window}])"
     elif suffix == ".as_rate()":
         sel = f"rate({sel}[{window}])"
-    group = [t.strip() for t in (by or "").split(",") if t.strip()]
+    group = [label_for_tag(ctx.mappings if ctx else None, t.strip()) for t in (by or "").split(",") if t.strip()]
     expr = f"{agg} by ({', '.join(group)}) ({sel})" if group else f"{agg}({sel})"
     return Translation(query=query, promql=expr, status=Status.EXACT, metrics=[metric], prom_metrics=[prom],
                        labels=sorted(set(labels + group)), group_by=group)

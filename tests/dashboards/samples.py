@@ -28,7 +28,8 @@ TIMESERIES = {
          "response_format": "timeseries", "display_type": "line",
          "style": {"palette": "cool", "line_type": "dashed", "line_width": "thick"}},
         {"q": REQ, "display_type": "bars", "on_right_yaxis": True, "style": {"palette": "warm"}},
-        {"q": "avg:system.load.1{*}, avg:system.load.5{*}", "display_type": "area"},
+        {"q": "avg:system.load.1{*}, avg:system.load.5{*}", "display_type": "area",
+         "metadata": [{"expression": "avg:system.load.5{*}", "alias_name": "load5"}]},
     ],
     "yaxis": {"scale": "log", "min": "1", "max": "auto", "include_zero": False, "label": "cpu"},
     "right_yaxis": {"min": "0", "max": "100"},
@@ -48,7 +49,7 @@ QUERY_VALUE = {
 }
 TOPLIST = {
     "type": "toplist", "title": "Top hosts",
-    "requests": [{"queries": [fq("q", CPU, aggregator="avg")],
+    "requests": [{"queries": [fq("q", "avg:system.cpu.user{$env,$host-name} by {host}", aggregator="avg")],
                   "formulas": [{"formula": "q", "limit": {"count": 10, "order": "desc"}}], "response_format": "scalar"}],
 }
 TABLE = {
@@ -59,14 +60,16 @@ TABLE = {
                                {"formula": "b", "alias": "Memory",
                                 "number_format": {"unit": {"type": "canonical_unit", "unit_name": "mebibyte"}}}],
                   "response_format": "scalar",
+                  "text_formats": [[{"match": {"type": "starts_with", "value": "web-"}, "palette": "white_on_red"}]],
                   "sort": {"count": 50, "order_by": [{"type": "formula", "index": 0, "order": "desc"}]}}],
 }
 CLASSIC_TABLE = {"type": "query_table", "requests": [{"q": CPU, "aggregator": "max", "alias": "cpu", "limit": 10}]}
 HEATMAP = {"type": "heatmap", "title": "Latency", "requests": [{"q": "avg:trace.latency{*} by {host}"}]}
 DISTRIBUTION = {"type": "distribution", "requests": [{"q": CPU}]}
 CHANGE = {"type": "change", "title": "Change", "requests": [
-    {"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "a"}], "response_format": "scalar",
-     "compare_to": "week_before", "change_type": "relative", "increase_good": False, "show_present": True,
+    # the comparison is a formula (week_before) and governs over compare_to
+    {"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "week_before(a)"}, {"formula": "a"}],
+     "response_format": "scalar", "compare_to": "hour_before", "change_type": "relative", "increase_good": False, "show_present": True,
      "order_by": "change", "order_dir": "desc"}]}
 SUNBURST = {"type": "sunburst", "title": "By status", "legend": {"type": "table", "hide_percent": True},
             "requests": [{"queries": [fq("a", REQ, aggregator="sum")], "formulas": [{"formula": "a"}],
@@ -89,7 +92,7 @@ IMAGE = {"type": "image", "url": "https://example.com/logo.png", "sizing": "cont
 IFRAME = {"type": "iframe", "url": "https://example.com/status"}
 SPLIT = {"type": "split_group", "title": "Per service", "has_uniform_y_axes": True,
          "source_widget_definition": {"type": "timeseries", "requests": [{"q": CPU, "display_type": "line"}]},
-         "split_config": {"split_dimensions": [{"tag_key": "service"}], "limit": 8, "sort": {"order": "desc"}}}
+         "split_config": {"split_dimensions": [{"one_graph_per": "service"}], "limit": 8, "sort": {"order": "desc"}}}
 
 UNSUPPORTED_TYPES = ["log_stream", "list_stream", "event_stream", "event_timeline", "trace_service", "service_map",
                      "check_status", "alert_graph", "alert_value", "manage_status", "slo", "run_workflow", "funnel",

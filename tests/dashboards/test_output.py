@@ -69,3 +69,14 @@ def test_unreadable_dashboard_file(run, tmp_path):
     ctx = pipeline.run_convert(snap, tmp_path / "out2", only={"dashboards"})
     assert ctx.ledger.get("dashboard", "zzz").status.value == "error"
     assert ctx.ledger.get("dashboard", "free-lay-out").status.value != "error"
+
+
+def test_colliding_uids_are_kept_apart(run, monkeypatch):
+    from dd2prom.convert.dashboards import dashboard
+
+    monkeypatch.setattr(dashboard, "grafana_uid", lambda i: "dd-same-2" if i.endswith("-2") else "dd-same")
+    first, second = samples.free_dashboard(), samples.free_dashboard()
+    second["id"] = "free lay out"
+    out, ctx = run([first, second])
+    uids = {ctx.ledger.get("dashboard", i).extra["uid"] for i in ("free-lay-out", "free lay out")}
+    assert len(uids) == 2 and all((out / f"grafana/dashboards/{u}.json").is_file() for u in uids)

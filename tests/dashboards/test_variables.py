@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dd2prom.convert.dashboards.panel import rewrite_variables
 from dd2prom.convert.dashboards.variables import build, grafana_names
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
@@ -31,6 +34,30 @@ def test_query_variable_on_a_metric_carrying_the_label():
     assert team["current"]["value"] == ["a", "b"] and any("no tag prefix" in n for n in notes)
 
 
+def test_wildcards():
+    tvs = [{"name": "env", "prefix": "env", "default": "prod-*", "available_values": ["prod-*", "dev"]}]
+    variables, notes = build(tvs, {"env": "env"}, TranslateContext(), [])
+    assert variables[1]["regex"] == "/^(prod\\-.*|dev)$/"
+    assert variables[1]["current"]["value"] == ["$__all"] and "wildcard" in notes[0]
+
+
 def test_without_metrics_label_values_lists_every_value():
     variables, _ = build([{"name": "env", "prefix": "env"}], {"env": "env"}, TranslateContext(), [])
     assert variables[1]["query"] == "label_values(env)"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("CPU on $env-prod", "CPU on ${env}-prod"),
+    ("$host-name and $host.value", "${host_name} and ${host}"),
+    ("$envx costs $5", "$envx costs $5"),
+])
+def test_variables_in_text(text, expected):
+    assert rewrite_variables(text, {"env": "env", "host-name": "host_name", "host": "host"}) == expected
+
+
+def test_label_and_metric_follow_the_queries_that_use_the_variable():
+    translations = [_t("up", ["instance"]), _t("up", ["instance"]),
+                    Translation(query="", promql='sum(node_load1{host_label=~"$host"})', status=Status.EXACT,
+                                prom_metrics=["node_load1"], labels=["host_label"])]
+    variables, _ = build([{"name": "host", "prefix": "host"}], {"host": "host"}, TranslateContext(), translations)
+    assert variables[1]["query"] == "label_values(node_load1, host_label)"

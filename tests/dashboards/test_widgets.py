@@ -89,11 +89,12 @@ def test_timeseries_styles_axes_markers_links(sample):
     assert [s["value"] for s in steps] == [None, 10.0, 20.0, 90.0]
     assert [s["color"] for s in steps] == ["transparent", "orange", "transparent", "red"]
     assert d["custom"]["thresholdsStyle"]["mode"] == "dashed+area"
-    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.host}?env=${env}"
+    assert d["links"][0]["url"] == "https://example.com/hosts/${__field.labels.instance}?env=${env}"
     legend = p["options"]["legend"]
     assert legend["displayMode"] == "table" and legend["calcs"] == ["mean", "max", "lastNotNull"]
     targets = {t["refId"]: t for t in p["targets"]}
-    assert targets["A"]["legendFormat"] == "cpu {{host}}"
+    assert targets["A"]["legendFormat"] == "cpu {{instance}}"
+    assert targets["E"]["legendFormat"] == "load5" and "legendFormat" not in targets["D"]
     assert "increase(" in targets["C"]["expr"] and "$__interval" in targets["C"]["expr"]
     assert len(targets) == 5          # a, a / b, the bars query, and the two comma-separated classic queries
     by_ref = {o["matcher"]["options"]: {pr["id"]: pr["value"] for pr in o["properties"]}
@@ -116,6 +117,7 @@ def test_toplist_is_top_n_sorted_over_the_range(sample):
     _, p = widget_panel(sample, "toplist")
     expr = p["targets"][0]["expr"]
     assert expr.startswith("sort_desc(topk(10, avg_over_time((") and "[$__range:$__interval]" in expr
+    assert 'instance=~"$host_name"' in expr     # variable host-name filters the tag host (label instance)
     assert p["targets"][0]["instant"] is True
     assert p["options"]["orientation"] == "horizontal"
 
@@ -129,6 +131,8 @@ def test_table_columns_sort_and_formats(sample):
     overrides = {o["matcher"]["options"]: o["properties"] for o in p["fieldConfig"]["overrides"]}
     assert {"id": "unit", "value": "mbytes"} in overrides["Memory"]
     assert any(pr["id"] == "thresholds" for pr in overrides["CPU"])
+    mapping = overrides["instance"][0]["value"][0]
+    assert mapping == {"type": "regex", "options": {"pattern": "^web\\-.*", "result": {"color": "red"}}}
 
 
 def test_change_compares_with_the_offset_period(sample):
@@ -136,6 +140,22 @@ def test_change_compares_with_the_offset_period(sample):
     change = p["targets"][0]["expr"]
     assert "offset 1w" in change and change.endswith("* 100")
     assert len(p["targets"]) == 2     # show_present adds the current value
+
+
+def test_split_group_repeats_over_the_split_tag(sample):
+    item, p = widget_panel(sample, "split_group")
+    assert p["repeat"] == "split_service" and p["repeatDirection"] == "h"
+    assert 'service=~"$split_service"' in p["targets"][0]["expr"]
+    assert any("top 8" in n for n in item["notes"]) and item["status"] == "approximate"
+    variables = {v["name"]: v for v in sample.dashboards["dd-abc-def-ghi"]["templating"]["list"]}
+    assert variables["split_service"]["query"] == "label_values(system_cpu_user, service)"
+
+
+def test_split_group_falls_back_to_one_panel():
+    definition = {"type": "split_group", "source_widget_definition": {"type": "timeseries", "requests": [
+        {"q": "avg:a{*}"}]}, "split_config": {"split_dimensions": [{"one_graph_per": "a"}, {"one_graph_per": "b"}]}}
+    item, p = _alone(definition, {})
+    assert "repeat" not in p and any("one graph per value of a, b" in n for n in item.notes)
 
 
 def test_text_widgets(sample):
@@ -164,3 +184,39 @@ def test_dashboard_row(sample):
     assert sum(d["widgets"].values()) == len(rows(sample))
     assert any("Saved views" in n for n in d["notes"])
     assert sorted(d["outputs"]) == ["grafana/configmaps/dd-abc-def-ghi.yaml", "grafana/dashboards/dd-abc-def-ghi.json"]
+
+
+def _alone(definition, shared):
+    from dd2prom.convert.dashboards.panel import WidgetContext
+    from dd2prom.convert.queries.types import TranslateContext
+    from dd2prom.model import CoverageItem
+
+    item = CoverageItem("widget", "d/1")
+    wc = WidgetContext(widget={"id": 1, "definition": definition}, item=item, translate_ctx=TranslateContext(),
+                       shared=shared)
+    from dd2prom.convert.dashboards.widgets import convert_widget
+
+    return item, convert_widget(wc)
+
+
+def test_check_status_uses_the_checks_stage_series():
+    definition = {"type": "check_status", "check": "nginx.can_connect", "grouping": "check", "tags": ["*"]}
+    shared = {"service_checks": {"nginx.can_connect": {"expr": 'up{job="nginx"}', "group": ["instance"]}}}
+    item, p = _alone(definition, shared)
+    assert p["type"] == "stat" and p["targets"][0]["expr"] == 'min by (instance)(up{job="nginx"})'
+    assert item.status.value == "approximate"
+    item, p = _alone(definition, {})
+    assert p["type"] == "text" and item.status.value == "manual"
+
+
+def test_alert_widget_names_the_converted_alert():
+    item, p = _alone({"type": "alert_graph", "alert_id": "123", "viz_type": "timeseries"},
+                     {"monitor_alerts": {"123": {"alertname": "HighCPU"}}})
+    assert item.status.value == "manual" and "HighCPU" in p["options"]["content"]
+
+
+def test_unit_from_metric_metadata_only_for_plain_queries(sample):
+    _, heatmap = widget_panel(sample, "heatmap")
+    assert heatmap["options"]["yAxis"]["unit"] == "s"          # trace.latency is in seconds
+    _, ts = widget_panel(sample, "timeseries", "CPU on $env")
+    assert "unit" not in ts["fieldConfig"]["defaults"]          # a / b: not the metric's unit

@@ -17,6 +17,7 @@ from dd2prom.convert import run_convert
 from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.snapshot import atomic_write_json
 from dd2prom.validate.promql import promql_error
+from dd2prom.validate.verify import iter_exprs
 
 MONITOR = {
     "id": 1001,
@@ -111,22 +112,11 @@ def _assert_valid_output(out: Path, expected: set[tuple[str, str]]) -> None:
     for path in out.rglob("*"):
         if path.suffix in (".yaml", ".yml"):
             for doc in load_yaml_all(path.read_text()):
-                for expr in _exprs(doc):
+                for expr in iter_exprs(doc, rules_only=True):
                     assert promql_error(expr) is None, (path, expr)
         elif path.suffix == ".json":
             json.loads(path.read_text())
     assert not [p for p in out.parent.iterdir() if "staging" in p.name], "staging folder left behind"
-
-
-def _exprs(node):
-    if isinstance(node, dict):
-        if isinstance(node.get("expr"), str) and ("alert" in node or "record" in node):
-            yield node["expr"]
-        for v in node.values():
-            yield from _exprs(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _exprs(v)
 
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from dd2prom.convert.queries.mapping import label_for_tag
 from dd2prom.convert.queries.types import MonitorCondition, Translation
 from dd2prom.model import Status
 
@@ -26,8 +27,8 @@ def fake_translate(query, monitor=False, ctx=None):
     for f in filter(None, (x.strip() for x in filters.split(","))):
         if f != "*" and ":" in f:
             k, v = f.split(":", 1)
-            matchers.append(f'{k}="{v}"')
-    group = [g.strip() for g in (by or "").split(",") if g.strip()]
+            matchers.append(f'{label_for_tag(None, k)}="{v}"')
+    group = [label_for_tag(None, g.strip()) for g in (by or "").split(",") if g.strip()]
     sel = f"{name}{{{', '.join(matchers)}}}" if matchers else name
     if head:
         window = int(head.group(2)) * {"m": 60, "h": 3600, "d": 86400}[head.group(3)]

@@ -23,6 +23,7 @@ MONITORS = [
      "query": "avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 90",
      "message": "{{#is_alert}}CPU {{value}} on {{host.name}} @pagerduty-infra{{/is_alert}}\n"
                 "{{#is_warning}}Warming up @slack-ops-warn{{/is_warning}}\n@slack-ops "
+                "{{#is_recovery}}Back to normal @slack-recovered{{/is_recovery}}"
                 "[Runbook](https://runbooks.example/cpu)",
      "tags": ["team:infra", "env:prod"], "priority": 2,
      "options": {"thresholds": {"critical": 90, "warning": 80, "critical_recovery": 85},
@@ -70,11 +71,12 @@ def converted(tmp_path_factory):
 def test_statuses(converted):
     _, items = converted
     assert {k: items[k].status.value for k in items} == {
-        "1": "exact", "2": "manual", "3": "approximate", "4": "exact", "5": "unsupported", "6": "manual",
+        "1": "approximate", "2": "manual", "3": "approximate", "4": "exact", "5": "unsupported", "6": "manual",
         "broken": "error"}
     assert "prometheus/rules/monitors-infra.yaml" in items["1"].outputs
     assert items["1"].extra["promql"].endswith("> 90")
     assert items["1"].extra["owner"] == "infra"
+    assert any("@slack-recovered is mentioned only for recoveries" in n for n in items["1"].notes)
 
 
 def test_real_tools_pass(converted):
@@ -85,6 +87,7 @@ def test_real_tools_pass(converted):
     for name, r in results.items():
         assert r.ok, (name, r.details)
     assert results["promtool test rules"].checked >= 2
+    assert results["amtool config routes test"].checked >= 5
 
 
 def test_crds_strict(converted):
@@ -109,7 +112,8 @@ def test_threshold_rules(converted):
                               "priority": "P2"}
     assert "ALERTS{" in crit["expr"] and "> 85" in crit["expr"]        # recovery hysteresis
     assert crit["annotations"]["runbook_url"] == "https://runbooks.example/cpu"
-    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.host }}")
+    assert crit["annotations"]["recovery_message"].startswith("@slack-ops Back to normal")
+    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.instance }}")
     nodata = rules["CPUHighOnNoDatano_data"]
     assert nodata["for"] == "5m" and "unless" in nodata["expr"]
 
@@ -143,7 +147,36 @@ def test_inhibit_and_secrets(converted):
     out, _ = converted
     am = load_yaml_all((out / "alertmanager" / "alertmanager.yaml").read_text())[0]
     assert {"source_matchers": ['dd_monitor_id="1"', 'dd_state="alert"'],
-            "target_matchers": ['dd_monitor_id="1"', 'dd_state="warn"'], "equal": ["host"]} in am["inhibit_rules"]
+            "target_matchers": ['dd_monitor_id="1"', 'dd_state="warn"'], "equal": ["instance"]} in am["inhibit_rules"]
     text = (out / "alertmanager" / "alertmanager.yaml").read_text()
     assert "/etc/alertmanager/secrets/dd2prom-pagerduty/infra" in text
     assert "hooks.slack.com" not in text
+
+
+def test_large_owners_are_split(monkeypatch):
+    import dd2prom.convert.monitors as stage
+    from dd2prom.convert.monitors.rules import Rule
+    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 300)
+    member = (type("MR", (), {"rules": [Rule("dd2prom:monitor_value", "x" * 150)]})(), None)
+    assert [len(c) for c in stage.chunks([member] * 5)] == [1, 1, 1, 1, 1]
+    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 10_000)
+    assert [len(c) for c in stage.chunks([member] * 5)] == [5]
+
+
+def test_invalid_promql_is_an_error_with_nothing_written(tmp_path, monkeypatch):
+    from dd2prom.convert.queries.types import MonitorCondition, Translation
+    from dd2prom.model import Status
+
+    def broken(query, monitor=False, ctx=None):
+        cond = MonitorCondition("avg", 300, "sum(rate(x[5m])", ">", 1.0)
+        return Translation(query=query, promql="sum(rate(x[5m]) > 1", status=Status.EXACT, monitor=cond)
+
+    snap = tmp_path / "snap" / "monitors"
+    snap.mkdir(parents=True)
+    (snap / "1.json").write_text(json.dumps({**MONITORS[0], "message": "@slack-ops"}))
+    monkeypatch.setattr(metric_family, "translate", broken)
+    ctx = run_convert(tmp_path / "snap", tmp_path / "out", only={"monitors"})
+    item = ctx.ledger.get("monitor", "1")
+    assert item.status.value == "error" and not item.outputs
+    assert not (tmp_path / "out" / "prometheus").exists()
+    assert "slack-ops" not in (tmp_path / "out" / "alertmanager" / "alertmanager.yaml").read_text()

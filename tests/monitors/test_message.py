@@ -62,3 +62,8 @@ def test_runbook_link():
                                         (-2.5, "-2.5")])
 def test_go_float(value, want):
     assert go_float(value) == want
+
+
+def test_templated_handle_is_recognised():
+    parts = msg.resolve(msg.parse("@slack-{{host.name}} and @pagerduty-x", VARS, []), "alert", None)
+    assert [h for h, _ in msg.mentions(parts)] == ["slack-{{…}}", "pagerduty-x"]

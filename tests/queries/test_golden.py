@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dd2prom.convert.queries import TranslateContext, translate
+from dd2prom.convert.queries import TranslateContext, translate, translate_formula
 from dd2prom.validate.promql import promql_error
 
 ROWS = yaml.safe_load((Path(__file__).parent / "golden.yaml").read_text())
@@ -18,11 +18,13 @@ ROWS = yaml.safe_load((Path(__file__).parent / "golden.yaml").read_text())
 def _translate(row: dict):
     target = row["target"]
     ctx = TranslateContext(target=target)
+    if "queries" in row:        # a formula over named queries
+        return translate_formula(row["datadog"], row["queries"], ctx=ctx)
     return translate(row["datadog"], monitor=target == "monitor", ctx=ctx)
 
 
 def test_enough_rows() -> None:
-    assert len(ROWS) >= 100
+    assert len(ROWS) >= 300
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['target']}:{r['datadog'][:60]}" for r in ROWS])

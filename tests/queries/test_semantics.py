@@ -133,11 +133,33 @@ CASES = [
     # per_minute of a count: 10 events a minute
     Case("per_minute", "per_minute(sum:my.app.errors{*}.as_count())", {"my_app_errors_total": "0+10x20"},
          "10m30s", [("{}", 10)], metadata={"my.app.errors": COUNT}),
+    # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
+    Case("diff per series", "diff(max:my.gauge{*})",
+         {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # kube_deployment on cAdvisor series comes through kube-state-metrics' owner metrics:
+    # web = 0.5 + 1 cores; the StatefulSet pod has no deployment (Datadog's N/A group) → label absent
+    Case("deployment through owner join", "sum:kubernetes.cpu.usage.total{*} by {kube_deployment}",
+         {'container_cpu_usage_seconds_total{namespace="a",pod="web-1",container="c"}': "0+30x20",
+          'container_cpu_usage_seconds_total{namespace="a",pod="web-2",container="c"}': "0+60x20",
+          'container_cpu_usage_seconds_total{namespace="a",pod="db-0",container="c"}': "0+30x20",
+          'kube_pod_owner{namespace="a",pod="web-1",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20",
+          'kube_pod_owner{namespace="a",pod="web-2",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20",
+          'kube_pod_owner{namespace="a",pod="db-0",owner_kind="StatefulSet",owner_name="db"}': "1+0x20",
+          'kube_replicaset_owner{namespace="a",replicaset="web-5d9",owner_kind="Deployment",owner_name="web"}':
+          "1+0x20"},
+         "10m30s", [('{deployment="web"}', 1.5e9), ("{}", 0.5e9)]),
+    Case("filter through owner join", "sum:kubernetes_state.container.restarts{kube_stateful_set:db}",
+         {'kube_pod_container_status_restarts_total{namespace="a",pod="db-0",container="c"}': "3+0x20",
+          'kube_pod_container_status_restarts_total{namespace="a",pod="web-1",container="c"}': "5+0x20",
+          'kube_pod_owner{namespace="a",pod="db-0",owner_kind="StatefulSet",owner_name="db"}': "1+0x20",
+          'kube_pod_owner{namespace="a",pod="web-1",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20"},
+         "10m30s", [("{}", 3)]),
     # an explicit window (SLO recording rules): 30 minutes of 10/min = 300
     Case("explicit window as_count", "sum:my.app.errors{*}.as_count()", {"my_app_errors_total": "0+10x60"},
          "40m30s", [("{}", 300)], metadata={"my.app.errors": COUNT}, window="30m"),
     # a Prometheus counter Datadog stores as a gauge (KSM restarts): the raw value
-    Case("kube-state-metrics restarts are a raw value", "sum:kubernetes_state.container.restarts{*} by {kube_namespace}",
+    Case("kube-state-metrics restarts are a raw value",
+         "sum:kubernetes_state.container.restarts{*} by {kube_namespace}",
          {'kube_pod_container_status_restarts_total{namespace="a",pod="p1"}': "3+0x10",
           'kube_pod_container_status_restarts_total{namespace="a",pod="p2"}': "4+0x10"},
          "5m30s", [('{namespace="a"}', 7)]),
@@ -167,7 +189,7 @@ def test_semantics_with_promtool(tmp_path: Path) -> None:
             "interval": case.interval,
             "input_series": [{"series": s, "values": v} for s, v in case.series.items()],
             "promql_expr_test": [{"expr": expr, "eval_time": case.eval_time,
-                                  "exp_samples": [{"labels": l, "value": v} for l, v in case.expected]}],
+                                  "exp_samples": [{"labels": lab, "value": v} for lab, v in case.expected]}],
         })
     path = tmp_path / "semantics.test.yaml"
     path.write_text(dump_yaml({"rule_files": [], "evaluation_interval": "1m", "tests": tests}))

@@ -49,6 +49,13 @@ TIME_SLICE_SLO = {
     "thresholds": [{"timeframe": "7d", "target": 95.0}],
 }
 
+GROUPED_SLO = {
+    "id": "grouped01", "name": "Ingress success by namespace", "type": "metric", "tags": [],
+    "query": {"numerator": 'sum:nginx_ingress.controller.requests{!status:5*} by {kube_namespace}.as_count()',
+              "denominator": "sum:nginx_ingress.controller.requests{*} by {kube_namespace}.as_count()"},
+    "thresholds": [{"timeframe": "30d", "target": 99.5}],
+}
+
 BAD_SLO = {"id": "broken01", "name": "No queries", "type": "metric", "thresholds": [{"timeframe": "7d", "target": 99}]}
 
 BURN_MONITOR = {
@@ -97,6 +104,8 @@ DOWNTIMES = [
     {"id": 3, "message": "Weekend batch window", "scope": ["*"], "monitor_tags": ["team:core"],
      "start": 1796504400, "end": 1796540400, "timezone": "Europe/Berlin",
      "recurrence": {"type": "weeks", "period": 1, "week_days": ["Sat", "Sun"]}},
+    {"id": 31, "parent_id": 3, "message": "Weekend batch window", "scope": ["*"], "monitor_tags": ["team:core"],
+     "start": 1796504400, "end": 1796540400, "timezone": "Europe/Berlin", "recurrence": None},
     {"id": 4, "message": "Every other week", "scope": ["host:db-1"], "monitor_id": 101,
      "start": NOW_EPOCH, "end": NOW_EPOCH + 3600, "recurrence": {"type": "weeks", "period": 2, "week_days": ["Mon"]}},
     {"id": 5, "message": "Canceled", "scope": ["*"], "monitor_id": 101, "start": NOW_EPOCH, "end": NOW_EPOCH + 60,

@@ -45,6 +45,7 @@ def test_every_downtime_in_ledger(converted):
         "1": ("one-time", Status.EXACT, False),
         "2": ("one-time", Status.EXACT, True),          # expired
         "3": ("recurring", Status.APPROXIMATE, False),  # starts tomorrow
+        "31": ("occurrence", Status.EXACT, True),       # the current occurrence of 3
         "4": ("recurring", Status.UNSUPPORTED, False),  # every 2 weeks
         "5": ("one-time", Status.EXACT, True),          # canceled
         "6": ("recurring", Status.EXACT, True),         # recurrence ended
@@ -64,7 +65,8 @@ def test_silence_files(converted):
     assert {(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in s["matchers"]} == {
         ("env", "prod", False, True), ("dd_monitor_id", "101", False, True)}
     (s,) = json.loads((out / f"alertmanager/silences/{V2A}.json").read_text())
-    assert ("service", "api", False, False) in {(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in s["matchers"]}
+    got = {(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in s["matchers"]}
+    assert ("service", "api", False, False) in got
 
 
 def test_time_intervals_and_mute_routes(converted):
@@ -155,18 +157,29 @@ def test_inexpressible_recurrences(rule, start, hours, status):
 
 
 def test_month_end_crossing_is_noted():
-    intervals, notes, status = schedules.time_intervals(_rec("FREQ=MONTHLY;BYMONTHDAY=28", "2026-01-28T20:00:00", 8), NOW)
+    rec = _rec("FREQ=MONTHLY;BYMONTHDAY=28", "2026-01-28T20:00:00", 8)
+    intervals, notes, status = schedules.time_intervals(rec, NOW)
     assert status is Status.APPROXIMATE and len(intervals) == 1 and "month's end" in notes[0]
 
 
 @pytest.mark.parametrize("scope,expected", [
     (["*"], [[]]),
-    (["env:prod", "host:web-*"], [['env="prod"', 'host=~"web\\\\-.*"']]),
+    (["env:prod", "host:web-*"], [['env="prod"', 'instance=~"web-.*(:[0-9]+)?"']]),
     (["!env:dev"], [['env!="dev"']]),
     ("*", [[]]),
+    ("env:prod AND service:(web OR api)", [['env="prod"', 'service=~"web|api"']]),
+    ("env:prod OR kube_namespace:shop", [['env="prod"'], ['namespace="shop"']]),
+    ("env:staging -service:api", [['env="staging"', 'service!="api"']]),
 ])
 def test_scope_to_matchers(scope, expected):
     assert [[m.text() for m in c] for c in silences.scope_dnf(scope)] == expected
+
+
+@pytest.mark.parametrize("scope", ["env:", "NOT (env:a OR", "service:(web AND api)"])
+def test_bad_scopes_are_unsupported(scope):
+    with pytest.raises(DowntimeError) as err:
+        silences.scope_dnf(scope)
+    assert err.value.status is Status.UNSUPPORTED
 
 
 def test_verify_checks_silences(converted, tmp_path):

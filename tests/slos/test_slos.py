@@ -104,9 +104,10 @@ def test_promtool_tests_cover_documented_burn_rates(converted):
 def test_metric_slo_rules(converted):
     _, out = converted
     doc = load_yaml_all((out / "prometheus/rule-files/slo-checkout-availability.rules.yaml").read_text())[0]
-    rules = {(r.get("record") or r.get("alert"), r["labels"].get("slo_timeframe", ""), r["labels"].get("severity", "")): r
-             for g in doc["groups"] for r in g["rules"]}
-    assert rules[("slo:sli_error:ratio_rate1h", "", "")]["expr"].count("[1h]") == 3
+    rules = {(r.get("record") or r.get("alert"), r["labels"].get("slo_timeframe", ""),
+              r["labels"].get("severity", "")): r for g in doc["groups"] for r in g["rules"]}
+    # good (two queries), total, and total again for the zero fill of good
+    assert rules[("slo:sli_error:ratio_rate1h", "", "")]["expr"].count("[1h]") == 4
     assert "sum_over_time(slo:sli_good:count5m" in rules[("slo:sli_error:ratio_rate30d", "", "")]["expr"]
     assert rules[("slo:error_budget_remaining:ratio", "7d", "")]["expr"].endswith("/ 0.001)")
     assert rules[("slo:warning:ratio", "7d", "")]["expr"] == "vector(0.9995)"
@@ -188,3 +189,76 @@ def test_slo_alert_monitors_through_the_pipeline(tmp_path, fake_transpiler):
     assert "pagerduty-payments" in receivers
     assert {"source_matchers": ['dd_monitor_id="5001"', 'dd_state="alert"'],
             "target_matchers": ['dd_monitor_id="5001"', 'dd_state="warn"']} in am["inhibit_rules"]
+
+
+def _promtool_all(out: Path, pattern: str) -> None:
+    rule_files = sorted((out / "prometheus/rule-files").glob(pattern + ".rules.yaml"))
+    tests = sorted((out / "prometheus/tests").glob(pattern + ".test.yaml"))
+    assert rule_files and tests
+    for cmd in (["promtool", "check", "rules", *rule_files], ["promtool", "test", "rules", *tests]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_real_transpiler_end_to_end(tmp_path):
+    """All stages with the real transpiler: the SLO rules and tests still pass promtool."""
+    require_binary("promtool")
+    from dd2prom.convert.pipeline import run_convert
+
+    snap = F.write_snapshot(tmp_path / "snap", [*ALL_SLOS, F.GROUPED_SLO], ALL_MONITORS)
+    ctx = run_convert(snap, tmp_path / "out")
+    assert {i.id for i in ctx.ledger if i.kind == "slo"} == {s["id"] for s in [*ALL_SLOS, F.GROUPED_SLO]}
+    grouped = ctx.ledger.get("slo", "grouped01")
+    assert any("per namespace" in n for n in grouped.notes), grouped.notes
+    good = ctx.ledger.get("slo", F.METRIC_SLO["id"]).extra["translations"][0]
+    assert good["promql"] == ('sum(increase(trace_http_request_hits_total{service="checkout"}[5m])) - '
+                              'sum(increase(trace_http_request_errors_total{service="checkout"}[5m]))')
+    _promtool_all(tmp_path / "out", "slo-*")
+
+
+@pytest.mark.corpus
+def test_corpus_slos_in_coverage(tmp_path):
+    from tests.support import shared_dir
+    from dd2prom.convert.pipeline import run_convert
+
+    corpus = shared_dir("corpus")
+    ctx = run_convert(corpus, tmp_path / "out", only={"monitors", "slos", "downtimes"})
+    snap = Snapshot.open(corpus)
+    for kind, folder in (("slo", "slos"), ("downtime", "downtimes")):
+        ids = {o.id for o in snap.iter(folder)}
+        assert ids == {i.id for i in ctx.ledger if i.kind == kind}
+    if list((tmp_path / "out/prometheus/tests").glob("slo-*.test.yaml")):
+        require_binary("promtool")
+        _promtool_all(tmp_path / "out", "slo-*")
+
+
+def test_dashboard_type_checks_against_grafana_schema(converted):
+    from tests.dashboards.tsc_check import typecheck
+
+    _, out = converted
+    errors = typecheck({"slos": json.loads((out / "grafana/dashboards/slos.json").read_text())})
+    assert errors == [], "\n".join(errors[:40])
+
+
+def test_raw_counters_give_the_error_ratio(tmp_path):
+    """From raw counters (real transpiler): a namespace with only failing requests
+    has error ratio 1 (its good-events query matches no series), a healthy one 0."""
+    require_binary("promtool")
+    from dd2prom.convert.pipeline import run_convert
+    from dd2prom.emit.yamlio import dump_yaml
+
+    out = tmp_path / "out"
+    run_convert(F.write_snapshot(tmp_path / "snap", [F.GROUPED_SLO], []), out, only={"slos"})
+    name = F.GROUPED_SLO["name"]
+    checks = [{"eval_time": "90m", "expr": f'{record}{{dd_slo_id="grouped01"}}',
+               "exp_samples": [{"labels": f'{record}{{dd_slo_id="grouped01",namespace="{ns}",slo_name="{name}"}}',
+                                "value": value} for ns, value in (("broken", 1), ("healthy", 0))]}
+              for record in ("slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate1h", "slo:sli_error:ratio_rate30d")]
+    series = [{"series": f'nginx_ingress_controller_requests{{namespace="{ns}",status="{code}"}}', "values": "0+10x120"}
+              for ns, code in (("broken", "503"), ("healthy", "200"))]
+    f = out / "prometheus/tests/raw.test.yaml"
+    f.write_text(dump_yaml({"rule_files": ["../rule-files/slo-ingress-success-by-namespace.rules.yaml"],
+                            "evaluation_interval": "1m",
+                            "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}]}))
+    r = subprocess.run(["promtool", "test", "rules", str(f)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -24,6 +24,7 @@ _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_ ]*>")
 
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
+    builtin.register_service_checks(ctx)
     for rec in load_check_records(snapshot.checks_dir):
         item = ctx.ledger.add(KIND, record_id(rec), name=_name(rec), type=str(rec.get("check") or "?"))
         with ctx.guard(item):

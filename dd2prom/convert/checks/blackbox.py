@@ -45,7 +45,13 @@ def seconds(v: Any, default: float = 10) -> str:
 
 
 def register_module(ctx: ConvertContext, prefix: str, module: dict[str, Any]) -> str:
-    """Add a module (deduplicated by content) and return its name."""
+    """Add a module (deduplicated by content) and return its name.
+
+    The exporter prefers IPv6 by default; the Agent and Datadog's managed locations
+    connect over IPv4 first, so every module prefers ip4 (falling back to ip6) unless
+    the check asked for IPv6."""
+    prober = module["prober"]
+    module.setdefault(prober, {}).setdefault("preferred_ip_protocol", "ip4")
     modules = ctx.shared.setdefault("blackbox_modules", {})
     digest = hashlib.sha1(json.dumps(module, sort_keys=True).encode()).hexdigest()[:8]
     name = f"{re.sub(r'[^a-z0-9_]', '_', prefix.lower())}_{digest}"
@@ -62,8 +68,8 @@ def write_blackbox_config(ctx: ConvertContext) -> None:
     ctx.out.write_text("blackbox/blackbox.yml", text)
     ctx.out.write_k8s("blackbox/configmap.yaml", k8s.config_map(
         "prometheus-blackbox-exporter-dd2prom", {"blackbox.yaml": text}, namespace=ctx.options.namespace,
-        annotations={"dd2prom/usage": "mount as the blackbox exporter's config (Helm: configExistingSecretName "
-                                      "or config:)"}))
+        annotations={"dd2prom/usage": "the blackbox exporter's config file: mount it as its --config.file, or "
+                                      "paste the modules into the prometheus-blackbox-exporter chart's config value"}))
 
 
 def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, target: str, module: str,
@@ -103,15 +109,14 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
     out = dict(labels)
     if service:
         out.update(namespace=service[0], service=service[1])
-    return {"job": job, "instance": target, "module": module, "labels": out}
+    probe = {"job": job, "instance": target, "module": module, "labels": out}
+    item.extra["probe"] = probe
+    return probe
 
 
 def _selector(probe: dict[str, Any]) -> str:
-    return f'job="{_esc(probe["job"])}", instance="{_esc(probe["instance"])}"'
-
-
-def _esc(s: str) -> str:
-    return str(s).replace("\\", "\\\\").replace('"', '\\"')
+    esc = common.promql_string
+    return f'job="{esc(probe["job"])}", instance="{esc(probe["instance"])}"'
 
 
 def probe_rules(ctx: ConvertContext, item: CoverageItem, rule_file: str, title: str, probe: dict[str, Any],
@@ -204,13 +209,8 @@ def http_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> 
     labels = {"check_name": str(inst.get("name") or ""), **_tags(rec, item)}
     probe = write_probe(ctx, item, name, k8s.label_value(f"http_check-{inst.get('name') or name}") or name,
                         url, mod, common.interval(rec), labels, service, _scrape_timeout(module))
-    cert = []
     if scheme == "https" and inst.get("check_certificate_expiration", True):
-        cert = _cert_days(inst)
-    probe_rules(ctx, item, f"checks-{name}", str(inst.get("name") or name), probe, cert_days=cert)
-    if cert:
-        item.note("Certificate expiry warnings (days_warning/days_critical) are alert rules on "
-                  "probe_ssl_earliest_cert_expiry.")
+        _cert_expiry(ctx, item, name, str(inst.get("name") or name), probe, inst)
 
 
 def _scrape_timeout(module: dict[str, Any]) -> float:
@@ -218,13 +218,29 @@ def _scrape_timeout(module: dict[str, Any]) -> float:
     return (float(t[:-2]) / 1000 if t.endswith("ms") else float(t[:-1])) + 1
 
 
-def _cert_days(inst: dict[str, Any]) -> list[tuple[str, float]]:
+_CERT_KEYS = ("days_warning", "days_critical", "seconds_warning", "seconds_critical")
+
+
+def _cert_expiry(ctx: ConvertContext, item: CoverageItem, name: str, title: str, probe: dict[str, Any],
+                 inst: dict[str, Any]) -> None:
+    """The check's certificate status thresholds. Datadog only alerted on them through a
+    service-check monitor, so rules are written when the thresholds were set explicitly
+    (someone cared); otherwise the expiry is just recorded by the probe."""
+    if not any(inst.get(k) not in (None, "") for k in _CERT_KEYS):
+        item.note(f"The certificate status (warning under {CERT_WARNING_DAYS} days, critical under "
+                  f"{CERT_CRITICAL_DAYS}) alerted only through a service-check monitor; the probe records "
+                  "probe_ssl_earliest_cert_expiry, no rule is written.")
+        return
+
     def days(d_key: str, s_key: str, default: float) -> float:
         if inst.get(s_key) not in (None, ""):
             return float(inst[s_key]) / 86400
         return float(inst.get(d_key) or default)
-    return [("warning", days("days_warning", "seconds_warning", CERT_WARNING_DAYS)),
+    cert = [("warning", days("days_warning", "seconds_warning", CERT_WARNING_DAYS)),
             ("critical", days("days_critical", "seconds_critical", CERT_CRITICAL_DAYS))]
+    probe_rules(ctx, item, f"checks-{name}", title, probe, cert_days=cert)
+    item.note("The certificate thresholds (days_warning/days_critical) are alert rules on "
+              "probe_ssl_earliest_cert_expiry.")
 
 
 def tcp_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any], *, tls: bool = False,
@@ -262,7 +278,7 @@ def tcp_check(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any], *, t
                         common.interval(rec), {"check_name": str(inst.get("name") or ""), **_tags(rec, item)},
                         service, _scrape_timeout(module))
     if tls:
-        probe_rules(ctx, item, f"checks-{name}", str(label), probe, cert_days=_cert_days(inst))
+        _cert_expiry(ctx, item, name, str(label), probe, inst)
         if inst.get("local_cert_path"):
             item.note("`local_cert_path` checked a certificate file on disk; the blackbox exporter only probes "
                       "certificates served over the network.", Status.UNSUPPORTED)
@@ -307,9 +323,17 @@ CONVERTERS = {
 }
 
 
+# the service check each network check reported (its can-connect status)
+SERVICE_CHECKS = {"http_check": "http.can_connect", "tcp_check": "tcp.can_connect", "dns_check": "dns.can_resolve",
+                  "tls": "tls.can_connect", "ssl_check": "ssl_check.can_connect", "ssh_check": "ssh.can_connect"}
+
+
 def applies(rec: dict[str, Any]) -> bool:
     return rec.get("check") in CONVERTERS
 
 
 def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> None:
     CONVERTERS[rec["check"]](ctx, item, rec)
+    if "probe" in item.extra:  # for service-check monitors (http.can_connect, tcp.can_connect ...)
+        ctx.shared.setdefault("check_probes", {})[item.id] = item.extra["probe"]
+        common.record_service_check(ctx, SERVICE_CHECKS[rec["check"]], "probe_success", item.extra["probe"]["job"])

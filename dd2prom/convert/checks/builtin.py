@@ -34,6 +34,32 @@ COLLECTED_BY = {
 }
 
 
+# Service checks of those integrations and the kube-prometheus-stack series (1 = OK) that stand
+# for them; registered for the monitors stage whatever the snapshot holds, since the stack
+# collects them anyway.
+SERVICE_CHECKS = {
+    "kubernetes_state.node.ready": ('max by (node) (kube_node_status_condition{condition="Ready", status="true"})',
+                                    ["node"]),
+    "kubernetes_state.node.disk_pressure": (
+        'max by (node) (kube_node_status_condition{condition="DiskPressure", status="false"})', ["node"]),
+    "kubernetes_state.node.memory_pressure": (
+        'max by (node) (kube_node_status_condition{condition="MemoryPressure", status="false"})', ["node"]),
+    "kubernetes_state.node.pid_pressure": (
+        'max by (node) (kube_node_status_condition{condition="PIDPressure", status="false"})', ["node"]),
+    "kubernetes_state.node.network_unavailable": (
+        'max by (node) (kube_node_status_condition{condition="NetworkUnavailable", status="false"})', ["node"]),
+    "kubernetes.kubelet.check": ('min by (instance) (up{job="kubelet", metrics_path="/metrics"})', ["instance"]),
+    "kube_apiserver_controlplane.up": ('min by (instance) (up{job="apiserver"})', ["instance"]),
+    "coredns.prometheus.health": ('min by (instance) (up{job="coredns"})', ["instance"]),
+}
+
+
+def register_service_checks(ctx: ConvertContext) -> None:
+    table = ctx.shared.setdefault("service_checks", {})
+    for name, (expr, group) in SERVICE_CHECKS.items():
+        table.setdefault(name, {"expr": expr, "group": list(group)})
+
+
 def applies(rec: dict[str, Any]) -> bool:
     return rec.get("check") in COLLECTED_BY
 

@@ -17,6 +17,7 @@ DEFAULT_INTERVAL = 15  # seconds: the Agent runs checks every 15 s unless min_co
 POD_HOST = "%%host%%"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 _TEMPLATE = re.compile(r"%%([a-z_]+?)(?:_([A-Za-z0-9_.-]+))?%%")
+_REGEX_META = re.compile(r"([.^$*+?()\[\]{}|\\])")
 _VOLATILE_LABELS = {"pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
                     "pod-template-generation"}
 
@@ -93,7 +94,7 @@ def substitute(value: str, rec: Record) -> str:
             if arg in env:
                 return env[arg]
             raise NeedsManual(f"%%env_{arg}%% is read from the Agent's environment at run time")
-        if var in ("kube_namespace",) and info.get("namespace"):
+        if var == "kube" and arg == "namespace" and info.get("namespace"):
             return info["namespace"]
         raise NeedsManual(f"template variable %%{var}{'_' + arg if arg else ''}%% has no static value")
 
@@ -137,8 +138,7 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
     ns = namespace_of(rec, item) if info else ""
     if host == POD_HOST:
         if info.get("kind") == "Service":
-            svc = info["services"][0]
-            return Target("service", f"{svc['name']}.{ns}.svc", port, scheme, path, ns, svc)
+            return _service_level(rec, info["services"][0], port, scheme, path, ns)
         if info and not info.get("unknown_workload"):
             for svc in info.get("services") or []:
                 sp = _service_port(svc, port, rec) if port is not None else None
@@ -153,6 +153,12 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
                         f"the selector `app.kubernetes.io/name: {k8s.label_value(guess)}` is a guess to adjust.",
                         Status.MANUAL))
         return t
+    if host in LOCAL_HOSTS and info and not info.get("unknown_workload") and info.get("kind") != "Service":
+        t = Target("pod", "", port, scheme, path, ns)
+        t.notes.append((f"The annotation points the Agent at {host}, which is the annotated pod itself only when "
+                        "the Agent shares its network (the Agent's own pods, hostNetwork); the scrape object "
+                        "assumes it is.", Status.MANUAL))
+        return t
     t = Target("static", host, port, scheme, path, ns)
     if host and "." not in host and ":" not in host and host not in LOCAL_HOSTS:
         t.notes.append((f"`{host}` is a short name resolved in the Agent's namespace; qualify it "
@@ -161,6 +167,24 @@ def locate(rec: Record, item: CoverageItem, host: str, port: int | str | None, s
         where = "the Agent's own pod/node" if info else "the host the Agent runs on"
         t.notes.append((f"The check connected to {host}, i.e. {where}; replace the target with the address of "
                         "that service as seen from Prometheus.", Status.MANUAL))
+    return t
+
+
+def _service_level(rec: Record, svc: dict[str, Any], port: Any, scheme: str, path: str, ns: str) -> Target:
+    """Annotations on a Service: ``service.*`` (a cluster check on the Service's IP) and
+    ``endpoints.*`` (an endpoint check on every pod behind it) are what the Agent reads."""
+    scope = rec.get("ad_scope")
+    sp = next((p for p in svc.get("ports") or []
+               if str(p.get("port")) == str(port) or (scope == "endpoints" and str(p.get("targetPort")) == str(port))),
+              None)
+    t = Target("service", f"{svc['name']}.{ns}.svc", port, scheme, path, ns, dict(svc, matched_port=sp) if sp else svc)
+    if scope not in ("service", "endpoints"):
+        t.notes.append((f"The Agent ignores `{scope}.*` annotations on a Service (it reads service.* and "
+                        "endpoints.* there), so this check probably never ran; converted as a check on the "
+                        "Service's endpoints — confirm it is wanted.", Status.MANUAL))
+    if port is not None and sp is None:
+        t.notes.append((f"Service {svc['name']} does not expose port {port}; add it so the scrape object can "
+                        "name it.", Status.MANUAL))
     return t
 
 
@@ -179,8 +203,7 @@ def tls_and_auth(inst: dict[str, Any], name: str, item: CoverageItem, *, pod_mon
     ep: dict[str, Any] = {}
     secret = k8s.dns_name(f"{name}-scrape-auth")
     verify = inst.get("tls_verify", inst.get("ssl_verify"))
-    if verify is False or inst.get("disable_ssl_validation") is True or inst.get("tls_ignore_warning") is True \
-            and verify is False:
+    if verify is False or inst.get("disable_ssl_validation") is True:
         ep["tlsConfig"] = {"insecureSkipVerify": True}
     for opt, tls_key, sec_key in (("tls_ca_cert", "ca", "ca.crt"), ("ssl_ca_cert", "ca", "ca.crt"),
                                   ("tls_cert", "cert", "tls.crt")):
@@ -221,8 +244,18 @@ def tag_relabelings(rec: Record, item: CoverageItem) -> list[dict[str, Any]]:
         if not label or label[0].isdigit() or label.startswith("__"):
             item.note(f"Tag `{tag}` is not a valid label name; dropped.", Status.APPROXIMATE)
             continue
+        if label in RESERVED_LABELS:
+            item.note(f"Tag `{tag}` would overwrite Prometheus's own `{label}` label; not set.", Status.APPROXIMATE)
+            continue
+        if not value:
+            item.note(f"Tag `{tag}` has no value; a label needs one, so it is not set.", Status.APPROXIMATE)
+            continue
         out.append({"targetLabel": label, "replacement": value, "action": "replace"})
     return out
+
+
+# target labels the operator and the translated queries rely on
+RESERVED_LABELS = {"job", "instance", "namespace", "pod", "container", "endpoint"}
 
 
 def unique_name(ctx: ConvertContext, base: str) -> str:
@@ -245,6 +278,36 @@ def workload_name(rec: Record) -> str:
 def object_base(rec: Record) -> str:
     owner = workload_name(rec)
     return f"{owner}-{rec['check']}" if owner and owner != rec["check"] else rec["check"]
+
+
+def record_service_check(ctx: ConvertContext, name: str, metric: str, job: str) -> None:
+    """Tell the monitors stage which 0/1 series stands for a Datadog service check:
+    ``ctx.shared["service_checks"][name] = {"expr", "group"}``, one series per instance,
+    over every scrape job that replaced an instance of the check."""
+    jobs = ctx.shared.setdefault("service_check_jobs", {}).setdefault(name, [])
+    if job not in jobs:
+        jobs.append(job)
+    if len(jobs) == 1:
+        sel = f'job="{promql_string(jobs[0])}"'
+    else:
+        alternatives = "|".join(_REGEX_META.sub(r"\\\1", j) for j in jobs)
+        sel = f'job=~"{promql_string(alternatives)}"'
+    ctx.shared.setdefault("service_checks", {})[name] = {
+        "expr": f"min by (instance) ({metric}{{{sel}}})", "group": ["instance"]}
+
+
+def promql_string(s: str) -> str:
+    """The body of a double-quoted PromQL string."""
+    return str(s).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def default_job(kind: str, name: str, namespace: str, service: str = "") -> str:
+    """The job label the Prometheus operator gives a scrape object's targets."""
+    if kind == "ServiceMonitor":
+        return service or name
+    if kind == "ScrapeConfig":
+        return f"scrapeConfig/{namespace}/{name}"
+    return f"{namespace}/{name}"
 
 
 SCRAPE_FOLDERS = {"ServiceMonitor": "scrape/servicemonitors", "PodMonitor": "scrape/podmonitors",

@@ -79,7 +79,9 @@ def _connection(ctx, item, rec, spec) -> tuple[list[common.Target], dict[str, st
         netloc = urlsplit(raw).netloc.rsplit("@", 1)[-1]
         host, _, port = netloc.partition(":")
         host = common.POD_HOST if "%%host%%" in raw else host
-        return [_resolve_address(ctx, item, rec, host, int(port) if port.isdigit() else port or None)], fields
+        t = _resolve_address(ctx, item, rec, host, int(port) if port.isdigit() else port or None)
+        item.note(f"The connection URI goes in the Secret as a whole; write it with the address {t.address}.")
+        return [t], fields
     if "list" in conn:
         servers = inst.get(conn["list"]) or []
         servers = [servers] if isinstance(servers, str) else list(servers)
@@ -105,6 +107,12 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
         item.extra["scrape_object"] = "none (manual)"
         return
     inst = rec.get("instance") or {}
+    if inst.get("dbm"):
+        item.note("Database Monitoring (dbm: true: query samples, explain plans, wait events) has no exporter "
+                  "equivalent; only the metrics are carried over.", Status.APPROXIMATE)
+    if inst.get("custom_queries") or inst.get("queries"):
+        item.note("custom_queries are not converted: port them to the exporter's own query file "
+                  "(e.g. postgres_exporter --extend.query-path, or sql_exporter).", Status.MANUAL)
     targets, fields = _connection(ctx, item, rec, spec)
     name = common.unique_name(ctx, common.object_base(rec) + "-exporter")
     secret_fields = set((spec.get("secrets") or {}).values())
@@ -141,6 +149,8 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     common.write_scrape(ctx, item, "ServiceMonitor", name, {
         "selector": {"matchLabels": sel}, "namespaceSelector": {"matchNames": [ctx.options.namespace]},
         "endpoints": [endpoint]})
+    if spec.get("service_check") and spec.get("up_metric"):
+        common.record_service_check(ctx, spec["service_check"], spec["up_metric"], name)
 
 
 def _missing_optional(template: str, values: dict[str, str]) -> bool:

@@ -125,4 +125,8 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
         item.note(f"Datadog named these metrics `{inst['namespace']}.<name>`; Prometheus keeps the exposed "
                   "names (dashboards and monitors translate to those).")
     item.extra["exporter"] = "none (the application exposes /metrics)"
-    common.scrape_target(ctx, item, rec, target, name, endpoint)
+    obj = common.scrape_target(ctx, item, rec, target, name, endpoint)
+    if generic and inst.get("namespace"):  # the check's health service check ↔ up of the new job
+        sc = f"{inst['namespace']}.{'openmetrics' if key == 'openmetrics_endpoint' else 'prometheus'}.health"
+        job = common.default_job(obj["kind"], name, ctx.options.namespace, (target.service or {}).get("name", ""))
+        common.record_service_check(ctx, sc, "up", job)

@@ -28,12 +28,13 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         data = obj.data
         item = ctx.ledger.add(KIND, obj.id, name=str(data.get("title") or data.get("name") or ""),
                               type=str(data.get("layout_type") or ""))
-        converter = DashboardConverter(ctx, obj.id, data)
+        converter = None
         with ctx.guard(item):
             try:
+                converter = DashboardConverter(ctx, obj.id, data)
                 convert_one(ctx, converter, item)
             except Exception as exc:
-                for w in converter.widget_items:
+                for w in converter.widget_items if converter else []:
                     w.status = Status.ERROR
                     w.note(f"The dashboard could not be converted ({exc.__class__.__name__}).")
                 raise

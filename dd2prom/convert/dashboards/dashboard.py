@@ -9,7 +9,7 @@ from typing import Any
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import layout, variables
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel
+from dd2prom.convert.dashboards.panel import WidgetContext, dicts, explain_panel, strings
 from dd2prom.convert.dashboards.widgets import convert_widget, group
 from dd2prom.convert.queries.types import Translation
 from dd2prom.emit.k8s import dns_name
@@ -41,10 +41,20 @@ class DashboardConverter:
         self.id = str(dashboard_id)
         self.data = data
         self.names = variables.grafana_names(data.get("template_variables"))
-        self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names))
+        self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names),
+                                          template_variable_tags=variables.tags(data.get("template_variables")))
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []
+        self.split_variables: dict[str, str] = {}
+        # two ids that differ only in characters a uid cannot hold would collide: keep both
+        taken = ctx.shared.setdefault("dashboard_uids", set())
+        self.uid = grafana_uid(self.id)
+        n = 1
+        while self.uid in taken:
+            n += 1
+            self.uid = grafana_uid(f"{self.id}-{n}")
+        taken.add(self.uid)
 
     # -- widgets ---------------------------------------------------------------
     def _item(self, widget: dict[str, Any], path: str) -> tuple[CoverageItem, WidgetContext]:
@@ -58,7 +68,8 @@ class DashboardConverter:
         item.extra["dashboard"] = self.id
         self.widget_items.append(item)
         wc = WidgetContext(widget=widget, item=item, translate_ctx=self.tctx, variables=self.names,
-                           translations=self.translations)
+                           translations=self.translations, shared=self.ctx.shared,
+                           split_variables=self.split_variables)
         return item, wc
 
     def panel_for(self, widget: dict[str, Any], path: str) -> dict[str, Any]:
@@ -69,7 +80,8 @@ class DashboardConverter:
             log.debug("widget %s failed", item.id, exc_info=True)
             item.extra.pop("promql", None)
             item.extra.pop("queries", None)
-            p = explain_panel(wc, f"Conversion failed: {exc.__class__.__name__}: {exc}", Status.ERROR)
+            p = explain_panel(wc, "The widget could not be converted (its JSON is not what Datadog writes, or a bug): "
+                                  f"{exc.__class__.__name__}: {exc}", Status.ERROR)
         p["description"] = describe(item)
         return p
 
@@ -86,15 +98,19 @@ class DashboardConverter:
     def build(self) -> dict[str, Any]:
         d = self.data
         free = d.get("layout_type") == "free"
-        widgets = [w for w in d.get("widgets") or [] if isinstance(w, dict)]
+        widgets = dicts(d.get("widgets"))
         panels = layout.arrange(widgets, free, self.panel_for, self.row_for)
         layout.number_panels(panels)
-        templating, notes = variables.build(d.get("template_variables"), self.names, self.tctx, self.translations)
+        templating, notes = variables.build(d.get("template_variables"), self.names, self.tctx, self.translations,
+                                           self.split_variables)
         self.notes += notes
         if d.get("reflow_type") == "auto":
             self.notes.append("Datadog re-flows this dashboard's widgets to the screen width; Grafana keeps the "
                               "positions computed here.")
-        presets = [p.get("name") for p in d.get("template_variable_presets") or [] if isinstance(p, dict)]
+        if d.get("restricted_roles"):
+            self.notes.append("Datadog restricted who may edit this dashboard; set the Grafana folder's "
+                              "permissions to match.")
+        presets = [p.get("name") for p in dicts(d.get("template_variable_presets"))]
         title = str(d.get("title") or self.id)
         description = str(d.get("description") or "").strip()
         if presets:
@@ -102,11 +118,11 @@ class DashboardConverter:
                               "they are listed in the description.")
             description += "\n\nDatadog saved views: " + ", ".join(map(str, presets))
         dashboard: dict[str, Any] = {
-            "uid": grafana_uid(self.id),
+            "uid": self.uid,
             "title": title,
             "description": (description + f"\n\nConverted from Datadog dashboard {self.id} by dd2prom.").strip(),
-            "tags": sorted({str(t) for t in d.get("tags") or [] if isinstance(t, str)} | {"datadog"}),
-            "editable": True,
+            "tags": sorted(set(strings(d.get("tags"))) | {"datadog"}),
+            "editable": not d.get("is_read_only", False),
             "graphTooltip": 1,
             "schemaVersion": SCHEMA_VERSION,
             "version": 1,
@@ -152,7 +168,7 @@ class DashboardConverter:
         item.extra["widgets"] = dict(sorted(counts.items()))
         item.extra["metrics"] = sorted({m for t in self.translations for m in t.metrics})
         item.extra["author"] = str(self.data.get("author_handle") or self.data.get("author_name") or "")
-        item.extra["uid"] = grafana_uid(self.id)
+        item.extra["uid"] = self.uid
         types = Counter(w.type for w in self.widget_items)
         item.extra["widget_types"] = dict(sorted(types.items()))
 

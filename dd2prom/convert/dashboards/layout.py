@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 COLUMNS = 24
-# A Grafana column is ~1/24 of the screen (~62 px at 1500 px) and a grid row
-# ~38 px with its margin: one column width ≈ 1.65 rows.
-ROWS_PER_COLUMN = 1.65
+# A Grafana column is 1/24 of the screen (80 px at 1920 px) and a grid row
+# 38 px with its margin: one column width ≈ 2 rows. Datadog's grid cells are
+# square, so a 4×2 Datadog timeseries becomes w 8 × h 8 (Grafana's usual size).
+ROWS_PER_COLUMN = 2.0
 DATADOG_COLUMNS = 12
 UNGROUPED_TITLE = "Other widgets"
 # Default sizes (Datadog columns x rows) for widgets without a layout (auto reflow).
@@ -58,7 +59,8 @@ def flow(widgets: list[dict[str, Any]], columns: int = DATADOG_COLUMNS) -> list[
     for w in widgets:
         box = widget_box(w)
         if box is None:
-            wtype = str((w.get("definition") or {}).get("type") or "")
+            definition = w.get("definition")
+            wtype = str(definition.get("type") or "") if isinstance(definition, dict) else ""
             width, height = DEFAULT_SIZES.get(wtype, (4, 2))
             if cx + width > columns:
                 cx, cy, row_h = 0.0, cy + row_h, 0.0

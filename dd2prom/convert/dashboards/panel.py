@@ -31,6 +31,8 @@ class WidgetContext:
     translate_ctx: TranslateContext
     variables: dict[str, str] = field(default_factory=dict)   # Datadog name → Grafana name
     translations: list[Translation] = field(default_factory=list)
+    shared: dict[str, Any] = field(default_factory=dict)      # ctx.shared: facts from earlier stages
+    split_variables: dict[str, str] = field(default_factory=dict)  # Grafana variable → tag (split groups)
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -49,12 +51,32 @@ class WidgetContext:
         return rewrite_variables(str(value or ""), self.variables)
 
 
-def rewrite_variables(text: str, variables: dict[str, str]) -> str:
-    def repl(m: re.Match) -> str:
-        name = variables.get(m.group(1))
-        return "${%s}" % name if name else m.group(0)
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON list; anything else (odd input) has none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
-    return re.sub(r"\$([A-Za-z0-9_-]+)(?:\.value)?", repl, text)
+
+def strings(value: Any) -> list[str]:
+    """The scalar items of a JSON list, as text."""
+    return [str(v) for v in value if isinstance(v, (str, int, float))] if isinstance(value, list) else []
+
+
+def obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def count(value: Any) -> int | None:
+    """A positive whole number from JSON (not a boolean), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def rewrite_variables(text: str, variables: dict[str, str]) -> str:
+    """``$name`` / ``$name.value`` of a known variable → ``${grafana name}``
+    (longest name first, so ``$host-name`` is not read as ``$host``)."""
+    if not variables or "$" not in text:
+        return text
+    names = "|".join(re.escape(n) for n in sorted(variables, key=len, reverse=True))
+    return re.sub(rf"\$({names})(?:\.value)?(?![A-Za-z0-9_])", lambda m: "${%s}" % variables[m.group(1)], text)
 
 
 def panel(wc: WidgetContext, type_: str, options: dict[str, Any], *, defaults: dict[str, Any] | None = None,
@@ -91,8 +113,8 @@ def time_from(time: Any, wc: WidgetContext) -> str | None:
         wc.note(f"The widget's time span {span!r} has no Grafana equivalent; it follows the dashboard's time range.",
                 Status.APPROXIMATE)
         return None
-    if time.get("type") == "live" and time.get("unit") in _SPAN_UNITS and isinstance(time.get("value"), int):
-        unit = _SPAN_UNITS[time["unit"]]
+    if time.get("type") == "live" and str(time.get("unit")) in _SPAN_UNITS and count(time.get("value")):
+        unit = _SPAN_UNITS[str(time["unit"])]
         value = time["value"]
         return f"{value * 30}d" if unit == "M" else f"{value * 365}d" if unit == "y" else f"{value}{unit}"
     if time.get("type") == "fixed":
@@ -104,8 +126,8 @@ def time_from(time: Any, wc: WidgetContext) -> str | None:
 def data_links(wc: WidgetContext, links: Any) -> list[dict[str, Any]]:
     """Custom links → Grafana data links; ``{{tag.value}}`` becomes the series' label."""
     out = []
-    for link in links or []:
-        if not isinstance(link, dict) or not link.get("link"):
+    for link in dicts(links):
+        if not isinstance(link.get("link"), str):
             continue
         if link.get("is_hidden"):
             continue
@@ -145,14 +167,11 @@ def original_queries(definition: dict[str, Any]) -> list[str]:
     requests = definition.get("requests")
     if isinstance(requests, dict):
         requests = list(requests.values())
-    for req in requests or []:
-        if not isinstance(req, dict):
-            continue
+    for req in dicts(requests):
         if isinstance(req.get("q"), str):
             out.append(req["q"])
-        for q in req.get("queries") or []:
-            if isinstance(q, dict):
-                out.append(f"{q.get('data_source', 'metrics')}: {query_text(q)}")
+        for q in dicts(req.get("queries")):
+            out.append(f"{q.get('data_source', 'metrics')}: {query_text(q)}")
         for key in ("query", "log_query", "apm_query", "rum_query", "process_query"):
             if isinstance(req.get(key), dict):
                 out.append(f"{key}: {query_text(req[key])}")

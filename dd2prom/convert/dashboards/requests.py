@@ -29,9 +29,9 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, query_text
+from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, count, dicts, query_text
 from dd2prom.convert.dashboards.units import number_format_unit
-from dd2prom.convert.queries import translate, translate_formula
+from dd2prom.convert.queries import mapping, translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
@@ -66,19 +66,27 @@ class Series:
         return str(self.formula.get("alias") or self.request.get("alias") or self.original)
 
 
-def label_for_tag(tctx: TranslateContext, tag: str) -> str:
-    """The Prometheus label a Datadog tag key maps to (mapping tables when the
-    transpiler provides them, else the tag made a valid label name)."""
-    try:
-        from dd2prom.convert.queries.mapping import label_for_tag as mapped
+class NoQuery(Exception):
+    """No query of the widget could be translated (the dispatcher then shows an
+    explaining text panel instead)."""
 
-        label = mapped(tctx.mappings, tag)
-        if label:
-            return str(label)
-    except (ImportError, AttributeError, TypeError):
-        pass
-    label = re.sub(r"[^A-Za-z0-9_]", "_", tag)
-    return label if re.match(r"[A-Za-z_]", label) else f"_{label}"
+    MESSAGE = "No query of this widget could be translated to PromQL."
+
+
+def translate_widget(wc: WidgetContext, shape: str, requests: Any = None, sort: bool = False,
+                     minimum: int = 1) -> "RequestTranslator":
+    """Translate a widget's requests (its own, or ``requests``); raises
+    :class:`NoQuery` when fewer than ``minimum`` series came out."""
+    rt = RequestTranslator(wc, shape, sort=sort)
+    rt.run(wc.definition.get("requests") if requests is None else requests)
+    if len(rt.series) < minimum:
+        raise NoQuery(NoQuery.MESSAGE)
+    return rt
+
+
+def label_for_tag(tctx: TranslateContext, tag: str) -> str:
+    """The Prometheus label a Datadog tag key maps to (the transpiler's mapping tables)."""
+    return mapping.label_for_tag(tctx.mappings, tag)
 
 
 def split_top_level(q: str) -> list[str]:
@@ -122,9 +130,8 @@ class RequestTranslator:
     def run(self, requests: Any) -> list[Series]:
         if isinstance(requests, dict):
             requests = [requests]
-        for req in requests or []:
-            if isinstance(req, dict):
-                self._request(req)
+        for req in dicts(requests):
+            self._request(req)
         self._record_failures()
         return self.series
 
@@ -135,23 +142,27 @@ class RequestTranslator:
                 and isinstance(req["query"].get("query"), str):
             self._one(req, {}, req["query"]["query"], {}, str(req["query"].get("aggregator") or "avg"))
         elif isinstance(req.get("q"), str):
+            # classic aliases: metadata [{expression, alias_name}]
+            aliases = {str(m.get("expression", "")).strip(): m.get("alias_name")
+                       for m in dicts(req.get("metadata")) if m.get("alias_name")}
             for q in split_top_level(req["q"]):
-                self._one(req, {}, q, {}, str(req.get("aggregator") or "avg"))
+                alias = {"alias": aliases[q]} if q in aliases else {}
+                self._one(req, alias, q, {}, str(req.get("aggregator") or "avg"))
         else:
             for key in ("log_query", "apm_query", "rum_query", "security_query", "process_query",
                         "network_query", "event_query", "audit_query", "profile_metrics_query", "query"):
                 if isinstance(req.get(key), dict):
-                    source = key.removesuffix("_query") if key != "query" else "an event list"
+                    source = req[key].get("data_source") or key.removesuffix("_query")
                     self.failed.append((f"{key}: {query_text(req[key])}",
                                         f"it reads {source} data, which Prometheus does not hold"))
                     return
             self.failed.append((str(req)[:200], "the request has no metric query"))
 
     def _formulas(self, req: dict[str, Any]) -> None:
-        queries = {str(q.get("name")): q for q in req["queries"] if isinstance(q, dict)}
-        formulas = req.get("formulas") or [{"formula": name} for name in queries]
+        queries = {str(q.get("name")): q for q in dicts(req["queries"])}
+        formulas = dicts(req.get("formulas")) or [{"formula": name} for name in queries]
         for f in formulas:
-            if not isinstance(f, dict) or not isinstance(f.get("formula"), str):
+            if not isinstance(f.get("formula"), str):
                 continue
             formula = f["formula"].strip()
             used = {n: q for n, q in queries.items() if _mentions(formula, n)}
@@ -190,12 +201,18 @@ class RequestTranslator:
         for sentence in t.notes:
             self.wc.note(sentence, t.status)
         self.wc.note("", t.status)
+        if aggregator not in CALCS:
+            if self.shape != "range":
+                self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
+                             Status.APPROXIMATE)
+            aggregator = "avg"
         expr = self._shape(t.promql or "", aggregator, self._limit(req, formula))
         err = promql_error(expr)
         if err:
             self.failed.append((original, f"the generated PromQL does not parse ({err})"))
             return
-        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original, aggregator=aggregator,
+        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original,
+                        aggregator=aggregator,
                         request=req, formula=formula, translation=t)
         series.legend = self._legend(series, t)
         self.series.append(series)
@@ -207,20 +224,16 @@ class RequestTranslator:
         """(count, order) from the formula's ``limit`` or, for a one-formula
         request, the request's ``sort`` (top lists)."""
         limit = formula.get("limit")
-        if not isinstance(limit, dict) and len(req.get("formulas") or [None]) == 1:
+        if not isinstance(limit, dict) and len(dicts(req.get("formulas"))) <= 1:
             limit = req.get("sort")
-        if not isinstance(limit, dict) or not isinstance(limit.get("count"), int):
+        if not isinstance(limit, dict) or not count(limit.get("count")):
             return None
         order = limit.get("order")
-        if order is None and isinstance(limit.get("order_by"), list) and limit["order_by"]:
-            order = (limit["order_by"][0] or {}).get("order")
+        if order is None and dicts(limit.get("order_by")):
+            order = dicts(limit["order_by"])[0].get("order")
         return limit["count"], str(order or "desc")
 
     def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None) -> str:
-        if aggregator not in CALCS:
-            self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
-                         Status.APPROXIMATE)
-            aggregator = "avg"
         if self.shape == "instant" and OVER_TIME[aggregator]:
             expr = f"{OVER_TIME[aggregator]}(({expr})[$__range:$__interval])"
         order = limit[1] if limit else "desc"
@@ -245,7 +258,7 @@ class RequestTranslator:
             return
         status = Status.UNSUPPORTED if not self.series else Status.MANUAL
         for original, reason in self.failed:
-            self.wc.note(f"Query not converted: {original} — {reason}.", status)
+            self.wc.note(f"Query not converted: {original} — {reason.rstrip('.')}.", status)
             self.wc.item.extra.setdefault("untranslated", []).append(original)
         if self.series:
             self.wc.note(f"{len(self.failed)} of {len(self.failed) + len(self.series)} queries could not be "

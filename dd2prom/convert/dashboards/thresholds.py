@@ -54,7 +54,7 @@ class Thresholds:
 def palette_color(palette: str | None, custom_bg: str | None = None, custom_fg: str | None = None) -> str:
     """The colour a conditional-format palette paints (background for
     ``white_on_X``, text for ``X_on_white``)."""
-    palette = (palette or "").lower()
+    palette = str(palette or "").lower()
     if palette == "custom_bg" and custom_bg:
         return custom_bg
     if palette in ("custom_text", "custom_fg") and custom_fg:
@@ -78,7 +78,7 @@ def from_markers(markers: Any) -> Thresholds:
     lines: list[tuple[float, str]] = []
     area = False
     dashed = False
-    for marker in markers or []:
+    for marker in markers if isinstance(markers, list) else []:
         if not isinstance(marker, dict):
             continue
         text = str(marker.get("value") or "")
@@ -115,7 +115,7 @@ def from_conditional_formats(formats: Any) -> Thresholds:
     """Conditional formats (first match wins) → equivalent threshold steps."""
     out = Thresholds()
     rules = []
-    for cf in formats or []:
+    for cf in formats if isinstance(formats, list) else []:
         if not isinstance(cf, dict):
             continue
         op = COMPARATORS.get(str(cf.get("comparator")))

@@ -48,10 +48,10 @@ def _plural(name: str) -> str:
 
 def grafana_unit(unit: str | None, per_unit: str | None = None) -> str | None:
     """The Grafana unit id for a Datadog unit (and optional per unit)."""
-    if not unit:
+    if not isinstance(unit, str) or not unit.strip():
         return None
     unit = unit.strip().lower()
-    per = (per_unit or "").strip().lower() or None
+    per = per_unit.strip().lower() if isinstance(per_unit, str) and per_unit.strip() else None
     if per:
         if (unit, per) in RATES:
             return RATES[(unit, per)]
@@ -76,7 +76,7 @@ def number_format_unit(number_format: Any) -> str | None:
     """A formula's ``number_format.unit``: a canonical unit or a custom label."""
     if not isinstance(number_format, dict):
         return None
-    unit = number_format.get("unit") or {}
+    unit = number_format.get("unit")
     if not isinstance(unit, dict):
         return None
     if unit.get("type") == "custom_unit_label":

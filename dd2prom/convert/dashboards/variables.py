@@ -3,7 +3,8 @@
 Every Datadog template variable filters queries by one tag (its ``prefix``).
 In Grafana it becomes a query variable listing that tag's label values
 (``label_values(<metric>, <label>)``) on a metric the dashboard reads and that
-carries the label, multi-select with *All* (``.*``, like Datadog's ``*``
+carries the label (preferably one whose queries filter by this variable, with
+the label the transpiler chose there), multi-select with *All* (``.*``, like Datadog's ``*``
 which also matches series without the tag). ``available_values`` restrict the
 list with a regex; defaults become the current selection. A ``datasource``
 variable comes first so the dashboard works against any Prometheus.
@@ -15,7 +16,7 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from dd2prom.convert.dashboards.panel import DATASOURCE
+from dd2prom.convert.dashboards.panel import DATASOURCE, dicts, strings
 from dd2prom.convert.dashboards.requests import label_for_tag
 from dd2prom.convert.queries.types import TranslateContext, Translation
 
@@ -26,8 +27,8 @@ DATASOURCE_VARIABLE = {"type": "datasource", "name": "datasource", "label": "Dat
 def grafana_names(template_variables: Any) -> dict[str, str]:
     """Datadog variable name → a valid, unique Grafana variable name."""
     out: dict[str, str] = {}
-    for tv in template_variables or []:
-        if not isinstance(tv, dict) or not tv.get("name"):
+    for tv in dicts(template_variables):
+        if not isinstance(tv.get("name"), str) or not tv["name"]:
             continue
         name = re.sub(r"[^A-Za-z0-9_]", "_", str(tv["name"]))
         if not re.match(r"[A-Za-z_]", name) or name == "datasource":
@@ -36,6 +37,27 @@ def grafana_names(template_variables: Any) -> dict[str, str]:
             name += "_"
         out[str(tv["name"])] = name
     return out
+
+
+def tags(template_variables: Any) -> dict[str, str]:
+    """Datadog variable name → the tag it filters (its ``prefix``), for the transpiler."""
+    return {str(tv["name"]): str(tv["prefix"]) for tv in dicts(template_variables)
+            if tv.get("name") and isinstance(tv.get("prefix"), str) and tv["prefix"]}
+
+
+def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, str | None]:
+    """(label, metric) the translated queries filter with ``$name`` most often:
+    the transpiler's own choice of label (it may depend on the metric)."""
+    matcher = re.compile(rf'([A-Za-z_]\w*)\s*!?=~?\s*"\$\{{?{re.escape(name)}\}}?"')
+    labels: Counter[str] = Counter()
+    metrics: Counter[str] = Counter()
+    for t in translations:
+        found = matcher.findall(t.promql or "") if t.ok else []
+        if found:
+            labels.update(found)
+            metrics.update(t.prom_metrics)
+    return (labels.most_common(1)[0][0] if labels else None,
+            metrics.most_common(1)[0][0] if metrics else None)
 
 
 def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
@@ -54,35 +76,49 @@ def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
 
 
 def _defaults(tv: dict[str, Any]) -> list[str]:
-    values = tv.get("defaults") if isinstance(tv.get("defaults"), list) else [tv.get("default")]
-    return [str(v) for v in values if v not in (None, "", "*")]
+    values = strings(tv.get("defaults")) if isinstance(tv.get("defaults"), list) else strings([tv.get("default")])
+    return [v for v in values if v not in ("", "*")]
+
+
+def query_variable(name: str, label_text: str, tag: str, tctx: TranslateContext,
+                   translations: list[Translation], defaults: list[str] | None = None) -> dict[str, Any]:
+    """A multi-select Grafana query variable listing the values of the label ``tag`` maps to."""
+    used_label, used_metric = _used(name, translations)
+    label = used_label or label_for_tag(tctx, tag)
+    metric = used_metric or _metric_for(label, translations)
+    return {
+        "type": "query", "name": name, "label": label_text, "datasource": DATASOURCE,
+        "query": f"label_values({metric}, {label})" if metric else f"label_values({label})",
+        "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
+        "hide": 0, "options": [], "regex": "",
+        "current": ({"text": defaults, "value": defaults, "selected": True} if defaults
+                    else {"text": ["All"], "value": ["$__all"], "selected": True}),
+    }
 
 
 def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext,
-          translations: list[Translation]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Grafana templating list (datasource first) and sentences about what differs."""
+          translations: list[Translation], split: dict[str, str] | None = None,
+          ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Grafana templating list (datasource first, then the Datadog variables,
+    then the variables split groups repeat over) and sentences about what differs."""
     out: list[dict[str, Any]] = [dict(DATASOURCE_VARIABLE)]
     notes: list[str] = []
-    for tv in template_variables or []:
-        if not isinstance(tv, dict) or str(tv.get("name")) not in names:
+    for tv in dicts(template_variables):
+        if str(tv.get("name")) not in names:
             continue
-        name = names[str(tv["name"])]
-        tag = str(tv.get("prefix") or tv["name"])
+        tag = str(tv["prefix"]) if isinstance(tv.get("prefix"), str) and tv["prefix"] else str(tv["name"])
         if not tv.get("prefix"):
             notes.append(f"Template variable {tv['name']!r} has no tag prefix; it is taken to be the tag {tag!r}.")
-        label = label_for_tag(tctx, tag)
-        metric = _metric_for(label, translations)
-        query = f"label_values({metric}, {label})" if metric else f"label_values({label})"
-        var: dict[str, Any] = {
-            "type": "query", "name": name, "label": str(tv["name"]), "datasource": DATASOURCE,
-            "query": query, "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
-            "hide": 0, "options": [], "regex": "",
-        }
-        available = [str(v) for v in tv.get("available_values") or [] if v not in (None, "")]
-        if available:
-            var["regex"] = "/^(" + "|".join(re.escape(v) for v in available) + ")$/"
         defaults = _defaults(tv)
-        var["current"] = ({"text": defaults, "value": defaults, "selected": True} if defaults
-                          else {"text": ["All"], "value": ["$__all"], "selected": True})
+        if any("*" in v for v in defaults):
+            notes.append(f"Template variable {tv['name']!r} defaults to the wildcard {', '.join(defaults)}; "
+                         "Grafana selects values, not patterns, so it starts on All.")
+            defaults = []
+        var = query_variable(names[str(tv["name"])], str(tv["name"]), tag, tctx, translations, defaults)
+        available = [v for v in strings(tv.get("available_values")) if v]
+        if available:
+            var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         out.append(var)
+    for name, tag in (split or {}).items():
+        out.append(query_variable(name, f"{tag} (one graph each)", tag, tctx, translations))
     return out, notes

@@ -70,7 +70,13 @@ def _one_time(dt: Downtime, item: CoverageItem, ctx: ConvertContext, now: dateti
     item.outputs.append(ctx.out.write_json(rel, silences.silences(dt, conjunctions, starts, ends)))
 
 
-def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monitor_tags: dict[str, list[str]]) -> None:
+def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monitor_tags: dict[str, list[str]],
+             ids: set[str]) -> None:
+    parent = obj.data.get("parent_id")
+    if parent is not None and str(parent) in ids:
+        _skip(item, f"An occurrence of recurring downtime {parent}, which is converted as a whole.")
+        item.type = "occurrence"
+        return
     try:
         dt = read(obj.id, obj.data)
     except DowntimeError as exc:
@@ -87,7 +93,7 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
         item.note("The downtime mutes no converted monitor.", Status.MANUAL)
         return
     try:
-        scope = silences.scope_dnf(dt.scope)
+        scope = silences.scope_dnf(dt.scope, ctx.translate_context().mappings)
         conjunctions = [c + target for c in scope]
         if any(scope):
             item.note("Scope tags match the alerts' labels of the same name (after tag mapping); an alert without "
@@ -103,11 +109,13 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     now = ctx.shared.get("now") or datetime.now(UTC)
     monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags") or []]
                     for obj in snapshot.iter("monitors") if isinstance(obj.data, dict)}
-    for obj in snapshot.iter("downtimes"):
+    objs = list(snapshot.iter("downtimes"))
+    ids = {o.id for o in objs}
+    for obj in objs:
         if record_unreadable(ctx, KIND, obj):
             continue
         body = obj.data.get("data") if isinstance(obj.data.get("data"), dict) else obj.data
         message = str(body.get("message") or (body.get("attributes") or {}).get("message") or "")
         item = ctx.ledger.add(KIND, obj.id, name=(message.strip().splitlines() or [""])[0][:120], type="?")
         with ctx.guard(item):
-            _convert(obj, item, ctx, now, monitor_tags)
+            _convert(obj, item, ctx, now, monitor_tags, ids)

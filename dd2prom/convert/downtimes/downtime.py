@@ -75,7 +75,7 @@ def _zone(name: str | None) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise DowntimeError(f"Unknown timezone {name!r}.")
+        raise DowntimeError(f"Unknown timezone {name!r}.") from None
     return name
 
 
@@ -85,7 +85,7 @@ def _epoch(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError):
-        raise DowntimeError(f"{value!r} is not a Unix time.")
+        raise DowntimeError(f"{value!r} is not a Unix time.") from None
 
 
 def _iso(value: Any, tz: str = "UTC") -> datetime | None:
@@ -95,7 +95,7 @@ def _iso(value: Any, tz: str = "UTC") -> datetime | None:
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise DowntimeError(f"{value!r} is not an ISO 8601 time.")
+        raise DowntimeError(f"{value!r} is not an ISO 8601 time.") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(tz))
 
 
@@ -126,7 +126,7 @@ def parse_rrule(rule: str, start: datetime, duration: timedelta, tz: str) -> Rec
         try:
             rec.until = datetime.strptime(until, fmt).replace(tzinfo=UTC)
         except ValueError:
-            raise DowntimeError(f"UNTIL value {until!r} is not a date.")
+            raise DowntimeError(f"UNTIL value {until!r} is not a date.") from None
     if "COUNT" in parts:
         rec.count = int(parts.pop("COUNT"))
     parts.pop("WKST", None)

@@ -11,12 +11,6 @@ from dd2prom.convert.monitors.rules import MONITOR_LABEL, STATE_LABEL  # noqa: F
 from dd2prom.convert.monitors.spec import label_name
 
 
-def tag_label(key: str) -> str:
-    """The Prometheus label a Datadog tag key becomes: the same function the
-    monitors' rules use, so matchers hit the labels those rules carry."""
-    return label_name(key.strip())
-
-
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -44,25 +38,52 @@ class Matcher:
         return Matcher(self.name, self.value, self.regex, not self.equal)
 
 
-def tag_matcher(key: str, value: str | None, equal: bool = True) -> Matcher:
-    """``key:value`` (``*`` wildcards allowed) → a matcher; a bare tag (no
-    value) means "has that label"."""
-    label = tag_label(key)
-    if value is None or value == "*":
-        return Matcher(label, ".+", True, equal)
-    if "*" in value or "?" in value:
-        pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
-        return Matcher(label, pattern, True, equal)
-    return Matcher(label, value, False, equal)
+# ``key:(a OR b)`` (search syntax of v2 downtime scopes) → ``key IN (a,b)`` (query scope syntax)
+_KEY_OR = re.compile(r"([\w.\-/@]+):\(\s*([^()]*?)\s*\)")
 
 
-def tag_matchers(pairs: Iterable[Iterable[str]]) -> list[Matcher]:
-    """``[("host", "a"), ("env", "prod")]`` → matchers, all of which must hold."""
-    out = []
-    for pair in pairs:
-        key, value = list(pair)
-        out.append(tag_matcher(key.strip(), value.strip()))
-    return out
+def _key_or(m: re.Match) -> str:
+    values = re.split(r"\s+OR\s+", m.group(2))
+    if any(not v or re.search(r"\s", v) for v in values):
+        raise ValueError(f"{m.group(0)!r}: only OR lists of values are supported inside a tag's parentheses")
+    return f"{m.group(1)} IN ({','.join(values)})"
+
+
+def _check_terms(node: Any) -> None:
+    """Reject what the scope grammar reads but a mute cannot mean (``key:`` with no value)."""
+    for child in getattr(node, "items", ()) or ([node.item] if hasattr(node, "item") else []):
+        _check_terms(child)
+    if type(node).__name__ == "Tag" and node.value == "":
+        raise ValueError(f"tag {node.key!r} has an empty value")
+
+
+def scope_matchers(text: str, mappings: Any = None) -> list[list[Matcher]]:
+    """A Datadog scope (``env:prod,!host:web-*``, ``env:prod AND service:(a OR b)``)
+    → conjunctions of matchers (any of them selects), with the transpiler's
+    grammar and tag → label mapping (``host`` → ``instance`` with any port, …).
+    Raises ValueError with a sentence."""
+    from dd2prom.convert.queries.generator import Env, Generator, Unsupported
+    from dd2prom.convert.queries.lexer import QuerySyntaxError
+    from dd2prom.convert.queries.mapping import load_mappings
+    from dd2prom.convert.queries.scope import parse_scope
+    from dd2prom.convert.queries.types import TranslateContext
+
+    text = _KEY_OR.sub(_key_or, text.strip())
+    try:
+        node = parse_scope(text, 0)
+        if node is None:
+            return [[]]
+        _check_terms(node)
+        gen = Generator(ctx=TranslateContext(), mappings=mappings if mappings is not None else load_mappings(None))
+        conj = gen._dnf(node, False, "", Env(target="monitor", rate_window="5m", count_window="5m",
+                                              range_window="5m"))
+    except QuerySyntaxError as exc:
+        raise ValueError(f"scope {text!r} does not parse: {exc.message}") from None
+    except Unsupported as exc:
+        raise ValueError(str(exc)) from None
+    if any(label == "__name__" for c in conj for label, _, _ in c):
+        raise ValueError("a negated '*' selects nothing")
+    return [[Matcher(label, value, op in ("=~", "!~"), op in ("=", "=~")) for label, op, value in c] for c in conj]
 
 
 def tag_labels(tags: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
@@ -72,7 +93,7 @@ def tag_labels(tags: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, s
     out: dict[str, str] = {}
     for tag in tags:
         key, sep, value = str(tag).partition(":")
-        label = tag_label(key) if sep and value else ""
+        label = label_name(key.strip()) if sep and value else ""
         if label and label not in taken and label not in out and not label.startswith("__"):
             out[label] = value
     return out

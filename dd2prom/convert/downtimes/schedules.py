@@ -80,7 +80,7 @@ def _shift(sel: dict[str, list[Any]], offset: int) -> dict[str, list[Any]] | Non
         for item in sel["days_of_month"]:
             bounds = [int(b) for b in str(item).split(":")]
             moved = [b + offset for b in bounds]
-            if any((b > 0 and m > 28) or (b < 0 <= m) for b, m in zip(bounds, moved)):
+            if any((b > 0 and m > 28) or (b < 0 <= m) for b, m in zip(bounds, moved, strict=True)):
                 return None
             days.append(":".join(str(m) for m in moved))
         out["days_of_month"] = days

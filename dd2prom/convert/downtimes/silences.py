@@ -15,73 +15,21 @@ from datetime import UTC, datetime
 from typing import Any, Iterable
 
 from dd2prom.convert.downtimes.downtime import Downtime, DowntimeError
-from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, Matcher, tag_label, tag_matcher
+from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, Matcher, scope_matchers
 from dd2prom.model import Status
 
 Conjunctions = list[list[Matcher]]
 CREATED_BY = "dd2prom"
 
 
-def _and(left: Conjunctions, right: Conjunctions) -> Conjunctions:
-    return [a + b for a in left for b in right]
-
-
-def _scope_ast_dnf(node: Any) -> Conjunctions:
-    """The transpiler's scope AST (Tag, TagIn, ScopeNot, ScopeAnd, ScopeOr) → DNF."""
-    kind = type(node).__name__
-    if kind == "Tag":
-        if node.var or node.key is None:
-            raise DowntimeError(f"Scope term {node.value or node.var!r} is not a key:value tag.", Status.UNSUPPORTED)
-        return [[]] if node.key == "*" else [[tag_matcher(node.key, node.value)]]
-    if kind == "TagIn":
-        pattern = "|".join(re.escape(v) for v in node.values)
-        return [[Matcher(tag_label(node.key), pattern, regex=True)]]
-    if kind == "ScopeNot":
-        inner = _scope_ast_dnf(node.item)
-        if len(inner) != 1 or len(inner[0]) != 1:
-            raise DowntimeError("Only single tags can be negated in a downtime scope.", Status.UNSUPPORTED)
-        return [[inner[0][0].negated()]]
-    if kind == "ScopeAnd":
-        out: Conjunctions = [[]]
-        for item in node.items:
-            out = _and(out, _scope_ast_dnf(item))
-        return out
-    if kind == "ScopeOr":
-        return [c for item in node.items for c in _scope_ast_dnf(item)]
-    raise DowntimeError(f"Unknown scope element {kind}.", Status.UNSUPPORTED)
-
-
-def _term(text: str) -> list[Matcher]:
-    """One v1 scope entry: ``key:value``, ``!key:value`` / ``-key:value``, ``*``."""
-    text = text.strip()
-    if text in ("", "*"):
-        return []
-    negate = text[:1] in ("!", "-")
-    key, sep, value = text.lstrip("!-").partition(":")
-    if not sep:
-        raise DowntimeError(f"Scope term {text!r} is not a key:value tag.", Status.UNSUPPORTED)
-    m = tag_matcher(key, value)
-    return [m.negated() if negate else m]
-
-
-def scope_dnf(scope: Any) -> Conjunctions:
+def scope_dnf(scope: Any, mappings: Any = None) -> Conjunctions:
     """v1 list (every entry must hold) or v2 query string → conjunctions of matchers."""
-    if isinstance(scope, list):
-        return [[m for entry in scope for m in _term(str(entry))]]
-    text = str(scope).strip()
-    if text in ("", "*"):
-        return [[]]
+    text = ",".join(str(e) for e in scope if str(e).strip() not in ("", "*")) if isinstance(scope, list) \
+        else str(scope or "")
     try:
-        from dd2prom.convert.queries.scope import parse_scope  # the transpiler's scope grammar
-    except ImportError:  # pragma: no cover - before the transpiler is present
-        if re.search(r"[()]|\bOR\b", text):
-            raise DowntimeError(f"Scope {text!r} needs the query transpiler's scope parser.", Status.UNSUPPORTED)
-        return [[m for entry in re.split(r"\s+AND\s+|,|\s+", text) for m in _term(entry)]]
-    try:
-        node = parse_scope(text, 0)
-    except Exception as exc:  # the transpiler's syntax error, with its own sentence
-        raise DowntimeError(f"Scope {text!r} does not parse: {exc}")
-    return [[]] if node is None else _scope_ast_dnf(node)
+        return scope_matchers(text, mappings)
+    except ValueError as exc:
+        raise DowntimeError(f"The scope cannot be expressed as matchers: {exc}.", Status.UNSUPPORTED) from None
 
 
 def monitor_matchers(dt: Downtime, monitor_tags: dict[str, list[str]]) -> tuple[list[Matcher] | None, list[str]]:

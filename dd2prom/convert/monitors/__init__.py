@@ -22,22 +22,31 @@ from collections import defaultdict
 from typing import Any
 
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.monitors import composite, metric, service_check, slo, synthetics, unsupported
+from dd2prom.convert.monitors import (
+    composite,
+    metric,
+    service_check,
+    slo,
+    synthetics,
+    unsupported,
+)
+from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import NotConverted
 from dd2prom.convert.monitors.build import MonitorRules, build
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
+from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
-from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
-from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT, alertmanager_config
+from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
+from dd2prom.emit.alertmanager import alertmanager_config
+from dd2prom.emit.yamlio import dump_yaml
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
-from dd2prom.validate.promql import promql_error
 
 KIND = "monitor"
+MAX_RULE_BYTES = 200_000
 FAMILIES = {
     "metric alert": metric.convert,
     "query alert": metric.convert,
@@ -73,7 +82,23 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
     for owner, members in sorted(groups.items()):
-        write_group(ctx, owner, members)
+        for i, chunk in enumerate(chunks(members)):
+            write_group(ctx, owner, chunk, part=i + 1)
+
+
+def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
+    """Split an owner's monitors so each PrometheusRule stays well under
+    kubectl's 256 KiB last-applied annotation and etcd's object size."""
+    out: list[list] = [[]]
+    size = 0
+    for member in members:
+        cost = len(dump_yaml([r.to_dict() for r in member[0].rules]))
+        if out[-1] and size + cost > MAX_RULE_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(member)
+        size += cost
+    return out
 
 
 def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str]) -> MonitorRules | None:
@@ -93,11 +118,7 @@ def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, 
         item.note(n)
     for n, status in option_notes(spec, cond.window_seconds):
         item.note(n, status)
-    mr = build(spec, cond, item, am, taken)
-    for rule in mr.rules:
-        err = promql_error(rule.expr)
-        if err:
-            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
+    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings)
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     item.extra.update(
         alertname=mr.alert_name, metrics=cond.metrics, prom_metrics=cond.prom_metrics, group_by=mr.group,
@@ -115,8 +136,8 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]]) -> None:
-    name = k8s.dns_name(f"monitors-{owner or 'unowned'}")
+def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]], part: int = 1) -> None:
+    name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
     rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
                    for mr, _ in members]
     labels = {"release": ctx.options.release_label}

@@ -35,6 +35,9 @@ class Alerting:
     bound: float | None = None
     # threshold monitors get generated promtool tests
     testable: bool = True
+    # recorded as dd2prom:monitor_input first, so models read a stored series
+    # over their history instead of re-evaluating the query in a subquery
+    input_expr: str | None = None
     no_data: bool = True               # the family supports the no-data rule
 
 

@@ -9,11 +9,29 @@ from dataclasses import dataclass, field
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import Alerting, NotConverted
 from dd2prom.convert.monitors.routing import add_monitor_route
-from dd2prom.convert.monitors.rules import (MONITOR_LABEL, NO_DATA_LOOKBACK, SEVERITY, STATE_LABEL, VALUE_METRIC,
-                                            Rule, duration, no_data_expr, number, selector, threshold_expr)
-from dd2prom.convert.monitors.spec import LABEL_RE, MonitorSpec, label_name, no_data_timeframe_seconds
+from dd2prom.convert.monitors.rules import (
+    INPUT_METRIC,
+    MONITOR_LABEL,
+    NO_DATA_LOOKBACK,
+    SEVERITY,
+    STATE_LABEL,
+    VALUE_METRIC,
+    Rule,
+    duration,
+    no_data_expr,
+    number,
+    selector,
+    threshold_expr,
+)
+from dd2prom.convert.monitors.spec import (
+    LABEL_RE,
+    MonitorSpec,
+    label_name,
+    no_data_timeframe_seconds,
+)
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
+from dd2prom.validate.promql import promql_error
 
 RESERVED = {"alertname", "alertstate", "severity", "priority", MONITOR_LABEL, STATE_LABEL, "le", "quantile"}
 
@@ -35,7 +53,7 @@ class MonitorRules:
     alert_name: str
     group: list[str]
     comparator: str
-    record: Rule
+    records: list[Rule]
     levels: list[Level]
     static_parts: dict[str, list[msg.Part]]
     testable: bool
@@ -43,7 +61,7 @@ class MonitorRules:
 
     @property
     def rules(self) -> list[Rule]:
-        return [self.record] + [lv.rule for lv in self.levels]
+        return self.records + [lv.rule for lv in self.levels]
 
 
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
@@ -57,14 +75,14 @@ def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
     return name
 
 
-def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem) -> dict[str, str]:
+def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem, labeler) -> dict[str, str]:
     """Monitor tags as rule labels (``team:payments`` → ``team="payments"``)."""
     values: dict[str, list[str]] = {}
     for tag in spec.tags:
         if ":" not in tag:
             continue
         key, value = tag.split(":", 1)
-        name = label_name(key)
+        name = labeler(key)
         if name in RESERVED or name.startswith("__") or name in group or not LABEL_RE.match(name):
             item.note(f"Tag {tag!r} is not a rule label: {name} is a group or reserved label.")
             continue
@@ -75,7 +93,7 @@ def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem) -> dict[
 
 
 def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: AlertmanagerConfig,
-          taken: set[str]) -> MonitorRules:
+          taken: set[str], mappings=None) -> MonitorRules:
     th = spec.thresholds
     fixed = cond.critical is not None
     critical = cond.critical if fixed else th.critical if th.critical is not None else cond.query_threshold
@@ -96,10 +114,13 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []
-    group_tags = {t: label_name(t) for t in spec.datadog_group_tags}
+    def labeler(tag: str) -> str:
+        return label_name(tag, mappings, cond.metrics[0] if cond.metrics else None)
+
+    group_tags = {t: labeler(t) for t in spec.datadog_group_tags}
     variables = msg.Variables(
-        labels=lambda tag: group_tags.get(tag) or (label_name(tag) if label_name(tag) in group else None),
-        any_label=label_name,
+        labels=lambda tag: group_tags.get(tag) or (labeler(tag) if labeler(tag) in group else None),
+        any_label=labeler,
         literals={k: number(v) for k, v in (("threshold", critical), ("warn_threshold", warning),
                                              ("critical_recovery", crit_rec), ("warning_recovery", warn_rec))
                   if v is not None} | {"comparator": cond.comparator})
@@ -114,8 +135,12 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
+    recovery = msg.resolve(body, "recovery", spec.priority)
+    if msg.has_blocks(body, msg.RECOVERY_BLOCKS):
+        # resolved notifications carry the same annotations: keep Datadog's recovery text apart
+        static["recovery_message"] = msg.tidy(recovery)
 
-    labels = tag_labels(spec, group, item)
+    labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
         labels["priority"] = f"P{spec.priority}"
 
@@ -141,7 +166,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
                 level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
-                      int(round(max(fraction, 0) * cond.fraction_window)))
+                      round(max(fraction, 0) * cond.fraction_window))
     else:
         level("alert", critical, crit_rec,
               threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group), cond.for_seconds)
@@ -160,14 +185,24 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     elif spec.options.get("notify_no_data") or spec.options.get("on_missing_data") == "show_and_notify_no_data":
         item.note("notify_no_data is not converted for this monitor type.", Status.APPROXIMATE)
 
-    record = Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})
+    records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
+    if cond.input_expr:
+        records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
+    for rule in records + [lv.rule for lv in levels]:   # before anything reaches the Alertmanager config
+        err = promql_error(rule.expr)
+        if err:
+            raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
+    routed = {h for found in mentions.values() for h, _ in found}
+    for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
+        item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
+                  "on resolution only, so it is not routed.", Status.APPROXIMATE)
     notify_by = spec.options.get("notify_by")
-    route_group = group if not isinstance(notify_by, list) else [label_name(t) for t in notify_by if t != "*"]
+    route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval")):
         item.note(note, status)
-    return MonitorRules(spec, name, group, cond.comparator, record, levels, static, cond.testable, cond.status)
+    return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)

@@ -41,10 +41,10 @@ def to_promql(query: str) -> str:
     def take():
         nonlocal pos
         pos += 1
-        return toks[pos - 1]
+        return toks[pos - 1] if pos <= len(toks) else None
 
     def primary() -> str:
-        t = take() if peek() else None
+        t = take()
         if t == "!":
             return f"(1 - {primary()})"
         if t == "(":

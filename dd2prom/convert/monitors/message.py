@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import Union
 
 # state blocks decided per rule state; anything else unknown is false + noted
 STATE_BLOCKS: dict[str, set[str]] = {
@@ -35,6 +36,7 @@ STATE_BLOCKS: dict[str, set[str]] = {
     "is_renotify": set(),
 }
 RUNTIME_BLOCKS = {"is_match": False, "is_exact_match": True}   # name → exact comparison
+RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery"}
 
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
@@ -63,7 +65,7 @@ class Block:
     name: str
     args: tuple[str, ...]
     negated: bool
-    children: list["Part"] = field(default_factory=list)
+    children: list[Part] = field(default_factory=list)
 
 
 Part = Union[Text, Value, Label, Block]
@@ -164,6 +166,10 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
         if on != p.negated:
             out.extend(resolve(p.children, state, priority, notes))
     return _merge_text(out)
+
+
+def has_blocks(parts: list[Part], names: set[str]) -> bool:
+    return any(isinstance(p, Block) and (p.name in names or has_blocks(p.children, names)) for p in parts)
 
 
 def _merge_text(parts: list[Part]) -> list[Part]:
@@ -270,7 +276,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     for p in parts:
         if isinstance(p, Text):
             for m in MENTION_RE.finditer(p.text):
-                handle = m.group(1).rstrip(".-")
+                templated = m.end() == len(p.text) and m.group(1).endswith("-")   # @slack-{{team.name}}
+                handle = m.group(1) + "{{…}}" if templated else m.group(1).rstrip(".-")
                 entry = (handle, conditions)
                 if handle and entry not in out:
                     out.append(entry)
@@ -290,6 +297,6 @@ def first_link(message: str) -> str | None:
         if url and "{{" not in url:
             links.append(((m.group(1) or "") + " " + url, url))
     for text, url in links:
-        if re.search(r"runbook|playbook|troubleshoot", text, re.I):
+        if re.search(r"runbook|playbook|troubleshoot", text, re.IGNORECASE):
             return url
     return links[0][1] if links else None

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 
 from dd2prom.convert.monitors.base import Alerting, NotConverted
-from dd2prom.convert.monitors.rules import duration
+from dd2prom.convert.monitors.rules import INPUT_METRIC, duration, selector
 from dd2prom.convert.queries import translate
 from dd2prom.model import Status
 
 HEAD_RE = re.compile(r"^\s*(\w+)\(\s*(last|next)_(\d+)(mo|[smhdw])\s*\)\s*:\s*(.*?)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.]+(?:e[+-]?\d+)?)\s*$",
-                     re.S | re.I)
+                     re.DOTALL | re.IGNORECASE)
 UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 30 * 86400}
 PERIOD_RE = re.compile(r"^(?:last_|next_)?(\d+)\s*(mo|[smhdw])$")
 
@@ -61,16 +61,19 @@ def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
 
 
 def convert(spec, ctx) -> Alerting:
+    head = HEAD_RE.match(spec.query)
+    forecast = head and split_call(head.group(5), "forecast")
+    if forecast:  # the horizon (next_2w) and history='…' belong to the monitor, not the query
+        return _forecast(spec, ctx, head, *forecast)
     tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor"))
     if tr.ok and tr.monitor is not None:
         m = tr.monitor
         return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),
                         window_seconds=m.window_seconds, status=tr.status, notes=list(tr.notes),
                         metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics), query_threshold=m.threshold)
-    head = HEAD_RE.match(spec.query)
     if head:
         left = head.group(5)
-        for name, builder in (("anomalies", _anomalies), ("forecast", _forecast), ("outliers", _outliers)):
+        for name, builder in (("anomalies", _anomalies), ("outliers", _outliers)):
             call = split_call(left, name)
             if call:
                 return builder(spec, ctx, head, *call)
@@ -93,17 +96,18 @@ def _anomalies(spec, ctx, head, args, kw) -> Alerting:
     tr = _inner(ctx, args[0], "anomalies()")
     algo, bound = args[1].strip("'\""), float(args[2])
     history = period_seconds(head.group(3) + head.group(4))
-    step = period_seconds(kw.get("interval"), 60)
     alert_window = period_seconds(((spec.options.get("threshold_windows") or {}).get("trigger_window"))
                                   or kw.get("alert_window"), 900)
-    sub = f"({tr.promql})[{duration(history)}:{duration(step)}]"
-    z = f"(({tr.promql}) - avg_over_time({sub})) / stddev_over_time({sub})"
+    inp = selector(spec.ref, INPUT_METRIC)
+    z = (f"({inp} - avg_over_time({inp}[{duration(history)}])) "
+         f"/ stddev_over_time({inp}[{duration(history)}])")
     direction = kw.get("direction", "both")
     expr = {"above": z, "below": f"-1 * ({z})"}.get(direction, f"abs({z})")
     notes = list(tr.notes) + [
         f"anomalies({algo!r}, {bound:g}) is approximated by a z-score: the value is anomalous when it is more "
         f"than {bound:g} standard deviations {'above' if direction == 'above' else 'below' if direction == 'below' else 'away from'} its mean over "
-        f"the last {duration(history)}; the alert needs the condition for the thresholds' fraction of "
+        f"the last {duration(history)} (the query is recorded as {INPUT_METRIC}, so the history builds up "
+        f"after deployment); the alert needs the condition for the thresholds' fraction of "
         f"{duration(alert_window)} (the original query is in the dd_query annotation)."]
     status = Status.APPROXIMATE
     if algo != "basic" or kw.get("seasonality"):
@@ -112,7 +116,7 @@ def _anomalies(spec, ctx, head, args, kw) -> Alerting:
         status = Status.MANUAL
     return Alerting(expr=expr, comparator=">", group=list(tr.group_by), window_seconds=history, status=status,
                     notes=notes, metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics),
-                    fraction_window=alert_window, bound=bound, testable=False)
+                    fraction_window=alert_window, bound=bound, testable=False, input_expr=tr.promql)
 
 
 def _forecast(spec, ctx, head, args, kw) -> Alerting:
@@ -123,15 +127,15 @@ def _forecast(spec, ctx, head, args, kw) -> Alerting:
     tr = _inner(ctx, args[0], "forecast()")
     horizon = period_seconds(head.group(3) + head.group(4))
     history = period_seconds(kw.get("history"), 7 * 86400)
-    step = period_seconds(kw.get("interval"), 3600)
-    expr = f"predict_linear(({tr.promql})[{duration(history)}:{duration(step)}], {horizon})"
+    expr = f"predict_linear({selector(spec.ref, INPUT_METRIC)}[{duration(history)}], {horizon})"
     notes = list(tr.notes) + [
-        f"forecast('linear') is predict_linear over the last {duration(history)} (step {duration(step)}), "
+        f"forecast('linear') is predict_linear over the last {duration(history)} of the query (recorded as "
+        f"{INPUT_METRIC}, so the history builds up after deployment), "
         f"evaluated {duration(horizon)} ahead: the line's extreme over the horizon; Datadog's "
         f"{args[2] if len(args) > 2 else ''} deviation band is not applied."]
     return Alerting(expr=expr, comparator=head.group(6), group=list(tr.group_by), window_seconds=history,
                     status=Status.APPROXIMATE, notes=notes, metrics=list(tr.metrics),
-                    prom_metrics=list(tr.prom_metrics), query_threshold=float(head.group(7)))
+                    prom_metrics=list(tr.prom_metrics), query_threshold=float(head.group(7)), input_expr=tr.promql)
 
 
 def _outliers(spec, ctx, head, args, kw) -> Alerting:

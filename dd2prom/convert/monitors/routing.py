@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 from dd2prom.convert.monitors.message import Condition, regex_escape
 from dd2prom.convert.monitors.rules import STATE_LABEL, duration
-from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig
+from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig, escape_value
 from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[\w\-]+(\.[\w\-]+)+$")
-SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n'
+SLACK_TEXT = ('{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
+              '{{ if and (eq .Status "resolved") .Annotations.recovery_message }}{{ .Annotations.recovery_message }}'
+              '{{ else }}{{ .Annotations.description }}{{ end }}\n'
               '{{ if .Annotations.runbook_url }}Runbook: {{ .Annotations.runbook_url }}\n{{ end }}{{ end }}')
 NEVER_REPEAT = "8760h"   # Datadog renotify_interval 0 = never renotify
 
@@ -58,6 +60,7 @@ def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str) -> Receiver:
         secret = am.secret_file("dd2prom-opsgenie", key, monitor)
         return Receiver(am.add_receiver(name, opsgenie_configs=[{
             "api_key_file": secret, "send_resolved": True,
+            "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
             "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]))
     if kind == "webhook" and rest:
         url = am.placeholder(f"http://{key}.webhook.invalid/")
@@ -85,12 +88,8 @@ def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:
             pattern = "|".join(regex_escape(v) for v in values)
         else:
             pattern = ".*(" + "|".join(regex_escape(v) for v in values) + ").*"
-        out.append(f'{label}{"!~" if negated else "=~"}"{_q(pattern)}"')
+        out.append(f'{label}{"!~" if negated else "=~"}"{escape_value(pattern)}"')
     return out
-
-
-def _q(s: str) -> str:
-    return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_label: str,
@@ -103,12 +102,19 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
     for state, found in mentions.items():
         for handle, conds in found:
+            if "{{" in handle:
+                notes.append((f"@{handle} picks its channel from the alert's labels; add a route per "
+                              "value by hand.", Status.MANUAL))
+                continue
             rec = receiver_for(am, handle, monitor_label)
             if rec.note:
                 notes.append((rec.note, rec.status))
             states = targets.setdefault((rec.name, conds), [])
             if state not in states:
                 states.append(state)
+    for state in states_present:   # what amtool must show for each state (no is_match conditions)
+        am.add_route_test({**matchers, STATE_LABEL: state},
+                          [rec for (rec, conds), states in targets.items() if state in states and not conds])
     if not targets:
         return notes
     all_states = sorted(states_present)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 VALUE_METRIC = "dd2prom:monitor_value"
+INPUT_METRIC = "dd2prom:monitor_input"   # a model's input series (anomalies, forecast), recorded once per evaluation
 MONITOR_LABEL = "dd_monitor_id"
 STATE_LABEL = "dd_state"           # alert | warn | no_data (the Datadog state the rule stands for)
 SEVERITY = {"alert": "critical", "warn": "warning", "no_data": "warning"}
@@ -48,7 +49,7 @@ class Rule:
 
 def duration(seconds: float) -> str:
     """A Prometheus duration (largest exact unit)."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
@@ -83,11 +84,12 @@ def go_float(v: float) -> str:
     return f"{neg}{ds[:dp]}.{ds[dp:]}"
 
 
-def selector(monitor_id: str) -> str:
-    return f'{VALUE_METRIC}{{{MONITOR_LABEL}="{_q(monitor_id)}"}}'
+def selector(monitor_id: str, metric: str = VALUE_METRIC) -> str:
+    return f'{metric}{{{MONITOR_LABEL}="{quote(monitor_id)}"}}'
 
 
-def _q(s: str) -> str:
+def quote(s: str) -> str:
+    """Escape a PromQL string literal's content."""
     return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -102,7 +104,7 @@ def threshold_expr(value: str, comparator: str, threshold: float, recovery: floa
     expr = f"{value} {comparator} {number(threshold)}"
     if recovery is None or recovery == threshold:
         return expr
-    firing = f'ALERTS{{alertname="{_q(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
     return f"({expr}) or ({value} {comparator} {number(recovery)} and {on_clause(group)} {firing})"
 
 

@@ -15,7 +15,14 @@ from typing import Any
 
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.build import Level, MonitorRules
-from dd2prom.convert.monitors.rules import MONITOR_LABEL, VALUE_METRIC, go_float, holds, number
+from dd2prom.convert.monitors.rules import (
+    MONITOR_LABEL,
+    VALUE_METRIC,
+    go_float,
+    holds,
+    number,
+    quote,
+)
 
 STEP = 60                 # seconds between samples and evaluations
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
@@ -25,7 +32,7 @@ def _minutes(seconds: int) -> int:
     return -(-seconds // STEP)
 
 
-def _fires(level: Level, comparator: str, values: list[float | None], at: int) -> bool:
+def _fires(level: Level, comparator: str, values: list[float], at: int) -> bool:
     """Whether ``level`` fires at minute ``at`` (for: and recovery hysteresis included)."""
     hold = _minutes(level.rule.for_seconds)
     firing, active_since = False, None
@@ -78,7 +85,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
     hold = max(_minutes(lv.rule.for_seconds) for lv in threshold_levels)
     n = 5 + hold + 10
-    scenarios: dict[str, list[float | None]] = {
+    scenarios: dict[str, list[float]] = {
         "ok": [vals["ok"]] * n,
         "crit": [vals["ok"]] * 5 + [vals["crit"]] * (n - 5),
     }
@@ -86,22 +93,24 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
         scenarios["warn"] = [vals["ok"]] * 5 + [vals["warn"]] * (n - 5)
     if "between" in vals:
         scenarios["recovery"] = [vals["ok"]] * 3 + [vals["crit"]] * (hold + 3) + [vals["between"]] * 4 + [vals["ok"]] * 5
+    # one case per scenario; a multi-alert monitor runs them side by side as groups
+    batches = [list(scenarios)] if mr.group else [[name] for name in scenarios]
     tests = []
-    for scenario, values in scenarios.items():
-        labels = {MONITOR_LABEL: mr.spec.ref, **{g: scenario for g in mr.group}}
-        checks = sorted({2, 5 + hold + 5, len(values) - 6, len(values) - 1})
-        alert_tests = []
-        for at in checks:
-            exp = [_expected(mr, lv, labels, values[at]) for lv in threshold_levels
-                   if _fires(lv, mr.comparator, values, at)]
-            alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp})
-        tests.append(_case(mr, scenario, labels, values, alert_tests))
+    for batch in batches:
+        series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
+        checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
+        alert_tests = [{"eval_time": f"{at}m", "alertname": mr.alert_name,
+                        "exp_alerts": [_expected(mr, lv, series[name], scenarios[name][at])
+                                       for name in batch for lv in threshold_levels
+                                       if _fires(lv, mr.comparator, scenarios[name], at)]}
+                       for at in checks]
+        tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
         stop = 10
         at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", labels, [vals["ok"]] * stop, [
+        tests.append(_case(mr, "nodata", [(labels, [vals["ok"]] * stop)], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
              "exp_alerts": [_expected(mr, nodata, labels, 1.0)]},
@@ -110,15 +119,16 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 
 
 def _series(labels: dict[str, str]) -> str:
-    body = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    body = ", ".join(f'{k}="{quote(v)}"' for k, v in labels.items())
     return f"{VALUE_METRIC}{{{body}}}"
 
 
-def _case(mr: MonitorRules, scenario: str, labels: dict[str, str], values: list[float | None],
+def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], list[float]]],
           alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
         "interval": f"{STEP}s",
-        "input_series": [{"series": _series(labels), "values": " ".join(number(v) for v in values)}],
+        "input_series": [{"series": _series(labels), "values": " ".join(number(v) for v in values)}
+                         for labels, values in series],
         "alert_rule_test": alert_tests,
     }

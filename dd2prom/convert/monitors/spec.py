@@ -16,19 +16,17 @@ LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 BY_RE = re.compile(r"\bby\s*\{([^}]*)\}")
 
 
-def label_name(tag_key: str) -> str:
-    """A Prometheus label name for a Datadog tag key (the transpiler's mapping
-    when it has one, else the key with invalid characters replaced)."""
-    try:  # the transpiler owns tag → label mapping; use it when it exposes one
-        from dd2prom.convert.queries import mapping
+def label_name(tag_key: str, mappings: Any = None, metric: str | None = None) -> str:
+    """A Prometheus label name for a Datadog tag key: the transpiler's tag
+    table when it has one (so messages and labels agree with the queries),
+    else the key with invalid characters replaced."""
+    from dd2prom.convert.queries import mapping
 
-        fn = getattr(mapping, "label_for_tag", None)
-        if fn is not None:
-            mapped = fn(tag_key)
-            if mapped and LABEL_RE.match(mapped):
-                return mapped
-    except Exception:  # pragma: no cover - a broken mapping must not break monitors
-        pass
+    fn = getattr(mapping, "label_for_tag", None)
+    if fn is not None:
+        mapped = fn(mappings, tag_key, metric)
+        if mapped and LABEL_RE.match(mapped):
+            return mapped
     name = re.sub(r"[^a-zA-Z0-9_]", "_", tag_key.strip())
     if not name or name[0].isdigit():
         name = "_" + name
@@ -59,7 +57,7 @@ class MonitorSpec:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @classmethod
-    def parse(cls, key: str, data: dict[str, Any]) -> "MonitorSpec":
+    def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
         options = data.get("options") if isinstance(data.get("options"), dict) else {}
         th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
         ref = data.get("id") or (data.get("_corpus") or {}).get("original_id") or key
@@ -149,6 +147,13 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     if o.get("renotify_statuses") and o.get("renotify_statuses") != ["alert", "warn", "no data"]:
         out.append((f"renotify_statuses {o['renotify_statuses']}: Alertmanager repeats every firing "
                     "alert of the route.", None))
+    if o.get("silenced"):
+        scopes = ", ".join(sorted(o["silenced"])) if isinstance(o["silenced"], dict) else str(o["silenced"])
+        out.append((f"The monitor is muted in Datadog (silenced: {scopes}); its alerts notify here unless "
+                    f"you add an Alertmanager silence (matcher dd_monitor_id=\"{spec.ref}\").", Status.APPROXIMATE))
+    if spec.raw.get("draft_status") == "draft":
+        out.append(("The monitor is a draft in Datadog (it never notified); here it is a live rule.",
+                    Status.APPROXIMATE))
     if o.get("escalation_message"):
         out.append(("escalation_message is kept in the escalation_message annotation; Alertmanager "
                     "repeats the same notification rather than a different text.", None))

@@ -8,6 +8,7 @@ names its monitor in ``monitor_id``.
 from __future__ import annotations
 
 from dd2prom.convert.monitors.base import Alerting, NotConverted
+from dd2prom.convert.monitors.rules import quote
 from dd2prom.model import Status
 
 
@@ -20,10 +21,6 @@ def _test_for(snapshot, monitor_ref: str):
     return None, None
 
 
-def _q(s: str) -> str:
-    return str(s).replace("\\", "\\\\").replace('"', '\\"')
-
-
 def convert(spec, ctx) -> Alerting:
     public_id, test = _test_for(ctx.snapshot, spec.ref)
     if public_id is None:
@@ -34,7 +31,7 @@ def convert(spec, ctx) -> Alerting:
                            "(see its coverage entry); alert on its probe_success once it has one.")
     matchers = {k: v for k, v in (("job", probe.get("job")), ("instance", probe.get("instance"))) if v}
     matchers.update({k: v for k, v in (probe.get("labels") or {}).items() if k not in matchers})
-    sel = ", ".join(f'{k}="{_q(v)}"' for k, v in matchers.items())
+    sel = ", ".join(f'{k}="{quote(str(v))}"' for k, v in matchers.items())
     options = test.get("options") or {}
     hold = int(options.get("min_failure_duration") or 0)
     notes = [f"Synthetics test {public_id} → probe_success{{{sel}}} < 1"

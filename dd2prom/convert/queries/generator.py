@@ -14,12 +14,17 @@ from itertools import product
 from typing import Callable
 
 from dd2prom.convert.queries import ast
-from dd2prom.convert.queries.mapping import MetricInfo, Mappings, label_for_tag, prom_metric_for, tag_needs_join
+from dd2prom.convert.queries.lexer import QuerySyntaxError
+from dd2prom.convert.queries.mapping import (
+    MetricInfo, Mappings, join_for_tag, label_for_tag, prom_metric_for, tag_needs_join,
+)
 from dd2prom.convert.queries.parser import percentile_of
 from dd2prom.convert.queries.types import TranslateContext
 from dd2prom.model import Status
 
 MONTH_SECONDS = 28 * 86400
+MIN_WINDOW_SECONDS = 60
+MAX_SECONDS = 5 * 365 * 86400
 # Datadog's host is the node name; Prometheus' instance may carry the scrape port
 _PORT = "(:[0-9]+)?"
 _MAX_DNF = 64
@@ -44,6 +49,8 @@ class Env:
     counter_mode: str | None = None  # force "rate" (per_second...) on counters
     extra_matchers: tuple[tuple[str, str, str], ...] = ()
     step: str = "1m"                 # subquery resolution
+    diff_seconds: int = 0            # diff() per series: value minus the value this long before
+    diff_monotonic: bool = False
 
 
 @dataclass
@@ -101,7 +108,6 @@ class Generator:
         if isinstance(node, ast.Name):
             if node.name in self.names:
                 return self.gen(self.names[node.name], env)
-            from dd2prom.convert.queries.lexer import QuerySyntaxError
             raise QuerySyntaxError(f"'{node.name}' is neither a metric query nor a named query", node.pos)
         if isinstance(node, ast.ServiceCheck):
             raise Unsupported(f"Service check query on '{node.check}': service checks are converted "
@@ -121,8 +127,8 @@ class Generator:
         if left.tags and right.tags and set(left.tags) == set(right.tags):
             # the same Datadog tags under different labels (host: instance vs node)
             renamed = right.text
-            rename = dict(zip(right.tags, right.labels))
-            for tag, label in zip(left.tags, left.labels):
+            rename = dict(zip(right.tags, right.labels, strict=True))
+            for tag, label in zip(left.tags, left.labels, strict=True):
                 if rename.get(tag, label) != label:
                     renamed = f'label_replace({renamed}, "{label}", "$1", "{rename[tag]}", "(.*)")'
                     self.note(f"Tag {tag} is the label {label} on one side and {rename[tag]} on the other; "
@@ -146,7 +152,8 @@ class Generator:
 
     # ------------------------------------------------------------------ metric queries
     def metric_query(self, q: ast.MetricQuery, env: Env) -> Out:
-        info = prom_metric_for(self.mappings, q.metric, self.ctx.metric_metadata.get(q.metric))
+        info = prom_metric_for(self.mappings, q.metric, self.ctx.metric_metadata.get(q.metric),
+                               self.ctx.metric_metadata)
         mods = {m.name: m for m in q.modifiers}
         self._use(self.metrics, q.metric)
         self._use(self.prom_metrics, *info.prom_metrics)
@@ -167,11 +174,23 @@ class Generator:
         fn, win = self._time_fn(q, mods, env, mode)
         if "fill" in mods:
             fn, win = self._fill(mods["fill"], fn, win, mode)
-        parts = [self.series(info, m, mode, fn, win, env, groups) for m in conjuncts]
+        joins = self._joins(q, groups, conjuncts)
+        series_groups = tuple(g for g in groups if g not in joins)
+
+        def one(matchers: list[tuple[str, str, str]], e: Env) -> str:
+            own = [m for m in matchers if m[0] not in joins]
+            return self.join(self.series(info, own, mode, fn, win, e, series_groups), matchers, joins, e)
+
+        parts = [one(m, env) for m in conjuncts]
+        if env.diff_seconds:
+            before = replace(env, offset=env.offset + env.diff_seconds, diff_seconds=0)
+            prev = [one(m, before) for m in conjuncts]
+            parts = [f"{_p(a)} - {_p(b)}" for a, b in zip(parts, prev, strict=True)]
+            if env.diff_monotonic:
+                parts = [f"clamp_min({p}, 0)" for p in parts]
         inner = parts[0] if len(parts) == 1 else " or ".join(f"({p})" if " " in p else p for p in parts)
         agg = q.aggregator or "avg"
         if pct is not None:
-            agg = f"quantile"
             self.note(f"{q.aggregator} on a metric that is not a distribution: the quantile is taken "
                       "across series (Prometheus quantile()), not over the raw values.")
             text = f"quantile{_by(groups)}({fmt_number(pct)}, {inner})"
@@ -182,8 +201,41 @@ class Generator:
             out = self.zero_fill(out, q, info, conjuncts, env, groups)
         return out
 
+    def _joins(self, q: ast.MetricQuery, groups: tuple[str, ...], conjuncts: list) -> dict[str, dict[str, str]]:
+        """Label → join spec for the tags of ``q`` its series only get through a join."""
+        tvars = self.ctx.template_variable_tags
+        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
+        out: dict[str, dict[str, str]] = {}
+        for key in dict.fromkeys(keys):
+            spec = join_for_tag(self.mappings, key, q.metric)
+            if spec is not None:
+                out[spec["label"]] = spec
+                self._use(self.prom_metrics, *sorted(set(re.findall(r"(kube_\w+)\{", spec["promql"]))))
+        return out
+
+    def join(self, text: str, matchers: list[tuple[str, str, str]], joins: dict[str, dict[str, str]], env: Env) -> str:
+        """``text`` joined on (namespace, pod) with each owner join, the tag's
+        filters applied to the owner metric."""
+        off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
+
+        def owners(extra: str, spec: dict[str, str]) -> str:
+            expr = spec["promql"].replace("@", extra)
+            return re.sub(r"(\w+\{[^{}]*\})", lambda m: m.group(1) + off, expr) if off else expr
+
+        for label, spec in joins.items():
+            mine = [(op, v) for lab, op, v in matchers if lab == label]
+            extra = "".join(f',{spec.get("filter_label", label)}{op}"{_escape(v)}"' for op, v in mine)
+            joined = f"{_p(text)} * on (namespace, pod) group_left ({label}) {owners(extra, spec)}"
+            if any(op in ("=", "=~") for op, _ in mine):
+                text = joined
+            else:
+                # series with no such owner stay, without the label (Datadog's N/A group)
+                text = f"({joined}) or ({_p(text)} unless on (namespace, pod) {owners('', spec)})"
+        return text
+
     def _check_carried(self, q: ast.MetricQuery) -> None:
-        keys = list(q.group_by) + [k for k in _scope_keys(q.scope)]
+        tvars = self.ctx.template_variable_tags
+        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
         for key in dict.fromkeys(keys):
             if tag_needs_join(self.mappings, key, q.metric):
                 label = label_for_tag(self.mappings, key, q.metric)
@@ -195,7 +247,8 @@ class Generator:
         if info.dd_type == "gauge" and not self.ctx.metric_metadata.get(q.metric) and (
                 "as_count" in mods or "as_rate" in mods):
             from dd2prom.convert.queries.mapping import derived_name
-            info = replace(info, prom=derived_name(q.metric, "counter"), prom_type="counter", dd_type="count")
+            info = replace(info, prom=derived_name(q.metric, "counter", self.ctx.metric_metadata),
+                           prom_type="counter", dd_type="count")
             name = (f"{q.metric} is not in the mapping tables and has no metadata; .as_count()/.as_rate() "
                     f"mark it as a count, read as Prometheus counter '{info.prom}'")
         elif percentile_of(q.aggregator or "") is not None and info.dd_type == "gauge":
@@ -235,7 +288,11 @@ class Generator:
             seconds = _arg_number(args, 1)
             if seconds is None and len(args) == 1 and isinstance(args[0], ast.Number):
                 seconds, method = args[0].value, "avg"
-            win = fmt_duration(int(seconds)) if seconds else (
+            if seconds is not None and 0 < seconds < MIN_WINDOW_SECONDS:
+                self.note(f".rollup({method}, {fmt_number(seconds)}) is widened to {MIN_WINDOW_SECONDS}s: shorter "
+                          "windows hold too few samples at common scrape intervals.")
+                seconds = MIN_WINDOW_SECONDS
+            win = fmt_duration(seconds) if seconds else (
                 "$__interval" if env.target == "dashboard" else env.count_window)
             return method, win
         return env.time_fn, env.time_window
@@ -248,7 +305,7 @@ class Generator:
         if how in ("last", "linear") and mode == "gauge" and fn is None:
             if how == "linear":
                 self.note("fill(linear) interpolates between points; Prometheus holds the last value instead.")
-            return "last", fmt_duration(int(limit)) if limit else "5m"
+            return "last", fmt_duration(limit) if limit else "5m"
         if how in ("last", "linear"):
             self.note(f"fill({how}) is not applied: Prometheus already holds a value for its lookback of 5 minutes.")
             return fn, win
@@ -258,7 +315,7 @@ class Generator:
     def series(self, info: MetricInfo, matchers: list[tuple[str, str, str]], mode: str,
                fn: str | None, win: str | None, env: Env, groups: tuple[str, ...]) -> str:
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
-        mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in matchers)
+        mtext = matchers_text(matchers)
         if info.template is not None:
             return self.render_template(info, mtext, mode, fn, win, env, groups, off)
         sel = f"{info.prom}{{{mtext}}}" if mtext else info.prom
@@ -266,11 +323,9 @@ class Generator:
         if mode == "gauge":
             text = over_time(fn, f"{sel}[{win}]{off}") if fn else f"{sel}{off}"
         elif mode == "rate":
-            if fn in (None, "avg"):
+            if fn in (None, "avg", "sum"):
+                # as_rate() divides the rolled-up sum by the interval: a rate either way
                 text = f"rate({sel}[{win or env.rate_window}]{off})"
-            elif fn == "sum":
-                text = f"increase({sel}[{win}]{off})"
-                self.note(f"A sum rollup of a per-second rate is read as the counter's increase over {win}.")
             else:
                 text = over_time(fn, f"rate({sel}[{env.rate_window}]{off})[{win}:{env.step}]")
                 self.note(f"{fn} over time of a rate is taken at a {env.step} resolution.")
@@ -325,20 +380,30 @@ class Generator:
     # -- distributions / histograms
     def distribution(self, q: ast.MetricQuery, info: MetricInfo, conjuncts: list, groups: tuple[str, ...],
                      env: Env, pct: float | None) -> str:
-        if info.prom_type == "summary":
+        agg = q.aggregator or "avg"
+        if info.prom_type == "summary" and (pct is not None or agg in ("max", "min")):
             raise Unsupported(f"{q.metric} is a Prometheus summary: its quantiles cannot be aggregated across series.")
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
         win = env.time_window if env.time_fn == "avg" and env.time_window else env.rate_window
+        cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
+        mods = {m.name: m for m in q.modifiers}
+        if "rollup" in mods:
+            method, win = self._time_fn(q, mods, env, "rate")
+            cw = win
+            if method not in ("avg", "sum", "count"):
+                self.note(f".rollup({method}) on a distribution: the values of each {win} interval are "
+                          "merged instead.")
+        for ignored in ("fill", "weighted"):
+            if ignored in mods:
+                self.note(f".{ignored}() on a distribution is not applied.")
         fam = info.prom or ""
 
         def sels(suffix: str, fn: str, w: str) -> str:
             parts = []
             for m in conjuncts:
-                mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in m)
-                parts.append(f"{fn}({fam}_{suffix}{{{mtext}}}[{w}]{off})" if mtext else f"{fn}({fam}_{suffix}[{w}]{off})")
+                parts.append(f"{fn}({selector(f'{fam}_{suffix}', m)}[{w}]{off})")
             return " or ".join(parts)
 
-        agg = q.aggregator or "avg"
         if pct is not None or agg in ("max", "min"):
             p = pct if pct is not None else (1.0 if agg == "max" else 0.0)
             self.note(f"{q.aggregator} of {q.metric} is estimated from histogram buckets; Datadog's "
@@ -347,7 +412,6 @@ class Generator:
         if agg == "avg":
             return (f"sum{_by(groups)}({sels('sum', 'rate', win)}) / "
                     f"sum{_by(groups)}({sels('count', 'rate', win)})")
-        cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
         suffix = "count" if agg == "count" else "sum"
         return f"sum{_by(groups)}({sels(suffix, 'increase', cw)})"
 
@@ -361,8 +425,7 @@ class Generator:
         lookback = "$__range" if env.target == "dashboard" else "1d"
         parts = []
         for m in conjuncts:
-            mtext = ",".join(f'{l}{op}"{_escape(v)}"' for l, op, v in m)
-            parts.append(f"last_over_time({name}{{{mtext}}}[{lookback}])" if mtext else f"last_over_time({name}[{lookback}])")
+            parts.append(f"last_over_time({selector(name, m)}[{lookback}])")
         if env.target != "dashboard":
             self.note("Zero-filled groups are the groups seen in the last day.")
         presence = f"0 * group{_by(groups)}({' or '.join(parts)})"
@@ -375,7 +438,7 @@ class Generator:
         if env.extra_matchers:
             conj = [c + list(env.extra_matchers) for c in conj]
         for c in conj:
-            self._use(self.labels, *(l for l, _, _ in c))
+            self._use(self.labels, *(label for label, _, _ in c))
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
@@ -399,7 +462,9 @@ class Generator:
 
     def _tag(self, t: ast.Tag, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
         if t.key == "*":
-            return [[]] if not neg else [[("__name__", "=", "")]]
+            if neg:
+                raise QuerySyntaxError("'NOT *' excludes every series", t.pos)
+            return [[]]
         if t.var is not None:
             key = t.key or self.ctx.template_variable_tags.get(t.var, t.var)
             label = label_for_tag(self.mappings, key, metric)
@@ -407,8 +472,10 @@ class Generator:
                 self.note(f"Template variable ${t.var} has no value outside a dashboard; its filter on "
                           f"{label} was dropped.")
                 return [[]]
-            var = self.ctx.template_variables.get(t.var, t.var)
-            return [[(label, "!~" if neg else "=~", f"${var}")]]
+            # Grafana variable names are word characters only
+            var = self.ctx.template_variables.get(t.var) or re.sub(r"\W", "_", t.var)
+            port = _PORT if label == "instance" and key == "host" else ""
+            return [[(label, "!~" if neg else "=~", f"(${var}){port}" if port else f"${var}")]]
         label = label_for_tag(self.mappings, t.key or "", metric)
         if t.value is None:     # bare tag
             self.note(f"Bare tag '{t.key}' is read as the label {label} being present.")
@@ -440,13 +507,6 @@ class Generator:
             raise Unsupported(f"{node.name}() needs a query as argument {i + 1}.")
         return self.gen(node.args[i], env)
 
-    def fn_wrap(self, fn: str) -> Callable:
-        def handler(self: "Generator", node: ast.Call, env: Env) -> Out:
-            inner = self._arg(node, 0, env)
-            extra = "".join(f", {fmt_number(_arg_number(node.args, i) or 0)}" for i in range(1, len(node.args)))
-            return replace(inner, text=f"{fn}({inner.text}{extra})", atomic=True)
-        return handler
-
     def timeshift(self, node: ast.Call, env: Env) -> Out:
         seconds = _SHIFTS.get(node.name)
         if seconds is None:
@@ -456,8 +516,9 @@ class Generator:
             if shift > 0:
                 raise Unsupported("timeshift() into the future needs a negative offset, which Prometheus 2.42 "
                                   "does not enable by default.")
+            fmt_duration(-shift)          # range check
             seconds = int(-shift)
-        return self.gen(node.args[0], replace(env, offset=env.offset + seconds))
+        return self._arg(node, 0, replace(env, offset=env.offset + seconds))
 
     def per_unit(self, node: ast.Call, env: Env) -> Out:
         factor = {"per_second": 1, "per_minute": 60, "per_hour": 3600}[node.name]
@@ -484,7 +545,10 @@ class Generator:
         inner = self._arg(node, 0, env)
         args = node.args
         if n is None:
-            n = int(_arg_number(args, 1) or 10)
+            count = _arg_number(args, 1) or 10
+            if not 1 <= count <= 10000:
+                raise Unsupported(f"{node.name}() with a limit of {count:g} series is out of range.")
+            n = int(count)
             ranker = _arg_word(args, 2) or "mean"
             order = _arg_word(args, 3) or ("desc" if direction == "top" else "asc")
             direction = "top" if order == "desc" else "bottom"
@@ -528,13 +592,14 @@ class Generator:
         method = _arg_word(node.args, 2) or "avg"
         if seconds is None or method not in _OVER_TIME:
             raise Unsupported("moving_rollup() needs a window in seconds and avg/sum/min/max/count.")
-        return self.over_window(node, env, _OVER_TIME[method], fmt_duration(int(seconds)), env.step)
+        return self.over_window(node, env, _OVER_TIME[method], fmt_duration(seconds), env.step)
 
     def smoothing(self, node: ast.Call, env: Env) -> Out:
         kind, _, n = node.name.partition("_")
         points = int(n)
-        self.note(f"{node.name}() over {points} points is approximated by a {'moving average' if kind == 'ewma' else 'moving median'} "
-                  f"over {points} minutes (points assumed 1 minute apart).")
+        what = "moving average" if kind == "ewma" else "moving median"
+        self.note(f"{node.name}() over {points} points is approximated by a {what} over {points} minutes "
+                  "(points assumed 1 minute apart).")
         fn = "avg_over_time" if kind == "ewma" else "quantile_over_time"
         inner = self._arg(node, 0, env)
         body = f"(({inner.text})[{fmt_duration(points * 60)}:1m])"
@@ -542,30 +607,38 @@ class Generator:
         return Out(text, inner.labels, counter=inner.counter)
 
     def diff(self, node: ast.Call, env: Env) -> Out:
+        """Datadog runs diff() between time and space aggregation: per series,
+        when the argument is a metric query."""
+        step = duration_seconds(env.step)
+        monotonic = node.name == "monotonic_diff"
+        self.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier "
+                  "(Datadog: the previous point)" + (", negative steps dropped." if monotonic else "."))
+        if node.args and isinstance(node.args[0], ast.MetricQuery):
+            return self.gen(node.args[0], replace(env, diff_seconds=step, diff_monotonic=monotonic))
         inner = self._arg(node, 0, env)
-        prev = self._arg(node, 0, replace(env, offset=env.offset + _seconds(env.step)))
-        self.note(f"diff() is the difference with the value {env.step} earlier (Datadog: the previous point).")
-        return Out(f"{inner.paren()} - {prev.paren()}", inner.labels, atomic=False)
+        prev = self._arg(node, 0, replace(env, offset=env.offset + step))
+        text = f"{inner.paren()} - {prev.paren()}"
+        return Out(f"clamp_min({text}, 0)" if monotonic else text, inner.labels, atomic=monotonic)
 
     def derivative(self, node: ast.Call, env: Env) -> Out:
         inner = self._arg(node, 0, env)
         self.note(f"{node.name}() is the per-second slope over {env.rate_window} (deriv), not between two points.")
         return Out(f"deriv(({inner.text})[{env.rate_window}:{env.step}])", inner.labels)
 
-    def monotonic_diff(self, node: ast.Call, env: Env) -> Out:
-        inner = self._arg(node, 0, env)
-        self.note("monotonic_diff() is read as the increase over one step, counter resets ignored.")
-        return Out(f"clamp_min({inner.paren()} - {self._arg(node, 0, replace(env, offset=env.offset + _seconds(env.step))).paren()}, 0)",
-                   inner.labels)
-
-    def forecast(self, node: ast.Call, env: Env) -> Out:
+    def forecast(self, node: ast.Call, env: Env, horizon: int | None = None) -> Out:
+        """forecast(q, 'linear', dev[, history=, interval=]) → predict_linear over the
+        history, ``horizon`` seconds ahead (the monitor's next_N window, else 1 hour)."""
         algo = _arg_word(node.args, 1) or "linear"
         if algo != "linear":
             raise Unsupported(f"forecast() with the '{algo}' algorithm has no PromQL equivalent.")
         inner = self._arg(node, 0, env)
-        self.note("forecast(linear) is approximated by predict_linear over the last hour, one hour ahead; "
-                  "Datadog's bounds (deviations) are not reproduced.")
-        return Out(f"predict_linear(({inner.text})[1h:{env.step}], 3600)", inner.labels)
+        history = _period(_kwarg(node.args, "history")) or 7 * 86400
+        step = _period(_kwarg(node.args, "interval"))
+        step_text = fmt_duration(step) if step else env.step
+        ahead = horizon or 3600
+        self.note(f"forecast('linear') is predict_linear over the last {fmt_duration(history)}, "
+                  f"{fmt_duration(ahead)} ahead; Datadog's deviation bounds are not reproduced.")
+        return Out(f"predict_linear(({inner.text})[{fmt_duration(history)}:{step_text}], {ahead})", inner.labels)
 
     def rollup_fn(self, node: ast.Call, env: Env) -> Out:
         """Formula form ``rollup(query1, 'max', 60)``: the query's own rollup."""
@@ -580,7 +653,7 @@ class Generator:
         seconds = _arg_number(node.args, 2)
         if method not in _OVER_TIME:
             raise Unsupported(f"rollup() with '{method}' has no PromQL equivalent.")
-        win = fmt_duration(int(seconds)) if seconds else env.count_window
+        win = fmt_duration(seconds) if seconds else env.count_window
         return self.over_window(node, env, _OVER_TIME[method], win, env.step)
 
     def calendar_shift(self, node: ast.Call, env: Env) -> Out:
@@ -592,7 +665,7 @@ class Generator:
         seconds = n * (MONTH_SECONDS if unit == "mo" else dict(_UNITS)[unit])
         if unit == "mo":
             self.note("calendar_shift() by months is read as 28 days per month.")
-        return self.gen(node.args[0], replace(env, offset=env.offset + seconds))
+        return self._arg(node, 0, replace(env, offset=env.offset + seconds))
 
 
 # ---------------------------------------------------------------------------- tables
@@ -637,7 +710,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "count_nonzero": Generator.count_series, "count_not_null": Generator.count_series,
     "exclude_null": Generator.exclude_null,
     "moving_rollup": Generator.moving_rollup,
-    "diff": Generator.diff, "derivative": Generator.derivative, "monotonic_diff": Generator.monotonic_diff,
+    "diff": Generator.diff, "derivative": Generator.derivative, "monotonic_diff": Generator.diff,
     "forecast": Generator.forecast,
     "rollup": Generator.rollup_fn, "calendar_shift": Generator.calendar_shift,
 }
@@ -658,6 +731,8 @@ def _scope_keys(s: ast.Scope | None):
         yield s.key
     elif isinstance(s, ast.Tag) and s.key not in (None, "*") and (s.value is not None or s.var is not None):
         yield s.key
+    elif isinstance(s, ast.Tag) and s.key is None and s.var is not None:
+        yield "$" + s.var
 
 
 def over_time(fn: str, range_expr: str) -> str:
@@ -670,6 +745,10 @@ def over_time(fn: str, range_expr: str) -> str:
 def _tags_of(q: ast.MetricQuery, groups: tuple[str, ...], mappings: Mappings) -> tuple[str, ...] | None:
     tags = tuple(dict.fromkeys(q.group_by))
     return tags if len(tags) == len(groups) else None
+
+
+def _p(text: str) -> str:
+    return f"({text})" if " " in text else text
 
 
 def _by(labels: tuple[str, ...]) -> str:
@@ -689,7 +768,9 @@ def fmt_number(v: float) -> str:
 _UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
-def fmt_duration(seconds: int) -> str:
+def fmt_duration(seconds: float) -> str:
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise Unsupported(f"A duration of {seconds:g} seconds is out of range.")
     seconds = max(int(seconds), 1)
     for unit, size in _UNITS:
         if seconds % size == 0:
@@ -697,21 +778,35 @@ def fmt_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def _seconds(duration: str) -> int:
-    m = re.fullmatch(r"(\d+)([smhdw])", duration)
-    return int(m.group(1)) * dict(_UNITS)[m.group(2)] if m else 60
+def duration_seconds(duration: str) -> int:
+    """A PromQL duration (``5m``, ``1h30m``) in seconds; 60 for what is not one
+    (a Grafana variable such as ``$__interval``)."""
+    parts = re.findall(r"(\d+)(ms|[smhdwy])", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        return 60
+    units = dict(_UNITS, y=365 * 86400, ms=0)
+    return sum(int(n) * units[u] for n, u in parts) or 60
 
 
 def subquery_step(window_seconds: int) -> str:
     """Resolution of a subquery over a monitor window (Datadog's monitor
-    rollup is of this order: one point per minute for windows up to a day)."""
-    if window_seconds <= 120:
-        return "15s"
+    rollup is of this order: one point per minute for windows up to a day).
+    Never under a minute: the step is also the window of rate()/increase()
+    inside the subquery, which needs two samples at common scrape intervals."""
     if window_seconds <= 86400:
         return "1m"
     if window_seconds <= 7 * 86400:
         return "5m"
     return "1h"
+
+
+def matchers_text(matchers: list[tuple[str, str, str]]) -> str:
+    return ",".join(f'{label}{op}"{_escape(value)}"' for label, op, value in matchers)
+
+
+def selector(name: str, matchers: list[tuple[str, str, str]]) -> str:
+    text = matchers_text(matchers)
+    return f"{name}{{{text}}}" if text else name
 
 
 def _escape(value: str) -> str:
@@ -737,26 +832,35 @@ def _merge_or(conj: list[list[tuple[str, str, str]]]) -> list[list[tuple[str, st
     return conj
 
 
-def _arg_word(args: list, i: int) -> str | None:
-    if len(args) <= i:
-        return None
-    a = args[i]
-    if isinstance(a, ast.String):
-        return a.value
-    if isinstance(a, ast.Name):
-        return a.name
+def _kwarg(args: list, name: str) -> str | None:
+    for a in args:
+        if isinstance(a, ast.Keyword) and a.name == name:
+            v = a.value
+            return v.value if isinstance(v, ast.String) else v.text if isinstance(v, ast.Number) else None
     return None
+
+
+def _period(text: str | None) -> int | None:
+    """'60m', '1w', '1mo' or seconds → seconds."""
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+)(mo|[smhdw])?", text.strip())
+    if not m:
+        return None
+    n, unit = int(m.group(1)), m.group(2) or "s"
+    return n * (MONTH_SECONDS if unit == "mo" else dict(_UNITS)[unit])
+
+
+def _arg_word(args: list, i: int) -> str | None:
+    a = args[i] if len(args) > i else None
+    return a.value if isinstance(a, ast.String) else a.name if isinstance(a, ast.Name) else None
 
 
 def _arg_number(args: list, i: int) -> float | None:
-    if len(args) <= i:
-        return None
-    a = args[i]
+    a = args[i] if len(args) > i else None
     if isinstance(a, ast.Number):
         return a.value
-    if isinstance(a, ast.String):
-        try:
-            return float(a.value)
-        except ValueError:
-            return None
-    return None
+    try:
+        return float(a.value) if isinstance(a, ast.String) else None
+    except ValueError:
+        return None

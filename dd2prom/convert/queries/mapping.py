@@ -21,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Container
 
 import yaml
 
@@ -64,6 +64,9 @@ class Mappings:
     tags: dict[str, str] = field(default_factory=dict)
     prefix_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     not_carried: dict[str, set[str]] = field(default_factory=dict)
+    joins: dict[str, dict[str, str]] = field(default_factory=dict)     # Datadog tag → join spec
+    join_metrics: list[str] = field(default_factory=list)              # metric prefixes with pod labels
+    no_pod_label: list[str] = field(default_factory=list)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
 
 
@@ -80,7 +83,8 @@ def load_mappings(user_file: Path | None = None) -> Mappings:
 def _load(user_key: tuple[str, float] | None) -> Mappings:
     m = Mappings()
     base = mappings_dir()
-    for name in ("metrics.yaml", "tags.yaml"):
+    # generated integration maps, then hand-written tables (which win), then the user's
+    for name in ("metrics.yaml", "integrations.yaml", "tags.yaml"):
         path = base / name
         if path.exists():
             _merge(m, yaml.load(path.read_text(), Loader=_LOADER) or {}, source="shipped")
@@ -111,13 +115,32 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
         m.tags[str(tag)] = sanitize_label(str(label))
     for prefix, table in (doc.get("prefix_tags") or {}).items():
         m.prefix_tags.setdefault(str(prefix), {}).update({str(k): sanitize_label(str(v)) for k, v in table.items()})
+    for tag, spec in (doc.get("joins") or {}).items():
+        if isinstance(spec, dict) and spec.get("label") and spec.get("promql"):
+            m.joins[str(tag)] = {k: " ".join(str(v).split()) for k, v in spec.items()}
+    m.join_metrics += [str(p) for p in doc.get("join_metrics") or []]
+    m.no_pod_label += [str(p) for p in doc.get("no_pod_label") or []]
     for prefix, tags in (doc.get("not_carried") or {}).items():
         m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
 
 
+def join_for_tag(mappings: Mappings, tag_key: str, metric: str) -> dict[str, str] | None:
+    """The join that gives ``metric``'s pod-level series the label of ``tag_key``
+    (from kube-state-metrics' owner metrics), or None."""
+    spec = mappings.joins.get(tag_key)
+    if spec is None or not any(metric.startswith(p) for p in mappings.join_metrics):
+        return None
+    if any(metric.startswith(p) for p in mappings.no_pod_label):
+        return None
+    return spec
+
+
 def tag_needs_join(mappings: Mappings, tag_key: str, metric: str) -> bool:
-    """Whether ``tag_key`` is known not to be a label of ``metric``'s series."""
+    """Whether ``tag_key`` is known not to be a label of ``metric``'s series (and
+    no join from :func:`join_for_tag` supplies it)."""
+    if tag_key in mappings.joins and any(metric.startswith(p) for p in mappings.join_metrics):
+        return join_for_tag(mappings, tag_key, metric) is None
     return any(metric.startswith(prefix) and tag_key in tags for prefix, tags in mappings.not_carried.items())
 
 
@@ -181,31 +204,39 @@ def label_for_tag(mappings: Mappings | None, tag_key: str, metric: str | None = 
     return mappings.tags.get(tag_key) or sanitize_label(tag_key)
 
 
-def derived_name(dd_metric: str, prom_type: str) -> str:
+def derived_name(dd_metric: str, prom_type: str, siblings: Container[str] = ()) -> str:
     """The documented name of an unmapped metric: characters outside
-    ``[A-Za-z0-9_:]`` become ``_``; counters drop a trailing ``.count``/``.total``
-    and end in ``_total``; histograms name the family (``_bucket``/``_sum``/``_count`` added)."""
+    ``[A-Za-z0-9_:]`` become ``_``; histograms name the family (``_bucket``/``_sum``/
+    ``_count`` are added by the reader). Counters end in ``_total`` after dropping a
+    trailing ``.count``/``.total`` (OpenMetrics counters), except the parts of a
+    histogram or summary: ``<base>.sum``, and ``<base>.count`` when ``<base>.sum``
+    or ``<base>.bucket`` is a known metric (``siblings``), read as ``<base>_sum``/``_count``."""
     name = dd_metric
+    suffix = ""
     if prom_type == "counter":
-        name = re.sub(r"\.(count|total)$", "", name)
+        base, _, last = dd_metric.rpartition(".")
+        if last == "sum" or (last == "count" and (f"{base}.sum" in siblings or f"{base}.bucket" in siblings)):
+            name, suffix = base, "_" + last
+        else:
+            name = re.sub(r"\.(count|total)$", "", name)
+            suffix = "" if name.endswith("_total") else "_total"
     name = re.sub(r"[^A-Za-z0-9_:]", "_", name)
     if not name or name[0].isdigit():
         name = "_" + name
-    if prom_type == "counter" and not name.endswith("_total"):
-        name += "_total"
-    return name
+    return name + suffix
 
 
 _DD_TO_PROM_TYPE = {"count": "counter", "rate": "counter", "distribution": "histogram", "gauge": "gauge"}
 
 
-def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[str, Any] | None = None) -> MetricInfo:
+def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[str, Any] | None = None,
+                    known: Container[str] = ()) -> MetricInfo:
     """Mapping info of ``dd_metric``; an unmapped one gets ``mapped=False``
     and a name from :func:`derived_name` with the type from ``metadata``."""
     if mappings is None:
         mappings = load_mappings(None)
     cached = mappings._cache.get(dd_metric)
-    if cached is not None and metadata is None:
+    if cached is not None and metadata is None and not known:
         return cached
     row = mappings.metrics.get(dd_metric)
     if row is not None:
@@ -218,9 +249,9 @@ def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[st
         return info
     dd_type = str((metadata or {}).get("type") or "").lower() or "gauge"
     prom_type = _DD_TO_PROM_TYPE.get(dd_type, "gauge")
-    info = MetricInfo(datadog=dd_metric, prom=derived_name(dd_metric, prom_type), prom_type=prom_type,
+    info = MetricInfo(datadog=dd_metric, prom=derived_name(dd_metric, prom_type, known), prom_type=prom_type,
                       dd_type=dd_type if dd_type in _DD_TO_PROM_TYPE else "gauge", source="derived",
                       mapped=False)
-    if metadata is None:
+    if metadata is None and not known:
         mappings._cache[dd_metric] = info
     return info

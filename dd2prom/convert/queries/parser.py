@@ -15,6 +15,7 @@ Grammar (informal)::
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dd2prom.convert.queries import ast
@@ -50,13 +51,19 @@ def parse_expression(source: str) -> ast.Expr:
 
 
 def parse_expressions(source: str) -> list[ast.Expr]:
-    """A classic widget request may hold several queries separated by commas."""
+    """A classic widget request may hold several queries separated by commas.
+    (Cached: dashboards repeat queries; the generator never mutates the AST.)"""
+    return list(_parse_expressions(source))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_expressions(source: str) -> tuple[ast.Expr, ...]:
     p = _Parser(source)
     exprs = [p.expr()]
     while p.accept(","):
         exprs.append(p.expr())
     p.expect("EOF")
-    return exprs
+    return tuple(exprs)
 
 
 def parse_monitor(source: str) -> ast.Monitor:
@@ -150,17 +157,16 @@ class _Parser:
 
     # -- expressions
     def expr(self) -> ast.Expr:
-        left = self.term()
-        while self.peek().kind == "OP" and self.peek().text in "+-":
-            op = self.next()
-            left = ast.BinOp(op.text, left, self.term(), op.pos)
-        return left
+        return self._left_assoc("+-", self.term)
 
     def term(self) -> ast.Expr:
-        left = self.unary()
-        while self.peek().kind == "OP" and self.peek().text in "*/":
+        return self._left_assoc("*/", self.unary)
+
+    def _left_assoc(self, ops: str, operand) -> ast.Expr:
+        left = operand()
+        while self.peek().kind == "OP" and self.peek().text in ops:
             op = self.next()
-            left = ast.BinOp(op.text, left, self.unary(), op.pos)
+            left = ast.BinOp(op.text, left, operand(), op.pos)
         return left
 
     def unary(self) -> ast.Expr:

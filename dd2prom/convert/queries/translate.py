@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from dd2prom.convert.queries import ast
 from dd2prom.convert.queries.generator import (
-    Env, Generator, Out, Unsupported, _OVER_TIME, fmt_duration, fmt_number, subquery_step,
+    Env, Generator, Out, Unsupported, _OVER_TIME, duration_seconds, fmt_duration, fmt_number, subquery_step,
 )
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.mapping import load_mappings
@@ -103,16 +103,11 @@ def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
         window = ctx.window or fmt_duration(monitor_seconds)
     else:
         window = ctx.window or ctx.default_window
-    return Env(ctx.target, window, window, window, step=subquery_step(_seconds_of(window)))
-
-
-def _seconds_of(duration: str) -> int:
-    from dd2prom.convert.queries.generator import _seconds
-    return _seconds(duration)
+    return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)))
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
-    if monitor or looks_like_monitor(query):
+    if (monitor and not query.lstrip().startswith('"')) or looks_like_monitor(query):
         mon = parse_monitor(query)
         return _monitor(gen, mon)
     nodes = parse_expressions(query)
@@ -124,7 +119,7 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
     gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
              "tells their series apart.", Status.EXACT)
     parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
-    labels = tuple(dict.fromkeys(l for o in outs for l in (o.labels or ()))) + ("query",)
+    labels = tuple(dict.fromkeys(lab for o in outs for lab in (o.labels or ()))) + ("query",)
     return Out(" or ".join(parts), labels, atomic=False), None
 
 
@@ -132,7 +127,14 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
 def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
     env = _env(gen.ctx, mon.window_seconds)
     window = gen.ctx.window or fmt_duration(mon.window_seconds)
-    if mon.time_agg in ("change", "pct_change"):
+    if mon.window.startswith("next_"):
+        # a forecast monitor: the window is the horizon ahead, not a past window
+        if not (isinstance(mon.expr, ast.Call) and mon.expr.name == "forecast"):
+            raise Unsupported(f"A {mon.window} window only applies to forecast() monitors.")
+        out = gen.forecast(mon.expr, env, horizon=mon.window_seconds)
+        gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
+                 f"its {mon.time_agg} over the whole horizon.")
+    elif mon.time_agg in ("change", "pct_change"):
         now = window_expr(gen, mon.expr, mon.inner_agg or "avg", window, env)
         before = window_expr(gen, mon.expr, mon.inner_agg or "avg", window,
                              replace(env, offset=env.offset + mon.shift_seconds))
@@ -166,11 +168,12 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         inner = window_expr(gen, node.args[0], tagg, window, env)
         if not inner.labels:
             return Out(f"{inner.paren()} or vector(0)", inner.labels, atomic=False, counter=inner.counter)
-    if isinstance(node, ast.BinOp) and tagg == "sum" and _all_counts(gen, node):
-        # Datadog applies the time aggregation to each as_count() query before the arithmetic
+    if isinstance(node, ast.BinOp) and tagg in ("sum", "avg", "min", "max") and _has_as_count(node):
+        # Datadog's as_count evaluation path: with arithmetic and at least one
+        # .as_count(), the time aggregation applies to each query before the arithmetic
         return gen.binop(node.op, window_expr(gen, node.left, tagg, window, env),
                          window_expr(gen, node.right, tagg, window, env))
-    inner_env = replace(env, rate_window=env.step if env.step != "15s" else "1m", count_window=env.step)
+    inner_env = replace(env, rate_window=env.step, count_window=env.step)
     inner = gen.gen(node, inner_env)
     if tagg == "percentile":
         fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
@@ -178,8 +181,9 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
         fn = "quantile_over_time(0.5, "
     else:
         fn = _OVER_TIME[tagg] + "("
-    if inner.counter and tagg == "sum":
-        gen.note(f"Counts are summed per {env.step} interval over the window.", Status.EXACT)
+    if inner.counter and tagg != "sum":
+        gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
+                 "Datadog's monitor rollup interval may differ.")
     return Out(f"{fn}({inner.text})[{window}:{env.step}])", inner.labels, counter=inner.counter)
 
 
@@ -190,7 +194,7 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
         return False
     from dd2prom.convert.queries.mapping import prom_metric_for
     from dd2prom.convert.queries.parser import percentile_of
-    info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric))
+    info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric), gen.ctx.metric_metadata)
     space = q.aggregator or "avg"
     if info.prom_type in ("histogram", "summary") or info.dd_type == "distribution" or percentile_of(space):
         return tagg in ("avg", "sum")
@@ -209,11 +213,11 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
     return tagg == "avg" and space in ("avg", "sum")
 
 
-def _all_counts(gen: Generator, node: ast.Expr) -> bool:
-    if isinstance(node, ast.Number):
-        return True
+def _has_as_count(node: ast.Expr) -> bool:
     if isinstance(node, ast.BinOp):
-        return _all_counts(gen, node.left) and _all_counts(gen, node.right)
+        return _has_as_count(node.left) or _has_as_count(node.right)
+    if isinstance(node, ast.Neg):
+        return _has_as_count(node.operand)
     if isinstance(node, ast.MetricQuery):
-        return any(m.name == "as_count" for m in node.modifiers) and _pushable(gen, node, "sum")
+        return any(m.name == "as_count" for m in node.modifiers)
     return False

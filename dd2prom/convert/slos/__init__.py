@@ -2,10 +2,11 @@
 
 Per SLO (``slo-<name>``):
 
-* ``prometheus/rules/slo-<name>.yaml``: a PrometheusRule with three groups:
-  ``-sli`` (what the SLI reads: event counts, or a 1/0 "bad" indicator),
-  ``-windows`` (the error ratio over each window, objective, remaining budget),
-  ``-alerts`` (page/ticket burn-rate alerts, plus the SLO alert monitors);
+* ``prometheus/rules/slo-<name>.yaml``: a PrometheusRule whose group holds, in
+  order, what the SLI reads (event counts, or a 1/0 "bad" indicator), the
+  error ratio over each window, objective and remaining budget, and the
+  page/ticket burn-rate alerts plus the SLO alert monitors (a time-slice
+  SLI is a group of its own, evaluated once per slice);
 * ``prometheus/rule-files/slo-<name>.rules.yaml``: the same groups as a plain rule file;
 * ``prometheus/tests/slo-<name>.test.yaml``: promtool tests of every alert.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dd2prom.convert.context import ConvertContext
+from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
 from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
 from dd2prom.convert.pipeline import record_unreadable
@@ -26,7 +28,7 @@ from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, par
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot
+from dd2prom.snapshot import Snapshot, dumps
 from dd2prom.validate.promql import promql_error
 
 KIND = "slo"
@@ -54,12 +56,15 @@ def _slo_alert_monitors(snapshot: Snapshot, ctx: ConvertContext) -> dict[str, li
 
 
 def _groups(name: str, rules: burn_rate.SloRules) -> list[dict[str, Any]]:
-    sli_group: dict[str, Any] = {"name": f"{name}-sli", "rules": rules.sli.base_rules}
+    """One group, evaluated in order (each rule sees the results of those
+    before it in the same evaluation); a time-slice SLI gets its own group
+    evaluated once per slice."""
+    windows = burn_rate.window_rules(rules.spec, rules.sli)
+    alerts = [burn_rate.alert_rule(rules.spec, a) for a in rules.alerts]
     if rules.sli.base_interval:
-        sli_group["interval"] = rules.sli.base_interval
-    return [sli_group,
-            {"name": f"{name}-windows", "rules": burn_rate.window_rules(rules.spec, rules.sli)},
-            {"name": f"{name}-alerts", "rules": [burn_rate.alert_rule(rules.spec, a) for a in rules.alerts]}]
+        return [{"name": f"{name}-sli", "interval": rules.sli.base_interval, "rules": rules.sli.base_rules},
+                {"name": name, "rules": windows + alerts}]
+    return [{"name": name, "rules": rules.sli.base_rules + windows + alerts}]
 
 
 def _check(groups: list[dict[str, Any]]) -> None:
@@ -100,11 +105,10 @@ def _set_monitor(ctx: ConvertContext, mon: slo_alerts.SloAlertMonitor, status: S
         alertmanager_config(ctx).add_inhibit_rule({**matchers, STATE_LABEL: "alert"}, {**matchers, STATE_LABEL: "warn"})
 
 
-def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
-             monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
-    spec = parse_spec(obj_id, data)
-    for msg, status in spec.problems:
-        item.note(msg, status)
+def _rules(spec: SloSpec, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
+           monitors: list[slo_alerts.SloAlertMonitor]) -> tuple[burn_rate.SloRules, dict[str, list[str]]] | None:
+    """The SLI and every alert of one SLO (None when it cannot be built; the
+    item says why), with the sentences about each SLO alert monitor."""
     builder = BUILDERS.get(spec.type)
     if builder is None:
         item.note(f"SLO type {spec.type!r} is not metric, monitor or time_slice.", Status.UNSUPPORTED)
@@ -129,7 +133,6 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
         item.extra["metrics"] = sli.metrics
     if sli.translations:
         item.extra["translations"] = sli.translations
-
     rules = burn_rate.SloRules(spec, sli, burn_rate.default_alerts(spec, tag_labels(spec.tags, slo_alerts.RESERVED)))
     monitor_notes: dict[str, list[str]] = {}
     for mon in monitors:
@@ -138,27 +141,45 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
         monitor_notes[mon.monitor_id] = notes
     for n in burn_rate.unreachable(spec, [a for a in rules.alerts if isinstance(a, burn_rate.BurnAlert)]):
         item.note(n)
+    return rules, monitor_notes
 
-    name = _unique_name(spec, used)
+
+def _write(name: str, rules: burn_rate.SloRules, item: CoverageItem, ctx: ConvertContext) -> list[str]:
+    """PrometheusRule, plain rule file and promtool test of one SLO; returns the paths."""
+    spec, opts = rules.spec, ctx.options
     groups = _groups(name, rules)
     _check(groups)
-    opts = ctx.options
-    rule_file = f"prometheus/rule-files/{name}.rules.yaml"
     outputs = [
         ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", k8s.monitoring(
             "PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
-            labels={"release": opts.release_label, "dd2prom/slo-id": k8s.label_value(spec.id)},
-            annotations={"dd2prom/slo-name": spec.name})),
-        ctx.out.write_yaml(rule_file, {"groups": groups}),
+            labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
+            annotations={"dd2prom.io/slo-name": spec.name})),
+        ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": groups}),
     ]
-    test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", sli.alerts_labels) \
-        if spec.type != "monitor" or sli.alerts_labels is not None else None
-    if test is not None:
+    if spec.type == "monitor" and rules.sli.alerts_labels is None:
+        item.note("No promtool test: the SLO's monitor groups use patterns, so no ALERTS series can be made up.")
+    else:
+        test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", rules.sli.alerts_labels)
         outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
+    return outputs
+
+
+def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
+             monitors: list[slo_alerts.SloAlertMonitor], used: set[str]) -> SloSpec | None:
+    spec = parse_spec(obj_id, data)
+    item.extra["tags"] = spec.tags
+    for msg, status in spec.problems:
+        item.note(msg, status)
+    built = _rules(spec, data, item, ctx, monitors)
+    if built is None:
+        return None
+    rules, monitor_notes = built
+    outputs = _write(_unique_name(spec, used), rules, item, ctx)
     item.outputs += outputs
+    item.extra["alertnames"] = sorted({a.alertname for a in rules.alerts})
     for mon in monitors:
         alertname = slo_alerts.alert_name(mon.name)
-        _set_monitor(ctx, mon, sli.status, [
+        _set_monitor(ctx, mon, rules.sli.status, [
             f"Converted to alert {alertname} on the recorded error-ratio windows of SLO {spec.name!r} "
             f"({outputs[0]}).", *monitor_notes[mon.monitor_id]], outputs, alertname)
     return spec
@@ -183,9 +204,20 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
                 _set_monitor(ctx, mon, Status.worst(item.status, Status.UNSUPPORTED),
                              [f"Its SLO {obj.id} could not be converted ({item.status.value})."], [], None)
     if converted:
-        dash = dashboard.dashboard(converted)
-        path = ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)
-        cm = ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml",
-                               dashboard.config_map(dash, ctx.options.namespace, ctx.options.grafana_folder))
-        for spec in converted:
-            ctx.ledger.get(KIND, spec.id).outputs += [path, cm]
+        _write_dashboard(ctx, converted)
+
+
+def _write_dashboard(ctx: ConvertContext, converted: list[SloSpec]) -> None:
+    dash = dashboard.dashboard(converted)
+    outputs = [ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)]
+    text = dumps(dash)
+    fits, sentence = sidecar.size_problem(text)
+    if fits:
+        outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap(
+            dashboard.UID, text, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
+            source="dd2prom SLO dashboard")))
+    for spec in converted:
+        item = ctx.ledger.get(KIND, spec.id)
+        item.outputs += outputs
+        if sentence:
+            item.note(sentence)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dd2prom.convert.dashboards.panel import DATASOURCE
+from dd2prom.convert.dashboards.variables import DATASOURCE_VARIABLE
 from dd2prom.convert.slos.burn_rate import PAGE, REMAINING, TICKET
 from dd2prom.convert.slos.spec import SloSpec, fmt_number, ratio_name
-from dd2prom.emit import k8s
-from dd2prom.snapshot import dumps
 
 UID = "slos"
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 _STEPS_BURN = [{"color": "green", "value": None}, {"color": "orange", "value": TICKET[0][2]},
                {"color": "red", "value": PAGE[0][2]}]
 
@@ -62,7 +61,8 @@ def _row(spec: SloSpec, next_id: int, y: int) -> tuple[list[dict[str, Any]], int
                                                                                     "steps": _STEPS_BURN},
                                                     "custom": {"thresholdsStyle": {"mode": "line"}}},
                                        "overrides": []},
-                       "options": {"legend": {"displayMode": "list", "placement": "bottom"}}})
+                       "options": {"legend": {"displayMode": "list", "placement": "bottom", "calcs": [],
+                                              "showLegend": True}}})
         next_id += 1
     return panels, next_id, y + 5
 
@@ -77,13 +77,6 @@ def dashboard(specs: list[SloSpec]) -> dict[str, Any]:
         "uid": UID, "title": "SLOs (converted from Datadog)", "tags": ["dd2prom", "slo"],
         "schemaVersion": 39, "version": 1, "editable": True, "timezone": "browser",
         "time": {"from": "now-7d", "to": "now"}, "refresh": "5m",
-        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus",
-                                 "label": "Data source", "current": {}, "hide": 0}]},
+        "templating": {"list": [dict(DATASOURCE_VARIABLE)]},
         "annotations": {"list": []}, "panels": panels,
     }
-
-
-def config_map(dash: dict[str, Any], namespace: str, folder: str) -> dict[str, Any]:
-    """The kube-prometheus-stack Grafana sidecar's ConfigMap for the dashboard."""
-    return k8s.config_map(f"grafana-dashboard-{UID}", {f"{UID}.json": dumps(dash)}, namespace=namespace,
-                          labels={"grafana_dashboard": "1"}, annotations={"grafana_folder": folder})

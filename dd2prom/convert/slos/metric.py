@@ -4,6 +4,10 @@ The error ratio over a short window (5m … 3d) is ``1 - good/total`` with
 both queries translated for that window. The SLO timeframes (7d/30d/90d)
 are computed from recorded 5m event counts with ``sum_over_time``, a ratio
 of sums (weighted by traffic, like Datadog's), not an average of ratios.
+
+The good events are filled with 0 where only total events exist: a good
+query that matches no series (every request failing) must read as an error
+ratio of 1, not as no data that keeps every alert quiet.
 """
 
 from __future__ import annotations
@@ -81,11 +85,17 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
                    "the SLI is computed over all groups together.")
             if msg not in sli.notes:
                 sli.notes.append(msg)
+        # no good events at all (total outage) leaves the good query empty; count them as 0
+        g = f"({g}) or (0 * ({t}))"
         if window == "5m":
             sli.base_rules = [record(GOOD, g, labels), record(TOTAL, t, labels)]
             sli.ratios[window] = f"1 - ({GOOD}{spec.selector} / {TOTAL}{spec.selector})"
         else:
             sli.ratios[window] = f"1 - (({g}) / ({t}))"
+    if good.group_by and sorted(good.group_by) == sorted(total.group_by):
+        sli.status = Status.worst(sli.status, Status.APPROXIMATE)
+        sli.notes.append(f"The SLI, its budget and its alerts are per {', '.join(good.group_by)}; Datadog computes "
+                         "the SLO over all groups together and shows the groups beside it.")
     for obj in spec.objectives:
         tf = obj.timeframe
         sli.ratios[tf] = (f"1 - (sum_over_time({GOOD}{spec.selector}[{tf}]) / "

@@ -12,37 +12,33 @@ import re
 from typing import Any, Iterable
 
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, Matcher, tag_matchers
+from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, Matcher, scope_matchers
 from dd2prom.convert.slos.spec import Sli, SliError, SloSpec, record
 from dd2prom.model import Status
 
 ALERTING = "slo:monitor_alerting:bool"
 APPROX_NOTE = ("Uptime is the share of rule evaluations at which one of the converted monitors' alerts was "
-               "firing in the alert state (ALERTS series; warn and no-data count as uptime, as in Datadog): sampled at the evaluation interval, counting only after the "
-               "alerts' 'for' duration, with history starting when the rules are deployed; Datadog "
-               "counts the monitors' alert time to the second.")
+               "firing in the alert state (ALERTS series; warn and no-data count as uptime, as in Datadog): "
+               "sampled at the evaluation interval, counting only after the alerts' 'for' duration, with "
+               "history starting when the rules are deployed; Datadog counts the monitors' alert time to the "
+               "second.")
 
 
-def _group_selectors(groups: list[str], base: list[str]) -> list[str]:
-    """One ALERTS selector per Datadog monitor group (``host:a,env:prod``)."""
-    if not groups:
-        return ["{" + ",".join(base) + "}"]
-    out = []
-    for group in groups:
-        pairs = [g.split(":", 1) for g in str(group).split(",") if ":" in g]
-        out.append("{" + ",".join(base + [m.text() for m in tag_matchers(pairs)]) + "}")
-    return out
+def _group_conjunctions(groups: list[str], mappings: Any) -> list[list[Matcher]]:
+    """Datadog monitor groups (``host:a,env:prod``) → matchers, any of which selects."""
+    try:
+        return [c for g in groups for c in scope_matchers(g, mappings)] or [[]]
+    except ValueError as exc:
+        raise SliError(f"The SLO's groups cannot be matched on alert labels: {exc}.") from None
 
 
-def _test_labels(monitor_id: str, groups: list[str]) -> dict[str, str] | None:
+def _test_labels(monitor_id: str, conjunctions: list[list[Matcher]]) -> dict[str, str] | None:
     """Labels of an ALERTS series the SLI counts; None when a group uses patterns."""
     labels = {MONITOR_LABEL: monitor_id, STATE_LABEL: "alert"}
-    if groups:
-        pairs = [g.split(":", 1) for g in groups[0].split(",") if ":" in g]
-        for m in tag_matchers(pairs):
-            if m.regex:
-                return None
-            labels[m.name] = m.value
+    for m in conjunctions[0]:
+        if m.regex or not m.equal:
+            return None
+        labels[m.name] = m.value
     return labels
 
 
@@ -67,12 +63,13 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
     id_matcher = (Matcher(MONITOR_LABEL, usable[0]) if len(usable) == 1
                   else Matcher(MONITOR_LABEL, "|".join(re.escape(m) for m in usable), regex=True)).text()
     groups = [str(g) for g in data.get("groups") or []]
-    selectors = _group_selectors(groups, ['alertstate="firing"', f'{STATE_LABEL}="alert"', id_matcher])
-    firing = " or ".join(f"max(ALERTS{s})" for s in selectors)
+    conjunctions = _group_conjunctions(groups, ctx.translate_context().mappings)
+    base = ['alertstate="firing"', f'{STATE_LABEL}="alert"', id_matcher]
+    firing = " or ".join("max(ALERTS{" + ",".join(base + [m.text() for m in c]) + "})" for c in conjunctions)
     if groups:
         notes.append(f"Only the groups {', '.join(groups)} count, matched on the alerts' labels.")
     sli = Sli(base_rules=[record(ALERTING, f"({firing}) or vector(0)", spec.labels)], ratios={},
-              status=status, notes=notes, alerts_labels=_test_labels(usable[0], groups))
+              status=status, notes=notes, alerts_labels=_test_labels(usable[0], conjunctions))
     for window in [*windows, *(o.timeframe for o in spec.objectives)]:
         sli.ratios[window] = f"avg_over_time({ALERTING}{spec.selector}[{window}])"
     return sli

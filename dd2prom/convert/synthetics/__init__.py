@@ -16,7 +16,6 @@ from dd2prom.convert.checks.common import tag_relabelings, unique_name
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.convert.synthetics.modules import BUILDERS, UNSUPPORTED, Unsupported
-from dd2prom.emit import k8s
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
 
@@ -75,10 +74,14 @@ def convert_test(ctx: ConvertContext, item: CoverageItem, public_id: str, test: 
     probe = blackbox.write_probe(ctx, item, name, job, built.target, mod, f"{tick}s", labels,
                                  scrape_timeout=timeout + 1)
     ctx.shared.setdefault("probes", {})[public_id] = probe
-    item.extra["probe"] = probe
     _locations(item, test)
+    retry = opts.get("retry") or {}
+    if int(retry.get("count") or 0) > 0:
+        item.note(f"Datadog retried a failed run {retry['count']} time(s) ({retry.get('interval', 300)} ms apart) "
+                  "before counting it as failed; a failed probe counts at once (alerts can use `for:`).",
+                  Status.APPROXIMATE)
     for_seconds = int(opts.get("min_failure_duration") or 0)
-    blackbox.probe_rules(ctx, item, f"synthetics-{k8s.dns_name(test.get('name') or public_id, max_len=48)}",
+    blackbox.probe_rules(ctx, item, name,  # unique, starts with synthetics-
                          str(test.get("name") or public_id), probe, max_duration=built.max_duration,
                          cert_days=built.cert_days, for_seconds=for_seconds,
                          extra_labels={"synthetics_test_id": public_id})

@@ -154,10 +154,13 @@ def http(test: dict[str, Any], item: CoverageItem) -> Built:
         except Unsupported as exc:
             item.note(f"Assertion {typ} {op} {target!r} has no blackbox equivalent ({exc}); it is not checked.",
                       Status.APPROXIMATE)
-    if codes is not None:
-        if not codes:
-            raise Unsupported("the status code assertions accept no code")
-        h["valid_status_codes"] = codes
+    if codes is None:  # Datadog only checks what is asserted: any status passes
+        codes = list(STANDARD_CODES)
+        item.note("The test asserts no status code: every status passes, as in Datadog "
+                  "(the blackbox exporter alone would accept only 2xx).")
+    if not codes:
+        raise Unsupported("the status code assertions accept no code")
+    h["valid_status_codes"] = codes
     return built
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.export.sources import confd, helm, kubernetes
-from dd2prom.export.sources.records import Record, error_record, number_records, record_id
+from dd2prom.export.sources.records import Record, error_record, number_records, parse_error, record_id
 from dd2prom.snapshot import atomic_write_json, safe_filename
 
 YAML_SUFFIXES = (".yaml", ".yml") + confd.EXAMPLE_SUFFIXES + (".yaml.default", ".yml.default")
+DATADOG_MARKERS = ("ad.datadoghq.com/", "init_config", "instances:", "confd:")
 SKIP_DIRS = {".git", ".terraform", "node_modules", "instances", "__pycache__"}
 
 
@@ -40,9 +41,12 @@ def read_check_file(path: Path, source_file: str) -> tuple[list[Record], list[di
     if _in_confd(path) and confd.is_config_file(path):
         return confd.read_file(path, source_file), []
     try:
-        docs = load_yaml_all(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # YAML or decoding error: one error item for the file
-        return [error_record(source_file, f"not valid YAML: {' '.join(str(exc).split())[:300]}")], []
+        text = path.read_text(encoding="utf-8")
+        docs = load_yaml_all(text)
+    except Exception as exc:  # YAML or decoding error: one error item for the file...
+        if isinstance(exc, UnicodeDecodeError) or not any(m in text for m in DATADOG_MARKERS):
+            return [], []  # ...unless it is not a Datadog file at all (Helm templates, other tools' YAML)
+        return [error_record(source_file, f"not valid YAML: {parse_error(exc)}")], []
     if len(docs) == 1 and helm.is_helm_values(docs[0]):
         return helm.read_values(docs[0], source_file), []
     if any(isinstance(d, dict) and ("kind" in d or kubernetes.has_annotations(d)) for d in docs):
@@ -120,6 +124,16 @@ def write_check_records(records: list[Record], files: list[tuple[Path, str]], sn
         shutil.copyfile(path, dest)
 
 
+def _unique_prefix(name: str, used: set[str]) -> str:
+    """``<folder name>/`` for the files of one --from folder; two folders of the same
+    name (a/conf.d, b/conf.d) get conf.d/ and conf.d-2/."""
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate + "/"
+
+
 def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
     """Read every --from path into the snapshot; returns one sentence per problem.
 
@@ -132,12 +146,13 @@ def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
     errors: list[str] = []
     check_files: list[tuple[Path, str]] = []
     tf_modules: dict[Path, list[Path]] = {}
+    prefixes: set[str] = set()
     for root in map(Path, paths):
         if not root.exists():
             errors.append(f"{root}: no such file or folder")
             continue
         base = root.parent if root.is_file() else root
-        prefix = "" if root.is_file() else (root.resolve().name + "/")
+        prefix = "" if root.is_file() else _unique_prefix(root.resolve().name, prefixes)
         for path in _walk(root):
             rel = path.relative_to(base).as_posix()
             if path.suffix == ".tf":
@@ -145,7 +160,7 @@ def import_sources(paths: list[Path], snapshot_dir: Path) -> list[str]:
             elif path.suffix == ".json" and synccli.is_sync_file(path):
                 errors += synccli.import_file(path, snapshot_dir)
             elif _is_yaml(path):
-                check_files.append((path, prefix + rel if root.is_dir() else rel))
+                check_files.append((path, prefix + rel))
     for module_dir, tf_files in sorted(tf_modules.items()):
         errors += terraform.import_module(module_dir, tf_files, snapshot_dir)
     if check_files:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from dd2prom.export.sources.records import Record, error_record, records_from_config
+from dd2prom.export.sources.records import Record, error_record, parse_error, records_from_config
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".yaml.default", ".yml.default")
 EXAMPLE_SUFFIXES = (".yaml.example", ".yml.example")
@@ -32,17 +32,19 @@ def is_config_file(path: Path) -> bool:
 
 
 def shadowed_example(path: Path) -> bool:
-    """A conf.yaml.example next to a real config: the Agent ignores it, so do we."""
+    """A conf.yaml.example next to a real config (auto_conf.yaml, a template, does not
+    count): the Agent ignores the example, so do we."""
     if not path.name.endswith(EXAMPLE_SUFFIXES) or not path.parent.name.endswith(".d"):
         return False
-    return any(s.is_file() and s.name.endswith(CONFIG_SUFFIXES) for s in path.parent.iterdir())
+    return any(s.is_file() and s.name.endswith(CONFIG_SUFFIXES) and not s.name.startswith("auto_conf.")
+               for s in path.parent.iterdir())
 
 
 def read_text(text: str, source_file: str, check: str, source_kind: str = "conf.d", **extra) -> list[Record]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return [error_record(source_file, f"not valid YAML: {_first_line(exc)}", source_kind)]
+        return [error_record(source_file, f"not valid YAML: {parse_error(exc)}", source_kind)]
     extra.setdefault("example", source_file.endswith(EXAMPLE_SUFFIXES))
     return records_from_config(doc, check, source_file, source_kind, **extra)
 
@@ -54,6 +56,3 @@ def read_file(path: Path, source_file: str) -> list[Record]:
         return [error_record(source_file, f"cannot read the file: {exc}", "conf.d")]
     return read_text(text, source_file, check_name(path), auto_conf=path.name.startswith("auto_conf."))
 
-
-def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]

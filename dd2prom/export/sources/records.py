@@ -23,6 +23,18 @@ from typing import Any
 Record = dict[str, Any]
 
 
+def parse_error(exc: Exception) -> str:
+    """Where a YAML/HCL parser failed, without the quoted source text: the offending
+    line may hold a password."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:  # PyYAML
+        return f"{getattr(exc, 'problem', None) or 'syntax error'} at line {mark.line + 1}, column {mark.column + 1}"
+    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+    if line is not None:  # lark (python-hcl2)
+        return f"{exc.__class__.__name__} at line {line}, column {column}"
+    return exc.__class__.__name__
+
+
 def record_id(rec: Record) -> str:
     """The coverage id: ``<source file>#<check>#<instance index>``."""
     if rec.get("error") and not rec.get("check"):

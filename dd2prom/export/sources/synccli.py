@@ -22,7 +22,7 @@ ID_FIELDS = {"synthetics": "public_id"}
 
 
 def is_sync_file(path: Path) -> bool:
-    parts = path.parts
+    parts = path.resolve().parts
     return any(a == "resources" and b == "source" for a, b in zip(parts, parts[1:]))
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import hcl2
 
+from dd2prom.export.sources.records import parse_error
 from dd2prom.snapshot import atomic_write_json, safe_filename
 
 
@@ -107,7 +108,7 @@ class Module:
             try:
                 doc = hcl2.load(f.open(encoding="utf-8"))
             except Exception as exc:
-                self.errors.append(f"{f}: not valid HCL ({' '.join(str(exc).split())[:200]})")
+                self.errors.append(f"{f}: not valid HCL ({parse_error(exc)})")
                 continue
             for block in doc.get("variable", []):
                 for name, body in block.items():
@@ -124,7 +125,7 @@ class Module:
             try:
                 self.variables.update(hcl2.load(tfvars.open(encoding="utf-8")))
             except Exception as exc:
-                self.errors.append(f"{tfvars}: not valid HCL ({exc})")
+                self.errors.append(f"{tfvars}: not valid HCL ({parse_error(exc)})")
 
     # -- evaluation ----------------------------------------------------------
     def value(self, v: Any) -> Any:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from dd2prom.convert.dashboards.panel import WidgetContext
-from dd2prom.convert.dashboards.widgets import (change, geomap, group, heatmap, hostmap, pie, query_value,
-                                                scatterplot, table, text, timeseries, toplist, unsupported)
+from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel
+from dd2prom.convert.dashboards.requests import NoQuery
+from dd2prom.convert.dashboards.widgets import (change, check_status, geomap, group, heatmap, hostmap, pie,
+                                                query_value, scatterplot, table, text, timeseries, toplist,
+                                                unsupported)
 
 Converter = Callable[[WidgetContext], dict[str, Any]]
 
@@ -34,9 +36,14 @@ CONVERTERS: dict[str, Converter] = {
     "iframe": text.iframe,
     "split_group": group.split_group,
     **{name: unsupported.convert for name in unsupported.REASONS},
+    "check_status": check_status.convert,
 }
 
 
 def convert_widget(wc: WidgetContext) -> dict[str, Any]:
-    """The Grafana panel for one (non-container) widget."""
-    return CONVERTERS.get(wc.type, unsupported.convert)(wc)
+    """The Grafana panel for one (non-container) widget; a widget none of whose
+    queries translates becomes a text panel saying so."""
+    try:
+        return CONVERTERS.get(wc.type, unsupported.convert)(wc)
+    except NoQuery as exc:
+        return explain_panel(wc, str(exc))

@@ -8,15 +8,32 @@ over ``[$__range]`` now and ``offset`` by the compared period.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import OVER_TIME, RequestTranslator, Series
+from dd2prom.convert.dashboards.requests import OVER_TIME, Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
 
 OFFSETS = {"hour_before": "1h", "day_before": "1d", "week_before": "1w", "month_before": "30d"}
+TIMESHIFT = re.compile(r"^\s*(hour_before|day_before|week_before|month_before)\(\s*\w+\s*\)\s*$")
+
+
+def _without_timeshift(request: Any) -> tuple[Any, str | None]:
+    """Formulas-and-functions change widgets carry the comparison as a formula
+    (``week_before(query1)`` next to ``query1``): drop it, keep its period."""
+    if not isinstance(request, dict) or not isinstance(request.get("formulas"), list):
+        return request, None
+    kept, period = [], None
+    for f in request["formulas"]:
+        m = TIMESHIFT.match(str(f.get("formula", ""))) if isinstance(f, dict) else None
+        if m:
+            period = period or m.group(1)
+        else:
+            kept.append(f)
+    return dict(request, formulas=kept), period
 
 
 def _change_expr(s: Series, offset: str, relative: bool) -> tuple[str, str]:
@@ -28,13 +45,13 @@ def _change_expr(s: Series, offset: str, relative: bool) -> tuple[str, str]:
 
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
-    d = wc.definition
-    rt = RequestTranslator(wc, "instant")
-    series = rt.run(d.get("requests"))
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    requests = wc.definition.get("requests")
+    requests = requests if isinstance(requests, list) else []
+    split = [_without_timeshift(r) for r in requests]
+    rt = translate_widget(wc, "instant", [r for r, _ in split])
+    series = rt.series
     req = series[0].request
-    compare = str(req.get("compare_to") or "day_before")
+    compare = next((p for _, p in split if p), None) or str(req.get("compare_to") or "day_before")
     offset = OFFSETS.get(compare)
     if offset is None:
         wc.note(f"Comparison period {compare!r} is unknown; one day before is used.", Status.APPROXIMATE)
@@ -47,7 +64,8 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     for s in series:
         now, change = _change_expr(s, offset, relative)
         if promql_error(change):
-            return explain_panel(wc, f"The change of {s.original} could not be expressed in PromQL: {promql_error(change)}")
+            return explain_panel(wc, f"The change of {s.original} could not be expressed in PromQL: "
+                                     f"{promql_error(change)}")
         originals.append(s.original)
         targets.append({"refId": f"{s.ref_id}_change", "datasource": DATASOURCE, "expr": change, "editorMode": "code",
                         "range": False, "instant": True, "format": "table"})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
-from dd2prom.convert.dashboards.panel import WidgetContext
-from dd2prom.convert.dashboards.requests import RequestTranslator, Series
+from dd2prom.convert.dashboards.panel import WidgetContext, strings
+from dd2prom.convert.dashboards.requests import RequestTranslator
 from dd2prom.convert.dashboards.units import custom_unit, metadata_unit
 from dd2prom.model import Status
 
@@ -17,6 +18,11 @@ PALETTES = {"cool": "blue", "warm": "orange", "purple": "purple", "orange": "ora
             "grey": "#8e8e8e", "green": "green", "red": "red", "blue": "blue", "yellow": "yellow"}
 
 
+# A query that reads a metric as it is (no arithmetic, functions or as_rate), so
+# the metric's own unit is the value's unit.
+PLAIN_QUERY = re.compile(r"^\s*\w+:[\w.]+\s*\{[^}]*\}\s*(by\s*\{[^}]*\})?\s*(\.rollup\([^)]*\))?\s*$")
+
+
 def ref_matcher(ref_id: str) -> dict[str, Any]:
     return {"id": "byFrameRefID", "options": ref_id}
 
@@ -25,13 +31,13 @@ def units(wc: WidgetContext, rt: RequestTranslator) -> tuple[str | None, list[di
     """The panel's unit, plus per-series overrides when formulas name different units.
 
     Order: formula ``number_format``, widget ``custom_unit``, then the metric
-    metadata when every series reads exactly one metric and they agree."""
+    metadata when every series is a plain query of one metric and they agree."""
     per_series = {s.ref_id: s.unit for s in rt.series if s.unit}
     default = custom_unit(wc.definition.get("custom_unit"))
     if default is None and len(per_series) == len(rt.series) and len(set(per_series.values())) == 1:
         default = next(iter(per_series.values()))
     if default is None and not per_series and rt.series and all(
-            s.translation and len(s.translation.metrics) == 1 for s in rt.series):
+            s.translation and len(s.translation.metrics) == 1 and PLAIN_QUERY.match(s.original) for s in rt.series):
         default = metadata_unit([m for s in rt.series for m in s.translation.metrics],
                                 wc.translate_ctx.metric_metadata)
     overrides = [{"matcher": ref_matcher(ref), "properties": [{"id": "unit", "value": unit}]}
@@ -72,7 +78,7 @@ def legend(wc: WidgetContext, default_show: bool = True) -> dict[str, Any]:
     d = wc.definition
     show = d.get("show_legend", default_show) is not False
     layout = str(d.get("legend_layout") or "auto")
-    columns = [c for c in d.get("legend_columns") or [] if c in LEGEND_CALCS]
+    columns = [c for c in strings(d.get("legend_columns")) if c in LEGEND_CALCS]
     table = layout == "vertical" or (layout == "auto" and len(columns) > 1)
     return {"showLegend": show, "displayMode": "table" if table else "list", "placement": "bottom",
             "calcs": [LEGEND_CALCS[c] for c in columns] if table else []}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 
@@ -22,9 +22,7 @@ BUCKETS_NOTE = "Bucket boundaries are chosen by Grafana, not Datadog."
 
 def heatmap(wc: WidgetContext) -> dict[str, Any]:
     d = wc.definition
-    rt = RequestTranslator(wc, "range")
-    if not rt.run(d.get("requests")):
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "range")
     wc.note(BUCKETS_NOTE, Status.APPROXIMATE)
     unit, _ = common.units(wc, rt)
     axis_defaults, _custom = common.axis(wc, d.get("yaxis"))
@@ -47,15 +45,13 @@ def heatmap(wc: WidgetContext) -> dict[str, Any]:
 
 
 def distribution(wc: WidgetContext) -> dict[str, Any]:
-    d = wc.definition
-    rt = RequestTranslator(wc, "instant")
-    if not rt.run(d.get("requests")):
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "instant")
     wc.note(BUCKETS_NOTE, Status.APPROXIMATE)
     unit, _ = common.units(wc, rt)
     defaults: dict[str, Any] = {"custom": {"fillOpacity": 80, "lineWidth": 1}}
     if unit:
         defaults["unit"] = unit
-    options = {"combine": True, "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []},
+    options = {"combine": True,
+               "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []},
                "tooltip": {"mode": "single", "sort": "none"}}
     return panel(wc, "histogram", options, defaults=defaults, targets=rt.targets())

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
     d = wc.definition
-    rt = RequestTranslator(wc, "instant", sort=True)
-    series = rt.run(d.get("requests"))
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "instant", sort=True)
+    series = rt.series
     if wc.type == "treemap":
         wc.note("Grafana has no treemap; a pie chart shows the same shares.", Status.APPROXIMATE)
     elif any(s.translation and len(s.translation.group_by) > 1 for s in series):
@@ -29,7 +27,8 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
                 Status.APPROXIMATE)
     unit, overrides = common.units(wc, rt)
     legend = d.get("legend") if isinstance(d.get("legend"), dict) else {}
-    values = [v for v, hide in (("value", legend.get("hide_value")), ("percent", legend.get("hide_percent"))) if not hide]
+    values = [v for v, hide in (("value", legend.get("hide_value")), ("percent", legend.get("hide_percent")))
+              if not hide]
     defaults: dict[str, Any] = {"color": {"mode": "palette-classic"}}
     if unit:
         defaults["unit"] = unit

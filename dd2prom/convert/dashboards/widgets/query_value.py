@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import translate_widget
 from dd2prom.convert.dashboards.widgets import common
 
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
     d = wc.definition
-    rt = RequestTranslator(wc, "reduce")
-    if not rt.run(d.get("requests")):
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "reduce")
     unit, overrides = common.units(wc, rt)
     defaults: dict[str, Any] = {"color": {"mode": "thresholds"}}
     if unit:
         defaults["unit"] = unit
-    if isinstance(d.get("precision"), int):
+    if type(d.get("precision")) is int and d["precision"] >= 0:   # not a boolean
         defaults["decimals"] = d["precision"]
     formats = common.conditional_formats(wc, common.first_formats(rt))
     defaults["thresholds"] = formats.field_config()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import translate_widget
 from dd2prom.model import Status
 
 
@@ -24,10 +24,7 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
         table = dict(requests["table"])
         table["formulas"] = sorted(table.get("formulas") or [], key=lambda f: str(f.get("dimension") != "x"))
         ordered.append(table)
-    rt = RequestTranslator(wc, "instant")
-    series = rt.run(ordered)
-    if len(series) < 2:
-        return explain_panel(wc, "The x and y queries of this scatter plot could not both be translated to PromQL.")
+    rt = translate_widget(wc, "instant", ordered, minimum=2)
     wc.note("Grafana's XY chart takes x and y from the joined value columns; points are not labelled by group.",
             Status.APPROXIMATE)
     if d.get("color_by_groups"):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from dd2prom.convert.dashboards import thresholds as th
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator, Series
+from dd2prom.convert.dashboards.panel import WidgetContext, obj, panel
+from dd2prom.convert.dashboards.requests import Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
 
@@ -23,14 +23,14 @@ LINE_STYLES = {"dashed": {"fill": "dash", "dash": [10, 10]}, "dotted": {"fill": 
 def series_style(s: Series) -> dict[str, Any]:
     """The custom field properties one Datadog request asks for."""
     req = s.request
-    style = req.get("style") if isinstance(req.get("style"), dict) else {}
+    style = obj(req.get("style"))
     display = str(req.get("display_type") or "line")
     props: dict[str, Any] = {"drawStyle": "bars" if display == "bars" else "line",
                              "lineWidth": LINE_WIDTHS.get(str(style.get("line_width")), 1),
                              "fillOpacity": {"bars": 100, "area": 60}.get(display, 0),
                              "stacking": {"mode": "normal" if display in ("bars", "area") else "none", "group": "A"}}
-    if style.get("line_type") in LINE_STYLES:
-        props["lineStyle"] = LINE_STYLES[style["line_type"]]
+    if str(style.get("line_type")) in LINE_STYLES:
+        props["lineStyle"] = LINE_STYLES[str(style["line_type"])]
     if req.get("on_right_yaxis"):
         props["axisPlacement"] = "right"
     return props
@@ -38,10 +38,8 @@ def series_style(s: Series) -> dict[str, Any]:
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
     d = wc.definition
-    rt = RequestTranslator(wc, "range")
-    series = rt.run(d.get("requests"))
-    if not series:
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "range")
+    series = rt.series
 
     unit, overrides = common.units(wc, rt)
     axis_defaults, custom = common.axis(wc, d.get("yaxis"))
@@ -50,7 +48,7 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
         defaults["unit"] = unit
     base = series_style(series[0])
     custom.update(base, showPoints="never", spanNulls=False)
-    palette = common.palette_color((series[0].request.get("style") or {}).get("palette"))
+    palette = common.palette_color(obj(series[0].request.get("style")).get("palette"))
     defaults["color"] = palette or {"mode": "palette-classic"}
 
     markers = th.from_markers(d.get("markers"))
@@ -64,7 +62,7 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     right_axis = d.get("right_yaxis")
     for s in series[1:]:
         props = [{"id": f"custom.{k}", "value": v} for k, v in series_style(s).items() if base.get(k) != v]
-        color = common.palette_color((s.request.get("style") or {}).get("palette"))
+        color = common.palette_color(obj(s.request.get("style")).get("palette"))
         if color and color != palette:
             props.append({"id": "color", "value": color})
         if s.request.get("on_right_yaxis") and isinstance(right_axis, dict):

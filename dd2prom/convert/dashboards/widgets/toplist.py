@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd2prom.convert.dashboards.panel import WidgetContext, explain_panel, panel
-from dd2prom.convert.dashboards.requests import RequestTranslator
+from dd2prom.convert.dashboards.panel import WidgetContext, panel
+from dd2prom.convert.dashboards.requests import translate_widget
 from dd2prom.convert.dashboards.widgets import common
 
 
 def convert(wc: WidgetContext) -> dict[str, Any]:
-    d = wc.definition
-    rt = RequestTranslator(wc, "instant", sort=True)
-    if not rt.run(d.get("requests")):
-        return explain_panel(wc, "No query of this widget could be translated to PromQL.")
+    rt = translate_widget(wc, "instant", sort=True)
     unit, overrides = common.units(wc, rt)
     formats = common.conditional_formats(wc, common.first_formats(rt))
-    defaults: dict[str, Any] = {"color": {"mode": "thresholds"} if not formats.empty else {"mode": "fixed", "fixedColor": "blue"},
+    color = {"mode": "thresholds"} if not formats.empty else {"mode": "fixed", "fixedColor": "blue"}
+    defaults: dict[str, Any] = {"color": color,
                                 "thresholds": formats.field_config(), "min": 0}
     if unit:
         defaults["unit"] = unit

@@ -50,4 +50,7 @@ REASONS: dict[str, tuple[Status, str]] = {
 def convert(wc: WidgetContext) -> dict[str, Any]:
     status, reason = REASONS.get(wc.type, (Status.UNSUPPORTED,
                                            f"Datadog widget type {wc.type or '(none)'!r} has no Grafana equivalent."))
+    alert = (wc.shared.get("monitor_alerts") or {}).get(str(wc.definition.get("alert_id") or ""))
+    if isinstance(alert, dict) and alert.get("alertname"):
+        reason += f" This widget's monitor became the alert {alert['alertname']}."
     return explain_panel(wc, reason, status)
