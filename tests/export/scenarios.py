@@ -1,6 +1,7 @@
 """Fault scenarios recorded as vcrpy cassettes against the fake Datadog API.
 
-``python -m tests.export.scenarios`` (re)records tests/export/cassettes/*.yaml;
+``python -m tests.export.scenarios`` (re)records tests/export/cassettes/*.yaml
+(needed after a change to bench/synth_org.py: the tests compare with its output);
 the tests replay them with record_mode "none". Record and replay run the same
 export with the same retry settings, so they make the same requests.
 """
