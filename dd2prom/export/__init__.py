@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -114,23 +115,19 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         console.print("[yellow]DD_API_KEY/DD_APP_KEY not set: only reading the --from sources[/yellow]")
         kinds = []
 
-    source_errors = import_from(sources, out, console) if sources else []
+    source_errors = import_from(sources, out) if sources else []
     options = ExportOptions(out=out, kinds=kinds, tags=list(tags), ids=ids, refresh=refresh,
                             usage_months=usage_months, concurrency=concurrency,
                             page_size=int(os.environ["DD2PROM_PAGE_SIZE"]) if os.environ.get("DD2PROM_PAGE_SIZE") else None)
     view = RichProgressView(console) if progress and kinds else None
-    run = lambda: export(options, site=site, api_url=api_url, api_key=api_key, app_key=app_key,  # noqa: E731
-                         progress=view, extra_errors=source_errors)
-    if view:
-        with view:
-            manifest = run()
-    else:
-        manifest = run()
+    with view or nullcontext():
+        manifest = export(options, site=site, api_url=api_url, api_key=api_key, app_key=app_key,
+                          progress=view, extra_errors=source_errors)
     print_summary(manifest, console)
     return 1 if manifest["errors"] else 0
 
 
-def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
+def import_from(sources: list[Path], out: Path) -> list[str]:
     """--from: agent check configs, manifests, Helm values, Terraform, sync-cli folders."""
     try:
         from dd2prom.export.sources import import_sources
