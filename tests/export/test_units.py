@@ -108,3 +108,41 @@ def test_retry_policy_from_env(monkeypatch):
     p = RetryPolicy.from_env()
     assert (p.attempts, p.base) == (7, 0.25)
     assert 0.125 <= p.backoff(0) <= 0.25 and p.backoff(30) <= p.max_wait
+
+
+def test_rate_gate_spends_the_remaining_budget_then_waits():
+    import time
+
+    from dd2prom.export.client import RateGate
+
+    gate = RateGate()
+    gate.before()                                     # unknown budget: goes
+    gate.after({"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "0.3"})
+    t0 = time.monotonic()
+    gate.before(), gate.before()                      # the two left in this window
+    assert time.monotonic() - t0 < 0.1
+    gate.after(None), gate.after(None)
+    gate.before()                                     # spent: waits for the reset
+    assert time.monotonic() - t0 >= 0.25
+
+
+@pytest.mark.parametrize("status,transient,attempts", [(500, True, 3), (503, True, 3), (403, False, 1), (400, False, 1)])
+def test_call_errors_are_redacted_and_retried_by_status(status, transient, attempts):
+    from datadog_api_client.exceptions import ApiException
+
+    from dd2prom.export.client import CallError, Datadog
+
+    key = "k3y-that-must-not-leak-0123456789"
+    dd = Datadog("http://127.0.0.1:9", key, "app-" + key, policy=RetryPolicy(attempts=3, base=0))
+    calls = []
+
+    def fail(**_):
+        calls.append(1)
+        exc = ApiException(status=status, reason="Nope")
+        exc.body = {"errors": [f"bad key {key}"]}
+        raise exc
+
+    with pytest.raises(CallError) as info:
+        dd.call(fail)
+    assert key not in str(info.value) and "***" in str(info.value)
+    assert (info.value.status, info.value.transient, len(calls)) == (status, transient, attempts)
