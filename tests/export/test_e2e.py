@@ -1,6 +1,7 @@
 """End to end: the real ``python -m dd2prom export`` process against the fake
 Datadog API (latency, rate-limit headers, injected faults), killed with
-SIGKILL twice (while paging monitors, while fetching dashboards) and resumed:
+SIGKILL twice (while paging monitors and fetching dashboards, then while
+fetching synthetics tests) and resumed:
 the result is identical to a fault-free export, nothing half-written remains,
 nothing already stored was fetched again, and no key reached any file or log."""
 
