@@ -18,14 +18,15 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from dd2prom.export.client import Datadog, RedactingFilter, Redactor, site_host
 from dd2prom.export.resources import RESOURCES
 from dd2prom.export.runner import ExportOptions, Progress, Runner
 
-__all__ = ["cli_export", "export", "ExportOptions"]
+__all__ = ["ExportOptions", "cli_export", "export"]
 
 
 def read_id_file(path: Path) -> set[str]:
@@ -56,11 +57,11 @@ class RichProgressView(Progress):
                                  TimeElapsedColumn(), console=console, transient=False)
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> "RichProgressView":
+    def __enter__(self) -> RichProgressView:
         self.bars.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.bars.stop()
 
     def start(self, kind: str) -> None:

@@ -15,12 +15,12 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import urllib3
-from datadog_api_client import ApiClient, Configuration
-from datadog_api_client import rest
+from datadog_api_client import ApiClient, Configuration, rest
 from datadog_api_client.exceptions import ApiException
 
 log = logging.getLogger("dd2prom.export")
@@ -39,7 +39,8 @@ RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 
 def site_host(site: str | None) -> tuple[str, str]:
     """(canonical site, API base URL) for a --site value; ValueError when unknown."""
-    name = (site or "datadoghq.com").strip().lower().removeprefix("https://").removeprefix("app.").rstrip("/")
+    name = (site or "datadoghq.com").strip().lower().removeprefix("https://").rstrip("/")
+    name = name.removeprefix("app.").removeprefix("api.")
     if name not in SITES:
         raise ValueError(f"unknown Datadog site {site!r}; use one of: "
                          + ", ".join(sorted(set(SITES.values()))))
@@ -80,7 +81,7 @@ class CallError(Exception):
     transport errors) and the message is already redacted."""
 
     @classmethod
-    def wrap(cls, exc: BaseException, redact: "Redactor") -> "CallError":
+    def wrap(cls, exc: BaseException, redact: Redactor) -> CallError:
         """Any exception as a CallError (a bug or an unexpected answer)."""
         return exc if isinstance(exc, cls) else cls(redact(f"{type(exc).__name__}: {exc}"))
 
@@ -102,7 +103,7 @@ class RetryPolicy:
     timeout: float = 60.0          # seconds per request
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls) -> RetryPolicy:
         p = cls()
         p.attempts = int(os.environ.get("DD2PROM_ATTEMPTS", p.attempts))
         p.base = float(os.environ.get("DD2PROM_RETRY_BASE", p.base))
@@ -235,7 +236,7 @@ class Datadog:
         while True:
             gate = self._gate(self.limit_names.get(endpoint, endpoint))
             gate.before()
-            after = lambda headers, limited=False: self._after(gate, endpoint, headers, limited)  # noqa: E731
+            after = lambda headers, limited=False, gate=gate: self._after(gate, endpoint, headers, limited)
             self.stats.add(requests=1)
             try:
                 resp = fn(**kwargs)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 # a metric name directly followed by its scope: avg:system.cpu.user{env:prod}
 _METRIC_RE = re.compile(r"(?<![\w.$])([A-Za-z][\w.]*)\s*\{")

@@ -24,9 +24,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dd2prom import __version__
 from dd2prom.export.client import CallError, Datadog
@@ -404,7 +404,7 @@ class Runner:
         return counts
 
     def _write_manifest(self, *, complete: bool) -> dict[str, Any]:
-        key = lambda e: (e["kind"], str(e["id"]), e["operation"])  # noqa: E731
+        key = lambda e: (e["kind"], str(e["id"]), e["operation"])
         with self.lock:
             errors, warnings = sorted(self.errors, key=key), sorted(self.warnings, key=key)
             reports = {kind: asdict(r) for kind, r in self.reports.items()}
@@ -442,4 +442,4 @@ def _clip(text: str, limit: int = 600) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

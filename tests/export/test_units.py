@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from dd2prom.export import parse_only, read_id_file
-from dd2prom.export.client import Redactor, RedactingFilter, RetryPolicy, site_host
+from dd2prom.export.client import RedactingFilter, Redactor, RetryPolicy, site_host
 from dd2prom.export.metric_names import object_queries, query_metrics
 from dd2prom.export.resources.usage import month_range
 from dd2prom.export.runner import _smallest_factor
@@ -24,6 +24,7 @@ from dd2prom.export.runner import _smallest_factor
     ("ap1", "https://api.ap1.datadoghq.com"),
     ("ddog-gov.com", "https://api.ddog-gov.com"),
     ("https://app.datadoghq.eu/", "https://api.datadoghq.eu"),
+    ("api.us3.datadoghq.com", "https://api.us3.datadoghq.com"),
 ])
 def test_site_host(site, host):
     assert site_host(site)[1] == host
@@ -67,10 +68,10 @@ def test_object_queries(kind, obj, queries):
 
 
 @pytest.mark.parametrize("now,months,start,end", [
-    (datetime(2026, 11, 27, tzinfo=timezone.utc), 3, (2026, 8), (2026, 10)),
-    (datetime(2026, 2, 3, tzinfo=timezone.utc), 3, (2025, 11), (2026, 1)),
-    (datetime(2026, 1, 1, tzinfo=timezone.utc), 1, (2025, 12), (2025, 12)),
-    (datetime(2026, 1, 1, tzinfo=timezone.utc), 12, (2025, 1), (2025, 12)),
+    (datetime(2026, 11, 27, tzinfo=UTC), 3, (2026, 8), (2026, 10)),
+    (datetime(2026, 2, 3, tzinfo=UTC), 3, (2025, 11), (2026, 1)),
+    (datetime(2026, 1, 1, tzinfo=UTC), 1, (2025, 12), (2025, 12)),
+    (datetime(2026, 1, 1, tzinfo=UTC), 12, (2025, 1), (2025, 12)),
 ])
 def test_month_range(now, months, start, end):
     s, e = month_range(months, now)

@@ -25,10 +25,11 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench.synth_org import usage_summary
@@ -222,7 +223,7 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             status, headers, body = fake.handle("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
             data = json.dumps(body).encode()
             try:
