@@ -20,6 +20,3 @@ class Metrics(Resource):
     def fetch(self, dd, oid, summary):
         body = dd.call(dd.api(MetricsApi).get_metric_metadata, metric_name=oid) or {}
         return {**body, "metric": oid}
-
-    def version(self, obj):
-        return None
