@@ -173,16 +173,20 @@ class Runner:
             return st["lost"] == 0
         report = self.reports[res.kind]
         budget = [ISOLATION_BUDGET - st["lost"]]
+        previous: str | None = None                          # id of the last object of the page before
         with ThreadPoolExecutor(max_workers=1) as ahead:     # next page loads while this one is written
             page = ahead.submit(self._range, res, st["offset"], size, budget)
             while True:
                 if self.stopping.is_set():
                     raise KeyboardInterrupt
                 offset = st["offset"]
-                items, end = page.result()
+                placed, lost, end = page.result()
                 more = not end and budget[0] > 0
                 if more:
                     page = ahead.submit(self._range, res, offset + size, size, budget)
+                items = [obj for _, obj in placed]
+                self._record_lost(res, lost, placed, offset, previous)
+                previous = res.object_id(items[-1]) if items and isinstance(items[-1], dict) else previous
                 for obj in items:
                     if not isinstance(obj, dict):
                         continue
@@ -209,29 +213,44 @@ class Runner:
         self._save_state(res.kind)
         return st["lost"] == 0
 
-    def _range(self, res: Resource, offset: int, size: int, budget: list[int]) -> tuple[list[Any], bool]:
-        """Objects [offset, offset+size) and whether the list ended there. A page
-        that still fails after retries (5xx, timeouts) is split into smaller
-        pages; a single object that fails is recorded and skipped."""
+    def _range(self, res: Resource, offset: int, size: int,
+               budget: list[int]) -> tuple[list[tuple[int, Any]], list[tuple[int, CallError]], bool]:
+        """Objects [offset, offset+size) with their positions, the positions that
+        could not be listed, and whether the list ended there. A page that still
+        fails after retries (5xx, timeouts) is split into smaller pages, down to
+        single objects."""
         try:
             page = res.list_page(self.dd, offset, size)
-            return page, len(page) < size
+            return list(enumerate(page, offset)), [], len(page) < size
         except Exception as exc:
             exc = CallError.wrap(exc, self.dd.redact)
             if not exc.transient:
-                raise exc                       # 401/403/400: smaller pages will not help
+                raise exc from None             # 401/403/400: smaller pages will not help
             if size == 1:
                 budget[0] -= 1
-                self.error(res.kind, f"offset {offset}", "list", exc)
-                return [], False
+                return [], [(offset, exc)], False
         sub = size // _smallest_factor(size)
-        items: list[Any] = []
+        placed: list[tuple[int, Any]] = []
+        lost: list[tuple[int, CallError]] = []
         for start in range(offset, offset + size, sub):
-            got, end = self._range(res, start, sub, budget)
-            items.extend(got)
+            got, failed, end = self._range(res, start, sub, budget)
+            placed += got
+            lost += failed
             if end or budget[0] <= 0:
-                return items, end
-        return items, False
+                return placed, lost, end
+        return placed, lost, False
+
+    def _record_lost(self, res: Resource, lost: list[tuple[int, CallError]], placed: list[tuple[int, Any]],
+                     start: int, previous: str | None) -> None:
+        """One error per object a list could not return, named by its neighbours
+        (the API cannot say which object it failed to serialise)."""
+        ids = {pos: res.object_id(obj) for pos, obj in placed if isinstance(obj, dict)}
+        for pos, exc in lost:
+            before = previous if pos == start else ids.get(pos - 1)
+            after = ids.get(pos + 1)
+            where = " and ".join(f"{side} {oid}" for side, oid in (("after", before), ("before", after)) if oid)
+            message = f"the object at list position {pos}{f' ({where})' if where else ''} could not be listed: {exc}"
+            self.error(res.kind, f"offset {pos}", "list", CallError(message, exc.status))
 
     # ------------------------------------------------------------------ fetches
     def _fetch_all(self, res: Resource, targets: list[tuple[str, Any]]) -> bool:
