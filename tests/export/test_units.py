@@ -147,3 +147,37 @@ def test_call_errors_are_redacted_and_retried_by_status(status, transient, attem
         dd.call(fail)
     assert key not in str(info.value) and "***" in str(info.value)
     assert (info.value.status, info.value.transient, len(calls)) == (status, transient, attempts)
+
+
+def test_rate_limits_are_shared_by_name_not_by_endpoint():
+    """Datadog limits per X-RateLimit-Name: endpoints under one name share its
+    budget; another name is not held up by it."""
+    import time
+
+    from dd2prom.export.client import Datadog
+
+    class Resp:
+        def __init__(self, name):
+            self.data, self.status = b"{}", 200
+            self.headers = {"X-RateLimit-Name": name, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0.4"}
+
+        def release_conn(self):
+            pass
+
+    def list_a(**_):
+        return Resp("shared")
+
+    def list_b(**_):
+        return Resp("shared")
+
+    def list_c(**_):
+        return Resp("other")
+
+    dd = Datadog("http://127.0.0.1:9", "api-key-xxxx", "app-key-xxxx", policy=RetryPolicy(attempts=1))
+    t0 = time.monotonic()
+    dd.call(list_a)                  # learns "shared": nothing left for 0.4 s
+    dd.call(list_c)                  # another limit: not held up
+    assert time.monotonic() - t0 < 0.2
+    dd.call(list_b)                  # first call of b: its limit is not known yet
+    dd.call(list_b)                  # now known to be "shared": waits for the reset
+    assert time.monotonic() - t0 >= 0.35
