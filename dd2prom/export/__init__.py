@@ -147,6 +147,8 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
     table.add_column("files", justify="right", no_wrap=True)
     for kind, run in manifest.get("run", {}).items():
         table.add_row(kind, *[str(run.get(c, 0)) for c in columns], str(manifest["counts"].get(kind, 0)))
+    if "checks" in manifest["counts"]:        # --from: files only
+        table.add_row("checks", *["" for _ in columns], str(manifest["counts"]["checks"]))
     console.print(table)
     req = manifest.get("requests", {})
     console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
