@@ -170,8 +170,9 @@ def test_resume_after_power_loss_relists_a_kind_with_an_empty_file(tmp_path):
     with serve(FakeDatadog(ORG)) as url:
         run(tmp_path, url, kinds=["monitors"])
         options = ExportOptions(out=tmp_path, kinds=["monitors"], page_size=10)
-        state = {"fingerprint": options.fingerprint(), "kinds": {"monitors": {"complete": True}}}
-        (tmp_path / ".export-state.json").write_text(json.dumps(state))
+        (tmp_path / ".export-state").mkdir()
+        (tmp_path / ".export-state" / "monitors.json").write_text(
+            json.dumps({"fingerprint": options.fingerprint(), "complete": True}))
         victim = tmp_path / "monitors" / f"{ORG['monitors'][7]['id']}.json"
         victim.write_text("")
         manifest = run(tmp_path, url, kinds=["monitors"])

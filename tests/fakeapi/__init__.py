@@ -25,10 +25,11 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench.synth_org import usage_summary
@@ -214,7 +215,7 @@ def _route(path: str) -> str:
     if parts[:3] in (["api", "v1", "dashboard"], ["api", "v1", "metrics"]) and len(parts) == 4:
         return "/" + "/".join(parts[:3]) + "/{id}"
     if parts[:4] == ["api", "v1", "synthetics", "tests"] and len(parts) == 6:
-        return "/" + "/".join(parts[:5]) + "/{id}"
+        return "/api/v1/synthetics/tests/{type}/{id}"
     return path
 
 
@@ -222,16 +223,19 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             status, headers, body = fake.handle("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):   # the client was killed
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass
