@@ -120,6 +120,9 @@ CASES = [
     Case("top_offset", "top_offset(avg:my.gauge{*} by {host}, 1, 'mean', 'desc', 1)",
          {'my_gauge{instance="a"}': "5+0x10", 'my_gauge{instance="b"}': "1+0x10", 'my_gauge{instance="c"}': "9+0x10"},
          "5m30s", [('{instance="a"}', 5)]),
+    # log10 of 0 is not finite: Datadog reads it as null (no point), PromQL would give -Inf
+    Case("log10 drops non-positive values", "log10(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "100+0x10", 'my_gauge{instance="b"}': "0+0x10"}, "5m30s", [('{instance="a"}', 2)]),
     # week_before: the value 168 hours earlier (hourly points; evaluated 2 minutes after one)
     Case("week_before offsets", "week_before(avg:my.gauge{*})", {"my_gauge": "0+1x200"}, "170h2m", [("{}", 2)],
          interval="1h"),

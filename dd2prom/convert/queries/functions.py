@@ -257,20 +257,24 @@ _UNSUPPORTED = {
 }
 
 
-def _simple(fn: str, numbers: int = 0) -> Callable:
-    """A PromQL function of the query and ``numbers`` constant arguments."""
+def _simple(fn: str, numbers: int = 0, domain: str = "") -> Callable:
+    """A PromQL function of the query and ``numbers`` constant arguments.
+    ``domain`` (``> 0`` for logarithms) drops the values outside it first:
+    Datadog reads a non-finite result (log of 0 or less) as null, where PromQL
+    gives -Inf or NaN, and -Inf passes a `< threshold` alert."""
     def handler(gen: Generator, node: ast.Call, env: Env) -> Out:
         values = [arg_number(node.args, i) for i in range(1, len(node.args))]
         if len(values) != numbers or None in values:
             raise QuerySyntaxError(f"{node.name}() takes a query and {numbers} number(s)", node.pos)
         inner = arg(gen, node, 0, env)
         extra = "".join(f", {fmt_number(v)}" for v in values if v is not None)
-        return Out(f"{fn}({inner.text}{extra})", inner.labels, counter=inner.counter)
+        body = f"{inner.paren()} {domain}" if domain else inner.text
+        return Out(f"{fn}({body}{extra})", inner.labels, counter=inner.counter)
     return handler
 
 
 _FUNCTIONS: dict[str, Callable] = {
-    "abs": _simple("abs"), "log2": _simple("log2"), "log10": _simple("log10"),
+    "abs": _simple("abs"), "log2": _simple("log2", domain="> 0"), "log10": _simple("log10", domain="> 0"),
     "clamp_min": _simple("clamp_min", 1), "clamp_max": _simple("clamp_max", 1),
     "hour_before": timeshift, "day_before": timeshift, "week_before": timeshift,
     "month_before": timeshift, "timeshift": timeshift,
