@@ -180,6 +180,10 @@ CASES = [
     # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
     Case("diff per series", "diff(max:my.gauge{*})",
          {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # the same in a formula over a named query: diff(query1) is still per series
+    Case("diff per series in a formula", "diff(query1)",
+         {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)],
+         formula={"query1": "max:my.gauge{*}"}),
     # derivative() is diff/dt: a gauge rising by 6 a minute → 0.1 per second, also averaged over a
     # monitor window (PromQL's deriv over a one-step subquery would return nothing here)
     Case("derivative", "derivative(avg:my.gauge{*})", {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)]),

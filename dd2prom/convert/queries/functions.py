@@ -173,9 +173,13 @@ def diff(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 
 def _delta(gen: Generator, node: ast.Call, env: Env, step: int, monotonic: bool) -> Out:
-    """The argument minus itself ``step`` seconds earlier, per series for a metric query."""
-    if node.args and isinstance(node.args[0], ast.MetricQuery):
-        return gen.gen(node.args[0], replace(env, diff_seconds=step, diff_monotonic=monotonic))
+    """The argument minus itself ``step`` seconds earlier, per series for a
+    metric query (also one named in a formula: ``diff(query1)``)."""
+    target = node.args[0] if node.args else None
+    if isinstance(target, ast.Name) and isinstance(gen.names.get(target.name), ast.MetricQuery):
+        target = gen.names[target.name]
+    if isinstance(target, ast.MetricQuery):
+        return gen.gen(target, replace(env, diff_seconds=step, diff_monotonic=monotonic))
     inner = arg(gen, node, 0, env)
     prev = arg(gen, node, 0, replace(env, offset=env.offset + step))
     text = f"{inner.paren()} - {prev.paren()}"
