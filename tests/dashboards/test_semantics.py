@@ -52,3 +52,47 @@ def test_first_series_on_the_right_axis_does_not_pull_the_others_right():
     assert p["fieldConfig"]["defaults"]["custom"]["axisPlacement"] == "right"
     assert by_ref["B"]["custom.axisPlacement"] == "auto"
     assert by_ref["A"]["max"] == 100.0 and by_ref["A"]["custom.scaleDistribution"] == {"type": "linear"}
+
+
+def fq(name: str, query: str, aggregator: str = "avg") -> dict[str, Any]:
+    return {"name": name, "data_source": "metrics", "query": query, "aggregator": aggregator}
+
+
+ERRORS = "sum:trace.http.request.errors{service:web}.as_count()"
+HITS = "sum:trace.http.request.hits{service:web}.as_count()"
+
+
+def test_query_value_formula_reduces_each_query_first():
+    """Datadog's scalar formula is sum(errors)/sum(hits) over the range, not the sum of per-step ratios."""
+    item, p = convert({"type": "query_value", "timeseries_background": {"type": "area"}, "requests": [{
+        "queries": [fq("a", ERRORS, "sum"), fq("b", HITS, "sum")], "formulas": [{"formula": "a / b * 100"}],
+        "response_format": "scalar"}]})
+    t = p["targets"][0]
+    assert t["instant"] and not t["range"]
+    assert t["expr"].count("sum_over_time((") == 2 and t["expr"].count("[$__range:$__interval])") == 2
+    assert not t["expr"].startswith("sum_over_time(")     # the formula itself is not reduced again
+    assert p["options"]["reduceOptions"]["calcs"] == ["lastNotNull"] and p["options"]["graphMode"] == "none"
+    assert any("background graph" in n for n in item.notes)
+
+
+@pytest.mark.parametrize("aggregator,calc", [("avg", "mean"), ("sum", "sum"), ("max", "max"), ("min", "min"),
+                                             ("last", "lastNotNull")])
+def test_query_value_aggregator_is_reduced_once_by_grafana(aggregator, calc):
+    _, p = convert({"type": "query_value", "requests": [{
+        "queries": [fq("a", GAUGE, aggregator)], "formulas": [{"formula": "a * 100"}], "response_format": "scalar"}]})
+    t = p["targets"][0]
+    assert t["range"] and "_over_time" not in t["expr"]
+    assert p["options"]["reduceOptions"]["calcs"] == [calc]
+
+
+def test_table_columns_reduce_each_query_with_its_own_aggregator():
+    _, p = convert({"type": "query_table", "requests": [{
+        "queries": [fq("a", "avg:system.load.1{*} by {host}", "max"), fq("b", "avg:system.load.5{*} by {host}", "last"),
+                    fq("c", "avg:system.load.15{*} by {host}", "avg")],
+        "formulas": [{"formula": "a", "alias": "peak"}, {"formula": "b - c", "alias": "trend"}],
+        "response_format": "scalar"}]})
+    peak, trend = (t["expr"] for t in p["targets"])
+    assert peak.startswith("max_over_time((")
+    assert "avg_over_time((" in trend and "max_over_time" not in trend and not trend.startswith("avg_over_time")
+    names = p["transformations"][1]["options"]["renameByName"]
+    assert names == {"Value #A": "peak", "Value #B": "trend"}
