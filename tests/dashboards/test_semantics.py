@@ -96,3 +96,13 @@ def test_table_columns_reduce_each_query_with_its_own_aggregator():
     assert "avg_over_time((" in trend and "max_over_time" not in trend and not trend.startswith("avg_over_time")
     names = p["transformations"][1]["options"]["renameByName"]
     assert names == {"Value #A": "peak", "Value #B": "trend"}
+
+
+@pytest.mark.parametrize("yaxis,log,soft_min", [({}, False, 0), ({"scale": "log"}, True, None),
+                                                ({"scale": "log", "include_zero": True}, True, None),
+                                                ({"include_zero": False}, False, None)])
+def test_log_axis_does_not_try_to_include_zero(yaxis, log, soft_min):
+    _, p = convert({"type": "timeseries", "requests": [{"q": GAUGE}], "yaxis": yaxis})
+    custom = p["fieldConfig"]["defaults"]["custom"]
+    assert (custom.get("scaleDistribution", {}).get("type") == "log") == log
+    assert custom.get("axisSoftMin") == soft_min
