@@ -106,3 +106,9 @@ def test_log_axis_does_not_try_to_include_zero(yaxis, log, soft_min):
     custom = p["fieldConfig"]["defaults"]["custom"]
     assert (custom.get("scaleDistribution", {}).get("type") == "log") == log
     assert custom.get("axisSoftMin") == soft_min
+
+
+@pytest.mark.parametrize("q,approximate", [(COUNT, False), (GAUGE, True)])
+def test_sum_over_the_range_is_a_total_only_for_counts(q, approximate):
+    item, _ = convert({"type": "query_value", "requests": [{"q": q, "aggregator": "sum"}]})
+    assert any("how many points are summed" in n for n in item.notes) == approximate

@@ -216,6 +216,10 @@ class RequestTranslator:
                 self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
                              Status.APPROXIMATE)
             aggregator = "avg"
+        if aggregator in ("sum", "area") and self.shape != "range" and "[$__interval]" not in (t.promql or ""):
+            self.wc.note("The sum over the time range of values that are not per-interval counts depends on "
+                         "how many points are summed (Grafana: one per $__interval, Datadog: one per rollup "
+                         "interval).", Status.APPROXIMATE)
         reduced = self._reduce_each(t.promql or "", queries, per_query or {}) if len(queries) > 1 else None
         expr = self._shape(reduced or t.promql or "", aggregator, self._limit(req, formula), reduced is not None)
         err = promql_error(expr)
