@@ -112,3 +112,19 @@ def test_log_axis_does_not_try_to_include_zero(yaxis, log, soft_min):
 def test_sum_over_the_range_is_a_total_only_for_counts(q, approximate):
     item, _ = convert({"type": "query_value", "requests": [{"q": q, "aggregator": "sum"}]})
     assert any("how many points are summed" in n for n in item.notes) == approximate
+
+
+def test_formula_style_palette_fixes_the_series_colour():
+    _, p = convert({"type": "timeseries", "requests": [{
+        "queries": [fq("a", GAUGE), fq("b", "avg:system.load.5{*}")], "response_format": "timeseries",
+        "formulas": [{"formula": "a"}, {"formula": "b", "style": {"palette": "warm", "palette_index": 4}}],
+        "style": {"palette": "cool"}}]})
+    assert p["fieldConfig"]["defaults"]["color"] == {"mode": "shades", "fixedColor": "blue"}
+    by_ref = overrides(p)
+    assert by_ref["B"]["color"] == {"mode": "fixed", "fixedColor": "orange"} and "color" not in by_ref.get("A", {})
+
+
+@pytest.mark.parametrize("extra,unit", [({}, "short"), ({"autoscale": False}, None), ({"custom_unit": "ms"}, "ms")])
+def test_query_value_autoscale(extra, unit):
+    _, p = convert({"type": "query_value", "requests": [{"q": GAUGE}], **extra})
+    assert p["fieldConfig"]["defaults"].get("unit") == unit

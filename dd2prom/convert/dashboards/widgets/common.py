@@ -92,6 +92,13 @@ def palette_color(palette: Any) -> dict[str, Any] | None:
     return {"mode": "shades", "fixedColor": color} if color else None
 
 
+def formula_color(style: Any) -> dict[str, Any] | None:
+    """A formula's own ``style`` (palette + palette_index: one colour of that
+    palette) → a fixed Grafana colour (None: not set, or the classic palette)."""
+    color = PALETTES.get(str(style.get("palette") or "").lower()) if isinstance(style, dict) else None
+    return {"mode": "fixed", "fixedColor": color} if color else None
+
+
 def conditional_formats(wc: WidgetContext, formats: Any) -> th.Thresholds:
     t = th.from_conditional_formats(formats)
     for sentence in t.notes:   # a boundary colour is said; a dropped rule also lowers the status

@@ -30,6 +30,8 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     defaults: dict[str, Any] = {"color": {"mode": "thresholds"}}
     if unit:
         defaults["unit"] = unit
+    elif d.get("autoscale", True) is not False:
+        defaults["unit"] = "short"       # Datadog's autoscale: 1.2M rather than 1234567
     if type(d.get("precision")) is int and d["precision"] >= 0:   # not a boolean
         defaults["decimals"] = d["precision"]
     formats = common.conditional_formats(wc, common.first_formats(rt))

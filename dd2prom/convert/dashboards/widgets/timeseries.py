@@ -1,7 +1,7 @@
 """timeseries → Grafana time series panel.
 
 Each request's ``display_type`` (line / bars / area), ``style`` (palette,
-line type and width) and ``on_right_yaxis`` become field properties: the
+line type and width; a formula's own ``style`` palette fixes its colour) and ``on_right_yaxis`` become field properties: the
 first series' become the panel defaults, any other series that differ get an
 override by query (refId). Markers become threshold lines or areas.
 """
@@ -62,8 +62,11 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     right_axis = d.get("right_yaxis")
     for s in series:
         props = [{"id": f"custom.{k}", "value": v} for k, v in series_style(s).items() if base.get(k) != v]
-        color = common.palette_color(obj(s.request.get("style")).get("palette"))
-        if s is not series[0] and color and color != palette:
+        color = common.formula_color(s.formula.get("style"))
+        if color is None and s is not series[0]:
+            color = common.palette_color(obj(s.request.get("style")).get("palette"))
+            color = color if color != palette else None
+        if color:
             props.append({"id": "color", "value": color})
         if s.request.get("on_right_yaxis") and isinstance(right_axis, dict):
             # the right axis' own scale, min, max and label (the defaults are the left axis')
