@@ -128,3 +128,13 @@ def test_formula_style_palette_fixes_the_series_colour():
 def test_query_value_autoscale(extra, unit):
     _, p = convert({"type": "query_value", "requests": [{"q": GAUGE}], **extra})
     assert p["fieldConfig"]["defaults"].get("unit") == unit
+
+
+@pytest.mark.parametrize("requests,legends", [
+    ([{"q": "avg:system.load.1{*} by {host,env}"}], ["{{instance}} {{env}}"]),
+    ([{"q": GAUGE}], [None]),
+    ([{"q": "avg:system.load.1{*} by {host}"}, {"q": "avg:system.load.5{*} by {host}"}], [None, None]),
+])
+def test_single_grouped_query_is_named_by_its_tag_values(requests, legends):
+    _, p = convert({"type": "timeseries", "requests": requests})
+    assert [t.get("legendFormat") for t in p["targets"]] == legends

@@ -311,8 +311,13 @@ class RequestTranslator:
             target: dict[str, Any] = {"refId": s.ref_id, "datasource": DATASOURCE, "expr": s.expr,
                                       "editorMode": "code", "range": not instant, "instant": instant,
                                       "format": "table" if table else "time_series"}
-            if s.legend:
-                target["legendFormat"] = s.legend
+            legend = s.legend
+            if not legend and len(self.series) == 1 and s.translation and s.translation.group_by:
+                # one query grouped by tags: name each series by its tag values, as Datadog
+                # does, rather than by Grafana's default {label="value"}
+                legend = " ".join("{{%s}}" % label for label in s.translation.group_by)
+            if legend:
+                target["legendFormat"] = legend
             out.append(target)
         return out
 
