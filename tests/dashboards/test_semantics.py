@@ -138,3 +138,11 @@ def test_query_value_autoscale(extra, unit):
 def test_single_grouped_query_is_named_by_its_tag_values(requests, legends):
     _, p = convert({"type": "timeseries", "requests": requests})
     assert [t.get("legendFormat") for t in p["targets"]] == legends
+
+
+def test_same_query_with_two_aggregators_is_reduced_as_a_whole_and_said():
+    item, p = convert({"type": "query_value", "requests": [{
+        "queries": [fq("a", GAUGE, "max"), fq("b", GAUGE, "min")], "formulas": [{"formula": "a - b"}],
+        "response_format": "scalar"}]})
+    assert p["targets"][0]["expr"].startswith("max_over_time((") or p["targets"][0]["expr"].startswith("min_over_time((")
+    assert any("formula is applied at every step" in n for n in item.notes)

@@ -260,15 +260,17 @@ class RequestTranslator:
         for name, query in queries.items():
             own = translate(query, ctx=self.wc.translate_ctx).promql
             aggregator = aggregators.get(name, "avg")
-            if not own or own not in promql:
-                self.wc.note("Datadog reduces each query over the time range before applying the formula; "
-                             "here the formula is applied at every step, then reduced.", Status.APPROXIMATE)
-                return None
             if aggregator not in OVER_TIME:
                 self.wc.note(f"Aggregator {aggregator!r} of query {name} has no PromQL equivalent; "
                              "the average is used.", Status.APPROXIMATE)
             fn = OVER_TIME.get(aggregator, "avg_over_time")
-            wrapped[own] = f"{fn}(({own})[$__range:$__interval])" if fn else own
+            reduced = f"{fn}(({own})[$__range:$__interval])" if fn else own
+            # not found, or two names reading the same series with different aggregators
+            if not own or own not in promql or wrapped.get(own, reduced) != reduced:
+                self.wc.note("Datadog reduces each query over the time range before applying the formula; "
+                             "here the formula is applied at every step, then reduced.", Status.APPROXIMATE)
+                return None
+            wrapped[own] = reduced
         pattern = "|".join(re.escape(p) for p in sorted(wrapped, key=len, reverse=True))
         return re.sub(pattern, lambda m: wrapped[m.group(0)], promql)
 
