@@ -228,8 +228,9 @@ class Datadog:
 
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Run ``fn(**kwargs)`` (a generated API method) and return the JSON body.
-        429: wait for X-RateLimit-Reset and retry. 5xx, 408 and transport errors:
-        back off and retry up to ``policy.attempts`` times. Anything else fails
+        429: wait for X-RateLimit-Reset and retry. 5xx, 408, transport errors
+        (timeouts, bodies shorter than their Content-Length) and 200s whose
+        body is not complete JSON: back off and retry up to ``policy.attempts`` times. Anything else fails
         at once with a :class:`CallError`."""
         failures = limited = 0
         endpoint = getattr(fn, "__name__", "api")
@@ -277,7 +278,14 @@ class Datadog:
             try:
                 return json.loads(body) if body else None
             except ValueError as exc:
-                raise CallError(f"response is not JSON ({exc})", status)
+                # a 200 whose body was cut short (a proxy, a dropped connection
+                # the length did not catch): transient, and never stored
+                failures += 1
+                message = f"HTTP {status} with a body that is not complete JSON ({exc})"
+                if failures < self.policy.attempts:
+                    self._backoff(failures, message)
+                    continue
+                raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
 
     def _backoff(self, failures: int, message: str) -> None:
         self.stats.add(retries=1)
