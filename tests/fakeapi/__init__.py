@@ -100,6 +100,7 @@ class FakeDatadog:
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.injected: Counter[str] = Counter()      # chaos faults sent, by kind
         self.window = (0, 0)                       # (window index, requests in it)
         self.fail_left = dict(self.faults.fail)
         self.broken_left = {"truncate": dict(self.faults.truncate), "cut": dict(self.faults.cut)}
@@ -194,7 +195,9 @@ class FakeDatadog:
             if self.chaos.random() >= rate:
                 return None
             kinds = CHAOS if self.faults.chaos.get("stall") else CHAOS[:-1]
-            return self.chaos.choice(kinds)
+            how = self.chaos.choice(kinds)
+            self.injected[how] += 1
+            return how
 
     def release(self) -> None:
         """Unblock hung requests and stop hanging new ones."""
@@ -312,7 +315,11 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass        # a client killed mid-request: nothing to report
+
+    server = Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     return server
 
