@@ -255,7 +255,8 @@ class Datadog:
                         time.sleep(self.policy.backoff(limited))
                     continue
                 after(exc.headers)
-                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(exc.body)}".strip())
+                # redacted before it is shortened: a key cut at the limit would escape the redactor
+                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(self.redact(_text(exc.body)))}".strip())
                 if status in RETRY_STATUSES:
                     failures += 1
                     if failures < self.policy.attempts:
@@ -312,11 +313,15 @@ class Datadog:
         self.api_client.close()
 
 
-def _short(body: Any, limit: int = 300) -> str:
+def _text(body: Any) -> str:
+    """An error response's body as one line of text (its ``errors`` when it has them)."""
     if body is None:
         return ""
     if isinstance(body, dict) and "errors" in body:
         body = "; ".join(str(e) for e in body["errors"])
     text = body if isinstance(body, str) else json.dumps(body, sort_keys=True)
-    text = " ".join(text.split())
+    return " ".join(text.split())
+
+
+def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
