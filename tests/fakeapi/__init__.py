@@ -328,7 +328,7 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
 def serve(fake: FakeDatadog, port: int = 0) -> Iterator[str]:
     """Serve in a background thread; yields the base URL."""
     server = make_server(fake, port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
