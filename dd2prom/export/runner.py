@@ -167,8 +167,10 @@ class Runner:
         """Walk the list from the checkpoint; list entries are written right away
         when they are the objects. False when part of the list was lost."""
         size = self.options.page_size or res.page_size
-        if st.get("page_size") != size or (st.get("listed") and st.get("lost")):
-            # a list that lost objects is walked again: they may be listable now
+        if st.get("page_size") != size or st.get("lost"):
+            # a list that lost objects in an earlier run (finished or killed) is
+            # walked again from the start: they may be listable now, and this run
+            # must name them if not
             st.update(page_size=size, offset=0, seen={}, listed=False, lost=0)
         if st["listed"]:
             return st["lost"] == 0

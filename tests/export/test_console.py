@@ -37,15 +37,14 @@ def test_export_summary_prints_messages_verbatim(text):
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_convert_cli_prints_errors_verbatim(text, tmp_path, monkeypatch):
-    import dd2prom.convert as convert
+    from types import SimpleNamespace
+
+    from dd2prom import convert
     from dd2prom.cli import app
     from dd2prom.model import Ledger
 
-    class Ctx:
-        ledger = Ledger()
-        shared = {"errors": [text]}
-
-    monkeypatch.setattr(convert, "run_convert", lambda *a, **k: Ctx())
+    ctx = SimpleNamespace(ledger=Ledger(), shared={"errors": [text]})
+    monkeypatch.setattr(convert, "run_convert", lambda *a, **k: ctx)
     result = CliRunner().invoke(app, ["convert", str(tmp_path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert f"error: {text}" in result.output, result.output

@@ -11,7 +11,16 @@ import json
 import signal
 import time
 
-from tests.export.conftest import CONCURRENCY, ORG, PAGE, assert_no_key, keys, start, tree, without_manifest
+from tests.export.conftest import (
+    CONCURRENCY,
+    ORG,
+    PAGE,
+    assert_no_key,
+    keys,
+    start,
+    tree,
+    without_manifest,
+)
 from tests.fakeapi import FakeDatadog, Faults, RateLimit, serve
 
 

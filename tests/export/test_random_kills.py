@@ -19,7 +19,14 @@ import random
 import signal
 import time
 
-from tests.export.conftest import ORG, assert_no_key, keys, start, tree, without_manifest
+from tests.export.conftest import (
+    ORG,
+    assert_no_key,
+    keys,
+    start,
+    tree,
+    without_manifest,
+)
 from tests.fakeapi import FakeDatadog, Faults, RateLimit, serve
 
 SEED = int(os.environ.get("DD2PROM_FAULT_SEED", "9"))
