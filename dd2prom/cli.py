@@ -53,6 +53,7 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Snapshot folder to write."),
     site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com."),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the API (a proxy or a local test server)."),
+    blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: monitors,dashboards,slos,synthetics,downtimes,metrics,usage."),
     tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
     id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
@@ -91,7 +92,7 @@ def convert(
     from dd2prom.convert import ConvertOptions, run_convert
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
-                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors)
+                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors, blackbox_url=blackbox_url)
     stages = {s.strip() for s in only.split(",")} if only else None
     ctx = run_convert(snapshot, out, opts, only=stages)
     print_coverage(ctx.ledger.counts())

@@ -28,7 +28,9 @@ class ConvertOptions:
     crd_dir: Path | None = None
     grafana_folder: str = "Datadog"
     blackbox_service_monitors: bool = False   # the seed post's ServiceMonitor-on-blackbox pattern
-    blackbox_url: str = "prometheus-blackbox-exporter.monitoring.svc:9115"
+    # the prometheus-blackbox-exporter chart's Service (release named prometheus-blackbox-exporter);
+    # empty: that Service in ``namespace``
+    blackbox_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -69,6 +69,13 @@ def write_blackbox_config(ctx: ConvertContext) -> None:
                                       "paste the modules into the prometheus-blackbox-exporter chart's config value"}))
 
 
+def blackbox_url(ctx: ConvertContext) -> str:
+    """Where Probes send /probe requests: --blackbox-url, else the Service the
+    prometheus-blackbox-exporter chart creates (release ``prometheus-blackbox-exporter``,
+    port 9115) in the output's namespace, not a fixed ``monitoring``."""
+    return ctx.options.blackbox_url or f"prometheus-blackbox-exporter.{ctx.options.namespace}.svc:9115"
+
+
 def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, target: str, module: str,
                 interval: str, labels: dict[str, str], service: tuple[str, str] | None = None,
                 scrape_timeout: float | None = None) -> dict[str, Any]:
@@ -92,7 +99,7 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
                                "params": {"module": [module], "target": [target]}, "relabelings": relabel}]}
         common.write_scrape(ctx, item, "ServiceMonitor", name, spec)
     else:
-        scheme, _, address = ctx.options.blackbox_url.rpartition("://")
+        scheme, _, address = blackbox_url(ctx).rpartition("://")
         static: dict[str, Any] = {"static": [target]}
         if labels or service:
             static["labels"] = dict(labels)

@@ -1,0 +1,50 @@
+"""What `kubectl apply -k OUT` does on a cluster running kube-prometheus-stack
+(default Helm values, release ``prom-op`` as in the seed post, namespace
+``observability``): every object is selected, lands in the namespace, and
+points at what the charts create."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dd2prom.convert import ConvertOptions, run_convert
+from dd2prom.emit.yamlio import load_yaml_all
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample-org"
+NS, RELEASE = "observability", "prom-op"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("deploy") / "out"
+    run_convert(SAMPLE, out, ConvertOptions(namespace=NS, release_label=RELEASE))
+    return out
+
+
+def applied(out: Path) -> list[dict]:
+    """The objects `kubectl apply -k out` creates."""
+    kust = load_yaml_all((out / "kustomization.yaml").read_text())[0]
+    docs = []
+    for rel in kust["resources"]:
+        docs += [d for d in load_yaml_all((out / rel).read_text()) if d]
+    return docs
+
+
+def of_kind(out: Path, kind: str) -> list[dict]:
+    return [d for d in applied(out) if d["kind"] == kind]
+
+
+def test_probes_use_the_blackbox_exporter_in_the_output_namespace(out):
+    probes = of_kind(out, "Probe")
+    assert probes
+    for p in probes:
+        assert p["spec"]["prober"]["url"] == f"prometheus-blackbox-exporter.{NS}.svc:9115"
+
+
+def test_blackbox_url_option(tmp_path):
+    run_convert(SAMPLE, tmp_path / "o", ConvertOptions(blackbox_url="https://bb.probes.svc:9443"),
+                only={"checks", "synthetics"})
+    prober = of_kind(tmp_path / "o", "Probe")[0]["spec"]["prober"]
+    assert (prober["scheme"], prober["url"]) == ("https", "bb.probes.svc:9443")
