@@ -48,3 +48,28 @@ def test_blackbox_url_option(tmp_path):
                 only={"checks", "synthetics"})
     prober = of_kind(tmp_path / "o", "Probe")[0]["spec"]["prober"]
     assert (prober["scheme"], prober["url"]) == ("https", "bb.probes.svc:9443")
+
+
+def test_exporters_are_pinned_named_and_locked_down(out):
+    deployments = of_kind(out, "Deployment")
+    assert deployments
+    services = {s["metadata"]["name"]: s for s in of_kind(out, "Service")}
+    monitors = {m["metadata"]["name"]: m for m in of_kind(out, "ServiceMonitor")}
+    for d in deployments:
+        name, pod = d["metadata"]["name"], d["spec"]["template"]
+        assert d["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+        assert services[name]["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+        sm = monitors[name]
+        assert sm["spec"]["selector"]["matchLabels"].items() <= services[name]["metadata"]["labels"].items()
+        assert sm["spec"]["namespaceSelector"] == {"matchNames": [NS]}
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert isinstance(pod["spec"]["securityContext"]["runAsUser"], int)
+        for c in pod["spec"]["containers"]:
+            image = c["image"].rsplit("/", 1)[-1]
+            assert ":" in image and not image.endswith(":latest")
+            assert {p["name"] for p in c["ports"]} >= {e["port"] for e in sm["spec"]["endpoints"]}
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
+            for env in c.get("env", []):
+                assert "value" not in env or "password" not in env["name"].lower()

@@ -22,6 +22,13 @@ from dd2prom.model import CoverageItem, Status
 from dd2prom.resources import mappings_dir
 
 _PLACEHOLDER = re.compile(r"<[A-Z_ ]+>")
+# Exporters only read the network: run them as nobody (a numeric uid, so runAsNonRoot also
+# holds for images whose USER is a name, e.g. postgres-exporter's "nobody"), read-only,
+# no capabilities; this passes the "restricted" Pod Security Standard.
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                      "capabilities": {"drop": ["ALL"]}}
 _SECRETISH = re.compile(r"pass|token|secret|key", re.I)  # never templated into flags or env values
 
 
@@ -170,9 +177,11 @@ def _write_exporter(ctx: ConvertContext, item: CoverageItem, name: str, spec: di
     if env:
         container["env"] = env
     container["resources"] = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
+    container["securityContext"] = CONTAINER_SECURITY
     deployment = k8s.obj("apps/v1", "Deployment", name, namespace=ns, labels=labels, spec={
         "replicas": 1, "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}})
+        "template": {"metadata": {"labels": labels},
+                     "spec": {"securityContext": POD_SECURITY, "containers": [container]}}})
     service = k8s.obj("v1", "Service", name, namespace=ns, labels=labels, spec={
         "selector": labels, "ports": [{"name": "metrics", "port": int(spec["port"]), "targetPort": "metrics"}]})
     item.outputs.append(ctx.out.write_k8s(f"exporters/{name}.yaml", [deployment, service]))
