@@ -53,7 +53,6 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Snapshot folder to write."),
     site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com."),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the API (a proxy or a local test server)."),
-    blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: monitors,dashboards,slos,synthetics,downtimes,metrics,usage."),
     tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
     id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
@@ -86,6 +85,7 @@ def convert(
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
     crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs for validation."),
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
+    blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
 ) -> None:
     """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
