@@ -73,3 +73,29 @@ def test_exporters_are_pinned_named_and_locked_down(out):
             assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
             for env in c.get("env", []):
                 assert "value" not in env or "password" not in env["name"].lower()
+
+
+def test_alertmanager_config_secret_is_optional_and_matches_the_config(out):
+    from dd2prom.emit.alertmanager import CONFIG_SECRET_NAME, SECRET_ROOT
+    secret = load_yaml_all((out / "alertmanager/config-secret.yaml").read_text())[0]
+    assert (secret["kind"], secret["metadata"]["name"], secret["metadata"]["namespace"]) == \
+        ("Secret", CONFIG_SECRET_NAME, NS)
+    config = (out / "alertmanager/alertmanager.yaml").read_text()
+    assert secret["stringData"] == {"alertmanager.yaml": config}
+    assert "alertmanager/config-secret.yaml" not in (out / "kustomization.yaml").read_text()
+    # every *_file path is a key of a Secret listed for alertmanagerSpec.secrets
+    required = load_yaml_all((out / "alertmanager/required-secrets.yaml").read_text())[0]
+    mounted = {f"{SECRET_ROOT}/{s['name']}/{k['key']}" for s in required["secrets"] for k in s["keys"]}
+    assert required["alertmanagerSpec"]["secrets"] == [s["name"] for s in required["secrets"]]
+    files = {line.split(": ", 1)[1] for line in config.splitlines() if "_file: " in line}
+    assert files and files <= mounted
+
+
+def test_convert_cli_passes_namespace_and_blackbox_url(tmp_path):
+    from typer.testing import CliRunner
+
+    from dd2prom.cli import app
+    res = CliRunner().invoke(app, ["convert", str(SAMPLE), "--out", str(tmp_path / "o"), "--namespace", NS,
+                                   "--blackbox-url", "bb.x.svc:9115", "--only", "checks"])
+    assert res.exit_code == 0, res.output
+    assert {p["spec"]["prober"]["url"] for p in of_kind(tmp_path / "o", "Probe")} == {"bb.x.svc:9115"}

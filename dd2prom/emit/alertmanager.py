@@ -45,9 +45,17 @@ import re
 from collections.abc import Iterable
 from typing import Any, Union
 
+from dd2prom.emit.k8s import obj
+from dd2prom.emit.yamlio import dump_yaml
+
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
 ROUTE_TESTS_OUTPUT = "alertmanager/route-tests.yaml"
+# Optional: the config as the Secret alertmanagerSpec.configSecret names. Not listed in
+# kustomization.yaml: applying it only takes effect once the user points the chart at it,
+# and then it replaces the chart's whole alertmanager.config.
+CONFIG_SECRET_OUTPUT = "alertmanager/config-secret.yaml"
+CONFIG_SECRET_NAME = "dd2prom-alertmanager-config"
 SECRET_ROOT = "/etc/alertmanager/secrets"
 DEFAULT_RECEIVER = "default"
 SHARED_KEY = "alertmanager"
@@ -276,16 +284,27 @@ class AlertmanagerConfig:
         """The Kubernetes Secrets (and placeholders) the config expects, for the user."""
         return {
             "note": ("Create these Secrets in the Alertmanager's namespace and list them in "
-                     "alertmanagerSpec.secrets; the operator mounts them at "
-                     f"{SECRET_ROOT}/<secret>/<key>. Replace every placeholder."),
+                     "alertmanager.alertmanagerSpec.secrets (kube-prometheus-stack values); the operator "
+                     f"mounts them at {SECRET_ROOT}/<secret>/<key>, the *_file paths in alertmanager.yaml. "
+                     "Each key's value is the credential alone (no trailing newline). Replace every placeholder."),
             "secrets": [{"name": name, "keys": [{"key": k, "used_by": sorted(v)} for k, v in sorted(keys.items())]}
                         for name, keys in sorted(self.secrets.items())],
             "alertmanagerSpec": {"secrets": sorted(self.secrets)},
             "placeholders": list(self.placeholders),
         }
 
-    def write(self, out) -> None:
+    def config_secret(self, namespace: str) -> dict[str, Any]:
+        """The Secret for kube-prometheus-stack's ``alertmanager.alertmanagerSpec.configSecret``
+        (the operator reads key ``alertmanager.yaml``); it holds no credential, only ``*_file`` paths."""
+        return obj("v1", "Secret", CONFIG_SECRET_NAME, namespace=namespace, type="Opaque",
+                   annotations={"dd2prom/usage": "set alertmanager.alertmanagerSpec.configSecret: "
+                                                 f"{CONFIG_SECRET_NAME} in the kube-prometheus-stack values; "
+                                                 "it replaces the chart's alertmanager.config"},
+                   stringData={"alertmanager.yaml": dump_yaml(self.to_dict())})
+
+    def write(self, out, namespace: str = "monitoring") -> None:
         out.write_yaml(OUTPUT, self.to_dict())
+        out.write_yaml(CONFIG_SECRET_OUTPUT, self.config_secret(namespace))
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
@@ -306,5 +325,5 @@ def alertmanager_config(ctx) -> AlertmanagerConfig:
     if am is None:
         am = AlertmanagerConfig()
         ctx.shared[SHARED_KEY] = am
-        ctx.on_finish("alertmanager", lambda c: c.shared[SHARED_KEY].write(c.out))
+        ctx.on_finish("alertmanager", lambda c: c.shared[SHARED_KEY].write(c.out, c.options.namespace))
     return am
