@@ -99,3 +99,20 @@ def test_convert_cli_passes_namespace_and_blackbox_url(tmp_path):
                                    "--blackbox-url", "bb.x.svc:9115", "--only", "checks"])
     assert res.exit_code == 0, res.output
     assert {p["spec"]["prober"]["url"] for p in of_kind(tmp_path / "o", "Probe")} == {"bb.x.svc:9115"}
+
+
+def test_scrapeconfig_note_names_the_chart_selection(tmp_path):
+    from tests.checks.helpers import convert, copy_fixtures
+    items = convert(copy_fixtures(tmp_path, "conf.d"), tmp_path / "o", release_label=RELEASE)
+    item = items["conf.d/openmetrics.d/conf.yaml#openmetrics#0"]
+    assert item["scrape_object"] == "ScrapeConfig"
+    assert any(f"release={RELEASE}" in n and "scrapeConfigSelectorNilUsesHelmValues" in n for n in item["notes"])
+    sc = [o for o in applied(tmp_path / "o") if o["kind"] == "ScrapeConfig"][0]
+    assert sc["metadata"]["labels"]["release"] == RELEASE
+
+
+def test_every_operator_object_carries_the_release_label_and_a_namespace(out):
+    for o in applied(out):
+        assert o["metadata"]["namespace"] == NS, o["metadata"]["name"]
+        if o["apiVersion"].startswith("monitoring.coreos.com/"):
+            assert o["metadata"]["labels"]["release"] == RELEASE

@@ -387,6 +387,9 @@ def scrape_target(ctx: ConvertContext, item: CoverageItem, rec: Record, target: 
                      ("tlsConfig", "tlsConfig"), ("basicAuth", "basicAuth"), ("authorization", "authorization")):
         if endpoint.get(src):
             spec[dst] = endpoint[src]
-    item.note("A fixed host is scraped through a ScrapeConfig (monitoring.coreos.com/v1alpha1); the Prometheus "
-              "resource must select it (scrapeConfigSelector).")
+    item.note("A fixed host is scraped through a ScrapeConfig (monitoring.coreos.com/v1alpha1): kube-prometheus-stack "
+              f"selects it by its release={ctx.options.release_label} label from chart 46.5 on (scrapeConfigSelector; "
+              "older charts have no ScrapeConfig CRD), and with "
+              "prometheus.prometheusSpec.scrapeConfigSelectorNilUsesHelmValues=false only if scrapeConfigSelector "
+              "matches it.")
     return write_scrape(ctx, item, "ScrapeConfig", name, {k: v for k, v in spec.items() if v is not None})
