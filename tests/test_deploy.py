@@ -116,3 +116,15 @@ def test_every_operator_object_carries_the_release_label_and_a_namespace(out):
         assert o["metadata"]["namespace"] == NS, o["metadata"]["name"]
         if o["apiVersion"].startswith("monitoring.coreos.com/"):
             assert o["metadata"]["labels"]["release"] == RELEASE
+
+
+def test_blackbox_modules_reach_the_chart_and_every_probe_module_exists(out):
+    from dd2prom.convert.checks.blackbox import CONFIG_MAP
+    modules = load_yaml_all((out / "blackbox/blackbox.yml").read_text())[0]["modules"]
+    values = load_yaml_all((out / "blackbox/values.yaml").read_text())[0]
+    assert values == {"config": {"modules": modules}}   # helm -f blackbox/values.yaml
+    cm = [o for o in applied(out) if o["kind"] == "ConfigMap" and o["metadata"]["name"] == CONFIG_MAP][0]
+    assert load_yaml_all(cm["data"]["blackbox.yaml"])[0] == {"modules": modules}
+    assert "configPath" in cm["metadata"]["annotations"]["dd2prom/usage"]
+    for probe in of_kind(out, "Probe"):
+        assert probe["spec"]["module"] in modules

@@ -57,16 +57,27 @@ def register_module(ctx: ConvertContext, prefix: str, module: dict[str, Any]) ->
     return name
 
 
+CONFIG_MAP = "prometheus-blackbox-exporter-dd2prom"
+MOUNT_PATH = "/etc/blackbox-dd2prom"
+
+
 def write_blackbox_config(ctx: ConvertContext) -> None:
     modules = ctx.shared.get("blackbox_modules") or {}
     if not modules:
         return
-    text = dump_yaml({"modules": dict(sorted(modules.items()))})
+    config = {"modules": dict(sorted(modules.items()))}
+    text = dump_yaml(config)
     ctx.out.write_text("blackbox/blackbox.yml", text)
+    # The prometheus-blackbox-exporter chart reads its config from its own `config:` value (or
+    # configExistingSecretName), never from another ConfigMap: values.yaml is what `helm upgrade -f`
+    # takes (Helm merges these modules with the chart's default http_2xx).
+    ctx.out.write_yaml("blackbox/values.yaml", {"config": config})
     ctx.out.write_k8s("blackbox/configmap.yaml", k8s.config_map(
-        "prometheus-blackbox-exporter-dd2prom", {"blackbox.yaml": text}, namespace=ctx.options.namespace,
-        annotations={"dd2prom/usage": "the blackbox exporter's config file: mount it as its --config.file, or "
-                                      "paste the modules into the prometheus-blackbox-exporter chart's config value"}))
+        CONFIG_MAP, {"blackbox.yaml": text}, namespace=ctx.options.namespace,
+        annotations={"dd2prom/usage": "the prometheus-blackbox-exporter chart does not read this ConfigMap by itself: "
+                                      "install the chart with -f blackbox/values.yaml, or mount this ConfigMap with "
+                                      f"extraConfigmapMounts (mountPath {MOUNT_PATH}) and set configPath: "
+                                      f"{MOUNT_PATH}/blackbox.yaml"}))
 
 
 def blackbox_url(ctx: ConvertContext) -> str:
