@@ -128,3 +128,20 @@ def test_blackbox_modules_reach_the_chart_and_every_probe_module_exists(out):
     assert "configPath" in cm["metadata"]["annotations"]["dd2prom/usage"]
     for probe in of_kind(out, "Probe"):
         assert probe["spec"]["module"] in modules
+
+
+@pytest.mark.parametrize("lines, fits, server_side", [
+    (1000, True, False),
+    (21000, True, True),    # ~226 KiB of pretty JSON: under 256 KiB, but not once escaped in the annotation
+    (100000, False, False), # over the 1 MiB a ConfigMap holds
+])
+def test_dashboard_configmap_size_counts_the_escaped_annotation(lines, fits, server_side):
+    import json
+
+    from dd2prom.convert.dashboards.sidecar import MAX_CLIENT_APPLY, size_problem
+    text = json.dumps({"panels": [{"expr": 'sum(rate(x{a="b"}[5m]))'} for _ in range(lines // 5)]}, indent=2)
+    ok, sentence = size_problem(text)
+    assert ok is fits
+    assert (sentence is not None and "--server-side" in sentence) is server_side
+    if server_side:
+        assert len(text.encode()) < MAX_CLIENT_APPLY
