@@ -183,10 +183,9 @@ def verify(
             continue
         mark = ("ok  ", "green") if r.ok else ("FAIL", "red")
         console.print(Text.assemble(mark, f"  {r.name} ({r.checked} checked)"))
-        if not r.ok:
-            failed = True
-            for d in r.details[:50]:
-                console.print(d, markup=False, highlight=False)
+        failed = failed or not r.ok
+        for d in r.details[:50]:   # a passing check may still have advice (e.g. apply --server-side)
+            console.print(d, markup=False, highlight=False)
     raise typer.Exit(1 if failed else 0)
 
 

@@ -145,3 +145,34 @@ def test_dashboard_configmap_size_counts_the_escaped_annotation(lines, fits, ser
     assert (sentence is not None and "--server-side" in sentence) is server_side
     if server_side:
         assert len(text.encode()) < MAX_CLIENT_APPLY
+
+
+def test_verify_checks_what_apply_k_needs(out, tmp_path):
+    import shutil
+
+    from dd2prom.emit.yamlio import dump_yaml
+    from dd2prom.validate.verify import check_kustomization
+    good = check_kustomization(out)
+    assert good.ok and good.checked == len(applied(out)) and not good.details
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"x": "y" * 300_000}}
+    (bad / "extra.yaml").write_text(dump_yaml(cm))
+    first = (out / "kustomization.yaml").read_text().split("resources:\n- ")[1].splitlines()[0]
+    (bad / "kustomization.yaml").write_text(dump_yaml({"resources": ["extra.yaml", first, first, "/etc/passwd"]}))
+    res = check_kustomization(bad)
+    text = "\n".join(res.details)
+    assert not res.ok
+    for phrase in ("no metadata.namespace", "same identity", "--server-side", "/etc/passwd: not a file"):
+        assert phrase in text
+
+
+def test_corpus_output_applies_cleanly(tmp_path):
+    from dd2prom.validate.verify import check_kustomization
+    from tests.support import shared_dir
+    run_convert(shared_dir("corpus"), tmp_path / "o", ConvertOptions(namespace=NS, release_label=RELEASE))
+    res = check_kustomization(tmp_path / "o")
+    assert res.ok and res.checked > 200, res.details[:5]
+    for o in applied(tmp_path / "o"):
+        if o["apiVersion"].startswith("monitoring.coreos.com/"):
+            assert o["metadata"]["labels"]["release"] == RELEASE

@@ -7,6 +7,10 @@ Checks, each a small function returning a :class:`CheckResult`:
 * ``alertmanager/alertmanager.yaml`` passes ``amtool check-config``;
 * ``blackbox/blackbox.yml`` loads in the blackbox exporter (``--config.check``);
 * every custom resource validates strictly against the CRD schemas;
+* ``kustomization.yaml`` is what ``kubectl apply -k`` takes: relative resource paths that
+  exist, every object in an explicit namespace (none lands in the kubectl context's),
+  no two objects with one identity, none over etcd's 1 MiB; objects over client-side
+  apply's 256 KiB annotation are listed (apply with ``--server-side``);
 * every PromQL expression in rules and Grafana dashboards parses.
 """
 
@@ -234,9 +238,52 @@ def check_dashboards(root: Path) -> CheckResult:
     return res
 
 
+MAX_OBJECT = 1024 * 1024          # a ConfigMap's data; etcd's request limit is about 1.5 MiB
+MAX_LAST_APPLIED = 256 * 1024     # total annotation size, which client-side apply fills with the object
+
+
+def check_kustomization(root: Path) -> CheckResult:
+    res = CheckResult("kubectl apply -k (kustomization.yaml)", True)
+    path = root / "kustomization.yaml"
+    if not path.is_file():
+        res.skipped = True
+        res.details.append("no kustomization.yaml")
+        return res
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for rel in (load_yaml_all(path.read_text(encoding="utf-8"))[0] or {}).get("resources") or []:
+        file = (root / rel).resolve()
+        if Path(rel).is_absolute() or not file.is_relative_to(root.resolve()) or not file.is_file():
+            res.ok = False
+            res.details.append(f"{rel}: not a file inside the output folder")
+            continue
+        for obj in load_yaml_all(file.read_text(encoding="utf-8")):
+            if not isinstance(obj, dict):
+                continue
+            res.checked += 1
+            meta = obj.get("metadata") or {}
+            ident = (str(obj.get("apiVersion", "")).split("/")[0] if "/" in str(obj.get("apiVersion", "")) else "",
+                     str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+            where = f"{rel}: {ident[1]}/{ident[3]}"
+            if not ident[2]:
+                res.ok = False
+                res.details.append(f"{where}: no metadata.namespace (it would land in the kubectl context's namespace)")
+            if ident in seen:
+                res.ok = False
+                res.details.append(f"{where}: same identity as in {seen[ident]} (kustomize refuses duplicates)")
+            seen.setdefault(ident, rel)
+            size = len(json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+            if size > MAX_OBJECT:
+                res.ok = False
+                res.details.append(f"{where}: {size // 1024} KiB, over the 1 MiB the API server stores")
+            elif size > MAX_LAST_APPLIED:
+                res.details.append(f"{where}: {size // 1024} KiB: needs `kubectl apply --server-side` "
+                                   "(client-side apply's annotation holds 256 KiB)")
+    return res
+
+
 CHECKS: list[Callable[..., CheckResult]] = [check_rules, check_rule_tests, check_alertmanager,
                                             check_alertmanager_routes, check_silences,
-                                            check_blackbox, check_crds, check_dashboards]
+                                            check_blackbox, check_crds, check_dashboards, check_kustomization]
 
 
 def verify(root: Path | str, crd_dir: Path | None = None) -> list[CheckResult]:
