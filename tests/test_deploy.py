@@ -176,3 +176,15 @@ def test_corpus_output_applies_cleanly(tmp_path):
     for o in applied(tmp_path / "o"):
         if o["apiVersion"].startswith("monitoring.coreos.com/"):
             assert o["metadata"]["labels"]["release"] == RELEASE
+
+
+def test_exporter_secrets_are_listed_for_the_user(out):
+    from dd2prom.convert.checks.exporters import REQUIRED_SECRETS
+    required = load_yaml_all((out / REQUIRED_SECRETS).read_text())[0]
+    listed = {(s["name"], k["key"]) for s in required["secrets"] for k in s["keys"]}
+    refs = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+            for d in of_kind(out, "Deployment") for c in d["spec"]["template"]["spec"]["containers"]
+            for e in c.get("env", []) if "valueFrom" in e}
+    assert refs and listed == refs
+    assert REQUIRED_SECRETS not in (out / "kustomization.yaml").read_text()
+    assert all(s["namespace"] == NS for s in required["secrets"])

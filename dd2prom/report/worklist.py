@@ -279,7 +279,7 @@ def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
         docs = _yaml_docs(bb)
         modules = sorted(((docs[0] if docs else {}) or {}).get("modules") or {})
         table.rows.append(["Blackbox exporter modules", len(modules), ", ".join(modules), "blackbox/blackbox.yml"])
-    exporters = sorted((root / "exporters").glob("*.yaml"))
+    exporters = sorted(p for p in (root / "exporters").glob("*.yaml") if p.name != "required-secrets.yaml")
     if exporters:
         table.rows.append(["Exporters", len(exporters), ", ".join(p.stem for p in exporters), "exporters/"])
 
@@ -309,7 +309,7 @@ def exporter_count(converted: Path, items: list[dict[str, Any]]) -> int:
     """Exporter instances the converted checks need (one per check instance), for the series
     estimate; the exporters/ files when coverage.json names none."""
     instances = sum(1 for i in items if i["kind"] == "check" and _real_exporter(i.get("exporter")))
-    return instances or len(list((Path(converted) / "exporters").glob("*.yaml")))
+    return instances or sum(1 for p in (Path(converted) / "exporters").glob("*.yaml") if p.name != "required-secrets.yaml")
 
 
 def probe_count(converted: Path, items: list[dict[str, Any]]) -> int:

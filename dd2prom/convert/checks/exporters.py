@@ -136,9 +136,11 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     env = [{"name": k, "value": fmt.vformat(v, (), values)} for k, v in (spec.get("env") or {}).items()
            if not _missing_optional(v, values)]
     secret = k8s.dns_name(f"{name}-credentials")
+    secret_keys = []
     for var, field in (spec.get("secrets") or {}).items():
         if inst.get(field) not in (None, ""):
             env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var.lower()}}})
+            secret_keys.append({"key": var.lower(), "value_of": f"`{field}` of {item.id}"})
             item.note(f"Create Secret {secret} in {ctx.options.namespace} with key {var.lower()} "
                       f"(the value of `{field}`; not copied from the Datadog config).", Status.MANUAL)
     for t in targets:
@@ -148,6 +150,8 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     if placeholder:
         item.note(f"The config holds the placeholder {placeholder.group()}; fill in the real value.", Status.MANUAL)
     _write_exporter(ctx, item, name, spec, args, env)
+    if secret_keys:
+        _require_secret(ctx, secret, secret_keys)
     endpoint: dict[str, Any] = {"port": "metrics", "path": spec.get("path", "/metrics"),
                                 "interval": common.interval(rec),
                                 "relabelings": [{"targetLabel": "instance", "replacement": targets[0].address,
@@ -158,6 +162,22 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
         "endpoints": [endpoint]})
     if spec.get("service_check") and spec.get("up_metric"):
         common.record_service_check(ctx, spec["service_check"], spec["up_metric"], name)
+
+
+REQUIRED_SECRETS = "exporters/required-secrets.yaml"
+
+
+def _require_secret(ctx: ConvertContext, name: str, keys: list[dict[str, str]]) -> None:
+    """Record a Secret the exporter Deployments read (listed in exporters/required-secrets.yaml,
+    not in kustomization.yaml: a pod whose secretKeyRef is missing never starts, so the
+    user creates them before ``kubectl apply -k``)."""
+    ctx.shared.setdefault("exporter_secrets", {})[name] = keys
+    ctx.on_finish("exporter-secrets", lambda c: c.out.write_yaml(REQUIRED_SECRETS, {
+        "note": (f"Create these Secrets in namespace {c.options.namespace} before `kubectl apply -k`, e.g. "
+                 f"kubectl -n {c.options.namespace} create secret generic <name> --from-file=<key>=./<file>; "
+                 "the exporter Deployments read each key with secretKeyRef."),
+        "secrets": [{"name": n, "namespace": c.options.namespace, "keys": k}
+                    for n, k in sorted(c.shared["exporter_secrets"].items())]}))
 
 
 def _missing_optional(template: str, values: dict[str, str]) -> bool:
