@@ -128,9 +128,13 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     o = spec.options
     out: list[tuple[str, Status | None]] = []
     delay = _num(o.get("evaluation_delay"))
-    if delay:
-        out.append((f"evaluation_delay {int(delay)}s is not applied: Prometheus evaluates on the latest "
-                    "scraped samples (the delay exists for late cloud-integration data).", Status.APPROXIMATE))
+    if delay and delay > 0:
+        if spec.type in ("metric alert", "query alert"):
+            out.append((f"evaluation_delay {int(delay)}s: every selector reads data {int(delay)}s old "
+                        "(PromQL offset), as Datadog delays the evaluation.", None))
+        else:
+            out.append((f"evaluation_delay {int(delay)}s is not applied to this monitor type: it evaluates "
+                        "the latest samples.", Status.APPROXIMATE))
     for opt in ("new_group_delay", "new_host_delay"):
         if _num(o.get(opt)):
             out.append((f"{opt} {int(_num(o.get(opt)))}s has no Prometheus equivalent: a new group can alert "
