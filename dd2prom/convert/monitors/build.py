@@ -203,6 +203,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
-                                          spec.window_minutes_option("renotify_interval")):
+                                          spec.window_minutes_option("renotify_interval"),
+                                          {h for h, _ in msg.mentions(recovery)}):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
