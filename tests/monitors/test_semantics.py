@@ -57,3 +57,72 @@ def test_evaluation_delay_is_an_offset_on_every_selector(query):
 def test_no_evaluation_delay_no_offset():
     a = metric.convert(spec("query alert", "avg(last_5m):avg:system.cpu.user{*} > 90"), real_ctx())
     assert " offset " not in a.expr
+
+
+# -- whole monitors through the shared builder ----------------------------------------
+
+def built(message="", thresholds=None, group=("instance",), **options):
+    from dd2prom.convert.monitors.base import Alerting
+    from dd2prom.convert.monitors.build import build
+    from dd2prom.emit.alertmanager import AlertmanagerConfig
+    from dd2prom.model import CoverageItem
+
+    data = {"id": 7, "name": "Load high", "type": "metric alert", "message": message,
+            "query": "avg(last_5m):avg:system.load.1{*} by {host} > 3",
+            "options": {"thresholds": thresholds or {"critical": 3}, **options}}
+    s = MonitorSpec.parse("7", data)
+    item = CoverageItem("monitor", "7")
+    am = AlertmanagerConfig()
+    mr = build(s, Alerting(expr="node_load1", comparator=">", group=list(group), window_seconds=300), item, am,
+               set())
+    return mr, item, am
+
+
+def am_routes_test(tmp_path, am, *labels):
+    from tests.support import require_binary
+    import subprocess
+
+    from dd2prom.emit.yamlio import dump_yaml
+
+    require_binary("amtool")
+    path = tmp_path / "am.yaml"
+    path.write_text(dump_yaml(am.to_dict()))
+    r = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={path}", *labels],
+                       capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    return sorted(r.stdout.strip().split(","))
+
+
+def test_renotify_statuses_and_escalation(tmp_path):
+    """Datadog re-notifies alert and no-data by default (not warn); handles in
+    escalation_message / {{#is_renotify}} hear only of re-notifications."""
+    mr, item, am = built("@slack-ops {{#is_warning}}@slack-warn{{/is_warning}}"
+                         "{{#is_renotify}}@pagerduty-late{{/is_renotify}}",
+                         {"critical": 3, "warning": 2}, renotify_interval=30, escalation_message="@pagerduty-esc")
+    route = am.routes[0]
+    assert route["repeat_interval"] == "30m"
+    by = {(c["receiver"], tuple(c.get("matchers", []))): c.get("repeat_interval") for c in route["routes"]}
+    assert by[("slack-ops", ('dd_state=~"alert"',))] is None                    # inherits 30m
+    assert by[("slack-ops", ('dd_state=~"warn"',))] == "8760h"                  # warnings are not repeated
+    assert by[("slack-warn-firing-only", ('dd_state=~"warn"',))] == "8760h"
+    assert by[("pagerduty-late-firing-only", ('dd_state=~"alert"',))] is None
+    assert by[("pagerduty-esc-firing-only", ('dd_state=~"alert"',))] is None
+    assert item.status.value == "approximate" and any("re-notifications only" in n for n in item.notes)
+    assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=warn") == ["slack-ops", "slack-warn-firing-only"]
+    assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=alert") == [
+        "pagerduty-esc-firing-only", "pagerduty-late-firing-only", "slack-ops"]
+
+
+def test_renotify_statuses_listed():
+    _, _, am = built("@slack-ops", {"critical": 3, "warning": 2}, renotify_interval=60,
+                     renotify_statuses=["warn"], renotify_occurrences=3)
+    children = am.routes[0]["routes"]
+    assert {tuple(c["matchers"]): c.get("repeat_interval") for c in children} == {
+        ('dd_state=~"warn"',): None, ('dd_state=~"alert"',): "8760h"}
+
+
+def test_no_renotify_interval_never_repeats_and_escalation_is_not_routed():
+    _, item, am = built("@slack-ops", escalation_message="@pagerduty-esc")
+    assert am.routes[0]["repeat_interval"] == "8760h"
+    assert [c["receiver"] for c in am.routes[0]["routes"]] == ["slack-ops"]
+    assert item.status.value == "exact"

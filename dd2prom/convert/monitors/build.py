@@ -28,6 +28,7 @@ from dd2prom.convert.monitors.spec import (
     MonitorSpec,
     label_name,
     no_data_timeframe_seconds,
+    renotify_states,
 )
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
@@ -132,6 +133,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     runbook = msg.first_link(spec.message)
     if runbook:
         static["runbook_url"] = [msg.Text(runbook)]
+    esc: list[msg.Part] = []
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
@@ -195,6 +197,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
+    renotified = renotify_states(spec) if spec.window_minutes_option("renotify_interval") else set()
+    _add_renotify_mentions(spec, body, esc, mentions, renotified, item)
     routed = {h for found in mentions.values() for h, _ in found}
     for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
         item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
@@ -204,6 +208,30 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval"),
-                                          {h for h, _ in msg.mentions(recovery)}):
+                                          {h for h, _ in msg.mentions(recovery)}, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
+
+
+def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[msg.Part],
+                           mentions: dict[str, list], renotified: set[str], item: CoverageItem) -> None:
+    """Handles Datadog notifies only on re-notifications (``{{#is_renotify}}``
+    blocks, ``escalation_message``): Alertmanager cannot tell a repeat from the
+    first notification, so they are routed from the first one on (noted)."""
+    late: dict[str, bool] = {}      # handle → routed for some state
+    for state, found in mentions.items():
+        text = msg.resolve(body, state, spec.priority, renotify=True) + msg.resolve(esc, state, spec.priority)
+        for entry in msg.mentions(text):
+            if entry in found:
+                continue
+            if state in renotified:
+                found.append(entry)
+            late[entry[0]] = late.get(entry[0], False) or state in renotified
+    for handle, routed in sorted(late.items()):
+        if routed:
+            item.note(f"@{handle} is mentioned for re-notifications only (escalation_message or "
+                      "{{#is_renotify}}); Alertmanager cannot tell a repeat from the first notification, "
+                      "so it is notified from the first one on.", Status.APPROXIMATE)
+        else:
+            item.note(f"@{handle} is mentioned for re-notifications only, and the monitor never "
+                      "re-notifies its states (renotify_interval, renotify_statuses): not routed, as in Datadog.")

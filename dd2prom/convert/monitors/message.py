@@ -145,17 +145,21 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
 
 # -- resolution per state --------------------------------------------------------
 
-def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str] | None = None) -> list[Part]:
-    """Flatten the state blocks for one rule state; runtime blocks stay."""
+def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str] | None = None,
+            renotify: bool = False) -> list[Part]:
+    """Flatten the state blocks for one rule state; runtime blocks stay.
+    ``renotify``: the text of a re-notification (``{{#is_renotify}}`` on)."""
     out: list[Part] = []
     for p in parts:
         if not isinstance(p, Block):
             out.append(p)
             continue
         if p.name in RUNTIME_BLOCKS and len(p.args) >= 2:
-            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes)))
+            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes, renotify)))
             continue
-        if p.name in STATE_BLOCKS:
+        if p.name == "is_renotify":
+            on = renotify
+        elif p.name in STATE_BLOCKS:
             on = state in STATE_BLOCKS[p.name]
         elif p.name == "is_priority":
             on = bool(p.args) and priority is not None and p.args[0].upper().lstrip("P") == str(priority)
@@ -164,7 +168,7 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
             if notes is not None:
                 notes.append(f"The message block {{{{#{p.name}}}}} is not understood; its text is left out.")
         if on != p.negated:
-            out.extend(resolve(p.children, state, priority, notes))
+            out.extend(resolve(p.children, state, priority, notes, renotify))
     return _merge_text(out)
 
 

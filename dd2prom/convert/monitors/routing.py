@@ -105,9 +105,12 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
                       mentions: dict[str, list[tuple[str, tuple[Condition, ...]]]],
                       states_present: list[str], group_by: list[str],
                       renotify_minutes: float | None,
-                      resolved: set[str] | None = None) -> list[tuple[str, Status | None]]:
+                      resolved: set[str] | None = None,
+                      renotify_states: set[str] | None = None) -> list[tuple[str, Status | None]]:
     """Route one monitor's alerts to the receivers its @-mentions name; returns notes.
-    ``resolved``: the handles Datadog tells of a recovery (None = all)."""
+    ``resolved``: the handles Datadog tells of a recovery (None = all);
+    ``renotify_states``: the states re-notified every ``renotify_minutes``
+    (Datadog's renotify_statuses; None = all): the others never repeat."""
     notes: list[tuple[str, Status | None]] = []
     # (receiver, conditions) → states it is notified for
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
@@ -129,11 +132,16 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     if not targets:
         return notes
     all_states = sorted(states_present)
+    repeat = NEVER_REPEAT if not renotify_minutes else duration(renotify_minutes * 60)
     children = []
     for (receiver, conds), states in targets.items():
-        only = [] if sorted(states) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(states))}"']
-        children.append(am.route(only + condition_matchers(conds), receiver, continue_=True))
-    repeat = NEVER_REPEAT if not renotify_minutes else duration(renotify_minutes * 60)
+        repeated = [s for s in states if repeat == NEVER_REPEAT or renotify_states is None or s in renotify_states]
+        once = [s for s in states if s not in repeated]
+        for part, interval in ((repeated, None), (once, NEVER_REPEAT)):
+            if part:
+                only = [] if sorted(part) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(part))}"']
+                children.append(am.route(only + condition_matchers(conds), receiver, continue_=True,
+                                         repeat_interval=interval))
     am.add_route(matchers, DEFAULT_RECEIVER, group_by=["alertname", *group_by],
                  repeat_interval=repeat, routes=children)
     return notes

@@ -122,6 +122,18 @@ def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int) -> int | N
     return 2 * window_seconds if window_seconds else 600
 
 
+RENOTIFY_STATES = {"alert": "alert", "warn": "warn", "no data": "no_data"}
+
+
+def renotify_states(spec: MonitorSpec) -> set[str]:
+    """The rule states Datadog re-notifies every ``renotify_interval``: its
+    ``renotify_statuses``, by default alert and no data (not warn)."""
+    statuses = spec.options.get("renotify_statuses")
+    if not isinstance(statuses, list) or not statuses:
+        statuses = ["alert", "no data"]
+    return {RENOTIFY_STATES[s] for s in statuses if s in RENOTIFY_STATES}
+
+
 def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Status | None]]:
     """Options that Prometheus handles differently: a sentence each and the
     status they lower the item to (None = a fact, meaning kept)."""
@@ -150,9 +162,10 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
             and re.search(r"<=?\s*[-\d.]+\s*$", spec.query):
         out.append(("Datadog evaluates missing data as 0 for this sum/count below-threshold monitor; "
                     "Prometheus has no sample and does not alert.", Status.APPROXIMATE))
-    if o.get("renotify_statuses") and o.get("renotify_statuses") != ["alert", "warn", "no data"]:
-        out.append((f"renotify_statuses {o['renotify_statuses']}: Alertmanager repeats every firing "
-                    "alert of the route.", None))
+    occurrences = _num(o.get("renotify_occurrences"))
+    if occurrences and _num(o.get("renotify_interval")):
+        out.append((f"renotify_occurrences {occurrences:g}: Alertmanager repeats the notification until the "
+                    "alert resolves, without a limit.", Status.APPROXIMATE))
     if o.get("silenced"):
         scopes = ", ".join(sorted(o["silenced"])) if isinstance(o["silenced"], dict) else str(o["silenced"])
         out.append((f"The monitor is muted in Datadog (silenced: {scopes}); its alerts notify here unless "
@@ -163,4 +176,6 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     if o.get("escalation_message"):
         out.append(("escalation_message is kept in the escalation_message annotation; Alertmanager "
                     "repeats the same notification rather than a different text.", None))
+        if not _num(o.get("renotify_interval")):
+            out.append(("escalation_message is never sent: the monitor has no renotify_interval.", None))
     return out
