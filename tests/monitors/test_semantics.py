@@ -126,3 +126,41 @@ def test_no_renotify_interval_never_repeats_and_escalation_is_not_routed():
     assert am.routes[0]["repeat_interval"] == "8760h"
     assert [c["receiver"] for c in am.routes[0]["routes"]] == ["slack-ops"]
     assert item.status.value == "exact"
+
+
+def promtool_passes(tmp_path, mr):
+    """The generated promtool tests pass against the monitor's rules."""
+    import subprocess
+
+    from dd2prom.convert.monitors.ruletests import tests_for
+    from dd2prom.emit.yamlio import dump_yaml
+    from tests.support import require_binary
+
+    require_binary("promtool")
+    (tmp_path / "r.yaml").write_text(dump_yaml({"groups": [{"name": "g", "rules": [r.to_dict() for r in mr.rules]}]}))
+    cases = tests_for(mr)
+    (tmp_path / "t.yaml").write_text(dump_yaml({"rule_files": ["r.yaml"], "evaluation_interval": "1m",
+                                                "tests": cases}))
+    r = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yaml")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return cases
+
+
+@pytest.mark.parametrize("options,group,offset", [
+    ({"new_group_delay": 300}, ("instance",), "offset 5m"),
+    ({"new_host_delay": 600}, ("instance",), "offset 10m"),          # groups by host
+    ({"new_group_delay": 300}, (), None),                             # a simple alert has no new groups
+])
+def test_new_group_delay(tmp_path, options, group, offset):
+    """Datadog skips a new group's evaluations for new_group_delay seconds."""
+    mr, item, _ = built("@slack-ops", {"critical": 3, "warning": 2, "critical_recovery": 2.5}, group=group,
+                        **options)
+    exprs = [lv.rule.expr for lv in mr.levels if lv.state != "no_data"]
+    assert all((offset in e) if offset else ("offset" not in e) for e in exprs), exprs
+    cases = promtool_passes(tmp_path, mr)
+    if offset:   # the crossing at minute 5 alerts only once the group is older than the delay
+        crit = [c for c in cases if "crit" in c["name"]][0]
+        firing_at = [t["eval_time"] for t in crit["alert_rule_test"] if t["exp_alerts"]]
+        assert firing_at and all(int(t[:-1]) * 60 >= int(offset.split()[1][:-1]) * 60 for t in firing_at)
+    else:
+        assert any("only delays new groups" in n for n in item.notes)

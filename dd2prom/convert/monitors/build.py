@@ -20,6 +20,7 @@ from dd2prom.convert.monitors.rules import (
     duration,
     no_data_expr,
     number,
+    on_clause,
     selector,
     threshold_expr,
 )
@@ -46,6 +47,7 @@ class Level:
     recovery: float | None
     rule: Rule
     annotation_parts: dict[str, list[msg.Part]] = field(default_factory=dict)
+    delay: int = 0              # seconds a new group is not evaluated (new_group_delay)
 
 
 @dataclass
@@ -162,8 +164,12 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         annotations = {k: msg.to_go(v) for k, v in parts.items()}
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels
         levels.append(Level(state, threshold, recovery,
-                            Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts))
+                            Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts,
+                            0 if state == "no_data" else delay))
 
+    delay = new_group_delay(spec, group, item)
+    if delay:   # a group alerts only once it reported `delay` ago (its value existed then)
+        value = f"({value} and {on_clause(group)} {value} offset {duration(delay)})"
     if cond.fraction_window:
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
@@ -180,7 +186,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         timeout = spec.window_minutes_option("timeout_h")
         # the lookback must outlast the timeframe, or the rule could never fire
         lookback = max(int(timeout * 3600) if timeout else NO_DATA_LOOKBACK, 2 * timeframe + 600)
-        level("no_data", None, None, no_data_expr(value, group, lookback),
+        level("no_data", None, None, no_data_expr(selector(spec.ref), group, lookback),
               max(timeframe - cond.window_seconds, 0))
         item.note(f"No data: {name}NoData fires per group silent for {duration(timeframe)} "
                   f"(groups seen in the last {duration(lookback)}).")
@@ -235,3 +241,22 @@ def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[ms
         else:
             item.note(f"@{handle} is mentioned for re-notifications only, and the monitor never "
                       "re-notifies its states (renotify_interval, renotify_statuses): not routed, as in Datadog.")
+
+
+def new_group_delay(spec: MonitorSpec, group: list[str], item: CoverageItem) -> int:
+    """Seconds a new group of a multi-alert monitor is not evaluated:
+    ``new_group_delay``, or the older ``new_host_delay`` when the monitor groups
+    by host. A simple alert has no groups to delay."""
+    delays = {opt: int(v) for opt in ("new_group_delay", "new_host_delay")
+              if (v := spec.window_minutes_option(opt)) and v > 0}
+    if not delays:
+        return 0
+    if not group:
+        item.note(", ".join(delays) + " only delays new groups; this monitor has none.")
+        return 0
+    if "new_group_delay" in delays:
+        return delays["new_group_delay"]
+    if "host" not in spec.datadog_group_tags:
+        item.note("new_host_delay only delays new hosts; this monitor does not group by host.")
+        return 0
+    return delays["new_host_delay"]

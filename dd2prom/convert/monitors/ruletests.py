@@ -38,7 +38,7 @@ def _fires(level: Level, comparator: str, values: list[float], at: int) -> bool:
     firing, active_since = False, None
     for t in range(at + 1):
         v = values[t] if t < len(values) else None
-        cond = v is not None and (holds(v, comparator, level.threshold)
+        cond = v is not None and t * STEP >= level.delay and (holds(v, comparator, level.threshold)
                                   or (firing and level.recovery is not None and holds(v, comparator, level.recovery)))
         if not cond:
             firing, active_since = False, None
@@ -83,7 +83,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     if vals is None:
         return []
     threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
-    hold = max(_minutes(lv.rule.for_seconds) for lv in threshold_levels)
+    hold = max(_minutes(lv.rule.for_seconds + lv.delay) for lv in threshold_levels)
     n = 5 + hold + 10
     scenarios: dict[str, list[float]] = {
         "ok": [vals["ok"]] * n,

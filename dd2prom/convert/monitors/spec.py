@@ -147,10 +147,6 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
         else:
             out.append((f"evaluation_delay {int(delay)}s is not applied to this monitor type: it evaluates "
                         "the latest samples.", Status.APPROXIMATE))
-    for opt in ("new_group_delay", "new_host_delay"):
-        if _num(o.get(opt)):
-            out.append((f"{opt} {int(_num(o.get(opt)))}s has no Prometheus equivalent: a new group can alert "
-                        "from its first evaluation.", None))
     if o.get("require_full_window") is True:
         out.append(("require_full_window: Prometheus evaluates the window with the samples present, "
                     "so a new or sparse series may alert before a full window of data exists.", None))
