@@ -164,3 +164,40 @@ def test_new_group_delay(tmp_path, options, group, offset):
         assert firing_at and all(int(t[:-1]) * 60 >= int(offset.split()[1][:-1]) * 60 for t in firing_at)
     else:
         assert any("only delays new groups" in n for n in item.notes)
+
+
+@pytest.mark.parametrize("query,expr_part,applied", [
+    ('"redis.can_connect".over("host:db1").by("host").last(3).count_by_status()',
+     'redis_up{instance=~"db1(:[0-9]+)?"}', True),
+    ('"kubernetes_state.node.ready".over("host:n1").exclude("node:n2").by("host").last(2).count_by_status()',
+     'status="true", node="n1", node!="n2"}', True),
+    # a check's `instance` tag names the check instance, not a scrape target: noted, not applied
+    ('"http.can_connect".over("instance:site").by("url").last(2).count_by_status()', "(probe_success)", False),
+])
+def test_service_check_scope(query, expr_part, applied):
+    """over()/exclude() tags that are labels of the check's series narrow the
+    alert; others are noted (the alert covers more targets, never fewer)."""
+    from dd2prom.convert.monitors import service_check
+    from dd2prom.validate.promql import promql_error
+
+    a = service_check.convert(spec("service check", query), real_ctx())
+    assert expr_part in a.expr and not promql_error(a.expr), a.expr
+    assert any(n.startswith("Scope applied") for n in a.notes) is applied
+    assert any("is not applied" in n for n in a.notes) is not applied
+
+
+def test_service_check_thresholds_and_no_data():
+    """Datadog: warning/ok are run counts; no_data_timeframe defaults to 24 h for service checks."""
+    from dd2prom.convert.monitors import service_check
+    from dd2prom.convert.monitors.spec import no_data_timeframe_seconds
+
+    s = MonitorSpec.parse("7", {"id": 7, "type": "service check", "name": "m",
+                                "query": '"redis.can_connect".over("*").by("host").last(3).count_by_status()',
+                                "options": {"notify_no_data": True,
+                                            "thresholds": {"critical": 3, "warning": 1, "ok": 2}}})
+    a = service_check.convert(s, real_ctx())
+    assert a.for_seconds == 30 and a.warning is None
+    assert any("warning threshold" in n for n in a.notes) and any("2 consecutive OK" in n for n in a.notes)
+    assert no_data_timeframe_seconds(s, a.window_seconds, a.no_data_default) == 86400
+    s.options["no_data_timeframe"] = 5
+    assert no_data_timeframe_seconds(s, a.window_seconds, a.no_data_default) == 300

@@ -39,6 +39,7 @@ class Alerting:
     # over their history instead of re-evaluating the query in a subquery
     input_expr: str | None = None
     no_data: bool = True               # the family supports the no-data rule
+    no_data_default: int | None = None  # Datadog's no_data_timeframe default when not 2 × the window
 
 
 class NotConverted(Exception):

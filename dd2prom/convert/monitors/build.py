@@ -181,7 +181,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         if warning is not None:
             level("warn", warning, warn_rec,
                   threshold_expr(value, cond.comparator, warning, warn_rec, name, "warning", group), cond.for_seconds)
-    timeframe = no_data_timeframe_seconds(spec, cond.window_seconds) if cond.no_data else None
+    timeframe = no_data_timeframe_seconds(spec, cond.window_seconds, cond.no_data_default) if cond.no_data else None
     if timeframe:
         timeout = spec.window_minutes_option("timeout_h")
         # the lookback must outlast the timeframe, or the rule could never fire

@@ -110,15 +110,18 @@ def _num(v: Any) -> float | None:
         return None
 
 
-def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int) -> int | None:
+def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int, default: int | None = None) -> int | None:
     """Seconds of missing data after which Datadog notifies, or None when the
-    monitor does not notify on missing data."""
+    monitor does not notify on missing data. Without ``no_data_timeframe``
+    Datadog waits 2 × the window (``default`` for service checks: 24 h)."""
     notify = spec.options.get("notify_no_data") is True or spec.options.get("on_missing_data") == "show_and_notify_no_data"
     if not notify:
         return None
     minutes = _num(spec.options.get("no_data_timeframe"))
     if minutes:
         return int(minutes * 60)
+    if default:
+        return default
     return 2 * window_seconds if window_seconds else 600
 
 
