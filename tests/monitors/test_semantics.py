@@ -201,3 +201,29 @@ def test_service_check_thresholds_and_no_data():
     assert no_data_timeframe_seconds(s, a.window_seconds, a.no_data_default) == 86400
     s.options["no_data_timeframe"] = 5
     assert no_data_timeframe_seconds(s, a.window_seconds, a.no_data_default) == 300
+
+
+@pytest.mark.parametrize("options,query,keep", [
+    ({}, None, "1d"),                                                   # legacy, no notify_no_data
+    ({"timeout_h": 2}, None, "2h"),                                     # auto-resolve after timeout_h
+    ({"on_missing_data": "default"}, None, "1d"),
+    ({"notify_no_data": True}, None, None),                             # → No Data state instead
+    ({"on_missing_data": "resolve"}, None, None),
+    ({"on_missing_data": "show_no_data"}, None, None),
+    ({"on_missing_data": "default"}, "sum(last_5m):sum:errors{*}.as_count() by {host} > 3", None),  # counts as 0
+])
+def test_missing_data_keeps_last_status(tmp_path, options, query, keep):
+    """Datadog keeps a group's last status while its data is missing (until
+    timeout_h); Prometheus would resolve at once and notify a false recovery."""
+    mr, item, _ = built("@slack-ops", {"critical": 3, "warning": 2}, **options)
+    if query:
+        mr.spec.query = query
+        from dd2prom.convert.monitors.spec import keeps_last_status
+        assert not keeps_last_status(mr.spec)
+        return
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    assert (f"last_over_time(dd2prom:monitor_value{{dd_monitor_id=\"7\"}}[{keep}])" in crit.rule.expr) is bool(keep)
+    cases = promtool_passes(tmp_path, mr)
+    stop = [c for c in cases if "stop" in c["name"]][0]
+    last = stop["alert_rule_test"][-1]           # the value stopped 5 minutes ago
+    assert any(a["exp_labels"]["instance"] == "stop" for a in last["exp_alerts"]) is bool(keep)

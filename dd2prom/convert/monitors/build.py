@@ -27,6 +27,7 @@ from dd2prom.convert.monitors.rules import (
 from dd2prom.convert.monitors.spec import (
     LABEL_RE,
     MonitorSpec,
+    keeps_last_status,
     label_name,
     no_data_timeframe_seconds,
     renotify_states,
@@ -48,6 +49,7 @@ class Level:
     rule: Rule
     annotation_parts: dict[str, list[msg.Part]] = field(default_factory=dict)
     delay: int = 0              # seconds a new group is not evaluated (new_group_delay)
+    keep: int = 0               # seconds a firing group without data keeps firing (last status)
 
 
 @dataclass
@@ -151,7 +153,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     levels: list[Level] = []
     mentions: dict[str, list] = {}
 
-    def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int) -> None:
+    def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int,
+              keep: tuple[str, int] | None = None) -> None:
         rule_name = name + ("NoData" if state == "no_data" else "")
         block_notes: list[str] = []
         resolved = msg.resolve(body, state, spec.priority, block_notes)
@@ -165,7 +168,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels
         levels.append(Level(state, threshold, recovery,
                             Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts,
-                            0 if state == "no_data" else delay))
+                            0 if state == "no_data" else delay, keep[1] if keep else 0))
 
     delay = new_group_delay(spec, group, item)
     if delay:   # a group alerts only once it reported `delay` ago (its value existed then)
@@ -176,11 +179,14 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                 level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
                       round(max(fraction, 0) * cond.fraction_window))
     else:
+        keep = _keep_last_status(spec, cond, item)
         level("alert", critical, crit_rec,
-              threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group), cond.for_seconds)
+              threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group, keep),
+              cond.for_seconds, keep)
         if warning is not None:
             level("warn", warning, warn_rec,
-                  threshold_expr(value, cond.comparator, warning, warn_rec, name, "warning", group), cond.for_seconds)
+                  threshold_expr(value, cond.comparator, warning, warn_rec, name, "warning", group, keep),
+                  cond.for_seconds, keep)
     timeframe = no_data_timeframe_seconds(spec, cond.window_seconds, cond.no_data_default) if cond.no_data else None
     if timeframe:
         timeout = spec.window_minutes_option("timeout_h")
@@ -189,7 +195,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         level("no_data", None, None, no_data_expr(selector(spec.ref), group, lookback),
               max(timeframe - cond.window_seconds, 0))
         item.note(f"No data: {name}NoData fires per group silent for {duration(timeframe)} "
-                  f"(groups seen in the last {duration(lookback)}).")
+                  f"(groups seen in the last {duration(lookback)}; timeout_h resolves it then).")
     elif spec.options.get("notify_no_data") or spec.options.get("on_missing_data") == "show_and_notify_no_data":
         item.note("notify_no_data is not converted for this monitor type.", Status.APPROXIMATE)
 
@@ -260,3 +266,19 @@ def new_group_delay(spec: MonitorSpec, group: list[str], item: CoverageItem) -> 
         item.note("new_host_delay only delays new hosts; this monitor does not group by host.")
         return 0
     return delays["new_host_delay"]
+
+
+def _keep_last_status(spec: MonitorSpec, cond: Alerting, item: CoverageItem) -> tuple[str, int] | None:
+    """Datadog keeps a group's last status while its data is missing (legacy
+    monitors without no-data notification, ``on_missing_data: default``), until
+    ``timeout_h`` resolves it; a Prometheus alert would resolve (and notify a
+    recovery) the moment its series stop. Returns (value selector, seconds)."""
+    if not cond.no_data or cond.fraction_window or not keeps_last_status(spec):
+        return None
+    timeout = spec.window_minutes_option("timeout_h")
+    seconds = int(timeout * 3600) if timeout and timeout > 0 else NO_DATA_LOOKBACK
+    item.note(f"Missing data keeps the last status, as in Datadog: a firing group whose value stops keeps "
+              f"firing with its last value for {duration(seconds)}"
+              + (" (timeout_h)." if timeout and timeout > 0 else
+                 " (Datadog: until data returns; no timeout_h is set)."))
+    return selector(spec.ref), seconds

@@ -114,8 +114,10 @@ def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int, default: i
     """Seconds of missing data after which Datadog notifies, or None when the
     monitor does not notify on missing data. Without ``no_data_timeframe``
     Datadog waits 2 × the window (``default`` for service checks: 24 h)."""
-    notify = spec.options.get("notify_no_data") is True or spec.options.get("on_missing_data") == "show_and_notify_no_data"
-    if not notify:
+    missing = spec.options.get("on_missing_data")
+    if missing is not None:   # replaces notify_no_data/no_data_timeframe: the window is the timeframe
+        return (window_seconds or default or 600) if missing == "show_and_notify_no_data" else None
+    if spec.options.get("notify_no_data") is not True:
         return None
     minutes = _num(spec.options.get("no_data_timeframe"))
     if minutes:
@@ -137,6 +139,23 @@ def renotify_states(spec: MonitorSpec) -> set[str]:
     return {RENOTIFY_STATES[s] for s in statuses if s in RENOTIFY_STATES}
 
 
+def counts_missing_as_zero(spec: MonitorSpec) -> bool:
+    """A count query (``.as_count()``, ``sum(last_…)``, ``count(…)``): Datadog
+    evaluates an empty window as 0 under ``on_missing_data: default``."""
+    return ".as_count()" in spec.query or spec.query.lstrip().startswith(("sum(last", "count("))
+
+
+def keeps_last_status(spec: MonitorSpec) -> bool:
+    """Whether Datadog keeps a group's last status (alert stays alert) while its
+    data is missing: legacy monitors without no-data notification, and
+    ``on_missing_data: default`` for non-count queries. ``resolve`` resolves,
+    ``show_no_data``/``show_and_notify_no_data`` leave the alert state."""
+    missing = spec.options.get("on_missing_data")
+    if missing is not None:
+        return missing == "default" and not counts_missing_as_zero(spec)
+    return spec.options.get("notify_no_data") is not True
+
+
 def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Status | None]]:
     """Options that Prometheus handles differently: a sentence each and the
     status they lower the item to (None = a fact, meaning kept)."""
@@ -153,11 +172,7 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     if o.get("require_full_window") is True:
         out.append(("require_full_window: Prometheus evaluates the window with the samples present, "
                     "so a new or sparse series may alert before a full window of data exists.", None))
-    timeout = _num(o.get("timeout_h"))
-    if timeout:
-        out.append((f"timeout_h {timeout:g}: a Prometheus alert resolves as soon as its series stop "
-                    f"reporting; the no-data rule (if any) looks back {timeout:g}h.", None))
-    if o.get("on_missing_data") == "default" and spec.query[:6] in ("sum(la", "count(") \
+    if o.get("on_missing_data") == "default" and counts_missing_as_zero(spec) \
             and re.search(r"<=?\s*[-\d.]+\s*$", spec.query):
         out.append(("Datadog evaluates missing data as 0 for this sum/count below-threshold monitor; "
                     "Prometheus has no sample and does not alert.", Status.APPROXIMATE))
