@@ -227,3 +227,23 @@ def test_missing_data_keeps_last_status(tmp_path, options, query, keep):
     stop = [c for c in cases if "stop" in c["name"]][0]
     last = stop["alert_rule_test"][-1]           # the value stopped 5 minutes ago
     assert any(a["exp_labels"]["instance"] == "stop" for a in last["exp_alerts"]) is bool(keep)
+
+
+def test_anomaly_recovery_window():
+    """threshold_windows.recovery_window: Datadog recovers only after a window without anomalies."""
+    from dd2prom.convert.monitors.build import build
+    from dd2prom.emit.alertmanager import AlertmanagerConfig
+    from dd2prom.model import CoverageItem
+    from dd2prom.validate.promql import promql_error
+
+    s = spec("query alert", "avg(last_4h):anomalies(avg:system.load.1{*} by {host}, 'basic', 2) >= 1",
+             thresholds={"critical": 1, "critical_recovery": 0},
+             threshold_windows={"trigger_window": "last_15m", "recovery_window": "last_30m"})
+    a = metric.convert(s, real_ctx())
+    assert (a.fraction_window, a.recovery_window) == (900, 1800)
+    item = CoverageItem("monitor", "7")
+    mr = build(s, a, item, AlertmanagerConfig(), set())
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    assert "[30m:1m]" in crit.rule.expr and 'ALERTS{alertname="M"' in crit.rule.expr
+    assert crit.rule.for_seconds == 900 and not promql_error(crit.rule.expr)
+    assert not any("Recovery thresholds of anomaly monitors" in n for n in item.notes)

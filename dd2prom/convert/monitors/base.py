@@ -33,6 +33,7 @@ class Alerting:
     # condition must hold for (``for``), compared against ``bound``
     fraction_window: int = 0
     bound: float | None = None
+    recovery_window: int = 0           # anomalies: recovers once no point of this window is anomalous
     # threshold monitors get generated promtool tests
     testable: bool = True
     # recorded as dd2prom:monitor_input first, so models read a stored series

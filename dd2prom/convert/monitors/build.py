@@ -21,6 +21,7 @@ from dd2prom.convert.monitors.rules import (
     no_data_expr,
     number,
     on_clause,
+    quote,
     selector,
     threshold_expr,
 )
@@ -111,9 +112,13 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     warning = cond.warning if fixed else th.warning
     crit_rec = None if fixed or cond.fraction_window else th.critical_recovery
     warn_rec = None if fixed or cond.fraction_window else th.warning_recovery
-    if cond.fraction_window and (th.critical_recovery is not None or th.warning_recovery is not None):
+    if cond.fraction_window and not cond.recovery_window and (th.critical_recovery is not None
+                                                              or th.warning_recovery is not None):
         item.note("Recovery thresholds of anomaly monitors are not applied: the alert resolves when the "
                   "condition stops holding.", Status.APPROXIMATE)
+    if cond.recovery_window and any(r for r in (th.critical_recovery, th.warning_recovery)):
+        item.note(f"The recovery window needs no anomalous point (Datadog allows the recovery thresholds' "
+                  f"fraction {th.critical_recovery or th.warning_recovery:g}).", Status.APPROXIMATE)
 
     name = alert_name(spec, taken)
     group = list(cond.group)
@@ -176,8 +181,11 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if cond.fraction_window:
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
-                level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
+                level(state, cond.bound, None, anomaly_expr(value, cond, name, SEVERITY[state], group),
                       round(max(fraction, 0) * cond.fraction_window))
+        if cond.recovery_window:
+            item.note(f"recovery_window {duration(cond.recovery_window)}: a firing alert resolves only after "
+                      f"{duration(cond.recovery_window)} without an anomalous point.")
     else:
         keep = _keep_last_status(spec, cond, item)
         level("alert", critical, crit_rec,
@@ -282,3 +290,14 @@ def _keep_last_status(spec: MonitorSpec, cond: Alerting, item: CoverageItem) -> 
               + (" (timeout_h)." if timeout and timeout > 0 else
                  " (Datadog: until data returns; no timeout_h is set)."))
     return selector(spec.ref), seconds
+
+
+def anomaly_expr(value: str, cond: Alerting, alert_name: str, severity: str, group: list[str]) -> str:
+    """``value > bound``; with a recovery window, a firing alert keeps firing
+    while any point of the window was anomalous (Datadog's recovery_window)."""
+    expr = f"{value} {cond.comparator} {number(cond.bound)}"
+    if not cond.recovery_window:
+        return expr
+    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    return (f"({expr}) or ({value} and {on_clause(group)} count_over_time(({expr})[{duration(cond.recovery_window)}:1m]) "
+            f"and {on_clause(group)} {firing})")

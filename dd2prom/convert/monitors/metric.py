@@ -103,8 +103,9 @@ def _anomalies(spec, ctx, head, args, kw) -> Alerting:
     tr = _inner(spec, ctx, args[0], "anomalies()")
     algo, bound = args[1].strip("'\""), float(args[2])
     history = period_seconds(head.group(3) + head.group(4))
-    alert_window = period_seconds(((spec.options.get("threshold_windows") or {}).get("trigger_window"))
-                                  or kw.get("alert_window"), 900)
+    windows = spec.options.get("threshold_windows") if isinstance(spec.options.get("threshold_windows"), dict) else {}
+    alert_window = period_seconds(windows.get("trigger_window") or kw.get("alert_window"), 900)
+    recovery_window = period_seconds(windows.get("recovery_window"), 0)
     inp = selector(spec.ref, INPUT_METRIC)
     z = (f"({inp} - avg_over_time({inp}[{duration(history)}])) "
          f"/ stddev_over_time({inp}[{duration(history)}])")
@@ -123,7 +124,8 @@ def _anomalies(spec, ctx, head, args, kw) -> Alerting:
         status = Status.MANUAL
     return Alerting(expr=expr, comparator=">", group=list(tr.group_by), window_seconds=history, status=status,
                     notes=notes, metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics),
-                    fraction_window=alert_window, bound=bound, testable=False, input_expr=tr.promql)
+                    fraction_window=alert_window, bound=bound, testable=False, input_expr=tr.promql,
+                    recovery_window=recovery_window)
 
 
 def _forecast(spec, ctx, head, args, kw) -> Alerting:
