@@ -113,7 +113,8 @@ def test_threshold_rules(converted):
     assert "ALERTS{" in crit["expr"] and "> 85" in crit["expr"]        # recovery hysteresis
     assert crit["annotations"]["runbook_url"] == "https://runbooks.example/cpu"
     assert crit["annotations"]["recovery_message"].startswith("@slack-ops Back to normal")
-    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.instance }}")
+    assert crit["annotations"]["description"].startswith(
+        'CPU {{ $value }} on {{ reReplaceAll ":[0-9]+$" "" $labels.instance }}')
     nodata = rules["CPUHighOnNoDatano_data"]
     assert nodata["for"] == "5m" and "unless" in nodata["expr"]
 

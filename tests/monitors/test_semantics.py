@@ -247,3 +247,10 @@ def test_anomaly_recovery_window():
     assert "[30m:1m]" in crit.rule.expr and 'ALERTS{alertname="M"' in crit.rule.expr
     assert crit.rule.for_seconds == 900 and not promql_error(crit.rule.expr)
     assert not any("Recovery thresholds of anomaly monitors" in n for n in item.notes)
+
+
+def test_host_variable_template_runs_in_prometheus(tmp_path):
+    mr, _, _ = built("{{#is_alert}}load {{value}} on {{host.name}}{{/is_alert}} @slack-ops")
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    assert "reReplaceAll" in crit.rule.annotations["description"]
+    promtool_passes(tmp_path, mr)

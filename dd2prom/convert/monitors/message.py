@@ -58,6 +58,10 @@ class Value:
 @dataclass(frozen=True)
 class Label:
     name: str
+    strip_port: bool = False    # Datadog's host is a name; the instance label may end in :port
+
+
+PORT_RE = ":[0-9]+$"
 
 
 @dataclass
@@ -135,10 +139,10 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
             label = variables.any_label(tag)
             notes.append(f"The message variable {raw} names a tag the monitor does not group by; "
                          f"it shows the {label} label when the series carry it.")
-        return Label(label)
+        return Label(label, tag == "host" and label == "instance")
     label = variables.labels(var)
     if label:
-        return Label(label)
+        return Label(label, var == "host" and label == "instance")
     notes.append(f"The message variable {raw} has no Prometheus equivalent; kept as text.")
     return Text(raw)
 
@@ -239,6 +243,8 @@ def to_go(parts: list[Part]) -> str:
             out.append(go_escape(p.text))
         elif isinstance(p, Value):
             out.append("{{ $value }}")
+        elif isinstance(p, Label) and p.strip_port:
+            out.append("{{ reReplaceAll " + go_string(PORT_RE) + ' "" $labels.' + p.name + " }}")
         elif isinstance(p, Label):
             out.append("{{ $labels." + p.name + " }}")
         else:
@@ -262,7 +268,7 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
         elif isinstance(p, Value):
             out.append(value)
         elif isinstance(p, Label):
-            out.append(labels.get(p.name, ""))
+            out.append(re.sub(PORT_RE, "", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
         elif _holds(p, labels):
             out.append(render(p.children, labels, value))
     return "".join(out)
