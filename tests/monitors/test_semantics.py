@@ -254,3 +254,13 @@ def test_host_variable_template_runs_in_prometheus(tmp_path):
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     assert "reReplaceAll" in crit.rule.annotations["description"]
     promtool_passes(tmp_path, mr)
+
+
+@pytest.mark.parametrize("group", [("instance",), ()])
+def test_require_full_window(tmp_path, group):
+    """Datadog skips evaluations until a full window of data exists."""
+    mr, item, _ = built("@slack-ops", group=group, require_full_window=True)
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    assert "offset 5m" in crit.rule.expr and crit.delay == 300
+    assert any(n.startswith("require_full_window") for n in item.notes)
+    promtool_passes(tmp_path, mr)

@@ -176,6 +176,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                             0 if state == "no_data" else delay, keep[1] if keep else 0))
 
     delay = new_group_delay(spec, group, item)
+    if spec.options.get("require_full_window") is True and cond.window_seconds and not cond.fraction_window:
+        delay = max(delay, cond.window_seconds)
+        item.note(f"require_full_window: a group is evaluated once its value existed {duration(cond.window_seconds)} "
+                  "ago (a full window since it appeared); gaps inside the window are not detected.")
     if delay:   # a group alerts only once it reported `delay` ago (its value existed then)
         value = f"({value} and {on_clause(group)} {value} offset {duration(delay)})"
     if cond.fraction_window:

@@ -169,9 +169,6 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
         else:
             out.append((f"evaluation_delay {int(delay)}s is not applied to this monitor type: it evaluates "
                         "the latest samples.", Status.APPROXIMATE))
-    if o.get("require_full_window") is True:
-        out.append(("require_full_window: Prometheus evaluates the window with the samples present, "
-                    "so a new or sparse series may alert before a full window of data exists.", None))
     if o.get("on_missing_data") == "default" and counts_missing_as_zero(spec) \
             and re.search(r"<=?\s*[-\d.]+\s*$", spec.query):
         out.append(("Datadog evaluates missing data as 0 for this sum/count below-threshold monitor; "
