@@ -79,10 +79,10 @@ def built(message="", thresholds=None, group=("instance",), **options):
 
 
 def am_routes_test(tmp_path, am, *labels):
-    from tests.support import require_binary
     import subprocess
 
     from dd2prom.emit.yamlio import dump_yaml
+    from tests.support import require_binary
 
     require_binary("amtool")
     path = tmp_path / "am.yaml"
@@ -96,7 +96,7 @@ def am_routes_test(tmp_path, am, *labels):
 def test_renotify_statuses_and_escalation(tmp_path):
     """Datadog re-notifies alert and no-data by default (not warn); handles in
     escalation_message / {{#is_renotify}} hear only of re-notifications."""
-    mr, item, am = built("@slack-ops {{#is_warning}}@slack-warn{{/is_warning}}"
+    _, item, am = built("@slack-ops {{#is_warning}}@slack-warn{{/is_warning}}"
                          "{{#is_renotify}}@pagerduty-late{{/is_renotify}}",
                          {"critical": 3, "warning": 2}, renotify_interval=30, escalation_message="@pagerduty-esc")
     route = am.routes[0]
@@ -159,7 +159,7 @@ def test_new_group_delay(tmp_path, options, group, offset):
     assert all((offset in e) if offset else ("offset" not in e) for e in exprs), exprs
     cases = promtool_passes(tmp_path, mr)
     if offset:   # the crossing at minute 5 alerts only once the group is older than the delay
-        crit = [c for c in cases if "crit" in c["name"]][0]
+        crit = next(c for c in cases if "crit" in c["name"])
         firing_at = [t["eval_time"] for t in crit["alert_rule_test"] if t["exp_alerts"]]
         assert firing_at and all(int(t[:-1]) * 60 >= int(offset.split()[1][:-1]) * 60 for t in firing_at)
     else:
@@ -215,7 +215,7 @@ def test_service_check_thresholds_and_no_data():
 def test_missing_data_keeps_last_status(tmp_path, options, query, keep):
     """Datadog keeps a group's last status while its data is missing (until
     timeout_h); Prometheus would resolve at once and notify a false recovery."""
-    mr, item, _ = built("@slack-ops", {"critical": 3, "warning": 2}, **options)
+    mr, _, _ = built("@slack-ops", {"critical": 3, "warning": 2}, **options)
     if query:
         mr.spec.query = query
         from dd2prom.convert.monitors.spec import keeps_last_status
@@ -224,7 +224,7 @@ def test_missing_data_keeps_last_status(tmp_path, options, query, keep):
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     assert (f"last_over_time(dd2prom:monitor_value{{dd_monitor_id=\"7\"}}[{keep}])" in crit.rule.expr) is bool(keep)
     cases = promtool_passes(tmp_path, mr)
-    stop = [c for c in cases if "stop" in c["name"]][0]
+    stop = next(c for c in cases if "stop" in c["name"])
     last = stop["alert_rule_test"][-1]           # the value stopped 5 minutes ago
     assert any(a["exp_labels"]["instance"] == "stop" for a in last["exp_alerts"]) is bool(keep)
 

@@ -18,10 +18,10 @@ from dd2prom.convert.monitors.rules import (
     VALUE_METRIC,
     Rule,
     duration,
+    firing_alert,
     no_data_expr,
     number,
     on_clause,
-    quote,
     selector,
     threshold_expr,
 )
@@ -302,6 +302,6 @@ def anomaly_expr(value: str, cond: Alerting, alert_name: str, severity: str, gro
     expr = f"{value} {cond.comparator} {number(cond.bound)}"
     if not cond.recovery_window:
         return expr
-    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    firing = firing_alert(alert_name, severity)
     return (f"({expr}) or ({value} and {on_clause(group)} count_over_time(({expr})[{duration(cond.recovery_window)}:1m]) "
             f"and {on_clause(group)} {firing})")

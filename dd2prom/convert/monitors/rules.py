@@ -97,6 +97,11 @@ def on_clause(group: list[str]) -> str:
     return f"on({', '.join([MONITOR_LABEL, *group])})"
 
 
+def firing_alert(alert_name: str, severity: str) -> str:
+    """The ALERTS series of the rule's own firing alert (hysteresis, kept status)."""
+    return f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
+
+
 def threshold_expr(value: str, comparator: str, threshold: float, recovery: float | None,
                    alert_name: str, severity: str, group: list[str],
                    keep: tuple[str, int] | None = None) -> str:
@@ -106,7 +111,7 @@ def threshold_expr(value: str, comparator: str, threshold: float, recovery: floa
     stops keeps firing with its last value for that long (Datadog keeps the last
     status of a group with missing data)."""
     expr = f"{value} {comparator} {number(threshold)}"
-    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
+    firing = firing_alert(alert_name, severity)
     parts = [expr]
     if recovery is not None and recovery != threshold:
         parts.append(f"{value} {comparator} {number(recovery)} and {on_clause(group)} {firing}")
