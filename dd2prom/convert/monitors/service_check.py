@@ -129,7 +129,7 @@ def _add_matchers(expr: str, matchers: list[str]) -> str | None:
 
     try:
         walk(promql_parser.parse(expr))
-    except Exception:
+    except ValueError:      # what promql_parser raises for text it cannot parse
         return None
     extra = ", ".join(matchers)
 
