@@ -55,7 +55,7 @@ def test_forecast_uses_horizon_and_history():
 def test_composite_logic():
     expr = composite.to_promql("( 1 && !2 ) || 3")
     assert promql_error(expr) is None
-    assert expr.startswith("clamp_max(((max(ALERTS{dd_monitor_id=\"1\"")
+    assert expr.startswith('clamp_min(clamp_max((3 * max(ALERTS{dd_monitor_id="1", dd_state="alert"')
     alerts = {r: {"group": [], "status": "exact"} for r in ("1", "2")}
     with pytest.raises(NotConverted) as e:
         composite.convert(spec("composite", "1 && 3"), ctx(monitor_alerts=alerts))

@@ -264,3 +264,39 @@ def test_require_full_window(tmp_path, group):
     assert "offset 5m" in crit.rule.expr and crit.delay == 300
     assert any(n.startswith("require_full_window") for n in item.notes)
     promtool_passes(tmp_path, mr)
+
+
+STATE = {"alert": 3, "warn": 2, "no_data": 1, "ok": 0}
+
+
+def datadog_composite(op: str, a: str, b: str) -> int:
+    """Datadog's table: && → least severe when both alert-worthy, || → most severe,
+    !a → OK when alert-worthy, No Data stays No Data, else Alert."""
+    x, y = STATE[a], STATE[b]
+    if op == "&&":
+        return min(x, y) if x and y else 0
+    if op == "||":
+        return max(x, y)
+    return 0 if x >= 2 else 1 if x == 1 else 3
+
+
+def test_composite_states_match_datadog(tmp_path):
+    import itertools
+    import subprocess
+
+    from dd2prom.convert.monitors.composite import to_promql
+    from dd2prom.emit.yamlio import dump_yaml
+    from tests.support import require_binary
+
+    require_binary("promtool")
+    cases = []
+    for op, (a, b) in itertools.product(("&&", "||", "!"), itertools.product(STATE, STATE)):
+        series = [{"series": f'ALERTS{{dd_monitor_id="{mid}", dd_state="{st}", alertstate="firing"}}', "values": "1"}
+                  for mid, st in (("1", a), ("2", b)) if st != "ok"]
+        expr = to_promql("!1" if op == "!" else f"1 {op} 2")
+        cases.append({"interval": "1m", "input_series": series, "promql_expr_test": [
+            {"expr": expr, "eval_time": "0m",
+             "exp_samples": [{"labels": "{}", "value": datadog_composite(op, a, b)}]}]})
+    (tmp_path / "t.yaml").write_text(dump_yaml({"rule_files": [], "tests": cases}))
+    r = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yaml")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
