@@ -48,7 +48,7 @@ def test_mentions_per_state_with_conditions():
     alert = msg.mentions(msg.resolve(parts, "alert", None))
     warn = msg.mentions(msg.resolve(parts, "warn", None))
     assert [h for h, _ in alert] == ["slack-ops", "ops@example.com"]
-    assert alert[1][1] == (("host", False, ("db",), False),)
+    assert alert[1][1] == (("host", False, ("db",), False, False),)
     assert [h for h, _ in warn] == ["slack-ops", "pagerduty-db", "ops@example.com"]
 
 

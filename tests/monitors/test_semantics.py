@@ -300,3 +300,23 @@ def test_composite_states_match_datadog(tmp_path):
     (tmp_path / "t.yaml").write_text(dump_yaml({"rule_files": [], "tests": cases}))
     r = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yaml")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+
+
+def test_exact_match_on_host_ignores_the_port(tmp_path):
+    """{{#is_exact_match "host.name" "web-1"}} is a host name; instance is web-1:9100."""
+    from dd2prom.convert.monitors import message as msg
+    from dd2prom.convert.monitors.routing import condition_matchers
+
+    variables = msg.Variables(labels=lambda t: {"host": "instance"}.get(t), any_label=lambda t: t)
+    parts = msg.parse('{{#is_exact_match "host.name" "web-1"}}W @slack-web{{/is_exact_match}}', variables, [])
+    assert msg.render(parts, {"instance": "web-1:9100"}, "1") == "W @slack-web"
+    assert msg.render(parts, {"instance": "web-10:9100"}, "1") == ""
+    ((_, conds),) = msg.mentions(parts)
+    assert condition_matchers(conds) == ['instance=~"(web-1)(:[0-9]+)?"']
+    mr, _, am = built('{{#is_exact_match "host.name" "ok"}}@slack-web{{/is_exact_match}} @slack-ops')
+    assert "reReplaceAll" in mr.levels[0].rule.annotations["description"]
+    promtool_passes(tmp_path, mr)   # the template runs in Prometheus as rendered here
+    # the block renders on recovery too: slack-web hears of recoveries
+    assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=alert", "instance=ok:9100") == [
+        "slack-ops", "slack-web"]
+    assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=alert", "instance=ok2:9100") == ["slack-ops"]

@@ -70,11 +70,12 @@ class Block:
     args: tuple[str, ...]
     negated: bool
     children: list[Part] = field(default_factory=list)
+    strip_port: bool = False    # is_match on host, read from the instance label without its port
 
 
 Part = Union[Text, Value, Label, Block]
-# condition a mention sits under: (label, exact, values, negated)
-Condition = tuple[str, bool, tuple[str, ...], bool]
+# condition a mention sits under: (label, exact, values, negated, strip_port)
+Condition = tuple[str, bool, tuple[str, ...], bool, bool]
 
 
 @dataclass
@@ -103,10 +104,12 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         sigil, name, args, var = m.group(1), m.group(2), m.group(3), m.group(4)
         if sigil in ("#", "^"):
             block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
+            strip = False
             if name in RUNTIME_BLOCKS and block_args:   # first argument: a tag variable → its label
                 tag = block_args[0].removesuffix(".name")
                 block_args[0] = variables.labels(tag) or variables.any_label(tag)
-            stack.append(Block(name, tuple(block_args), sigil == "^"))
+                strip = tag == "host" and block_args[0] == "instance"
+            stack.append(Block(name, tuple(block_args), sigil == "^", strip_port=strip))
         elif sigil == "/":
             if stack and stack[-1].name == name:
                 block = stack.pop()
@@ -159,7 +162,8 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
             out.append(p)
             continue
         if p.name in RUNTIME_BLOCKS and len(p.args) >= 2:
-            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes, renotify)))
+            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes, renotify),
+                             p.strip_port))
             continue
         if p.name == "is_renotify":
             on = renotify
@@ -228,6 +232,8 @@ def regex_escape(s: str) -> str:
 def _go_condition(block: Block) -> str:
     label, values = block.args[0], block.args[1:]
     lbl = f"(index $labels {go_string(label)})"
+    if block.strip_port:
+        lbl = f"(reReplaceAll {go_string(PORT_RE)} \"\" {lbl})"
     if RUNTIME_BLOCKS[block.name]:
         tests = [f"(eq {lbl} {go_string(v)})" for v in values]
     else:
@@ -254,6 +260,8 @@ def to_go(parts: list[Part]) -> str:
 
 def _holds(block: Block, labels: dict[str, str]) -> bool:
     have = labels.get(block.args[0], "")
+    if block.strip_port:
+        have = re.sub(PORT_RE, "", have)
     exact = RUNTIME_BLOCKS[block.name]
     hit = any((have == v) if exact else (v in have) for v in block.args[1:])
     return hit != block.negated
@@ -292,7 +300,7 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
                 if handle and entry not in out:
                     out.append(entry)
         elif isinstance(p, Block):
-            cond = (p.args[0], RUNTIME_BLOCKS[p.name], tuple(p.args[1:]), p.negated)
+            cond = (p.args[0], RUNTIME_BLOCKS[p.name], tuple(p.args[1:]), p.negated, p.strip_port)
             for e in mentions(p.children, conditions + (cond,)):
                 if e not in out:
                     out.append(e)

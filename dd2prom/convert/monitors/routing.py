@@ -92,9 +92,11 @@ def _integration(am: AlertmanagerConfig, handle: str, monitor: str) -> tuple[str
 
 def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:
     out = []
-    for label, exact, values, negated in conds:
+    for label, exact, values, negated, strip_port in conds:
         if exact:
             pattern = "|".join(regex_escape(v) for v in values)
+            if strip_port:   # Datadog's host name against an instance that may carry :port
+                pattern = f"({pattern})(:[0-9]+)?"
         else:
             pattern = ".*(" + "|".join(regex_escape(v) for v in values) + ").*"
         out.append(f'{label}{"!~" if negated else "=~"}"{escape_value(pattern)}"')
