@@ -61,7 +61,7 @@ def test_no_evaluation_delay_no_offset():
 
 # -- whole monitors through the shared builder ----------------------------------------
 
-def built(message="", thresholds=None, group=("instance",), **options):
+def built(message="", thresholds=None, group=("instance",), comparator=">", **options):
     from dd2prom.convert.monitors.base import Alerting
     from dd2prom.convert.monitors.build import build
     from dd2prom.emit.alertmanager import AlertmanagerConfig
@@ -73,7 +73,7 @@ def built(message="", thresholds=None, group=("instance",), **options):
     s = MonitorSpec.parse("7", data)
     item = CoverageItem("monitor", "7")
     am = AlertmanagerConfig()
-    mr = build(s, Alerting(expr="node_load1", comparator=">", group=list(group), window_seconds=300), item, am,
+    mr = build(s, Alerting(expr="node_load1", comparator=comparator, group=list(group), window_seconds=300), item, am,
                set())
     return mr, item, am
 
@@ -320,3 +320,32 @@ def test_exact_match_on_host_ignores_the_port(tmp_path):
     assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=alert", "instance=ok:9100") == [
         "slack-ops", "slack-web"]
     assert am_routes_test(tmp_path, am, "dd_monitor_id=7", "dd_state=alert", "instance=ok2:9100") == ["slack-ops"]
+
+
+@pytest.mark.parametrize("comparator,critical,recovery,still_firing_at_recovery", [
+    (">", 3, 2, False),     # Datadog: > recovers at <= recovery
+    (">=", 3, 2, True),     #          >= recovers at < recovery
+    ("<", 2, 3, False),     #          < recovers at >= recovery
+    ("<=", 2, 3, True),     #          <= recovers at > recovery
+])
+def test_recovery_threshold_direction(tmp_path, comparator, critical, recovery, still_firing_at_recovery):
+    """Datadog's recovery-threshold table, checked by promtool on the generated rule."""
+    import subprocess
+
+    from dd2prom.emit.yamlio import dump_yaml
+    from tests.support import require_binary
+
+    require_binary("promtool")
+    mr, _, _ = built("", {"critical": critical, "critical_recovery": recovery}, group=(), comparator=comparator,
+                     notify_no_data=True)
+    crit = next(lv for lv in mr.levels if lv.state == "alert")
+    (tmp_path / "r.yaml").write_text(dump_yaml({"groups": [{"name": "g", "rules": [crit.rule.to_dict()]}]}))
+    trigger = critical + (1 if comparator.startswith(">") else -1)
+    test = {"interval": "1m", "input_series": [
+        {"series": 'dd2prom:monitor_value{dd_monitor_id="7"}', "values": f"{trigger} {trigger} {recovery} {recovery}"}],
+        "alert_rule_test": [{"eval_time": "3m", "alertname": crit.rule.name, "exp_alerts": [
+            {"exp_labels": {"dd_monitor_id": "7", **crit.rule.labels}, "exp_annotations": crit.rule.annotations}]
+            if still_firing_at_recovery else []}]}
+    (tmp_path / "t.yaml").write_text(dump_yaml({"rule_files": ["r.yaml"], "tests": [test]}))
+    r = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yaml")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
