@@ -349,3 +349,14 @@ def test_recovery_threshold_direction(tmp_path, comparator, critical, recovery, 
     (tmp_path / "t.yaml").write_text(dump_yaml({"rule_files": ["r.yaml"], "tests": [test]}))
     r = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yaml")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_recovery_message_per_state():
+    """{{#is_alert_recovery}} renders when the alert recovers, {{#is_warning_recovery}}
+    when the warning does, {{#is_no_data_recovery}} when data returns."""
+    mr, _, _ = built("{{#is_alert_recovery}}A ok{{/is_alert_recovery}}{{#is_warning_recovery}}W ok"
+                     "{{/is_warning_recovery}}{{#is_no_data_recovery}}data back{{/is_no_data_recovery}}"
+                     "{{#is_recovery}} fine{{/is_recovery}}",
+                     {"critical": 3, "warning": 2}, notify_no_data=True)
+    rec = {lv.state: lv.rule.annotations["recovery_message"] for lv in mr.levels}
+    assert rec == {"alert": "A ok fine", "warn": "W ok fine", "no_data": "data back fine"}

@@ -146,10 +146,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
-    recovery = msg.resolve(body, "recovery", spec.priority)
-    if msg.has_blocks(body, msg.RECOVERY_BLOCKS):
-        # resolved notifications carry the same annotations: keep Datadog's recovery text apart
-        static["recovery_message"] = msg.tidy(recovery)
+    recovery = msg.resolve(body, "recovery", spec.priority)   # any recovery: who hears of one
+    has_recovery = msg.has_blocks(body, msg.RECOVERY_BLOCKS)
 
     labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
@@ -168,6 +166,9 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         mentions[state] = msg.mentions(resolved)
         parts = {"summary": msg.tidy(msg.resolve(title, state, spec.priority)) or [msg.Text(spec.name or name)],
                  "description": msg.tidy(resolved)}
+        if has_recovery:   # resolved notifications carry the alert's annotations: Datadog's text for
+            # the recovery of this state ({{#is_alert_recovery}} on the critical rule…) kept apart
+            parts["recovery_message"] = msg.tidy(msg.resolve(body, f"{state}_recovery", spec.priority))
         parts = {k: v for k, v in (parts | static).items() if v}
         annotations = {k: msg.to_go(v) for k, v in parts.items()}
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels

@@ -27,16 +27,17 @@ STATE_BLOCKS: dict[str, set[str]] = {
     "is_alert": {"alert"},
     "is_warning": {"warn"},
     "is_no_data": {"no_data"},
-    "is_recovery": {"recovery"},
-    "is_alert_recovery": {"recovery"},
-    "is_warning_recovery": {"recovery"},
-    "is_no_data_recovery": set(),
+    # "<state>_recovery": the recovery of that rule's alert; "recovery": any recovery
+    "is_recovery": {"recovery", "alert_recovery", "warn_recovery", "no_data_recovery"},
+    "is_alert_recovery": {"recovery", "alert_recovery"},
+    "is_warning_recovery": {"recovery", "warn_recovery"},
+    "is_no_data_recovery": {"recovery", "no_data_recovery"},
     "is_alert_to_warning": set(),
     "is_warning_to_alert": set(),
     "is_renotify": set(),
 }
 RUNTIME_BLOCKS = {"is_match": False, "is_exact_match": True}   # name → exact comparison
-RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery"}
+RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery", "is_no_data_recovery"}
 
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
