@@ -360,3 +360,11 @@ def test_recovery_message_per_state():
                      {"critical": 3, "warning": 2}, notify_no_data=True)
     rec = {lv.state: lv.rule.annotations["recovery_message"] for lv in mr.levels}
     assert rec == {"alert": "A ok fine", "warn": "W ok fine", "no_data": "data back fine"}
+
+
+def test_transition_blocks_are_noted():
+    _, item, am = built("{{#is_warning_to_alert}}escalated @pagerduty-x{{/is_warning_to_alert}} @slack-ops",
+                        {"critical": 3, "warning": 2})
+    assert item.status.value == "approximate"
+    assert any("is_warning_to_alert" in n and "@pagerduty-x" in n for n in item.notes)
+    assert "pagerduty-x" not in am.receivers

@@ -146,6 +146,11 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
+    for block in msg.find_blocks(body, msg.TRANSITION_BLOCKS):
+        handles = sorted({"@" + h for h, _ in msg.mentions(block.children)})
+        item.note(f"{{{{#{block.name}}}}} is left out: Alertmanager notifies states, not transitions"
+                  + (f"; {', '.join(handles)} mentioned there is not routed." if handles else "."),
+                  Status.APPROXIMATE if handles else None)
     recovery = msg.resolve(body, "recovery", spec.priority)   # any recovery: who hears of one
     has_recovery = msg.has_blocks(body, msg.RECOVERY_BLOCKS)
 

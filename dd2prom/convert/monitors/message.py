@@ -181,6 +181,18 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
     return _merge_text(out)
 
 
+TRANSITION_BLOCKS = {"is_alert_to_warning", "is_warning_to_alert"}
+
+
+def find_blocks(parts: list[Part], names: set[str]) -> list[Block]:
+    out: list[Block] = []
+    for p in parts:
+        if isinstance(p, Block):
+            out.extend([p] if p.name in names else [])
+            out.extend(find_blocks(p.children, names))
+    return out
+
+
 def has_blocks(parts: list[Part], names: set[str]) -> bool:
     return any(isinstance(p, Block) and (p.name in names or has_blocks(p.children, names)) for p in parts)
 
