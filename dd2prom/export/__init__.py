@@ -17,10 +17,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
+from rich.text import Text
 
 from dd2prom.export.client import Datadog, RedactingFilter, Redactor, site_host
 from dd2prom.export.resources import RESOURCES
@@ -107,7 +107,7 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         site_host(site)
         ids = read_id_file(id_file) if id_file else None
     except (ValueError, OSError) as exc:
-        console.print(f"[red]error:[/red] {escape(redact(exc))}", highlight=False)
+        say(console, "error:", "red", redact(exc))
         return 2
     if not (api_key and app_key):
         if not sources:
@@ -139,7 +139,7 @@ def import_from(sources: list[Path], out: Path) -> list[str]:
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
     """The table at the end; unchanged and stale counts are in manifest.json."""
-    table = Table(title=f"export from {manifest.get('api_url')}", box=box.SIMPLE_HEAD)
+    table = Table(title=Text(f"export from {manifest.get('api_url')}"), box=box.SIMPLE_HEAD)
     columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
     table.add_column("kind", no_wrap=True)
     for c in columns:
@@ -155,12 +155,19 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
                   f"{req.get('rate_limited', 0)} rate-limited (429)")
     for e in manifest.get("errors", [])[:50]:
         where = f"{e['kind']}/{e['id']}" if e.get("id") else e["kind"]
-        console.print(f"[red]error[/red] {escape(where)} ({e['operation']}): {escape(e['message'])}", highlight=False)
+        say(console, "error", "red", f"{where} ({e['operation']}): {e['message']}")
     if len(manifest.get("errors", [])) > 50:
         console.print(f"... {len(manifest['errors']) - 50} more errors in manifest.json")
     for w in manifest.get("warnings", [])[:20]:
         where = f"{w['kind']}/{w['id']}" if w.get("id") else w["kind"]
-        console.print(f"[yellow]warning[/yellow] {escape(where)}: {escape(w['message'])}", highlight=False)
+        say(console, "warning", "yellow", f"{where}: {w['message']}")
+
+
+def say(console: Console, label: str, style: str, text: object) -> None:
+    """A styled label, then text printed as it is: error sentences carry remote
+    and user text (YAML errors, API messages) whose square brackets and
+    backslashes rich markup would eat or alter."""
+    console.print(Text.assemble((label, style), " ", str(text)), highlight=False)
 
 
 def _redact_logs(redact: Redactor) -> None:

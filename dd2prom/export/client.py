@@ -228,8 +228,9 @@ class Datadog:
 
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Run ``fn(**kwargs)`` (a generated API method) and return the JSON body.
-        429: wait for X-RateLimit-Reset and retry. 5xx, 408 and transport errors:
-        back off and retry up to ``policy.attempts`` times. Anything else fails
+        429: wait for X-RateLimit-Reset and retry. 5xx, 408, transport errors
+        (timeouts, bodies shorter than their Content-Length) and 200s whose
+        body is not complete JSON: back off and retry up to ``policy.attempts`` times. Anything else fails
         at once with a :class:`CallError`."""
         failures = limited = 0
         endpoint = getattr(fn, "__name__", "api")
@@ -254,7 +255,8 @@ class Datadog:
                         time.sleep(self.policy.backoff(limited))
                     continue
                 after(exc.headers)
-                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(exc.body)}".strip())
+                # redacted before it is shortened: a key cut at the limit would escape the redactor
+                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(self.redact(_text(exc.body)))}".strip())
                 if status in RETRY_STATUSES:
                     failures += 1
                     if failures < self.policy.attempts:
@@ -277,7 +279,14 @@ class Datadog:
             try:
                 return json.loads(body) if body else None
             except ValueError as exc:
-                raise CallError(f"response is not JSON ({exc})", status)
+                # a 200 whose body was cut short (a proxy, a dropped connection
+                # the length did not catch): transient, and never stored
+                failures += 1
+                message = f"HTTP {status} with a body that is not complete JSON ({exc})"
+                if failures < self.policy.attempts:
+                    self._backoff(failures, message)
+                    continue
+                raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
 
     def _backoff(self, failures: int, message: str) -> None:
         self.stats.add(retries=1)
@@ -304,11 +313,15 @@ class Datadog:
         self.api_client.close()
 
 
-def _short(body: Any, limit: int = 300) -> str:
+def _text(body: Any) -> str:
+    """An error response's body as one line of text (its ``errors`` when it has them)."""
     if body is None:
         return ""
     if isinstance(body, dict) and "errors" in body:
         body = "; ".join(str(e) for e in body["errors"])
     text = body if isinstance(body, str) else json.dumps(body, sort_keys=True)
-    text = " ".join(text.split())
+    return " ".join(text.split())
+
+
+def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"

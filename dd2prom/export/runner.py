@@ -167,7 +167,10 @@ class Runner:
         """Walk the list from the checkpoint; list entries are written right away
         when they are the objects. False when part of the list was lost."""
         size = self.options.page_size or res.page_size
-        if st.get("page_size") != size:
+        if st.get("page_size") != size or st.get("lost"):
+            # a list that lost objects in an earlier run (finished or killed) is
+            # walked again from the start: they may be listable now, and this run
+            # must name them if not
             st.update(page_size=size, offset=0, seen={}, listed=False, lost=0)
         if st["listed"]:
             return st["lost"] == 0
@@ -291,7 +294,12 @@ class Runner:
                 return True
             self.error(res.kind, oid, "fetch", exc)
             if res.list_entry_fallback and isinstance(summary, dict):
-                self._store(res, oid, summary)      # the list entry beats nothing; retried next run
+                # the list entry beats nothing; retried next run, even if this one
+                # is killed before its manifest names the error: the state says so first
+                with self.lock:
+                    self.state[res.kind].setdefault("fallback", []).append(oid)
+                    self._save_state(res.kind)
+                self._store(res, oid, summary)
             return False
         with self.lock:
             report.fetched += 1
@@ -323,6 +331,8 @@ class Runner:
         """Is the copy on disk good enough to skip fetching it?"""
         if self.options.refresh or res.always_fetch or (res.kind, oid) in self.retry_ids:
             return False
+        if oid in self.state.get(res.kind, {}).get("fallback", ()):
+            return False          # a list entry kept when its fetch failed
         path = self.path(res.kind, oid)
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))

@@ -8,35 +8,23 @@ nothing already stored was fetched again, and no key reached any file or log."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pytest
-
-from bench.synth_org import generate
+from tests.export.conftest import (
+    CONCURRENCY,
+    ORG,
+    PAGE,
+    assert_no_key,
+    keys,
+    start,
+    tree,
+    without_manifest,
+)
 from tests.fakeapi import FakeDatadog, Faults, RateLimit, serve
-from tests.support import REPO
-
-ORG = generate(120, 40, seed=5, n_slos=10, n_synthetics=8, n_downtimes=5)
-PAGE = 25
-CONCURRENCY = 4
-KEYS = {"DD_API_KEY": "e2e" + secrets.token_hex(16), "DD_APP_KEY": "e2e" + secrets.token_hex(20)}
 
 
-def start(out: Path, url: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, **KEYS, "DD2PROM_PAGE_SIZE": str(PAGE), "DD2PROM_RETRY_BASE": "0.05"}
-    env.pop("DD_SITE", None)
-    cmd = [sys.executable, "-m", "dd2prom", "-v", "export", "--out", str(out), "--api-url", url,
-           "--no-progress", "--concurrency", str(CONCURRENCY)]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def kill_when(proc: subprocess.Popen, fake: FakeDatadog, waits: dict[str, int], timeout: float = 60) -> None:
+def kill_when(proc, fake: FakeDatadog, waits: dict[str, int], timeout: float = 60) -> None:
     """SIGKILL the export once the fake API holds a request beyond the count on
     every given route (they hang there, see Faults.hang)."""
     deadline = time.monotonic() + timeout
@@ -47,25 +35,6 @@ def kill_when(proc: subprocess.Popen, fake: FakeDatadog, waits: dict[str, int], 
     time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def keys(fake: FakeDatadog) -> FakeDatadog:
-    fake.keys = (KEYS["DD_API_KEY"], KEYS["DD_APP_KEY"])
-    return fake
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[Path, Path]:
-    """A fault-free export and its log."""
-    out = tmp_path_factory.mktemp("reference")
-    log = out / "export.log"
-    with serve(keys(FakeDatadog(ORG))) as url:
-        assert start(out / "snap", url, log).wait(120) == 0, log.read_text()
-    return out / "snap", log
 
 
 def test_kill_and_resume_gives_the_fault_free_snapshot(reference, tmp_path):
@@ -95,7 +64,7 @@ def test_kill_and_resume_gives_the_fault_free_snapshot(reference, tmp_path):
 
     got, want = tree(out), tree(reference)
     assert sorted(got) == sorted(want)               # no temp or state files left, nothing missing
-    assert {k: v for k, v in got.items() if k != "manifest.json"} == {k: v for k, v in want.items() if k != "manifest.json"}
+    assert without_manifest(got) == without_manifest(want)
     pages = -(-len(ORG["monitors"]) // PAGE)
     # resumed from the checkpoints: nothing stored is fetched again; the extra
     # requests are those in flight (or being written) at the kills, and the injected 500
@@ -107,9 +76,7 @@ def test_kill_and_resume_gives_the_fault_free_snapshot(reference, tmp_path):
     assert manifest["counts"]["dashboards"] == len(ORG["dashboards"])
 
     # keys never reach a file or a log line (debug logging was on)
-    for text in [log.read_bytes(), reference_log.read_bytes(), *tree(out).values(), *tree(reference).values()]:
-        for key in KEYS.values():
-            assert key.encode() not in text
+    assert_no_key(log.read_bytes(), reference_log.read_bytes(), *tree(out).values(), *tree(reference).values())
 
 
 def test_keys_absent_from_files_and_logs_of_a_failing_export(tmp_path):
@@ -118,7 +85,5 @@ def test_keys_absent_from_files_and_logs_of_a_failing_export(tmp_path):
     fake = keys(FakeDatadog(ORG, faults=Faults(forbidden=["/api/v1/slo"], poison_monitors=[ORG["monitors"][3]["id"]])))
     with serve(fake) as url:
         assert start(out, url, log).wait(120) == 1
-    for text in [log.read_bytes(), *tree(out).values()]:
-        for key in KEYS.values():
-            assert key.encode() not in text
+    assert_no_key(log.read_bytes(), *tree(out).values())
     assert b"error" in log.read_bytes()

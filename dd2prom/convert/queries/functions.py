@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from dd2prom.convert.queries import ast
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 from dd2prom.convert.queries.promql_text import (
-    MONTH_SECONDS, OVER_TIME, UNITS, Unsupported, duration_seconds, fmt_duration, fmt_number,
+    MONTH_SECONDS, OVER_TIME, UNITS, Unsupported, by_clause, duration_seconds, fmt_duration, fmt_number,
 )
 from dd2prom.convert.queries.values import Env, Out
 
@@ -71,13 +71,15 @@ def per_unit(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 def default_zero(gen: Generator, node: ast.Call, env: Env) -> Out:
     inner = arg(gen, node, 0, env)
-    if not inner.labels:
-        return Out(f"{inner.paren()} or vector(0)", inner.labels or (), atomic=False, counter=inner.counter)
+    labels = inner.labels or ()
     q = inner.metric
-    if q is None:
-        raise Unsupported("default_zero() on a grouped expression of several queries is not supported.")
-    info = gen.resolved[id(q)]
-    return gen.zero_fill(inner, q, info, gen.scope_matchers(q, env), env, inner.labels)
+    if q is not None or (env.target == "dashboard" and not labels):
+        return gen.zero_fill(inner, q, gen.resolved[id(q)] if q is not None else None,
+                             gen.scope_matchers(q, env) if q is not None else [], env, labels)
+    # an expression of several queries: 0 where it had a value within the window
+    lookback = "$__range" if env.target == "dashboard" else env.range_window
+    presence = f"0 * group{by_clause(labels)}(last_over_time(({inner.text})[{lookback}:{env.step}]))"
+    return Out(f"{inner.paren()} or {presence}", labels, atomic=False, counter=inner.counter)
 
 
 def top(gen: Generator, node: ast.Call, env: Env, direction: str, n: int | None = None,
@@ -99,12 +101,16 @@ def top(gen: Generator, node: ast.Call, env: Env, direction: str, n: int | None 
         gen.note(f"Ranking by '{ranker}' is approximated by the sum over the window.")
     k = "topk" if direction == "top" else "bottomk"
     at = " @ end()" if env.range_at_end else ""
-    rank = f"{k}({n}, {fn}(({inner.text})[{env.range_window}:{env.step}]{at}))"
+    ranked = f"{fn}(({inner.text})[{env.range_window}:{env.step}]{at})"
+    skip = int(arg_number(args, 4) or 0) if node.name == "top_offset" else 0
+    rank = f"{k}({n}, {ranked})"
+    if skip > 0:        # top_offset: the N series after the first `skip`
+        rank = f"({k}({n + skip}, {ranked}) unless {k}({skip}, {ranked}))"
     return Out(f"{inner.paren()} and {rank}", inner.labels, atomic=False, counter=inner.counter)
 
 
 def top_call(gen: Generator, node: ast.Call, env: Env) -> Out:
-    return top(gen, node, env, node.name)
+    return top(gen, node, env, "top" if node.name == "top_offset" else node.name)
 
 
 def cutoff(gen: Generator, node: ast.Call, env: Env) -> Out:
@@ -118,8 +124,10 @@ def cutoff(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 def count_series(gen: Generator, node: ast.Call, env: Env) -> Out:
     inner = arg(gen, node, 0, env)
-    cond = f"{inner.paren()} != 0" if node.name == "count_nonzero" else inner.text
-    return Out(f"count({cond})", (), atomic=True)
+    if node.name == "count_not_null":
+        return Out(f"count({inner.text})", (), atomic=True)
+    # `!= 0` filters: with every series at 0, count() would be empty, where Datadog counts 0
+    return Out(f"count({inner.paren()} != 0) or count({inner.text}) * 0", (), atomic=False)
 
 
 def exclude_null(gen: Generator, node: ast.Call, env: Env) -> Out:
@@ -160,9 +168,18 @@ def diff(gen: Generator, node: ast.Call, env: Env) -> Out:
     step = duration_seconds(env.step)
     monotonic = node.name == "monotonic_diff"
     gen.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier "
-              "(Datadog: the previous point)" + (", negative steps dropped." if monotonic else "."))
-    if node.args and isinstance(node.args[0], ast.MetricQuery):
-        return gen.gen(node.args[0], replace(env, diff_seconds=step, diff_monotonic=monotonic))
+              "(Datadog: the previous point)" + (", negative steps counted as 0." if monotonic else "."))
+    return _delta(gen, node, env, step, monotonic)
+
+
+def _delta(gen: Generator, node: ast.Call, env: Env, step: int, monotonic: bool) -> Out:
+    """The argument minus itself ``step`` seconds earlier, per series for a
+    metric query (also one named in a formula: ``diff(query1)``)."""
+    target = node.args[0] if node.args else None
+    if isinstance(target, ast.Name) and isinstance(gen.names.get(target.name), ast.MetricQuery):
+        target = gen.names[target.name]
+    if isinstance(target, ast.MetricQuery):
+        return gen.gen(target, replace(env, diff_seconds=step, diff_monotonic=monotonic))
     inner = arg(gen, node, 0, env)
     prev = arg(gen, node, 0, replace(env, offset=env.offset + step))
     text = f"{inner.paren()} - {prev.paren()}"
@@ -170,9 +187,14 @@ def diff(gen: Generator, node: ast.Call, env: Env) -> Out:
 
 
 def derivative(gen: Generator, node: ast.Call, env: Env) -> Out:
-    inner = arg(gen, node, 0, env)
-    gen.note(f"{node.name}() is the per-second slope over {env.rate_window} (deriv), not between two points.")
-    return Out(f"deriv(({inner.text})[{env.rate_window}:{env.step}])", inner.labels)
+    """Datadog's derivative is diff/dt: the difference with the previous
+    point per second. (PromQL's deriv() over a subquery of one step holds a
+    single point at most evaluation times and returns nothing.)"""
+    step = duration_seconds(env.step)
+    gen.note(f"{node.name}() is the difference with the value {fmt_duration(step)} earlier, divided by "
+              f"{step} s (Datadog: between consecutive points).")
+    inner = _delta(gen, node, env, step, False)
+    return Out(f"{inner.paren()} / {step}", inner.labels, atomic=False)
 
 
 def forecast(gen: Generator, node: ast.Call, env: Env, horizon: int | None = None) -> Out:
@@ -239,28 +261,32 @@ _UNSUPPORTED = {
 }
 
 
-def _simple(fn: str, numbers: int = 0) -> Callable:
-    """A PromQL function of the query and ``numbers`` constant arguments."""
+def _simple(fn: str, numbers: int = 0, domain: str = "") -> Callable:
+    """A PromQL function of the query and ``numbers`` constant arguments.
+    ``domain`` (``> 0`` for logarithms) drops the values outside it first:
+    Datadog reads a non-finite result (log of 0 or less) as null, where PromQL
+    gives -Inf or NaN, and -Inf passes a `< threshold` alert."""
     def handler(gen: Generator, node: ast.Call, env: Env) -> Out:
         values = [arg_number(node.args, i) for i in range(1, len(node.args))]
         if len(values) != numbers or None in values:
             raise QuerySyntaxError(f"{node.name}() takes a query and {numbers} number(s)", node.pos)
         inner = arg(gen, node, 0, env)
         extra = "".join(f", {fmt_number(v)}" for v in values if v is not None)
-        return Out(f"{fn}({inner.text}{extra})", inner.labels, counter=inner.counter)
+        body = f"{inner.paren()} {domain}" if domain else inner.text
+        return Out(f"{fn}({body}{extra})", inner.labels, counter=inner.counter)
     return handler
 
 
 _FUNCTIONS: dict[str, Callable] = {
-    "abs": _simple("abs"), "log2": _simple("log2"), "log10": _simple("log10"),
+    "abs": _simple("abs"), "log2": _simple("log2", domain="> 0"), "log10": _simple("log10", domain="> 0"),
     "clamp_min": _simple("clamp_min", 1), "clamp_max": _simple("clamp_max", 1),
     "hour_before": timeshift, "day_before": timeshift, "week_before": timeshift,
     "month_before": timeshift, "timeshift": timeshift,
     "per_second": per_unit, "per_minute": per_unit, "per_hour": per_unit,
     "default_zero": default_zero,
-    "top": top_call, "bottom": top_call,
+    "top": top_call, "bottom": top_call, "top_offset": top_call,
     "cutoff_min": cutoff, "cutoff_max": cutoff,
-    "count_nonzero": count_series, "count_not_null": count_series,
+    "count_nonzero": count_series, "count_nonzero_finite": count_series, "count_not_null": count_series,
     "exclude_null": exclude_null,
     "moving_rollup": moving_rollup,
     "diff": diff, "derivative": derivative, "monotonic_diff": diff,

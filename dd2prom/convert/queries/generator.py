@@ -31,6 +31,8 @@ from dd2prom.model import Status
 
 
 _MAX_DNF = 64
+# fill(method, limit): Datadog fills gaps of up to 300 s by default, 600 s at most
+FILL_LIMIT_SECONDS, FILL_MAX_SECONDS = 300, 600
 
 
 @dataclass
@@ -163,7 +165,8 @@ class Generator:
             text = f"{agg}{by_clause(groups)}({inner})"
         out = Out(text, groups, counter=mode != "gauge", metric=q, tags=_tags_of(q, groups))
         if "fill" in mods and arg_word(mods["fill"].args, 0) == "zero":
-            out = self.zero_fill(out, q, info, conjuncts, env, groups)
+            limit = min(arg_number(mods["fill"].args, 1) or FILL_LIMIT_SECONDS, FILL_MAX_SECONDS)
+            out = self.zero_fill(out, q, info, conjuncts, env, groups, limit=fmt_duration(limit))
         return out
 
     def _joins(self, q: ast.MetricQuery, groups: tuple[str, ...], conjuncts: list) -> dict[str, dict[str, str]]:
@@ -273,7 +276,7 @@ class Generator:
         if how in ("last", "linear") and mode == "gauge" and fn is None:
             if how == "linear":
                 self.note("fill(linear) interpolates between points; Prometheus holds the last value instead.")
-            return "last", fmt_duration(limit) if limit else "5m"
+            return "last", fmt_duration(min(limit or FILL_LIMIT_SECONDS, FILL_MAX_SECONDS))
         if how in ("last", "linear"):
             self.note(f"fill({how}) is not applied: Prometheus already holds a value for its lookback of 5 minutes.")
             return fn, win
@@ -290,6 +293,9 @@ class Generator:
         scale = f" * {fmt_number(info.scale)}" if info.scale else ""
         if mode == "gauge":
             text = over_time(fn, f"{sel}[{win}]{off}") if fn else f"{sel}{off}"
+            if fn in ("sum", "count"):
+                self.note(f"The {fn} over time of a gauge counts Prometheus' scraped samples, so it scales with "
+                          "the scrape interval (Datadog: with the points submitted, every 15 s from the Agent).")
         elif mode == "rate":
             if fn in (None, "avg", "sum"):
                 # as_rate() divides the rolled-up sum by the interval: a rate either way
@@ -352,7 +358,7 @@ class Generator:
         if info.prom_type == "summary" and (pct is not None or agg in ("max", "min")):
             raise Unsupported(f"{q.metric} is a Prometheus summary: its quantiles cannot be aggregated across series.")
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
-        win = env.time_window if env.time_fn == "avg" and env.time_window else env.rate_window
+        win = env.time_window if env.time_fn in ("avg", "percentile") and env.time_window else env.rate_window
         cw = env.time_window if env.time_fn == "sum" and env.time_window else env.count_window
         mods = {m.name: m for m in q.modifiers}
         if "rollup" in mods:
@@ -384,19 +390,22 @@ class Generator:
         suffix = "count" if agg == "count" else "sum"
         return f"sum{by_clause(groups)}({sels(suffix, 'increase', cw)})"
 
-    def zero_fill(self, out: Out, q: ast.MetricQuery, info: MetricInfo, conjuncts: list, env: Env,
-                  groups: tuple[str, ...]) -> Out:
-        if not groups:
+    def zero_fill(self, out: Out, q: ast.MetricQuery | None, info: MetricInfo | None, conjuncts: list, env: Env,
+                  groups: tuple[str, ...], limit: str | None = None) -> Out:
+        """``out`` with 0 for the series (groups) that reported recently but have
+        no value now. ``limit``: fill(zero, limit), gaps of at most that long
+        (Datadog's default 300 s). Otherwise default_zero(): on dashboards an
+        empty graph shows 0, elsewhere the evaluation window must hold a point
+        (Datadog: default_zero() has no effect on an empty window)."""
+        if limit is None and env.target == "dashboard" and not groups:
             return Out(f"{out.paren()} or vector(0)", groups, atomic=False, counter=out.counter, metric=q)
-        name = info.prom or (info.prom_metrics[0] if info.prom_metrics else None)
+        name = info and (info.prom or (info.prom_metrics[0] if info.prom_metrics else None))
         if not name:
-            raise Unsupported("Zero-filling a grouped template expression is not supported.")
-        lookback = "$__range" if env.target == "dashboard" else "1d"
+            raise Unsupported("Zero-filling a template expression is not supported.")
+        lookback = limit or ("$__range" if env.target == "dashboard" else env.range_window)
         parts = []
         for m in conjuncts:
             parts.append(f"last_over_time({selector(name, m)}[{lookback}])")
-        if env.target != "dashboard":
-            self.note("Zero-filled groups are the groups seen in the last day.")
         presence = f"0 * group{by_clause(groups)}({' or '.join(parts)})"
         return Out(f"{out.paren()} or {presence}", groups, atomic=False, counter=out.counter, metric=q)
 
@@ -455,12 +464,45 @@ class Generator:
             return [[(label, "=" if neg else "!=", "")]]
         value = t.value
         port = label == "instance" and t.key == "host"
+        if "$" in value:        # a template variable inside the value: sync.table.$table.value
+            pattern = self._embedded_variables(value, label) + (PORT_SUFFIX if port else "")
+            return [[(label, "!~" if neg else "=~", pattern)]]
         if value == "*":
             return [[(label, "=" if neg else "=~", "" if neg else ".+")]]
         if "*" in value or port:
             pattern = wildcard_pattern(value) + (PORT_SUFFIX if port else "")
             return [[(label, "!~" if neg else "=~", pattern)]]
         return [[(label, "!=" if neg else "=", value)]]
+
+    def _embedded_variables(self, value: str, label: str) -> str:
+        """A tag value holding template variables → an RE2 pattern: the literal
+        parts escaped (``*`` a wildcard), each variable the Grafana variable on
+        dashboards (Grafana regex-escapes multi-value variables and gives ``.*``
+        for All), any text elsewhere, with a note."""
+        known = sorted({*self.ctx.template_variables, *self.ctx.template_variable_tags}, key=len, reverse=True)
+        parts, i = [], 0
+        while (j := value.find("$", i)) >= 0:
+            parts.append(wildcard_pattern(value[i:j]))
+            name = next((k for k in known if value.startswith(k, j + 1)), None)
+            if name is None:    # Datadog variable names may hold dots: take the longest dotted name
+                m = re.match(r"[\w\-]+(?:\.[\w\-]+)*", value[j + 1:])
+                name = m.group(0) if m else ""
+                if name.endswith(".value"):
+                    name = name[: -len(".value")]
+            end = j + 1 + len(name)
+            if value.startswith(".value", end):
+                end += len(".value")
+            if not name:
+                raise Unsupported(f"The tag value '{value}' holds a '$' that is not a template variable.")
+            if self.ctx.target == "dashboard":
+                parts.append("${" + (self.ctx.template_variables.get(name) or re.sub(r"\W", "_", name)) + "}")
+            else:
+                parts.append(".*")
+                self.note(f"Template variable ${name} has no value outside a dashboard; in the filter on {label} "
+                          "it matches any text.")
+            i = end
+        parts.append(wildcard_pattern(value[i:]))
+        return "".join(parts)
 
     def _absent_ok(self, key: str, conj: list[list[tuple[str, str, str]]]) -> list[list[tuple[str, str, str]]]:
         """A positive filter on a tag whose label a Prometheus server often lacks
@@ -477,6 +519,9 @@ class Generator:
                               f"server usually serves one {label} (give each server an external label {label} "
                               "when one server holds several).")
                     label, op, value = label, "=~", f"{pattern}|"
+                elif op in ("!=", "!~") and value:
+                    self.note(f"The exclusion on {key} keeps series without a {label} label: on a Prometheus server "
+                              f"that serves the excluded {label} without that label, nothing is excluded.")
                 relaxed.append((label, op, value))
             out.append(relaxed)
         return out
