@@ -368,3 +368,12 @@ def test_transition_blocks_are_noted():
     assert item.status.value == "approximate"
     assert any("is_warning_to_alert" in n and "@pagerduty-x" in n for n in item.notes)
     assert "pagerduty-x" not in am.receivers
+
+
+def test_zero_fill_presence_is_shifted_too():
+    """default_zero()'s presence check reads the same shifted data (week_before, evaluation_delay)."""
+    from dd2prom.convert.queries import translate
+
+    t = translate("week_before(default_zero(sum:trace.http.request.errors{service:web}.as_count()))")
+    found = list(selectors(promql_parser.parse(t.promql)))
+    assert len(found) == 2 and all(s.offset == timedelta(weeks=1) for s in found), t.promql
