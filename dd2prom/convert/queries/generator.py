@@ -403,9 +403,10 @@ class Generator:
         if not name:
             raise Unsupported("Zero-filling a template expression is not supported.")
         lookback = limit or ("$__range" if env.target == "dashboard" else env.range_window)
+        off = f" offset {fmt_duration(env.offset)}" if env.offset else ""   # timeshift, evaluation_delay
         parts = []
         for m in conjuncts:
-            parts.append(f"last_over_time({selector(name, m)}[{lookback}])")
+            parts.append(f"last_over_time({selector(name, m)}[{lookback}]{off})")
         presence = f"0 * group{by_clause(groups)}({' or '.join(parts)})"
         return Out(f"{out.paren()} or {presence}", groups, atomic=False, counter=out.counter, metric=q)
 
