@@ -188,3 +188,12 @@ def test_exporter_secrets_are_listed_for_the_user(out):
     assert refs and listed == refs
     assert REQUIRED_SECRETS not in (out / "kustomization.yaml").read_text()
     assert all(s["namespace"] == NS for s in required["secrets"])
+
+
+def test_exporter_service_name_starts_with_a_letter(tmp_path):
+    from tests.checks.helpers import FIXTURES, convert, snapshot_with
+    manifest = (FIXTURES / "kubernetes" / "redis.yaml").read_text().replace("  name: redis\n  namespace", "  name: 3scale-redis\n  namespace")
+    items = convert(snapshot_with(tmp_path, checks={"kubernetes/redis.yaml": manifest}), tmp_path / "o")
+    (item,) = [i for i in items.values() if i.get("scrape_object") == "ServiceMonitor"]
+    service = [o for o in applied(tmp_path / "o") if o["kind"] == "Service"][0]
+    assert service["metadata"]["name"][0].isalpha() and "3scale-redis" in service["metadata"]["name"]

@@ -121,7 +121,10 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
         item.note("custom_queries are not converted: port them to the exporter's own query file "
                   "(e.g. postgres_exporter --extend.query-path, or sql_exporter).", Status.MANUAL)
     targets, fields = _connection(ctx, item, rec, spec)
-    name = common.unique_name(ctx, common.object_base(rec) + "-exporter")
+    base = common.object_base(rec) + "-exporter"
+    if not k8s.dns_name(base)[0].isalpha():  # a Service name is a DNS-1035 label: it starts with a letter
+        base = "exporter-" + base
+    name = common.unique_name(ctx, base)
     secret_fields = set((spec.get("secrets") or {}).values())
     values = _Fields({k: str(v) for k, v in {**spec.get("defaults", {}), **inst}.items()
                       if isinstance(v, (str, int, float)) and k not in secret_fields and not _SECRETISH.search(k)})
