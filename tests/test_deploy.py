@@ -157,13 +157,15 @@ def test_verify_checks_what_apply_k_needs(out, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(out, bad)
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"x": "y" * 300_000}}
-    (bad / "extra.yaml").write_text(dump_yaml(cm))
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "9x", "namespace": NS}, "spec": {}}
+    (bad / "extra.yaml").write_text(dump_yaml(cm) + "---\n" + dump_yaml(svc))
     first = (out / "kustomization.yaml").read_text().split("resources:\n- ")[1].splitlines()[0]
     (bad / "kustomization.yaml").write_text(dump_yaml({"resources": ["extra.yaml", first, first, "/etc/passwd"]}))
     res = check_kustomization(bad)
     text = "\n".join(res.details)
     assert not res.ok
-    for phrase in ("no metadata.namespace", "same identity", "--server-side", "/etc/passwd: not a file"):
+    for phrase in ("no metadata.namespace", "same identity", "--server-side", "/etc/passwd: not a file",
+                   "Service/9x: not a valid Service name"):
         assert phrase in text
 
 

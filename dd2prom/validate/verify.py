@@ -17,6 +17,7 @@ Checks, each a small function returning a :class:`CheckResult`:
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -239,6 +240,8 @@ def check_dashboards(root: Path) -> CheckResult:
     return res
 
 
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")   # Service names
+_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 MAX_OBJECT = 1024 * 1024          # a ConfigMap's data; etcd's request limit is about 1.5 MiB
 MAX_LAST_APPLIED = 256 * 1024     # total annotation size, which client-side apply fills with the object
 
@@ -272,6 +275,10 @@ def check_kustomization(root: Path) -> CheckResult:
                 res.ok = False
                 res.details.append(f"{where}: same identity as in {seen[ident]} (kustomize refuses duplicates)")
             seen.setdefault(ident, rel)
+            pattern = _DNS_1035 if ident[1] == "Service" else _DNS_1123_SUBDOMAIN
+            if not pattern.fullmatch(ident[3]) or len(ident[3]) > (63 if ident[1] == "Service" else 253):
+                res.ok = False
+                res.details.append(f"{where}: not a valid {ident[1]} name")
             size = len(json.dumps(obj, separators=(",", ":")).encode("utf-8"))
             if size > MAX_OBJECT:
                 res.ok = False
