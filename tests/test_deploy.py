@@ -199,3 +199,20 @@ def test_exporter_service_name_starts_with_a_letter(tmp_path):
     (item,) = [i for i in items.values() if i.get("scrape_object") == "ServiceMonitor"]
     service = [o for o in applied(tmp_path / "o") if o["kind"] == "Service"][0]
     assert service["metadata"]["name"][0].isalpha() and "3scale-redis" in service["metadata"]["name"]
+
+
+def test_blackbox_servicemonitor_series_match_the_probe_ones(tmp_path):
+    """--blackbox-servicemonitors (the seed post's pattern): same job/instance/labels as a Probe,
+    none of the blackbox exporter pod's own target labels."""
+    run_convert(SAMPLE, tmp_path / "o", ConvertOptions(namespace=NS, release_label=RELEASE,
+                                                        blackbox_service_monitors=True), only={"checks", "synthetics"})
+    sms = [o for o in of_kind(tmp_path / "o", "ServiceMonitor") if "params" in o["spec"]["endpoints"][0]]
+    assert sms and not of_kind(tmp_path / "o", "Probe")
+    for sm in sms:
+        assert sm["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus-blackbox-exporter"}
+        ep = sm["spec"]["endpoints"][0]
+        assert ep["port"] == "http" and ep["path"] == "/probe"
+        rl = ep["relabelings"]
+        drop = rl.index({"regex": "pod|container|endpoint|namespace|service", "action": "labeldrop"})
+        tags = [i for i, r in enumerate(rl) if r.get("targetLabel") in ("service", "namespace", "team", "env")]
+        assert all(i > drop for i in tags)   # tags set after the drop survive it

@@ -98,7 +98,11 @@ def write_probe(ctx: ConvertContext, item: CoverageItem, name: str, job: str, ta
     if scrape_timeout:
         timing["scrapeTimeout"] = seconds(min(scrape_timeout, float(interval[:-1])))
     if ctx.options.blackbox_service_monitors:
-        relabel = [{"targetLabel": "job", "replacement": job, "action": "replace"}]
+        # the operator labels each target with the exporter's own pod/container/endpoint/
+        # namespace/service: drop them, so the series are those a Probe gives and a
+        # restarted exporter pod does not resolve and re-fire every alert on them
+        relabel = [{"targetLabel": "job", "replacement": job, "action": "replace"},
+                   {"regex": "pod|container|endpoint|namespace|service", "action": "labeldrop"}]
         if service:
             relabel += [{"targetLabel": "namespace", "replacement": service[0], "action": "replace"},
                         {"targetLabel": "service", "replacement": service[1], "action": "replace"}]
