@@ -216,3 +216,11 @@ def test_blackbox_servicemonitor_series_match_the_probe_ones(tmp_path):
         drop = rl.index({"regex": "pod|container|endpoint|namespace|service", "action": "labeldrop"})
         tags = [i for i, r in enumerate(rl) if r.get("targetLabel") in ("service", "namespace", "team", "env")]
         assert all(i > drop for i in tags)   # tags set after the drop survive it
+
+
+def test_alertmanager_helm_values_carry_the_config_and_the_secrets(out):
+    from dd2prom.emit.alertmanager import HELM_VALUES_OUTPUT
+    values = load_yaml_all((out / HELM_VALUES_OUTPUT).read_text())[0]["alertmanager"]
+    assert values["config"] == load_yaml_all((out / "alertmanager/alertmanager.yaml").read_text())[0]
+    required = load_yaml_all((out / "alertmanager/required-secrets.yaml").read_text())[0]
+    assert values["alertmanagerSpec"]["secrets"] == required["alertmanagerSpec"]["secrets"]

@@ -56,6 +56,8 @@ ROUTE_TESTS_OUTPUT = "alertmanager/route-tests.yaml"
 # and then it replaces the chart's whole alertmanager.config.
 CONFIG_SECRET_OUTPUT = "alertmanager/config-secret.yaml"
 CONFIG_SECRET_NAME = "dd2prom-alertmanager-config"
+# kube-prometheus-stack values: the config as alertmanager.config and the Secrets to mount
+HELM_VALUES_OUTPUT = "alertmanager/values.yaml"
 SECRET_ROOT = "/etc/alertmanager/secrets"
 DEFAULT_RECEIVER = "default"
 SHARED_KEY = "alertmanager"
@@ -302,9 +304,18 @@ class AlertmanagerConfig:
                                                  "it replaces the chart's alertmanager.config"},
                    stringData={"alertmanager.yaml": dump_yaml(self.to_dict())})
 
+    def helm_values(self) -> dict[str, Any]:
+        """``helm upgrade -f`` input for kube-prometheus-stack: Helm replaces the chart's lists
+        (route.routes, receivers, inhibit_rules) and merges its maps (global, templates stay)."""
+        values: dict[str, Any] = {"config": self.to_dict()}
+        if self.secrets:
+            values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
+        return {"alertmanager": values}
+
     def write(self, out, namespace: str = "monitoring") -> None:
         out.write_yaml(OUTPUT, self.to_dict())
         out.write_yaml(CONFIG_SECRET_OUTPUT, self.config_secret(namespace))
+        out.write_yaml(HELM_VALUES_OUTPUT, self.helm_values())
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
