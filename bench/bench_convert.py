@@ -97,7 +97,9 @@ def main() -> None:
             prof = work / "convert.prof"
             shutil.rmtree(out, ignore_errors=True)
             cProfile.run(f"from dd2prom.convert import run_convert; run_convert({str(snap)!r}, {str(out)!r})", str(prof))
-            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
+            stats = pstats.Stats(str(prof))
+            stats.sort_stats("cumulative").print_stats(40)
+            stats.sort_stats("tottime").print_stats(30)
         if proc.returncode not in (0, 1):
             print(proc.stderr[-3000:])
     finally:

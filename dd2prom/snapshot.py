@@ -26,12 +26,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+try:
+    import orjson
+    _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
+    orjson = None
+
 RESOURCE_DIRS = ("monitors", "dashboards", "slos", "synthetics", "downtimes")
 ID_FIELD = {"synthetics": "public_id"}
 
 
 def dumps(obj: Any) -> str:
-    """The one JSON serialisation used for every snapshot and output file."""
+    """The one JSON serialisation used for every snapshot and output file:
+    sorted keys, indent 2, UTF-8 (diff-friendly and deterministic).
+
+    orjson writes the same text as ``json.dumps(indent=2, sort_keys=True,
+    ensure_ascii=False)`` about 20x faster (the stdlib's C encoder does not
+    indent), except for a few float spellings (``1e-05`` → ``0.00001``,
+    ``1e+16`` → ``1e16``) and NaN (``null``, which is valid JSON). What
+    orjson refuses goes through the stdlib."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, option=_ORJSON_OPTIONS).decode("utf-8") + "\n"
+        except TypeError:   # orjson.JSONEncodeError is a TypeError
+            pass
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

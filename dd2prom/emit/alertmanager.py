@@ -40,7 +40,6 @@ two mutes overlap on one alert only the first listed applies.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from typing import Any, Union
@@ -134,6 +133,16 @@ class AlertmanagerConfig:
         self.secrets: dict[str, dict[str, list[str]]] = {}
         self.placeholders: list[str] = []
         self.route_tests: list[dict[str, Any]] = []
+        # keys of what the lists above already hold: the dedupe checks stay O(1)
+        # with tens of thousands of monitors
+        self._seen: set[tuple] = set()
+
+    def _first(self, *key: Any) -> bool:
+        """True the first time ``key`` is seen (then remembered)."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
     # -- receivers -------------------------------------------------------------
     def add_receiver(self, name: str, **configs: list[dict[str, Any]]) -> str:
@@ -150,13 +159,13 @@ class AlertmanagerConfig:
     def secret_file(self, secret: str, key: str, used_by: str = "") -> str:
         """Path of a mounted Secret key; the Secret is recorded as required."""
         users = self.secrets.setdefault(secret, {}).setdefault(key, [])
-        if used_by and used_by not in users:
+        if used_by and self._first("secret", secret, key, used_by):
             users.append(used_by)
         return f"{SECRET_ROOT}/{secret}/{key}"
 
     def placeholder(self, what: str) -> str:
         """A value that must be replaced by hand (recorded in required-secrets.yaml)."""
-        if what not in self.placeholders:
+        if self._first("placeholder", what):
             self.placeholders.append(what)
         return what
 
@@ -204,14 +213,14 @@ class AlertmanagerConfig:
         rule: dict[str, Any] = {"source_matchers": matcher_list(source), "target_matchers": matcher_list(target)}
         if equal:
             rule["equal"] = list(dict.fromkeys(equal))
-        if rule not in self.inhibit_rules:
+        if self._first("inhibit", *(tuple(v) for v in rule.values())):
             self.inhibit_rules.append(rule)
 
     def add_route_test(self, labels: dict[str, str], receivers: Iterable[str]) -> None:
         """An alert with ``labels`` must reach exactly ``receivers`` (written to
         route-tests.yaml; ``dd2prom verify`` runs each through amtool)."""
         entry = {"labels": dict(labels), "receivers": sorted(set(receivers)) or [DEFAULT_RECEIVER]}
-        if entry not in self.route_tests:
+        if self._first("route test", frozenset(entry["labels"].items()), tuple(entry["receivers"])):
             self.route_tests.append(entry)
 
     # -- time intervals and muting ----------------------------------------------
@@ -222,40 +231,65 @@ class AlertmanagerConfig:
     def mute_route(self, matchers: Matchers, interval_name: str) -> None:
         """Mute alerts matching ``matchers`` during the named time interval."""
         entry = (matcher_list(matchers), interval_name)
-        if entry not in self.mutes:
+        if self._first("mute", tuple(entry[0]), interval_name):
             self.mutes.append(entry)
 
-    def _apply_mutes(self, route: dict[str, Any], inherited: dict[str, str]) -> None:
+    def _mute_index(self) -> tuple[list[int], dict[str, tuple[list[int], dict[str, list[int]]]]]:
+        """Positions of the mutes decided by no label, and of those that can only
+        match alerts with one of a few values of a label (``label="v"`` or
+        ``label=~"v1|v2"``), by label and value: a leaf route that knows that
+        label's value looks only at the mutes that can match it."""
+        anywhere: list[int] = []
+        by_label: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
+        for i, (ms, _) in enumerate(self.mutes):
+            for m in ms:
+                match = _MATCHER_RE.match(m)
+                if match and (match.group(2) == "=" or (match.group(2) == "=~" and _LITERAL_ALTS_RE.match(match.group(3)))):
+                    every, by_value = by_label.setdefault(match.group(1), ([], {}))
+                    every.append(i)
+                    values = [match.group(3)] if match.group(2) == "=" else match.group(3).split("|")
+                    for v in dict.fromkeys(values):
+                        by_value.setdefault(v, []).append(i)
+                    break
+            else:
+                anywhere.append(i)
+        return anywhere, by_label
+
+    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
+        """``route`` with, under every leaf that can match a mute, one child per
+        such mute (a new dict where something changed; the builder's routes stay as built)."""
         own = dict(inherited)
         own.update(_equalities(route.get("matchers", [])))
         children = route.get("routes")
         if children:
-            for child in children:
-                self._apply_mutes(child, own)
-            return
+            return {**route, "routes": [self._muted(child, own, index) for child in children]}
+        anywhere, by_label = index
+        candidates = set(anywhere)
+        for label, (every, by_value) in by_label.items():
+            candidates.update(by_value.get(own[label], ()) if label in own else every)
         mute_children = []
-        for ms, interval in self.mutes:
+        for i in sorted(candidates):
+            ms, interval = self.mutes[i]
             needed = _narrow(ms, own)
             if needed is None:
                 continue  # can never match under this route
             mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed
                                  else {"mute_time_intervals": [interval]})
-        if mute_children:
-            route["routes"] = mute_children
+        return {**route, "routes": mute_children} if mute_children else route
 
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         for _, interval in self.mutes:
             if interval not in self.time_intervals:
                 raise ValueError(f"mute_route names an unknown time interval: {interval}")
-        routes = copy.deepcopy(self.routes)
+        routes = list(self.routes)
         root = dict(self.root)
         if self.mutes:
+            index = self._mute_index()
+            routes = [self._muted(r, {}, index) for r in routes]
             # alerts no route catches still reach the default receiver; mute those too
             for ms, interval in self.mutes:
                 routes.append({"matchers": list(ms), "mute_time_intervals": [interval]})
-            for r in routes[: len(self.routes)]:
-                self._apply_mutes(r, {})
         if routes:
             root["routes"] = routes
         unknown = sorted({r for r in _receivers_used(root) if r not in self.receivers})

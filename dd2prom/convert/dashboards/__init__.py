@@ -45,7 +45,7 @@ def convert_one(ctx: ConvertContext, converter: DashboardConverter, item) -> Non
     converter.summarize(item)
     uid = dashboard["uid"]
     text = dumps(dashboard)
-    item.outputs.append(ctx.out.write_json(f"grafana/dashboards/{uid}.json", dashboard))
+    item.outputs.append(ctx.out.write_text(f"grafana/dashboards/{uid}.json", text))
     fits, sentence = sidecar.size_problem(text)
     if sentence:
         item.note(sentence, None if fits else Status.MANUAL)
