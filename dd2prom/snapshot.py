@@ -118,22 +118,31 @@ class Snapshot:
     def iter(self, kind: str) -> Iterator[SnapshotObject]:
         """Every object of a kind, in file-name order. Unreadable files come back
         with ``error`` set so the caller can record them; they never raise."""
+        for path in self.paths(kind):
+            yield self.load(kind, path)
+
+    def paths(self, kind: str) -> list[Path]:
+        """The files of a kind, in the order :meth:`iter` reads them (for
+        stages that hand the reading to worker processes)."""
         folder = self.root / kind
         if not folder.is_dir():
-            return
-        for path in sorted(folder.glob("*.json")):
-            stem = path.stem
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
-                continue
-            oid = stem
-            if isinstance(data, dict):
-                value = data.get(ID_FIELD.get(kind, "id"))
-                if value not in (None, ""):
-                    oid = str(value)
-            yield SnapshotObject(kind, oid, path, data)
+            return []
+        return sorted(folder.glob("*.json"))
+
+    @staticmethod
+    def load(kind: str, path: Path) -> SnapshotObject:
+        """One object file (never raises on bad content, see :meth:`iter`)."""
+        stem = path.stem
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
+        oid = stem
+        if isinstance(data, dict):
+            value = data.get(ID_FIELD.get(kind, "id"))
+            if value not in (None, ""):
+                oid = str(value)
+        return SnapshotObject(kind, oid, path, data)
 
     def monitors(self) -> Iterator[SnapshotObject]:
         return self.iter("monitors")

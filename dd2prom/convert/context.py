@@ -29,6 +29,8 @@ class ConvertOptions:
     grafana_folder: str = "Datadog"
     blackbox_service_monitors: bool = False   # the seed post's ServiceMonitor-on-blackbox pattern
     blackbox_url: str = "prometheus-blackbox-exporter.monitoring.svc:9115"
+    # processes converting independent items (dashboards, monitors); 0 = one per core, 1 = serial
+    jobs: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
