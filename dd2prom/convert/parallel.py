@@ -14,12 +14,14 @@ mappings, ``ctx.shared`` facts from earlier stages) as it is then; what a call
 changes in ``ctx.shared`` stays in its item context, so item functions return
 shared facts in their value and the stage applies them in order. An exception
 escaping ``fn`` becomes that item's :attr:`ItemResult.error`; the rest converts.
+``fn`` gets its input as a copy (unpickled in a worker, deep-copied in-process).
 At most a few chunks per worker are in flight, so results are not all held in
 memory at once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -149,8 +151,8 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     jobs = jobs_for(ctx)
     inputs = list(inputs)
     if jobs == 1 or len(inputs) <= CHUNK:
-        for item in inputs:
-            yield item, run_item(fn, ctx, item)
+        for item in inputs:   # fn gets a copy, as a worker would: it may change it
+            yield item, run_item(fn, ctx, copy.deepcopy(item))
         return
     global _WORK
     _WORK = (fn, ctx)
@@ -172,7 +174,7 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
                     results = future.result()
                 except Exception as exc:   # a worker died (e.g. out of memory): redo these here
                     log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
-                    results = [run_item(fn, ctx, item) for item in chunk]
+                    results = [run_item(fn, ctx, copy.deepcopy(item)) for item in chunk]
                 yield from zip(chunk, results)
     finally:
         _WORK = None

@@ -277,6 +277,30 @@ class AlertmanagerConfig:
                                  else {"mute_time_intervals": [interval]})
         return {**route, "routes": mute_children} if mute_children else route
 
+    # -- combining -------------------------------------------------------------
+    def merge(self, other: "AlertmanagerConfig") -> None:
+        """Add what ``other`` (a builder one item was converted into, possibly
+        in another process) holds, as if its calls had been made on this one."""
+        self.set_global(**other.global_)
+        for name, rec in other.receivers.items():
+            self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
+        self.routes.extend(other.routes)
+        for rule in other.inhibit_rules:
+            if self._first("inhibit", *(tuple(v) for v in rule.values())):
+                self.inhibit_rules.append(rule)
+        self.time_intervals.update(other.time_intervals)
+        for ms, interval in other.mutes:
+            self.mute_route(ms, interval)
+        for secret, keys in other.secrets.items():
+            for key, users in keys.items():
+                self.secret_file(secret, key)
+                for user in users:
+                    self.secret_file(secret, key, user)
+        for what in other.placeholders:
+            self.placeholder(what)
+        for test in other.route_tests:
+            self.add_route_test(test["labels"], test["receivers"])
+
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         for _, interval in self.mutes:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors import (
     composite,
@@ -40,11 +41,13 @@ from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
-from dd2prom.emit.alertmanager import alertmanager_config
+from dd2prom.emit.alertmanager import SHARED_KEY as SHARED_AM
+from dd2prom.emit.alertmanager import AlertmanagerConfig, alertmanager_config
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot, dumps
 
 KIND = "monitor"
+IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
 MAX_RULE_BYTES = 200_000
 FAMILIES = {
     "metric alert": metric.convert,
@@ -72,17 +75,57 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         specs.append((spec, item, owner))
     # composites read the alerts of the monitors they combine: convert them last
     specs.sort(key=lambda s: s[0].type == "composite")
-    for spec, item, owner in specs:
-        with ctx.guard(item):
-            mr = convert_one(spec, item, ctx, am, taken)
-            if mr is None:
-                continue
+
+    def settle(spec: MonitorSpec, item: CoverageItem, owner: str, mr: MonitorRules | None) -> None:
+        if mr is not None:
             groups[owner].append((mr, item))
             alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
+
+    def in_place(spec: MonitorSpec, item: CoverageItem, owner: str) -> None:
+        mr = None
+        with ctx.guard(item):
+            mr = convert_one(spec, item, ctx, am, taken)
+        settle(spec, item, owner, mr)
+
+    # metric, service check and synthetics monitors depend on no other monitor:
+    # converted on every core (see dd2prom.convert.parallel), applied in order
+    alone = [s for s in specs if s[0].type not in IN_PLACE]
+    for (spec, item, owner), result in parallel.convert_items(ctx, _convert_alone, alone):
+        if result.error or parallel.clashes(ctx, result):
+            in_place(spec, item, owner)
+            continue
+        done, mr, delta, names = result.value
+        if names & taken:   # an alert name already used: the serial path picks a unique one
+            in_place(spec, item, owner)
+            continue
+        vars(item).update(vars(done))
+        parallel.apply(ctx, result)
+        am.merge(delta)
+        taken.update(names)
+        settle(spec, item, owner, mr)
+    for spec, item, owner in specs:
+        if spec.type in IN_PLACE:
+            in_place(spec, item, owner)
+    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
     for owner, members in sorted(groups.items()):
         for i, chunk in enumerate(chunks(members)):
-            write_group(ctx, owner, chunk, part=i + 1)
+            write_group(ctx, owner, chunk, routed, part=i + 1)
+
+
+def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str]):
+    """One monitor in an item context, into its own Alertmanager builder; returns
+    the converted item, its rules, the builder and the alert names it took."""
+    spec, item, _ = job
+    delta = ictx.shared[SHARED_AM] = AlertmanagerConfig()
+    names: set[str] = set()
+    mr, converted = None, False
+    with ictx.guard(item):
+        mr = convert_one(spec, item, ictx, delta, names)
+        converted = True
+    if not converted:
+        delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
+    return item, mr, delta, names
 
 
 def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
@@ -136,7 +179,8 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]], part: int = 1) -> None:
+def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]],
+                routed: set[str], part: int = 1) -> None:
     name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
     rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
                    for mr, _ in members]
@@ -158,8 +202,6 @@ def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRule
             "evaluation_interval": "1m",
             "tests": tests,
         }))
-    am = alertmanager_config(ctx)
-    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
     for mr, item in members:
         item.outputs.extend(outputs)
         if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
