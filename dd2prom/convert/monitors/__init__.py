@@ -33,7 +33,7 @@ from dd2prom.convert.monitors import (
 )
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import NotConverted
-from dd2prom.convert.monitors.build import MonitorRules, build
+from dd2prom.convert.monitors.build import MonitorRules, alert_name, build
 from dd2prom.convert.monitors.routing import add_monitor_route
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
 from dd2prom.convert.monitors.ruletests import tests_for
@@ -47,6 +47,7 @@ from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot, dumps
 
 KIND = "monitor"
+GROUPS = "monitor_rule_groups"   # ctx.shared key: (owner, part) → members, while the files are written
 IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
 MAX_RULE_BYTES = 200_000
 FAMILIES = {
@@ -82,50 +83,59 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
 
-    def in_place(spec: MonitorSpec, item: CoverageItem, owner: str) -> None:
+    def in_place(spec: MonitorSpec, item: CoverageItem, owner: str, name: str | None = None) -> None:
         mr = None
         with ctx.guard(item):
-            mr = convert_one(spec, item, ctx, am, taken)
+            mr = convert_one(spec, item, ctx, am, taken, name)
         settle(spec, item, owner, mr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
-    # converted on every core (see dd2prom.convert.parallel), applied in order
-    alone = [s for s in specs if s[0].type not in IN_PLACE]
-    for (spec, item, owner), result in parallel.convert_items(ctx, _convert_alone, alone):
+    # converted on every core (see dd2prom.convert.parallel), applied in order.
+    # Their alert names are unique across the run, so they are given out first, in
+    # input order (a monitor that then fails to convert keeps its name reserved).
+    alone = [(spec, item, owner, alert_name(spec, taken)) for spec, item, owner in specs if spec.type not in IN_PLACE]
+    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, alone):
         if result.error or parallel.clashes(ctx, result):
-            in_place(spec, item, owner)
+            in_place(spec, item, owner, name)
             continue
-        done, mr, delta, names = result.value
-        if names & taken:   # an alert name already used: the serial path picks a unique one
-            in_place(spec, item, owner)
-            continue
+        done, mr, delta = result.value
         vars(item).update(vars(done))
         parallel.apply(ctx, result)
         am.merge(delta)
-        taken.update(names)
         settle(spec, item, owner, mr)
     for spec, item, owner in specs:
         if spec.type in IN_PLACE:
             in_place(spec, item, owner)
     routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
-    for owner, members in sorted(groups.items()):
-        for i, chunk in enumerate(chunks(members)):
-            write_group(ctx, owner, chunk, routed, part=i + 1)
+    ctx.shared[GROUPS] = parts = {(owner, i + 1): chunk for owner, members in sorted(groups.items())
+                                  for i, chunk in enumerate(chunks(members))}
+    try:
+        for key, result in parallel.convert_items(ctx, _render_group, list(parts)):
+            if result.error:
+                raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
+            parallel.apply(ctx, result)
+            outputs = [rel for rel, _, _ in result.files]
+            for (mr, item), tests in zip(parts[key], result.value):
+                item.extra["tests"] = tests
+                item.outputs.extend(outputs)
+                if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
+                    item.outputs.append(ALERTMANAGER_OUTPUT)
+    finally:
+        del ctx.shared[GROUPS]
 
 
-def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str]):
+def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
     """One monitor in an item context, into its own Alertmanager builder; returns
-    the converted item, its rules, the builder and the alert names it took."""
-    spec, item, _ = job
+    the converted item, its rules and the builder."""
+    spec, item, _, name = job
     delta = ictx.shared[SHARED_AM] = AlertmanagerConfig()
-    names: set[str] = set()
     mr, converted = None, False
     with ictx.guard(item):
-        mr = convert_one(spec, item, ictx, delta, names)
+        mr = convert_one(spec, item, ictx, delta, set(), name)
         converted = True
     if not converted:
         delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
-    return item, mr, delta, names
+    return item, mr, delta
 
 
 def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
@@ -144,7 +154,8 @@ def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[
     return out
 
 
-def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str]) -> MonitorRules | None:
+def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str],
+                name: str | None = None) -> MonitorRules | None:
     if spec.type == "slo alert":
         slo.handle(spec, ctx, item, lambda matchers: _route_slo(spec, item, am, matchers))
         return None
@@ -161,7 +172,7 @@ def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, 
         item.note(n)
     for n, status in option_notes(spec, cond.window_seconds):
         item.note(n, status)
-    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings)
+    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings, name)
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     item.extra.update(
         alertname=mr.alert_name, metrics=cond.metrics, prom_metrics=cond.prom_metrics, group_by=mr.group,
@@ -179,30 +190,30 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]],
-                routed: set[str], part: int = 1) -> None:
+def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> list[int]:
+    """Write one PrometheusRule (and its rule file and promtool tests) for a
+    chunk of an owner's monitors; returns the number of tests per monitor."""
+    owner, part = key
+    members: list[tuple[MonitorRules, CoverageItem]] = ictx.shared[GROUPS][key]
     name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
     rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
                    for mr, _ in members]
-    labels = {"release": ctx.options.release_label}
+    labels = {"release": ictx.options.release_label}
     if owner:
         labels["dd2prom.io/owner"] = k8s.label_value(owner)
     resource = k8s.monitoring("PrometheusRule", name, {"groups": rule_groups},
-                              namespace=ctx.options.namespace, labels=labels)
-    outputs = [ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource),
-               ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})]
-    tests = []
-    for mr, item in members:
+                              namespace=ictx.options.namespace, labels=labels)
+    ictx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource)
+    ictx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})
+    tests, counts = [], []
+    for mr, _ in members:
         cases = tests_for(mr)
         tests.extend(cases)
-        item.extra["tests"] = len(cases)
+        counts.append(len(cases))
     if tests:
-        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
+        ictx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
             "rule_files": [f"../rule-files/{name}.rules.yaml"],
             "evaluation_interval": "1m",
             "tests": tests,
-        }))
-    for mr, item in members:
-        item.outputs.extend(outputs)
-        if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
-            item.outputs.append(ALERTMANAGER_OUTPUT)
+        })
+    return counts
