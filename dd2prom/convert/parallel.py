@@ -40,6 +40,7 @@ log = logging.getLogger("dd2prom.convert")
 
 T = TypeVar("T")
 CHUNK = 16            # items per task: amortises pickling without starving a core
+MIN_PARALLEL = 2 * CHUNK   # fewer inputs than this convert in-process (forking costs more)
 IN_FLIGHT_PER_JOB = 4  # tasks queued per worker (bounds memory held in results)
 
 
@@ -150,7 +151,7 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     processes (default: one per core). ``fn`` must be a module-level function."""
     jobs = jobs_for(ctx)
     inputs = list(inputs)
-    if jobs == 1 or len(inputs) <= CHUNK:
+    if jobs == 1 or len(inputs) < MIN_PARALLEL:
         for item in inputs:   # fn gets a copy, as a worker would: it may change it
             yield item, run_item(fn, ctx, copy.deepcopy(item))
         return
