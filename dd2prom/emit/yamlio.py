@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from dd2prom.emit import fastyaml
+
 
 # libyaml's emitter when present: the pure-Python one is slow on large
 # literal blocks (dashboard JSON inside ConfigMaps).
@@ -69,12 +71,19 @@ class _Dumper(_Base):  # type: ignore[valid-type,misc]
 
 
 def dump_yaml(obj: Any) -> str:
+    text = fastyaml.emit(obj)
+    if text is not None:
+        return text
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=10_000)
 
 
 def dump_yaml_all(objs: Iterable[Any]) -> str:
-    return yaml.dump_all(list(objs), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    objs = list(objs)
+    text = fastyaml.emit_all(objs)
+    if text is not None:
+        return text
+    return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                          allow_unicode=True, width=10_000, explicit_start=True)
 
 
