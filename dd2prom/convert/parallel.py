@@ -146,18 +146,20 @@ def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
 
 
 def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
-                  inputs: Iterable[T]) -> Iterator[tuple[T, ItemResult]]:
+                  inputs: Iterable[T], chunk: int | None = None) -> Iterator[tuple[T, ItemResult]]:
     """``(input, result)`` for every input, in input order; on ``ctx.options.jobs``
-    processes (default: one per core). ``fn`` must be a module-level function."""
+    processes (default: one per core). ``fn`` must be a module-level function;
+    ``chunk``: inputs per task (default :data:`CHUNK`; 1 for heavy items)."""
     jobs = jobs_for(ctx)
     inputs = list(inputs)
-    if jobs == 1 or len(inputs) < MIN_PARALLEL:
+    size = chunk or CHUNK
+    if jobs == 1 or len(inputs) < min(MIN_PARALLEL, 2 * size):
         for item in inputs:   # fn gets a copy, as a worker would: it may change it
             yield item, run_item(fn, ctx, copy.deepcopy(item))
         return
     global _WORK
     _WORK = (fn, ctx)
-    chunks = [inputs[i:i + CHUNK] for i in range(0, len(inputs), CHUNK)]
+    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             pending: deque[tuple[list[T], Future]] = deque()

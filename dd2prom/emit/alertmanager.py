@@ -86,28 +86,33 @@ def _equalities(matchers: list[str]) -> dict[str, str]:
 _LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(\|[A-Za-z0-9_.:/@ -]+)*$")
 
 
-def _narrow(matchers: list[str], known: dict[str, str]) -> list[str] | None:
+Decided = tuple[str, Union[str, None], Union[frozenset, None]]
+
+
+def _decide(matcher: str) -> Decided:
+    """``(matcher, label, values it allows)`` for an equality or a regex of
+    literal alternatives (``dd_monitor_id=~"1|2|3"``); ``(matcher, None, None)``
+    for any other matcher."""
+    match = _MATCHER_RE.match(matcher)
+    if match:
+        name, op, value = match.groups()
+        if op == "=":
+            return matcher, name, frozenset([value])
+        if op == "=~" and _LITERAL_ALTS_RE.match(value):
+            return matcher, name, frozenset(value.split("|"))
+    return matcher, None, None
+
+
+def _narrow(matchers: list[Decided], known: dict[str, str]) -> list[str] | None:
     """The matchers still needed under a route whose alerts are known to carry
     the ``known`` label values: None when one of them can never match there,
-    else the list without those the route already guarantees. Equality and
-    regexes of literal alternatives (``dd_monitor_id=~"1|2|3"``) are decided;
-    any other matcher is kept as it is."""
+    else the list without those the route already guarantees (see :func:`_decide`)."""
     needed = []
-    for m in matchers:
-        match = _MATCHER_RE.match(m)
-        if not match or match.group(1) not in known:
+    for m, name, allowed in matchers:
+        if name is None or name not in known:
             needed.append(m)
-            continue
-        name, op, value = match.groups()
-        have = known[name]
-        if op == "=":
-            if have != value:
-                return None
-        elif op == "=~" and _LITERAL_ALTS_RE.match(value):
-            if have not in value.split("|"):
-                return None
-        else:
-            needed.append(m)
+        elif known[name] not in allowed:   # type: ignore[operator]
+            return None
     return needed
 
 
@@ -234,26 +239,24 @@ class AlertmanagerConfig:
         if self._first("mute", tuple(entry[0]), interval_name):
             self.mutes.append(entry)
 
-    def _mute_index(self) -> tuple[list[int], dict[str, tuple[list[int], dict[str, list[int]]]]]:
-        """Positions of the mutes decided by no label, and of those that can only
-        match alerts with one of a few values of a label (``label="v"`` or
-        ``label=~"v1|v2"``), by label and value: a leaf route that knows that
-        label's value looks only at the mutes that can match it."""
+    def _mute_index(self):
+        """Each mute's matchers decided once (:func:`_decide`), and which mutes a
+        leaf route must look at: those decided by no label (``anywhere``) and,
+        per label, those that can only match some of its values: a leaf route
+        that knows that label's value looks only at the mutes allowing it."""
+        decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
         anywhere: list[int] = []
         by_label: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
-        for i, (ms, _) in enumerate(self.mutes):
-            for m in ms:
-                match = _MATCHER_RE.match(m)
-                if match and (match.group(2) == "=" or (match.group(2) == "=~" and _LITERAL_ALTS_RE.match(match.group(3)))):
-                    every, by_value = by_label.setdefault(match.group(1), ([], {}))
-                    every.append(i)
-                    values = [match.group(3)] if match.group(2) == "=" else match.group(3).split("|")
-                    for v in dict.fromkeys(values):
-                        by_value.setdefault(v, []).append(i)
-                    break
-            else:
+        for i, ms in enumerate(decided):
+            first = next(((name, allowed) for _, name, allowed in ms if name is not None), None)
+            if first is None:
                 anywhere.append(i)
-        return anywhere, by_label
+                continue
+            every, by_value = by_label.setdefault(first[0], ([], {}))
+            every.append(i)
+            for v in first[1]:
+                by_value.setdefault(v, []).append(i)
+        return decided, anywhere, by_label
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
@@ -263,14 +266,14 @@ class AlertmanagerConfig:
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        anywhere, by_label = index
+        decided, anywhere, by_label = index
         candidates = set(anywhere)
         for label, (every, by_value) in by_label.items():
             candidates.update(by_value.get(own[label], ()) if label in own else every)
         mute_children = []
         for i in sorted(candidates):
-            ms, interval = self.mutes[i]
-            needed = _narrow(ms, own)
+            interval = self.mutes[i][1]
+            needed = _narrow(decided[i], own)
             if needed is None:
                 continue  # can never match under this route
             mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed

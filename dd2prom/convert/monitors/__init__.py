@@ -110,7 +110,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     ctx.shared[GROUPS] = parts = {(owner, i + 1): chunk for owner, members in sorted(groups.items())
                                   for i, chunk in enumerate(chunks(members))}
     try:
-        for key, result in parallel.convert_items(ctx, _render_group, list(parts)):
+        for key, result in parallel.convert_items(ctx, _render_group, list(parts), chunk=1):
             if result.error:
                 raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
             parallel.apply(ctx, result)
