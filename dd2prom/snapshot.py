@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 try:
     import orjson
-    _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
     orjson = None
 
@@ -45,12 +45,17 @@ def dumps(obj: Any) -> str:
     indent), except for a few float spellings (``1e-05`` → ``0.00001``,
     ``1e+16`` → ``1e16``) and NaN (``null``, which is valid JSON). What
     orjson refuses goes through the stdlib."""
+    return dumpb(obj).decode("utf-8")
+
+
+def dumpb(obj: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes (large files are written without a text copy)."""
     if orjson is not None:
         try:
-            return orjson.dumps(obj, option=_ORJSON_OPTIONS).decode("utf-8") + "\n"
+            return orjson.dumps(obj, option=_ORJSON_OPTIONS)
         except TypeError:   # orjson.JSONEncodeError is a TypeError
             pass
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> None:

@@ -45,9 +45,16 @@ def test_same_text_as_pyyaml_or_declines(obj):
     {"a": "line one\nline two\n", "b": ["x\ny", {"c": "p\n\nq"}], "d": [[1, 2], [], {}], "e": {"f": 1.0e16}},
     [{"alert": "A", "expr": 'sum(rate(x{a="b"}[5m])) > 0.5', "for": "5m", "labels": {"severity": "critical"}}],
     {"description": "CPU on {{ $labels.host }}: high\n@slack-ops", "url": "https://example.com/a#b"},
+    {"matchers": ['dd_monitor_id=~"' + "|".join(str(i) for i in range(1000, 4000)) + '"'],
+     "json": "{\n" + '  "a": "' + "x y " * 4000 + '"\n}'},
 ])
 def test_common_shapes_take_the_fast_path(obj):
     assert fastyaml.emit(obj) == pyyaml(obj)
+
+
+def test_long_lines_with_spaces_are_left_to_pyyaml():
+    obj = {"text": "word " * 3000 + "end"}   # libyaml folds it at the width
+    assert fastyaml.emit(obj) is None
 
 
 def test_a_converted_organisation_is_written_identically(tmp_path):

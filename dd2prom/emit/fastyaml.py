@@ -25,7 +25,7 @@ _LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd
 _TEXT = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\\Z")
 # a plain scalar may not start with an indicator, nor with ``- ``, ``? ``, ``: ``, ``---``, ``...``
 _NOT_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
-_MAX_LINE = 8_000      # well under the width, so libyaml never folds
+_MAX_LINE = 8_000      # lines with spaces stay well under the width, so libyaml never folds them
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
 _inline_cache: dict[str, str | None] = {}
@@ -43,7 +43,7 @@ def _inline(s: str) -> str | None:
     out: str | None
     if not s:
         out = "''"
-    elif len(s) > _MAX_LINE or not _LINE.match(s):
+    elif (len(s) > _MAX_LINE and " " in s) or not _LINE.match(s):   # libyaml folds long lines at spaces
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
             or s[-1] in " :" or ": " in s or " #" in s \
@@ -61,7 +61,7 @@ def _inline(s: str) -> str | None:
 def _literal_ok(s: str) -> bool:
     """yamlio's rule for ``|`` blocks (see yamlio._literal_ok) and what this writer handles."""
     return "\n" in s and not s.endswith((" ", "\n\n")) and " \n" not in s and s[0] not in " \n" \
-        and _TEXT.match(s) is not None and all(len(line) <= _MAX_LINE for line in s.split("\n"))
+        and _TEXT.match(s) is not None   # (literal blocks are never folded)
 
 
 def _literal(s: str, indent: int, out: list[str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
-from dd2prom.snapshot import dumps
+from dd2prom.snapshot import dumpb
 
 
 class OutputDir:
@@ -44,6 +44,9 @@ class OutputDir:
 
     def write_text(self, rel: str, text: str) -> str:
         self.path(rel).write_text(text, encoding="utf-8")
+        return self._record(rel)
+
+    def _record(self, rel: str) -> str:
         if rel not in self.written:
             self.written[rel] = self._writes
             self._writes += 1
@@ -58,7 +61,8 @@ class OutputDir:
         return [rel for rel, seq in self.written.items() if seq >= mark]
 
     def write_json(self, rel: str, data: Any) -> str:
-        return self.write_text(rel, dumps(data))
+        self.path(rel).write_bytes(dumpb(data))
+        return self._record(rel)
 
     def write_yaml(self, rel: str, data: Any) -> str:
         return self.write_text(rel, dump_yaml(data))
