@@ -19,6 +19,7 @@ downtimes) the alert name, group labels and matchers of each converted monitor.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from dd2prom.convert import parallel
@@ -64,7 +65,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     am = alertmanager_config(ctx)
     alerts: dict[str, dict[str, Any]] = ctx.shared.setdefault("monitor_alerts", {})
     taken: set[str] = set()
-    groups: dict[str, list[tuple[MonitorRules, CoverageItem]]] = defaultdict(list)
+    groups: dict[str, list[tuple[RenderedRules, CoverageItem]]] = defaultdict(list)
     specs = []
     for obj in snapshot.iter("monitors"):
         if record_unreadable(ctx, KIND, obj):
@@ -77,17 +78,18 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     # composites read the alerts of the monitors they combine: convert them last
     specs.sort(key=lambda s: s[0].type == "composite")
 
-    def settle(spec: MonitorSpec, item: CoverageItem, owner: str, mr: MonitorRules | None) -> None:
-        if mr is not None:
-            groups[owner].append((mr, item))
-            alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
+    def settle(spec: MonitorSpec, item: CoverageItem, owner: str, rr: RenderedRules | None) -> None:
+        if rr is not None:
+            groups[owner].append((rr, item))
+            alerts[spec.ref] = {"alertname": rr.alert_name, "group": rr.group, "status": rr.status,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
 
     def in_place(spec: MonitorSpec, item: CoverageItem, owner: str, name: str | None = None) -> None:
-        mr = None
+        rr = None
         with ctx.guard(item):
             mr = convert_one(spec, item, ctx, am, taken, name)
-        settle(spec, item, owner, mr)
+            rr = RenderedRules.of(mr) if mr else None
+        settle(spec, item, owner, rr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
     # converted on every core (see dd2prom.convert.parallel), applied in order.
@@ -98,11 +100,11 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         if result.error or parallel.clashes(ctx, result):
             in_place(spec, item, owner, name)
             continue
-        done, mr, delta = result.value
+        done, rr, delta = result.value
         vars(item).update(vars(done))
         parallel.apply(ctx, result)
         am.merge(delta)
-        settle(spec, item, owner, mr)
+        settle(spec, item, owner, rr)
     for spec, item, owner in specs:
         if spec.type in IN_PLACE:
             in_place(spec, item, owner)
@@ -115,10 +117,10 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
                 raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
             parallel.apply(ctx, result)
             outputs = [rel for rel, _, _ in result.files]
-            for (mr, item), tests in zip(parts[key], result.value):
-                item.extra["tests"] = tests
+            for rr, item in parts[key]:
+                item.extra["tests"] = len(rr.tests)
                 item.outputs.extend(outputs)
-                if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
+                if f'{MONITOR_LABEL}="{rr.ref}"' in routed:
                     item.outputs.append(ALERTMANAGER_OUTPUT)
     finally:
         del ctx.shared[GROUPS]
@@ -126,26 +128,45 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
 
 def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
     """One monitor in an item context, into its own Alertmanager builder; returns
-    the converted item, its rules and the builder."""
+    the converted item, its rendered rules and the builder."""
     spec, item, _, name = job
     delta = ictx.shared[SHARED_AM] = AlertmanagerConfig()
-    mr, converted = None, False
+    rr, converted = None, False
     with ictx.guard(item):
         mr = convert_one(spec, item, ictx, delta, set(), name)
+        rr = RenderedRules.of(mr) if mr else None
         converted = True
     if not converted:
         delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
-    return item, mr, delta
+    return item, rr, delta
 
 
-def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
+@dataclass
+class RenderedRules:
+    """A converted monitor as plain data: what its PrometheusRule group and
+    promtool tests need (cheap to send between processes)."""
+
+    ref: str
+    alert_name: str
+    group: list[str]
+    status: str
+    rule_dicts: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, mr: MonitorRules) -> "RenderedRules":
+        return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value,
+                   [r.to_dict() for r in mr.rules], tests_for(mr))
+
+
+def chunks(members: list[tuple[RenderedRules, CoverageItem]]) -> list[list[tuple[RenderedRules, CoverageItem]]]:
     """Split an owner's monitors so each PrometheusRule stays well under
     kubectl's 256 KiB last-applied annotation and etcd's object size."""
     out: list[list] = [[]]
     size = 0
     for member in members:
         # the indented JSON of the rules: a little longer than their YAML, much quicker to make
-        cost = len(dumps([r.to_dict() for r in member[0].rules]))
+        cost = len(dumps(member[0].rule_dicts))
         if out[-1] and size + cost > MAX_RULE_BYTES:
             out.append([])
             size = 0
@@ -190,14 +211,13 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> list[int]:
+def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> None:
     """Write one PrometheusRule (and its rule file and promtool tests) for a
-    chunk of an owner's monitors; returns the number of tests per monitor."""
+    chunk of an owner's monitors."""
     owner, part = key
-    members: list[tuple[MonitorRules, CoverageItem]] = ictx.shared[GROUPS][key]
+    members: list[tuple[RenderedRules, CoverageItem]] = ictx.shared[GROUPS][key]
     name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
-    rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
-                   for mr, _ in members]
+    rule_groups = [{"name": f"{rr.alert_name} ({rr.ref})", "rules": rr.rule_dicts} for rr, _ in members]
     labels = {"release": ictx.options.release_label}
     if owner:
         labels["dd2prom.io/owner"] = k8s.label_value(owner)
@@ -205,15 +225,10 @@ def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> list[int]:
                               namespace=ictx.options.namespace, labels=labels)
     ictx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource)
     ictx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})
-    tests, counts = [], []
-    for mr, _ in members:
-        cases = tests_for(mr)
-        tests.extend(cases)
-        counts.append(len(cases))
+    tests = [case for rr, _ in members for case in rr.tests]
     if tests:
         ictx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
             "rule_files": [f"../rule-files/{name}.rules.yaml"],
             "evaluation_interval": "1m",
             "tests": tests,
         })
-    return counts
