@@ -281,6 +281,15 @@ class AlertmanagerConfig:
         return {**route, "routes": mute_children} if mute_children else route
 
     # -- combining -------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the dedupe keys (rebuilt empty): builders sent back
+        from worker processes are only read by :meth:`merge`."""
+        return {k: v for k, v in vars(self).items() if k != "_seen"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._seen = set()
+
     def merge(self, other: "AlertmanagerConfig") -> None:
         """Add what ``other`` (a builder one item was converted into, possibly
         in another process) holds, as if its calls had been made on this one."""
