@@ -92,7 +92,7 @@ def main() -> None:
         cov = json.loads((out / "coverage.json").read_text())
         print(f"convert (--jobs {args.jobs}): exit {proc.returncode}, wall {wall:.1f}s, cpu {cpu:.1f}s "
               f"({cpu / wall:.2f} cores), peak RSS {peak_mib:.0f} MiB (largest process), "
-              f"{tree_peak:.0f} MiB (all processes at once, sampled); "
+              f"{tree_peak:.0f} MiB PSS (all processes at once, sampled); "
               f"{len(cov['items'])} ledger items, {n_out} files, {out_bytes / 1e6:.1f} MB written")
         print("coverage:", json.dumps(cov.get("counts", {}), sort_keys=True))
         c0 = time.process_time()
@@ -117,8 +117,9 @@ def main() -> None:
 
 
 def _watch_tree_rss(proc: subprocess.Popen) -> float:
-    """Peak of the summed RSS (MiB) of a process and its children (the worker
-    processes), sampled every 0.2 s from /proc until it exits."""
+    """Peak of the summed PSS (MiB) of a process and its children (the forked
+    worker processes share most pages with the parent: PSS counts a shared page
+    once across them, RSS once per process), sampled every 0.2 s from /proc."""
     peak = 0.0
     while proc.poll() is None:
         total = 0
@@ -126,8 +127,8 @@ def _watch_tree_rss(proc: subprocess.Popen) -> float:
         while pids:
             pid = pids.pop()
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
-                total += int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")))
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                total += int(next(ln.split()[1] for ln in rollup.splitlines() if ln.startswith("Pss:")))
                 for task in Path(f"/proc/{pid}/task").iterdir():
                     pids.extend(int(c) for c in (task / "children").read_text().split())
             except (OSError, StopIteration, ValueError):

@@ -84,8 +84,14 @@ def test_convert_items_keeps_order_and_isolates_errors(jobs, small_chunks, tmp_p
 
     with OutputDir(tmp_path / "out") as out:
         ctx = ConvertContext(snapshot=Snapshot.open(tmp_path), out=out, options=ConvertOptions(jobs=jobs))
-        results = list(parallel.convert_items(ctx, _double_or_fail, range(9)))
+        results = []
+        for n, result in parallel.convert_items(ctx, _double_or_fail, range(9)):
+            parallel.apply(ctx, result)   # while iterating: workers' scratch files go at the end
+            results.append((n, result))
+        assert (out.root / "out" / "4.json").read_text() == dumps({"n": 4})
+        assert sorted(p.name for p in (out.root / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]
+        assert [p.name for p in out.root.iterdir()] == ["out"]   # no scratch folder left
     assert [n for n, _ in results] == list(range(9))
     assert [r.value for _, r in results] == [0, 2, 4, 6, 8, None, 12, 14, 16]
     assert results[5][1].error == "ValueError: five" and results[5][1].files == []
-    assert results[4][1].files == [("out/4.json", dumps({"n": 4}), False)]
+    assert [f.rel for f in results[4][1].files] == ["out/4.json"]

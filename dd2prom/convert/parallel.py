@@ -22,14 +22,18 @@ memory at once.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 import traceback
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
@@ -44,18 +48,36 @@ MIN_PARALLEL = 2 * CHUNK   # fewer inputs than this convert in-process (forking 
 IN_FLIGHT_PER_JOB = 4  # tasks queued per worker (bounds memory held in results)
 
 
+class File(NamedTuple):
+    """One output file of an item: its text, or (from a worker) the scratch file
+    holding it, which :func:`apply` moves into place."""
+
+    rel: str
+    text: str | None
+    k8s: bool = False          # a Kubernetes object (listed in kustomization.yaml)
+    spilled: str | None = None
+
+
 class RecordingOutput:
     """The part of :class:`~dd2prom.emit.output.OutputDir` a stage writes through,
-    keeping the files in memory (in write order) for the parent to write."""
+    keeping the files (in write order) for the parent to apply: in memory, or in
+    worker processes as scratch files in ``spill_dir`` (inside the staging folder,
+    so the parent only renames them and no text crosses between processes)."""
 
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[str, bool]] = {}   # rel → (text, Kubernetes object?)
+    def __init__(self, spill_dir: Path | None = None) -> None:
+        self.files: dict[str, File] = {}
         self.written: dict[str, int] = {}
         self._writes = 0
+        self._spill_dir = spill_dir
 
     def write_text(self, rel: str, text: str, *, k8s: bool = False) -> str:
-        self.files.pop(rel, None)   # a rewrite moves the file last, as its final content
-        self.files[rel] = (text, k8s)
+        self._drop(rel)   # a rewrite moves the file last, as its final content
+        if self._spill_dir is None:
+            self.files[rel] = File(rel, text, k8s)
+        else:
+            scratch = self._spill_dir / f"{os.getpid()}-{next(_SCRATCH)}"
+            scratch.write_text(text, encoding="utf-8")
+            self.files[rel] = File(rel, None, k8s, str(scratch))
         if rel not in self.written:
             self.written[rel] = self._writes
             self._writes += 1
@@ -71,8 +93,13 @@ class RecordingOutput:
         text = dump_yaml(objects) if isinstance(objects, dict) else dump_yaml_all(objects)
         return self.write_text(rel, text, k8s=True)
 
+    def _drop(self, rel: str) -> None:
+        old = self.files.pop(rel, None)
+        if old is not None and old.spilled:
+            os.unlink(old.spilled)
+
     def remove(self, rel: str) -> None:
-        self.files.pop(rel, None)
+        self._drop(rel)
         self.written.pop(rel, None)
 
     def mark(self) -> int:
@@ -88,20 +115,21 @@ class ItemResult:
 
     value: Any = None
     items: list[CoverageItem] = field(default_factory=list)
-    files: list[tuple[str, str, bool]] = field(default_factory=list)   # (rel, text, Kubernetes?)
+    files: list[File] = field(default_factory=list)
     error: str | None = None   # an exception that escaped the item function
 
 
-def item_context(ctx: ConvertContext) -> ConvertContext:
+def item_context(ctx: ConvertContext, spill_dir: Path | None = None) -> ConvertContext:
     """The context one item is converted in (see the module docstring)."""
-    ictx = ConvertContext(snapshot=ctx.snapshot, out=RecordingOutput(), options=ctx.options,  # type: ignore[arg-type]
+    ictx = ConvertContext(snapshot=ctx.snapshot, out=RecordingOutput(spill_dir), options=ctx.options,  # type: ignore[arg-type]
                           shared=dict(ctx.shared))
     ictx._translate_ctx = ctx._translate_ctx   # share the loaded mapping tables
     return ictx
 
 
-def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: T) -> ItemResult:
-    ictx = item_context(ctx)
+def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: T,
+             spill_dir: Path | None = None) -> ItemResult:
+    ictx = item_context(ctx, spill_dir)
     try:
         value = fn(ictx, item)
     except Exception as exc:
@@ -109,17 +137,20 @@ def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: 
         return ItemResult(error=f"{exc.__class__.__name__}: {exc}")
     out: RecordingOutput = ictx.out   # type: ignore[assignment]
     return ItemResult(value=value, items=list(ictx.ledger),
-                      files=[(rel, text, k8s) for rel, (text, k8s) in out.files.items()])
+                      files=list(out.files.values()))
 
 
 def apply(ctx: ConvertContext, result: ItemResult) -> None:
     """Add an item's ledger rows and files to the run (in the order produced)."""
     for item in result.items:
         ctx.ledger.adopt(item)
-    for rel, text, k8s in result.files:
-        ctx.out.write_text(rel, text)
-        if k8s:
-            ctx.out.k8s_files[rel] = None
+    for f in result.files:
+        if f.spilled:
+            ctx.out.adopt(f.rel, Path(f.spilled))
+        else:
+            ctx.out.write_text(f.rel, f.text or "")
+        if f.k8s:
+            ctx.out.k8s_files[f.rel] = None
 
 
 def clashes(ctx: ConvertContext, result: ItemResult) -> bool:
@@ -136,20 +167,23 @@ def jobs_for(ctx: ConvertContext) -> int:
 
 
 # -- the worker side ------------------------------------------------------------
-_WORK: tuple[Callable, ConvertContext] | None = None
+_WORK: tuple[Callable, ConvertContext, Path] | None = None
+_SCRATCH = itertools.count()
 
 
 def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
     assert _WORK is not None
-    fn, ctx = _WORK
-    return [run_item(fn, ctx, item) for item in chunk]
+    fn, ctx, spill_dir = _WORK
+    return [run_item(fn, ctx, item, spill_dir) for item in chunk]
 
 
 def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
                   inputs: Iterable[T], chunk: int | None = None) -> Iterator[tuple[T, ItemResult]]:
     """``(input, result)`` for every input, in input order; on ``ctx.options.jobs``
     processes (default: one per core). ``fn`` must be a module-level function;
-    ``chunk``: inputs per task (default :data:`CHUNK`; 1 for heavy items)."""
+    ``chunk``: inputs per task (default :data:`CHUNK`; 1 for heavy items).
+    Apply (or drop) each result before iterating on: workers' scratch files are
+    removed when the iteration ends."""
     jobs = jobs_for(ctx)
     inputs = list(inputs)
     size = chunk or CHUNK
@@ -158,7 +192,8 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
             yield item, run_item(fn, ctx, copy.deepcopy(item))
         return
     global _WORK
-    _WORK = (fn, ctx)
+    spill_dir = Path(tempfile.mkdtemp(prefix=".dd2prom-parts-", dir=ctx.out.root))
+    _WORK = (fn, ctx, spill_dir)
     chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -181,3 +216,4 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
                 yield from zip(chunk, results)
     finally:
         _WORK = None
+        shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied

@@ -46,6 +46,12 @@ class OutputDir:
         self.path(rel).write_text(text, encoding="utf-8")
         return self._record(rel)
 
+    def adopt(self, rel: str, finished: Path) -> str:
+        """Move a finished file (written elsewhere in the staging folder's file
+        system, e.g. by a worker process) to ``rel``."""
+        os.replace(finished, self.path(rel))
+        return self._record(rel)
+
     def _record(self, rel: str) -> str:
         if rel not in self.written:
             self.written[rel] = self._writes

@@ -116,7 +116,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             if result.error:
                 raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
             parallel.apply(ctx, result)
-            outputs = [rel for rel, _, _ in result.files]
+            outputs = [f.rel for f in result.files]
             for rr, item in parts[key]:
                 item.extra["tests"] = len(rr.tests)
                 item.outputs.extend(outputs)
