@@ -22,6 +22,7 @@ memory at once.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import logging
 import multiprocessing
@@ -194,6 +195,10 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     global _WORK
     spill_dir = Path(tempfile.mkdtemp(prefix=".dd2prom-parts-", dir=ctx.out.root))
     _WORK = (fn, ctx, spill_dir)
+    # the workers' garbage collector would write to every inherited object's
+    # header, copying the parent's pages into each worker: keep them out of it
+    gc.collect()
+    gc.freeze()
     chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -215,5 +220,6 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
                     results = [run_item(fn, ctx, copy.deepcopy(item)) for item in chunk]
                 yield from zip(chunk, results)
     finally:
+        gc.unfreeze()
         _WORK = None
         shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied
