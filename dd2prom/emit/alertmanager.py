@@ -282,13 +282,14 @@ class AlertmanagerConfig:
 
     # -- combining -------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the dedupe keys (rebuilt empty): builders sent back
-        from worker processes are only read by :meth:`merge`."""
-        return {k: v for k, v in vars(self).items() if k != "_seen"}
+        """Only what differs from a new builder, without the dedupe keys: one is
+        sent back from a worker process per monitor, and only :meth:`merge` reads it."""
+        fresh = vars(AlertmanagerConfig())
+        return {k: v for k, v in vars(self).items() if k != "_seen" and v != fresh[k]}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()   # type: ignore[misc]
         vars(self).update(state)
-        self._seen = set()
 
     def merge(self, other: "AlertmanagerConfig") -> None:
         """Add what ``other`` (a builder one item was converted into, possibly
