@@ -197,7 +197,6 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     _WORK = (fn, ctx, spill_dir)
     # the workers' garbage collector would write to every inherited object's
     # header, copying the parent's pages into each worker: keep them out of it
-    gc.collect()
     gc.freeze()
     chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
     try:
