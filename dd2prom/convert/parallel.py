@@ -3,7 +3,8 @@
 A stage hands :func:`convert_items` a module-level function ``fn(ictx, item)``
 and its inputs (snapshot paths, specs...). Each call gets an *item context*:
 the stage's context with a fresh :class:`~dd2prom.model.Ledger` and a
-:class:`RecordingOutput` that keeps written files in memory. What the call
+:class:`RecordingOutput` that keeps written files (in memory, or in a worker as
+scratch files in the staging folder that the parent renames). What the call
 produced comes back as an :class:`ItemResult` of plain data (ledger rows, files
 to write, ``fn``'s return value), in input order, and the stage applies it to
 the real context with :func:`apply`. Serial runs (``jobs=1``) go through the
