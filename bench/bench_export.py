@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.fakeapi import API_KEY, APP_KEY  # noqa: E402
-from tests.support import free_port, wait_http  # noqa: E402
+from tests.fakeapi import API_KEY, APP_KEY
+from tests.support import free_port, wait_http
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ WIDGET_KINDS = ["timeseries", "timeseries_formula", "query_value", "toplist", "h
                 "hostmap", "note", "check_status", "alert_graph", "change", "query_table", "free_text",
                 "log_stream", "slo", "group"]
 
-BASE_TIME = datetime(2025, 6, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def _iso(t: datetime) -> str:
@@ -363,7 +363,7 @@ def usage_month(month: date, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 1000 + month.year * 12 + month.month)
     hosts = rng.randint(180, 260)
     containers = rng.randint(1500, 2600)
-    return {"date": datetime(month.year, month.month, 1, tzinfo=timezone.utc).isoformat(),
+    return {"date": datetime(month.year, month.month, 1, tzinfo=UTC).isoformat(),
             "infra_host_top99p": hosts, "agent_host_top99p": hosts - rng.randint(0, 15),
             "aws_host_top99p": rng.randint(0, 40), "container_avg": containers,
             "container_hwm": int(containers * rng.uniform(1.2, 1.6)), "custom_ts_avg": rng.randint(8000, 30000),

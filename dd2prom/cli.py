@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dd2prom import __version__
 
@@ -97,8 +98,8 @@ def convert(
     print_coverage(ctx.ledger.counts())
     errors = ctx.shared.get("errors", [])
     for e in errors:
-        console.print(f"[red]error:[/red] {e}")
-    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json)")
+        console.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False)   # no markup: YAML errors hold [ ]
+    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json)", markup=False)
     raise typer.Exit(1 if errors else 0)
 
 
@@ -135,7 +136,7 @@ def translate(
             print(result.promql)
         console.print(f"status: {result.status.value}")
         for n in result.notes:
-            console.print(f"  - {n}")
+            console.print(f"  - {n}", markup=False, highlight=False)
         if result.error:
             console.print(result.error, markup=False, highlight=False)
     raise typer.Exit(1 if result.status.value == "error" or result.promql is None else 0)
@@ -178,10 +179,10 @@ def verify(
     failed = False
     for r in results:
         if r.skipped:
-            console.print(f"[dim]skip[/dim]  {r.name}" + (f" ({'; '.join(r.details)})" if r.details else ""))
+            console.print(Text.assemble(("skip", "dim"), f"  {r.name}" + (f" ({'; '.join(r.details)})" if r.details else "")))
             continue
-        mark = "[green]ok[/green]  " if r.ok else "[red]FAIL[/red]"
-        console.print(f"{mark}  {r.name} ({r.checked} checked)")
+        mark = ("ok  ", "green") if r.ok else ("FAIL", "red")
+        console.print(Text.assemble(mark, f"  {r.name} ({r.checked} checked)"))
         if not r.ok:
             failed = True
             for d in r.details[:50]:

@@ -11,11 +11,12 @@ Row fields (compact on purpose: the table is loaded on every run):
      ``[$W]`` is the rate window, ``@B`` extends ``by (...)`` with the query's groups
   n: note (why the mapping is not exact)   s: source file
 
-Usage: python scripts/gen_mappings.py [REFERENCE_DIR]
+Usage: python scripts/gen_mappings.py [REFERENCE_DIR]   (default: $DD2PROM_SHARED/reference/metric-maps)
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -26,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dd2prom.convert.queries.mapping import template  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_REF = Path("/work/shared/reference/metric-maps")
+# ../shared next to the checkout (or $DD2PROM_SHARED), as the tests find it
+DEFAULT_REF = Path(os.environ.get("DD2PROM_SHARED", REPO.parent / "shared")) / "reference" / "metric-maps"
 
 
 def _dd_type(text: str | None) -> str:
@@ -61,6 +63,8 @@ def integration(doc: dict, name: str, rows: dict) -> None:
         dd, prom = m.get("datadog"), str(m.get("prometheus") or "")
         if not dd or not prom or not re.fullmatch(r"[\w.]+", dd):
             continue
+        if not re.match(r"[A-Za-z_:][A-Za-z0-9_:]*(\{|$)", prom):
+            continue          # a name pattern such as <queue>_queue_latency, not one metric
         ptype = m.get("prom_type") or "gauge"
         transform = str(m.get("transform") or "")
         row: dict = {"t": ptype, "d": _dd_type(m.get("datadog_type")), "s": name}
@@ -83,17 +87,18 @@ def integration(doc: dict, name: str, rows: dict) -> None:
             for series in m.get("datadog_series") or []:
                 series = series if isinstance(series, dict) else {"name": str(series).split()[0]}
                 suffix = series["name"].rsplit(".", 1)[-1]
-                if suffix in ("sum", "count"):
+                if suffix in ("sum", "count", "bucket"):
                     rows.setdefault(series["name"], {"p": f"{family}_{suffix}", "t": "counter",
                                                      "d": _dd_type(series.get("datadog_type", "count")), "s": name})
         if m.get("note") or (transform and "x" not in row and "e" not in row):
             row["n"] = " ".join(str(m.get("note") or transform).split())
         rows.setdefault(dd, row)
-        if m.get("datadog_v1"):
+        if m.get("datadog_v1") and re.fullmatch(r"[\w.]+", str(m["datadog_v1"])):
             rows.setdefault(m["datadog_v1"], dict(row))
 
 
-def main(ref: Path) -> None:
+def render(ref: Path) -> str:
+    """The text of mappings/metrics.yaml built from the reference maps in ``ref``."""
     rows: dict[str, dict] = {}
     # the curated core table first: it wins over the integration maps
     host_and_container(yaml.safe_load((ref / "host-and-container.yaml").read_text()), rows)
@@ -106,9 +111,10 @@ def main(ref: Path) -> None:
               "# Fields: p Prometheus metric, t Prometheus type, d Datadog type, x scale factor,\n"
               "# e PromQL template (@ = scope matchers, [$W] = window, @B = extra group labels), n note, s source.\n")
     body = yaml.safe_dump({"metrics": dict(sorted(rows.items()))}, default_flow_style=None, width=200, sort_keys=True)
-    (REPO / "mappings" / "metrics.yaml").write_text(header + body)
-    print(f"{len(rows)} metrics")
+    return header + body
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_REF)
+    text = render(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_REF)
+    (REPO / "mappings" / "metrics.yaml").write_text(text)
+    print("mappings/metrics.yaml written")

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
+from rich.text import Text
 
 from dd2prom.export.client import Datadog, RedactingFilter, Redactor, site_host
 from dd2prom.export.resources import RESOURCES
 from dd2prom.export.runner import ExportOptions, Progress, Runner
 
-__all__ = ["cli_export", "export", "ExportOptions"]
+__all__ = ["ExportOptions", "cli_export", "export"]
 
 
 def read_id_file(path: Path) -> set[str]:
@@ -54,11 +57,11 @@ class RichProgressView(Progress):
                                  TimeElapsedColumn(), console=console, transient=False)
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> "RichProgressView":
+    def __enter__(self) -> RichProgressView:
         self.bars.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.bars.stop()
 
     def start(self, kind: str) -> None:
@@ -104,7 +107,7 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         site_host(site)
         ids = read_id_file(id_file) if id_file else None
     except (ValueError, OSError) as exc:
-        console.print(f"[red]error:[/red] {redact(exc)}", markup=True, highlight=False)
+        say(console, "error:", "red", redact(exc))
         return 2
     if not (api_key and app_key):
         if not sources:
@@ -113,23 +116,19 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         console.print("[yellow]DD_API_KEY/DD_APP_KEY not set: only reading the --from sources[/yellow]")
         kinds = []
 
-    source_errors = import_from(sources, out, console) if sources else []
+    source_errors = import_from(sources, out) if sources else []
     options = ExportOptions(out=out, kinds=kinds, tags=list(tags), ids=ids, refresh=refresh,
                             usage_months=usage_months, concurrency=concurrency,
                             page_size=int(os.environ["DD2PROM_PAGE_SIZE"]) if os.environ.get("DD2PROM_PAGE_SIZE") else None)
     view = RichProgressView(console) if progress and kinds else None
-    run = lambda: export(options, site=site, api_url=api_url, api_key=api_key, app_key=app_key,  # noqa: E731
-                         progress=view, extra_errors=source_errors)
-    if view:
-        with view:
-            manifest = run()
-    else:
-        manifest = run()
+    with view or nullcontext():
+        manifest = export(options, site=site, api_url=api_url, api_key=api_key, app_key=app_key,
+                          progress=view, extra_errors=source_errors)
     print_summary(manifest, console)
     return 1 if manifest["errors"] else 0
 
 
-def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
+def import_from(sources: list[Path], out: Path) -> list[str]:
     """--from: agent check configs, manifests, Helm values, Terraform, sync-cli folders."""
     try:
         from dd2prom.export.sources import import_sources
@@ -140,7 +139,7 @@ def import_from(sources: list[Path], out: Path, console: Console) -> list[str]:
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
     """The table at the end; unchanged and stale counts are in manifest.json."""
-    table = Table(title=f"export from {manifest.get('api_url')}", box=box.SIMPLE_HEAD)
+    table = Table(title=Text(f"export from {manifest.get('api_url')}"), box=box.SIMPLE_HEAD)
     columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
     table.add_column("kind", no_wrap=True)
     for c in columns:
@@ -148,17 +147,27 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
     table.add_column("files", justify="right", no_wrap=True)
     for kind, run in manifest.get("run", {}).items():
         table.add_row(kind, *[str(run.get(c, 0)) for c in columns], str(manifest["counts"].get(kind, 0)))
+    if "checks" in manifest["counts"]:        # --from: files only
+        table.add_row("checks", *["" for _ in columns], str(manifest["counts"]["checks"]))
     console.print(table)
     req = manifest.get("requests", {})
     console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
                   f"{req.get('rate_limited', 0)} rate-limited (429)")
     for e in manifest.get("errors", [])[:50]:
         where = f"{e['kind']}/{e['id']}" if e.get("id") else e["kind"]
-        console.print(f"[red]error[/red] {where} ({e['operation']}): {e['message']}", highlight=False)
+        say(console, "error", "red", f"{where} ({e['operation']}): {e['message']}")
     if len(manifest.get("errors", [])) > 50:
         console.print(f"... {len(manifest['errors']) - 50} more errors in manifest.json")
     for w in manifest.get("warnings", [])[:20]:
-        console.print(f"[yellow]warning[/yellow] {w['kind']}/{w['id']}: {w['message']}", highlight=False)
+        where = f"{w['kind']}/{w['id']}" if w.get("id") else w["kind"]
+        say(console, "warning", "yellow", f"{where}: {w['message']}")
+
+
+def say(console: Console, label: str, style: str, text: object) -> None:
+    """A styled label, then text printed as it is: error sentences carry remote
+    and user text (YAML errors, API messages) whose square brackets and
+    backslashes rich markup would eat or alter."""
+    console.print(Text.assemble((label, style), " ", str(text)), highlight=False)
 
 
 def _redact_logs(redact: Redactor) -> None:

@@ -15,12 +15,12 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import urllib3
-from datadog_api_client import ApiClient, Configuration
-from datadog_api_client import rest
+from datadog_api_client import ApiClient, Configuration, rest
 from datadog_api_client.exceptions import ApiException
 
 log = logging.getLogger("dd2prom.export")
@@ -39,7 +39,8 @@ RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 
 def site_host(site: str | None) -> tuple[str, str]:
     """(canonical site, API base URL) for a --site value; ValueError when unknown."""
-    name = (site or "datadoghq.com").strip().lower().removeprefix("https://").removeprefix("app.").rstrip("/")
+    name = (site or "datadoghq.com").strip().lower().removeprefix("https://").rstrip("/")
+    name = name.removeprefix("app.").removeprefix("api.")
     if name not in SITES:
         raise ValueError(f"unknown Datadog site {site!r}; use one of: "
                          + ", ".join(sorted(set(SITES.values()))))
@@ -80,7 +81,7 @@ class CallError(Exception):
     transport errors) and the message is already redacted."""
 
     @classmethod
-    def wrap(cls, exc: BaseException, redact: "Redactor") -> "CallError":
+    def wrap(cls, exc: BaseException, redact: Redactor) -> CallError:
         """Any exception as a CallError (a bug or an unexpected answer)."""
         return exc if isinstance(exc, cls) else cls(redact(f"{type(exc).__name__}: {exc}"))
 
@@ -102,7 +103,7 @@ class RetryPolicy:
     timeout: float = 60.0          # seconds per request
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls) -> RetryPolicy:
         p = cls()
         p.attempts = int(os.environ.get("DD2PROM_ATTEMPTS", p.attempts))
         p.base = float(os.environ.get("DD2PROM_RETRY_BASE", p.base))
@@ -119,9 +120,8 @@ class RateGate:
     once it is spent, or after a 429, nobody sends until the reset. So the export
     runs at the rate limit instead of into it."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.sleep = sleep
         self.budget: float | None = None       # sends left in this window (None: not known)
         self.window_end = 0.0
         self.in_flight = 0
@@ -138,15 +138,15 @@ class RateGate:
                     self.in_flight += 1
                     return
                 delay = self.window_end - now
-            self.sleep(delay)
+            time.sleep(delay)
 
-    def after(self, headers: Any, limited: bool = False) -> float | None:
+    def after(self, headers: Any, limited: bool = False, *, sent_here: bool = True) -> float | None:
         """Account for one finished request; returns the reset wait on a 429
         (None when the response said nothing about the rate limit)."""
         reset = _header_float(headers, "X-RateLimit-Reset")
         remaining = 0.0 if limited else _header_float(headers, "X-RateLimit-Remaining")
         with self.lock:
-            self.in_flight -= 1
+            self.in_flight -= sent_here
             if reset is None or remaining is None:
                 return None
             self.window_end = time.monotonic() + reset
@@ -154,13 +154,19 @@ class RateGate:
         return reset
 
 
-def _header_float(headers: Any, name: str) -> float | None:
+def _header(headers: Any, name: str) -> str | None:
+    """A response header by name, whatever its case (exceptions carry plain dicts)."""
     if not headers:
         return None
     value = headers.get(name)
     if value is None:
         value = next((v for k, v in dict(headers).items() if k.lower() == name.lower()), None)
+    return value
+
+
+def _header_float(headers: Any, name: str) -> float | None:
     try:
+        value = _header(headers, name)
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
@@ -169,7 +175,9 @@ def _header_float(headers: Any, name: str) -> float | None:
 class _PooledApiClient(ApiClient):
     """ApiClient whose connection pool fits the export's worker count."""
 
-    pool_size = 8
+    def __init__(self, configuration: Configuration, pool_size: int):
+        self.pool_size = pool_size
+        super().__init__(configuration)
 
     def _build_rest_client(self):
         return rest.RESTClientObject(self.configuration, maxsize=self.pool_size)
@@ -202,10 +210,12 @@ class Datadog:
         cfg.retry_policy = urllib3.util.Retry(total=0, redirect=0, raise_on_status=False)
         self.policy = policy or RetryPolicy.from_env()
         cfg.request_timeout = self.policy.timeout
-        _PooledApiClient.pool_size = max(4, concurrency)
-        self.api_client = _PooledApiClient(cfg)
+        # the workers, plus the other lane's list page and the page loaded ahead
+        self.api_client = _PooledApiClient(cfg, pool_size=max(4, concurrency + 2))
         self.api_client.user_agent = f"dd2prom-export ({self.api_client.user_agent})"
-        self.gate = RateGate()
+        self.gates: dict[str, RateGate] = {}     # one per X-RateLimit-Name (Datadog limits per endpoint)
+        self.limit_names: dict[str, str] = {}    # API method → the limit name it reported
+        self.gates_lock = threading.Lock()
         self.stats = Stats()
         self.redact = redact or Redactor(api_key, app_key)
         self._apis: dict[type, Any] = {}
@@ -218,12 +228,16 @@ class Datadog:
 
     def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Run ``fn(**kwargs)`` (a generated API method) and return the JSON body.
-        429: wait for X-RateLimit-Reset and retry. 5xx, 408 and transport errors:
-        back off and retry up to ``policy.attempts`` times. Anything else fails
+        429: wait for X-RateLimit-Reset and retry. 5xx, 408, transport errors
+        (timeouts, bodies shorter than their Content-Length) and 200s whose
+        body is not complete JSON: back off and retry up to ``policy.attempts`` times. Anything else fails
         at once with a :class:`CallError`."""
         failures = limited = 0
+        endpoint = getattr(fn, "__name__", "api")
         while True:
-            self.gate.before()
+            gate = self._gate(self.limit_names.get(endpoint, endpoint))
+            gate.before()
+            after = lambda headers, limited=False, gate=gate: self._after(gate, endpoint, headers, limited)
             self.stats.add(requests=1)
             try:
                 resp = fn(**kwargs)
@@ -235,13 +249,14 @@ class Datadog:
                     limited += 1
                     self.stats.add(rate_limited=1)
                     if limited > self.policy.rate_limit_waits:
-                        self.gate.after(exc.headers)
+                        after(exc.headers)
                         raise CallError(f"HTTP 429 rate limited {limited} times in a row", 429)
-                    if self.gate.after(exc.headers, limited=True) is None:   # no reset header: back off
-                        self.gate.sleep(self.policy.backoff(limited))
+                    if after(exc.headers, limited=True) is None:   # no reset header: back off
+                        time.sleep(self.policy.backoff(limited))
                     continue
-                self.gate.after(exc.headers)
-                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(exc.body)}".strip())
+                after(exc.headers)
+                # redacted before it is shortened: a key cut at the limit would escape the redactor
+                message = self.redact(f"HTTP {status} {exc.reason or ''}: {_short(self.redact(_text(exc.body)))}".strip())
                 if status in RETRY_STATUSES:
                     failures += 1
                     if failures < self.policy.attempts:
@@ -250,7 +265,7 @@ class Datadog:
                     raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
                 raise CallError(message, status)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                self.gate.after(None)
+                after(None)
                 failures += 1
                 message = self.redact(f"{type(exc).__name__}: {exc}")
                 if failures < self.policy.attempts:
@@ -258,29 +273,55 @@ class Datadog:
                     continue
                 raise CallError(f"{message} (after {failures} attempts)", transient=True)
             except BaseException:
-                self.gate.after(None)
+                after(None)
                 raise
-            self.gate.after(headers)
+            after(headers)
             try:
                 return json.loads(body) if body else None
             except ValueError as exc:
-                raise CallError(f"response is not JSON ({exc})", status)
+                # a 200 whose body was cut short (a proxy, a dropped connection
+                # the length did not catch): transient, and never stored
+                failures += 1
+                message = f"HTTP {status} with a body that is not complete JSON ({exc})"
+                if failures < self.policy.attempts:
+                    self._backoff(failures, message)
+                    continue
+                raise CallError(f"{message} (after {failures} attempts)", status, transient=True)
 
     def _backoff(self, failures: int, message: str) -> None:
         self.stats.add(retries=1)
         wait = self.policy.backoff(failures - 1)
         log.info("retrying in %.1fs after: %s", wait, message)
-        self.gate.sleep(wait)
+        time.sleep(wait)
+
+    def _gate(self, name: str) -> RateGate:
+        with self.gates_lock:
+            return self.gates.setdefault(name, RateGate())
+
+    def _after(self, gate: RateGate, endpoint: str, headers: Any, limited: bool) -> float | None:
+        """Close the request on the gate it went through; its rate-limit headers
+        go to the gate of the limit they name (learnt on an endpoint's first call)."""
+        name = _header(headers, "X-RateLimit-Name")
+        if not name or self.limit_names.get(endpoint) == name:
+            return gate.after(headers, limited)
+        with self.gates_lock:
+            self.limit_names[endpoint] = name
+        gate.after(None)
+        return self._gate(name).after(headers, limited, sent_here=False)
 
     def close(self) -> None:
         self.api_client.close()
 
 
-def _short(body: Any, limit: int = 300) -> str:
+def _text(body: Any) -> str:
+    """An error response's body as one line of text (its ``errors`` when it has them)."""
     if body is None:
         return ""
     if isinstance(body, dict) and "errors" in body:
         body = "; ".join(str(e) for e in body["errors"])
     text = body if isinstance(body, str) else json.dumps(body, sort_keys=True)
-    text = " ".join(text.split())
+    return " ".join(text.split())
+
+
+def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"

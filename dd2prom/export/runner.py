@@ -19,20 +19,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dd2prom import __version__
 from dd2prom.export.client import CallError, Datadog
 from dd2prom.export.resources import RESOURCES, Resource
 from dd2prom.snapshot import atomic_write_json, atomic_write_text, dumps, safe_filename
 
-STATE_FILE = ".export-state.json"
+STATE_DIR = ".export-state"           # <kind>.json checkpoints of an unfinished run
 MANIFEST = "manifest.json"
 ISOLATION_BUDGET = 50      # single objects a list may lose before the list is given up
 
@@ -92,37 +93,59 @@ class Runner:
         self.errors: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.state: dict[str, Any] = {}
+        self.state: dict[str, dict[str, Any]] = {}     # kind → its checkpoint
         self.retry_ids: set[tuple[str, str]] = set()
+        self.stopping = threading.Event()
+        self.manifest_lock = threading.Lock()
+        self.started = _now()
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
-        started = _now()
+        """Export every requested kind. Two lanes run side by side, since they
+        are bound by different things: lists written as they come (monitors,
+        SLOs, downtimes, usage: disk and CPU) and per-object fetches
+        (dashboards, synthetics: latency and the rate limit). Metric metadata
+        comes last: it needs the queries of the objects exported before.
+        ``--concurrency 1`` runs everything in sequence."""
+        self.started = _now()
         self.out.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temp_files()
         self._load_previous_run()
-        complete = True
         for kind in self.options.kinds:
-            res = RESOURCES[kind]
             self.reports[kind] = KindReport()
             self.progress.start(kind)
+        lanes = [[k for k in self.options.kinds if RESOURCES[k].lane == lane] for lane in ("write", "fetch", "after")]
+        results: list[bool] = []
+        with ThreadPoolExecutor(max_workers=2 if self.options.concurrency > 1 else 1) as pool:
+            futures = [pool.submit(self._run_lane, lane) for lane in lanes[:2] if lane]
+            try:
+                results += [f.result() for f in futures]
+            except BaseException:
+                self.stopping.set()            # Ctrl-C: lanes stop at their next step
+                raise
+        results.append(self._run_lane(lanes[2]))
+        manifest = self._write_manifest(complete=all(results))
+        os.sync()                  # the whole snapshot reaches the disk once, at the end
+        shutil.rmtree(self.out / STATE_DIR, ignore_errors=True)
+        return manifest
+
+    def _run_lane(self, kinds: list[str]) -> bool:
+        complete = True
+        for kind in kinds:
             t0 = time.monotonic()
             try:
-                finished = self._export(res)
+                finished = self._export(RESOURCES[kind])
             except Exception as exc:       # the whole list failed (401/403, ...): next kind
                 self.error(kind, None, "list", CallError.wrap(exc, self.dd.redact))
                 finished = False
             complete &= finished
             self.reports[kind].seconds = round(time.monotonic() - t0, 2)
             self.progress.done(kind)
-            self._write_manifest(started, complete=False)
-        manifest = self._write_manifest(started, complete=complete)
-        os.sync()                  # the whole snapshot reaches the disk once, at the end
-        (self.out / STATE_FILE).unlink(missing_ok=True)
-        return manifest
+            self._write_manifest(complete=False)
+        return complete
 
     def _export(self, res: Resource) -> bool:
-        st = self.state["kinds"].setdefault(res.kind, {})
+        st = self.state.setdefault(res.kind, {})
         if st.get("complete"):
             return True
         if res.page_size:
@@ -136,7 +159,7 @@ class Runner:
         if finished and res.page_size and not self.options.filtered:
             self._report_stale(res, st["seen"])
         st["complete"] = finished
-        self._save_state()
+        self._save_state(res.kind)
         return finished
 
     # ------------------------------------------------------------------ lists
@@ -144,20 +167,29 @@ class Runner:
         """Walk the list from the checkpoint; list entries are written right away
         when they are the objects. False when part of the list was lost."""
         size = self.options.page_size or res.page_size
-        if st.get("page_size") != size:
+        if st.get("page_size") != size or st.get("lost"):
+            # a list that lost objects in an earlier run (finished or killed) is
+            # walked again from the start: they may be listable now, and this run
+            # must name them if not
             st.update(page_size=size, offset=0, seen={}, listed=False, lost=0)
         if st["listed"]:
             return st["lost"] == 0
         report = self.reports[res.kind]
         budget = [ISOLATION_BUDGET - st["lost"]]
+        previous: str | None = None                          # id of the last object of the page before
         with ThreadPoolExecutor(max_workers=1) as ahead:     # next page loads while this one is written
             page = ahead.submit(self._range, res, st["offset"], size, budget)
             while True:
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt
                 offset = st["offset"]
-                items, end = page.result()
+                placed, lost, end = page.result()
                 more = not end and budget[0] > 0
                 if more:
                     page = ahead.submit(self._range, res, offset + size, size, budget)
+                items = [obj for _, obj in placed]
+                self._record_lost(res, lost, placed, offset, previous)
+                previous = res.object_id(items[-1]) if items and isinstance(items[-1], dict) else previous
                 for obj in items:
                     if not isinstance(obj, dict):
                         continue
@@ -176,37 +208,52 @@ class Runner:
                 st["lost"] = ISOLATION_BUDGET - budget[0]
                 if not more:
                     break
-                self._save_state()
+                self._save_state(res.kind)
         if budget[0] <= 0:
             self.error(res.kind, None, "list", CallError(
                 f"gave up listing after {ISOLATION_BUDGET} objects could not be fetched; the rest of the list is missing"))
         st["listed"] = True
-        self._save_state()
+        self._save_state(res.kind)
         return st["lost"] == 0
 
-    def _range(self, res: Resource, offset: int, size: int, budget: list[int]) -> tuple[list[Any], bool]:
-        """Objects [offset, offset+size) and whether the list ended there. A page
-        that still fails after retries (5xx, timeouts) is split into smaller
-        pages; a single object that fails is recorded and skipped."""
+    def _range(self, res: Resource, offset: int, size: int,
+               budget: list[int]) -> tuple[list[tuple[int, Any]], list[tuple[int, CallError]], bool]:
+        """Objects [offset, offset+size) with their positions, the positions that
+        could not be listed, and whether the list ended there. A page that still
+        fails after retries (5xx, timeouts) is split into smaller pages, down to
+        single objects."""
         try:
             page = res.list_page(self.dd, offset, size)
-            return page, len(page) < size
+            return list(enumerate(page, offset)), [], len(page) < size
         except Exception as exc:
             exc = CallError.wrap(exc, self.dd.redact)
             if not exc.transient:
-                raise exc                       # 401/403/400: smaller pages will not help
+                raise exc from None             # 401/403/400: smaller pages will not help
             if size == 1:
                 budget[0] -= 1
-                self.error(res.kind, f"offset {offset}", "list", exc)
-                return [], False
+                return [], [(offset, exc)], False
         sub = size // _smallest_factor(size)
-        items: list[Any] = []
+        placed: list[tuple[int, Any]] = []
+        lost: list[tuple[int, CallError]] = []
         for start in range(offset, offset + size, sub):
-            got, end = self._range(res, start, sub, budget)
-            items.extend(got)
+            got, failed, end = self._range(res, start, sub, budget)
+            placed += got
+            lost += failed
             if end or budget[0] <= 0:
-                return items, end
-        return items, False
+                return placed, lost, end
+        return placed, lost, False
+
+    def _record_lost(self, res: Resource, lost: list[tuple[int, CallError]], placed: list[tuple[int, Any]],
+                     start: int, previous: str | None) -> None:
+        """One error per object a list could not return, named by its neighbours
+        (the API cannot say which object it failed to serialise)."""
+        ids = {pos: res.object_id(obj) for pos, obj in placed if isinstance(obj, dict)}
+        for pos, exc in lost:
+            before = previous if pos == start else ids.get(pos - 1)
+            after = ids.get(pos + 1)
+            where = " and ".join(f"{side} {oid}" for side, oid in (("after", before), ("before", after)) if oid)
+            message = f"the object at list position {pos}{f' ({where})' if where else ''} could not be listed: {exc}"
+            self.error(res.kind, f"offset {pos}", "list", CallError(message, exc.status))
 
     # ------------------------------------------------------------------ fetches
     def _fetch_all(self, res: Resource, targets: list[tuple[str, Any]]) -> bool:
@@ -236,6 +283,8 @@ class Runner:
     def _fetch_one(self, res: Resource, oid: str, summary: Any) -> bool:
         """Fetch and store one object; False when it failed (recorded)."""
         report = self.reports[res.kind]
+        if self.stopping.is_set():
+            return False
         try:
             obj = res.fetch(self.dd, oid, summary)
         except Exception as exc:           # this object only; the rest goes on
@@ -245,7 +294,12 @@ class Runner:
                 return True
             self.error(res.kind, oid, "fetch", exc)
             if res.list_entry_fallback and isinstance(summary, dict):
-                self._store(res, oid, summary)      # the list entry beats nothing; retried next run
+                # the list entry beats nothing; retried next run, even if this one
+                # is killed before its manifest names the error: the state says so first
+                with self.lock:
+                    self.state[res.kind].setdefault("fallback", []).append(oid)
+                    self._save_state(res.kind)
+                self._store(res, oid, summary)
             return False
         with self.lock:
             report.fetched += 1
@@ -277,6 +331,8 @@ class Runner:
         """Is the copy on disk good enough to skip fetching it?"""
         if self.options.refresh or res.always_fetch or (res.kind, oid) in self.retry_ids:
             return False
+        if oid in self.state.get(res.kind, {}).get("fallback", ()):
+            return False          # a list entry kept when its fetch failed
         path = self.path(res.kind, oid)
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
@@ -332,28 +388,28 @@ class Runner:
 
     # ------------------------------------------------------------------ state
     def _load_previous_run(self) -> None:
+        """Checkpoints of an interrupted run with the same options (and the
+        previous manifest's failed objects, to retry them)."""
         fingerprint = self.options.fingerprint()
-        state: dict[str, Any] = {}
-        try:
-            state = json.loads((self.out / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
-        if self.options.refresh or state.get("fingerprint") != fingerprint:
-            state = {}
-        self.state = {"fingerprint": fingerprint, "kinds": state.get("kinds", {})}
-        for kind in list(self.state["kinds"]):
-            if self._drop_unreadable(kind):
-                del self.state["kinds"][kind]      # list that kind again from the start
+        self.state = {}
+        for kind in self.options.kinds:
+            try:
+                st = json.loads((self.out / STATE_DIR / f"{kind}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not self.options.refresh and st.pop("fingerprint", None) == fingerprint and not self._drop_unreadable(kind):
+                self.state[kind] = st        # else: list that kind again from the start
         try:
             previous = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
             self.retry_ids = {(e.get("kind"), e.get("id")) for e in previous.get("errors", []) if e.get("id")}
         except (OSError, ValueError, AttributeError):
             self.retry_ids = set()
 
-    def _save_state(self) -> None:
+    def _save_state(self, kind: str) -> None:
         # no fsync: on ext4 it commits the journal and slows every file creation
         # around it tenfold; a state lost to a power cut only means relisting
-        atomic_write_json(self.out / STATE_FILE, self.state, fsync=False)
+        atomic_write_json(self.out / STATE_DIR / f"{kind}.json",
+                          {**self.state[kind], "fingerprint": self.options.fingerprint()}, fsync=False)
 
     # ------------------------------------------------------------------ records
     def error(self, kind: str, oid: str | None, operation: str, exc: CallError) -> None:
@@ -376,26 +432,30 @@ class Runner:
             counts["checks"] = sum(1 for p in (self.out / "checks").rglob("*") if p.is_file())
         return counts
 
-    def _write_manifest(self, started: str, *, complete: bool) -> dict[str, Any]:
-        key = lambda e: (e["kind"], str(e["id"]), e["operation"])  # noqa: E731
+    def _write_manifest(self, *, complete: bool) -> dict[str, Any]:
+        key = lambda e: (e["kind"], str(e["id"]), e["operation"])
+        with self.lock:
+            errors, warnings = sorted(self.errors, key=key), sorted(self.warnings, key=key)
+            reports = {kind: asdict(r) for kind, r in self.reports.items()}
         manifest = {
             "tool": {"name": "dd2prom", "version": __version__},
             "site": self.site,
             "api_url": self.base_url,
-            "started_at": started,
+            "started_at": self.started,
             "time": _now(),
-            "complete": complete and not self.errors,
+            "complete": complete and not errors,
             "options": {"only": self.options.kinds, "tags": self.options.tags,
                         "ids": len(self.options.ids) if self.options.ids is not None else None,
                         "refresh": self.options.refresh, "usage_months": self.options.usage_months},
             "counts": self.counts(),
-            "run": {kind: asdict(r) for kind, r in self.reports.items()},
+            "run": reports,
             "requests": {"total": self.dd.stats.requests, "retries": self.dd.stats.retries,
                          "rate_limited": self.dd.stats.rate_limited},
-            "errors": sorted(self.errors, key=key),
-            "warnings": sorted(self.warnings, key=key),
+            "errors": errors,
+            "warnings": warnings,
         }
-        atomic_write_json(self.out / MANIFEST, manifest, fsync=False)
+        with self.manifest_lock:          # the two lanes both report progress here
+            atomic_write_json(self.out / MANIFEST, manifest, fsync=False)
         return manifest
 
 
@@ -411,4 +471,4 @@ def _clip(text: str, limit: int = 600) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -16,6 +16,8 @@ import jinja2
 from markupsafe import Markup
 
 from dd2prom import __version__
+from dd2prom.compare import load_comparison
+from dd2prom.compare.render import report_table
 from dd2prom.report import coverage, worklist
 from dd2prom.report.charts import to_svg
 from dd2prom.report.cost import Pricing
@@ -46,6 +48,9 @@ def build(snapshot_dir: Path, converted: Path, name: str, pricing: Pricing, plan
     plan_tables = [worklist.owner_summary(work), work, worklist.unmapped_metrics(items),
                    worklist.deployables(converted, items), worklist.unused(index)]
 
+    comparison = load_comparison(converted)
+    compare_tables = [Table(**report_table(comparison))] if comparison else []
+
     months = usage_months(snapshot.usage().get("summary"))
     usage = current_usage(months, hosts, containers, custom_metrics)
     section: CostSection | None = None
@@ -70,11 +75,12 @@ def build(snapshot_dir: Path, converted: Path, name: str, pricing: Pricing, plan
         "blocking": sum(1 for row in work.rows if row[5] in worklist.BLOCKING),
         "coverage_tables": cov_tables,
         "plan_tables": plan_tables,
+        "compare_tables": compare_tables,
         "cost": section,
         "cost_tables": cost_tables,
         "charts": [{"id": c.id, "title": c.title, "file": f"{c.id}.svg"} for c in section.charts] if section else [],
     }
-    report = Report(name, context, tables=[*cov_tables, *plan_tables, *cost_tables])
+    report = Report(name, context, tables=[*cov_tables, *plan_tables, *compare_tables, *cost_tables])
     if section:
         report.svgs = {f"{c.id}.svg": to_svg(c) for c in section.charts}
     return report

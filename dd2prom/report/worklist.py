@@ -267,7 +267,8 @@ def deployables(converted: Path, items: list[dict[str, Any]]) -> Table:
                 titles.append(path.stem)
         table.rows.append(["Grafana dashboards", len(dashboards), ", ".join(titles) + (" ..." if len(dashboards) > 5 else ""),
                            "grafana/dashboards/ (ConfigMaps in grafana/configmaps/)"])
-    for sub, label in (("servicemonitors", "ServiceMonitors"), ("podmonitors", "PodMonitors"), ("probes", "Probes")):
+    for sub, label in (("servicemonitors", "ServiceMonitors"), ("podmonitors", "PodMonitors"), ("probes", "Probes"),
+                       ("scrapeconfigs", "ScrapeConfigs")):
         files = sorted((root / "scrape" / sub).glob("*.yaml"))
         if files:
             names = [str(((d or {}).get("metadata") or {}).get("name", "")) for f in files for d in _yaml_docs(f)]

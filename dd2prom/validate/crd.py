@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import yaml
 
 
-class _CRDLoader(yaml.SafeLoader):
+class _CRDLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML reads the enum value ``=`` as the YAML 1.1 'value' tag; read it as a string."""
 
 

@@ -65,12 +65,7 @@ def check_rules(root: Path) -> CheckResult:
                     if err:
                         res.ok = False
                         res.details.append(f"{path.relative_to(root)}: {rule.get('alert') or rule.get('record')}: {err}")
-        for start in range(0, len(files), 200):
-            r = tools.promtool_check_rules(files[start:start + 200])
-            if not r.ok:
-                res.ok = False
-                res.details.append(r.output.strip()[-4000:])
-        res.checked = len(files)
+        _run_batched(res, tools.promtool_check_rules, files, 200)
     return res
 
 
@@ -80,13 +75,19 @@ def check_rule_tests(root: Path) -> CheckResult:
     if not tests:
         res.skipped = True
         return res
-    for start in range(0, len(tests), 100):
-        r = tools.promtool_test_rules(tests[start:start + 100])
+    _run_batched(res, tools.promtool_test_rules, tests, 100)
+    return res
+
+
+def _run_batched(res: CheckResult, tool: Callable[[list[Path]], tools.ToolResult], files: list[Path],
+                 size: int) -> None:
+    """Run a promtool command over the files in batches (one process per batch)."""
+    for start in range(0, len(files), size):
+        r = tool(files[start:start + size])
         if not r.ok:
             res.ok = False
             res.details.append(r.output.strip()[-4000:])
-    res.checked = len(tests)
-    return res
+    res.checked = len(files)
 
 
 def _check_one_file(name: str, f: Path, tool: Callable[[Path], tools.ToolResult]) -> CheckResult:

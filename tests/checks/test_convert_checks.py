@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dd2prom.validate.crd import validate_objects
-from dd2prom.validate.verify import check_blackbox, check_rules
+from dd2prom.validate.verify import check_blackbox, check_rule_tests, check_rules
 from tests.checks.helpers import FIXTURES, convert, copy_fixtures, load, objects, snapshot_with
 from tests.support import crd_dir, require_binary
 
@@ -63,9 +63,10 @@ def test_real_tools_accept_the_output(converted):
     require_binary("promtool")
     require_binary("prometheus-blackbox-exporter")
     out, _ = converted
-    bb, rules = check_blackbox(out), check_rules(out)
+    bb, rules, tests = check_blackbox(out), check_rules(out), check_rule_tests(out)
     assert bb.ok and not bb.skipped, bb.details
     assert rules.ok and rules.checked >= 2, rules.details
+    assert tests.ok and tests.checked >= 2, tests.details
 
 
 def test_no_secret_value_is_written(converted):
@@ -291,3 +292,15 @@ def test_tags_become_target_labels(tag, label, status):
     item = CoverageItem("check", "x")
     assert tag_relabelings({"instance": {"tags": [tag]}}, item) == ([label] if label else [])
     assert item.status.value == status
+
+
+def test_exporter_table_is_complete():
+    from dd2prom.convert.checks.exporters import load_table
+
+    table = load_table()
+    assert {"nginx", "redisdb", "postgres", "mysql", "mongo", "rabbitmq", "elastic", "haproxy", "mcache",
+            "kafka_consumer"} <= set(table)
+    for check, spec in table.items():
+        assert spec.get("exporter") and int(spec["port"]) > 0, check
+        if not spec.get("manual"):
+            assert spec.get("connect") and ":" in spec["image"] and not spec["image"].endswith(":latest"), check

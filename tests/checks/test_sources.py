@@ -231,3 +231,15 @@ def test_unrelated_yaml_is_ignored(tmp_path):
     (tmp_path / "broken-ad.yaml").write_text("metadata:\n  annotations:\n    ad.datadoghq.com/x.checks: {\n")
     recs = read_checks_tree(tmp_path)
     assert [(record_id(r), "error" in r) for r in recs] == [("broken-ad.yaml", True)]
+
+
+@pytest.mark.parametrize("text", [
+    "kind: Deployment\nspec: just-a-string\n",
+    "kind: Pod\nmetadata:\n  annotations:\n    ad.datadoghq.com/a.checks: '{\"redisdb\": [1]}'\n",
+    "kind: Deployment\nspec:\n  template:\n    metadata:\n      annotations: [1, 2]\n",
+    "datadog:\n  confd: [not, a, mapping]\n",
+])
+def test_odd_structures_become_error_records(tmp_path, text):
+    (tmp_path / "x.yaml").write_text(text)
+    recs = read_checks_tree(tmp_path)
+    assert all("error" in r for r in recs)

@@ -9,7 +9,7 @@ import pytest
 from dd2prom.convert import ConvertOptions, run_convert
 from dd2prom.emit.yamlio import load_yaml_all
 from dd2prom.validate.crd import validate_objects
-from dd2prom.validate.verify import check_blackbox, check_rules
+from dd2prom.validate.verify import check_blackbox, check_rule_tests, check_rules
 from tests.checks.helpers import FIXTURES, load, objects
 from tests.support import crd_dir, require_binary
 
@@ -96,6 +96,8 @@ def test_output_is_valid(result):
     out, *_ = result
     assert validate_objects(objects(out), crd_dir()) == []
     assert check_blackbox(out).ok and check_rules(out).ok
+    tests = check_rule_tests(out)                    # promtool unit tests of the assertion alerts
+    assert tests.ok and tests.checked == 4, tests.details
 
 
 def test_tests_with_the_same_name_keep_their_own_rules(tmp_path):

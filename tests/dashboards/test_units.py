@@ -13,7 +13,9 @@ from dd2prom.convert.dashboards.units import custom_unit, grafana_unit, metadata
     ("fraction", None, "percentunit"), ("second", None, "s"), ("millisecond", None, "ms"),
     ("microsecond", None, "µs"), ("nanosecond", None, "ns"), ("byte", "second", "binBps"),
     ("bit", "second", "bps"), ("request", "second", "reqps"), ("operation", "second", "ops"),
-    ("error", None, "suffix: errors"), ("query", "second", "suffix: querys/second"),
+    ("error", None, "suffix: errors"), ("query", "second", "suffix: queries/second"),
+    ("key", None, "suffix: keys"), ("kilobyte", "second", "KBs"), ("megabit", "second", "Mbits"),
+    ("packet", "second", "pps"),
     ("packet", "minute", "suffix: packets/minute"), (None, None, None), ("", "second", None),
 ])
 def test_grafana_unit(unit, per, expected):

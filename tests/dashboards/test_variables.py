@@ -61,3 +61,8 @@ def test_label_and_metric_follow_the_queries_that_use_the_variable():
                                 prom_metrics=["node_load1"], labels=["host_label"])]
     variables, _ = build([{"name": "host", "prefix": "host"}], {"host": "host"}, TranslateContext(), translations)
     assert variables[1]["query"] == "label_values(node_load1, host_label)"
+
+
+def test_group_by_variable_is_said():
+    _, notes = build([{"name": "by", "prefix": "service", "type": "group"}], {"by": "by"}, TranslateContext(), [])
+    assert "grouping" in notes[0]

@@ -1,6 +1,7 @@
 """Fault scenarios recorded as vcrpy cassettes against the fake Datadog API.
 
-``python -m tests.export.scenarios`` (re)records tests/export/cassettes/*.yaml;
+``python -m tests.export.scenarios`` (re)records tests/export/cassettes/*.yaml
+(needed after a change to bench/synth_org.py: the tests compare with its output);
 the tests replay them with record_mode "none". Record and replay run the same
 export with the same retry settings, so they make the same requests.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import vcr
 

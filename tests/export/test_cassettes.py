@@ -58,6 +58,8 @@ def test_poisoned_page_is_isolated(tmp_path):
     assert exported(out, "monitors") == expected("monitors", {poisoned})
     [error] = manifest["errors"]
     assert error["kind"] == "monitors" and error["id"] == "offset 12" and error["status"] == 500
+    neighbours = f"after {ORG['monitors'][11]['id']} and before {ORG['monitors'][13]['id']}"
+    assert neighbours in error["message"]
     assert not manifest["complete"]
 
 

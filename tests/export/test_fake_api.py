@@ -170,10 +170,67 @@ def test_resume_after_power_loss_relists_a_kind_with_an_empty_file(tmp_path):
     with serve(FakeDatadog(ORG)) as url:
         run(tmp_path, url, kinds=["monitors"])
         options = ExportOptions(out=tmp_path, kinds=["monitors"], page_size=10)
-        state = {"fingerprint": options.fingerprint(), "kinds": {"monitors": {"complete": True}}}
-        (tmp_path / ".export-state.json").write_text(json.dumps(state))
+        (tmp_path / ".export-state").mkdir()
+        (tmp_path / ".export-state" / "monitors.json").write_text(
+            json.dumps({"fingerprint": options.fingerprint(), "complete": True}))
         victim = tmp_path / "monitors" / f"{ORG['monitors'][7]['id']}.json"
         victim.write_text("")
         manifest = run(tmp_path, url, kinds=["monitors"])
     assert manifest["run"]["monitors"]["written"] == 1
     assert json.loads(victim.read_text())["id"] == ORG["monitors"][7]["id"]
+
+
+@pytest.mark.parametrize("how", ["truncate", "cut"])
+def test_broken_bodies_are_retried_and_never_stored(tmp_path, how):
+    """A 200 whose body is shorter than its Content-Length, or cut mid-JSON, is
+    a transient failure: retried; when it keeps coming, an error and no file."""
+    dash = [f"/api/v1/dashboard/{d['id']}" for d in ORG["dashboards"][:2]]
+    page = "/api/v1/monitor?page=1&page_size=10"
+    fake = FakeDatadog(ORG, faults=Faults(**{how: {dash[0]: 1, dash[1]: 99, page: 1}}))
+    with serve(fake) as url:
+        manifest = run(tmp_path, url, kinds=["monitors", "dashboards"])
+    [error] = manifest["errors"]
+    assert (error["kind"], error["id"], error["operation"]) == ("dashboards", ORG["dashboards"][1]["id"], "fetch")
+    # truncated: the transport sees fewer bytes than announced; cut: the JSON does not parse
+    assert {"truncate": "IncompleteRead", "cut": "not complete JSON"}[how] in error["message"], error["message"]
+    assert manifest["requests"]["retries"] == 2 + 3     # one each for the page and the first dashboard, 3 for the second
+    assert ids(tmp_path, "monitors") == {str(m["id"]) for m in ORG["monitors"]}
+    assert ids(tmp_path, "dashboards") == {d["id"] for d in ORG["dashboards"]} - {ORG["dashboards"][1]["id"]}
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_lost_list_objects_are_listed_again_on_resume(tmp_path):
+    """A run killed after a list lost an object (its page kept failing) lists
+    that kind again on resume instead of trusting the checkpoint."""
+    poisoned = ORG["monitors"][12]["id"]
+    with serve(FakeDatadog(ORG, faults=Faults(poison_monitors=[poisoned]))) as url:
+        bad = run(tmp_path, url, kinds=["monitors"])
+    assert [e["id"] for e in bad["errors"]] == ["offset 12"]
+    options = ExportOptions(out=tmp_path, kinds=["monitors"], page_size=10)
+    (tmp_path / ".export-state").mkdir()
+    (tmp_path / ".export-state" / "monitors.json").write_text(json.dumps(
+        {"fingerprint": options.fingerprint(), "page_size": 10, "offset": 40, "seen": {}, "listed": True,
+         "lost": 1, "complete": False}))
+    (tmp_path / "manifest.json").unlink()       # killed before the manifest
+    with serve(FakeDatadog(ORG)) as url:
+        good = run(tmp_path, url, kinds=["monitors"])
+    assert good["errors"] == [] and str(poisoned) in ids(tmp_path, "monitors")
+
+
+def test_list_entry_kept_for_a_failed_fetch_is_refetched_after_a_kill(tmp_path, monkeypatch):
+    """A synthetics test whose detail failed keeps its list entry; a kill before
+    the manifest records the error must not make that entry look current."""
+    from dd2prom.export import runner
+
+    test = next(t for t in ORG["synthetics"] if t["type"] == "browser")   # its list entry lacks the steps
+    detail = f"/api/v1/synthetics/tests/{test['type']}/{test['public_id']}"
+    with monkeypatch.context() as m:         # killed right before the final manifest and cleanup
+        m.setattr(runner.Runner, "_write_manifest", lambda self, complete: {})
+        m.setattr(runner.shutil, "rmtree", lambda *a, **k: None)
+        with serve(FakeDatadog(ORG, faults=Faults(fail={detail: 99}))) as url:
+            run(tmp_path, url, kinds=["synthetics"])
+    path = tmp_path / "synthetics" / f"{test['public_id']}.json"
+    assert not (tmp_path / "manifest.json").exists() and json.loads(path.read_text()) != test
+    with serve(FakeDatadog(ORG)) as url:
+        manifest = run(tmp_path, url, kinds=["synthetics"])
+    assert manifest["errors"] == [] and json.loads(path.read_text()) == test

@@ -5,7 +5,6 @@ reproduce every monitor, dashboard, SLO and synthetics test, field for field."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from dd2prom.export import parse_only, read_id_file
-from dd2prom.export.client import Redactor, RedactingFilter, RetryPolicy, site_host
+from dd2prom.export.client import RedactingFilter, Redactor, RetryPolicy, site_host
 from dd2prom.export.metric_names import object_queries, query_metrics
 from dd2prom.export.resources.usage import month_range
 from dd2prom.export.runner import _smallest_factor
@@ -24,6 +24,7 @@ from dd2prom.export.runner import _smallest_factor
     ("ap1", "https://api.ap1.datadoghq.com"),
     ("ddog-gov.com", "https://api.ddog-gov.com"),
     ("https://app.datadoghq.eu/", "https://api.datadoghq.eu"),
+    ("api.us3.datadoghq.com", "https://api.us3.datadoghq.com"),
 ])
 def test_site_host(site, host):
     assert site_host(site)[1] == host
@@ -67,10 +68,10 @@ def test_object_queries(kind, obj, queries):
 
 
 @pytest.mark.parametrize("now,months,start,end", [
-    (datetime(2026, 11, 27, tzinfo=timezone.utc), 3, (2026, 8), (2026, 10)),
-    (datetime(2026, 2, 3, tzinfo=timezone.utc), 3, (2025, 11), (2026, 1)),
-    (datetime(2026, 1, 1, tzinfo=timezone.utc), 1, (2025, 12), (2025, 12)),
-    (datetime(2026, 1, 1, tzinfo=timezone.utc), 12, (2025, 1), (2025, 12)),
+    (datetime(2026, 11, 27, tzinfo=UTC), 3, (2026, 8), (2026, 10)),
+    (datetime(2026, 2, 3, tzinfo=UTC), 3, (2025, 11), (2026, 1)),
+    (datetime(2026, 1, 1, tzinfo=UTC), 1, (2025, 12), (2025, 12)),
+    (datetime(2026, 1, 1, tzinfo=UTC), 12, (2025, 1), (2025, 12)),
 ])
 def test_month_range(now, months, start, end):
     s, e = month_range(months, now)
@@ -108,3 +109,76 @@ def test_retry_policy_from_env(monkeypatch):
     p = RetryPolicy.from_env()
     assert (p.attempts, p.base) == (7, 0.25)
     assert 0.125 <= p.backoff(0) <= 0.25 and p.backoff(30) <= p.max_wait
+
+
+def test_rate_gate_spends_the_remaining_budget_then_waits():
+    import time
+
+    from dd2prom.export.client import RateGate
+
+    gate = RateGate()
+    gate.before()                                     # unknown budget: goes
+    gate.after({"X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "0.3"})
+    t0 = time.monotonic()
+    gate.before(), gate.before()                      # the two left in this window
+    assert time.monotonic() - t0 < 0.1
+    gate.after(None), gate.after(None)
+    gate.before()                                     # spent: waits for the reset
+    assert time.monotonic() - t0 >= 0.25
+
+
+@pytest.mark.parametrize("status,transient,attempts", [(500, True, 3), (503, True, 3), (403, False, 1), (400, False, 1)])
+def test_call_errors_are_redacted_and_retried_by_status(status, transient, attempts):
+    from datadog_api_client.exceptions import ApiException
+
+    from dd2prom.export.client import CallError, Datadog
+
+    key = "k3y-that-must-not-leak-0123456789"
+    dd = Datadog("http://127.0.0.1:9", key, "app-" + key, policy=RetryPolicy(attempts=3, base=0))
+    calls = []
+
+    def fail(**_):
+        calls.append(1)
+        exc = ApiException(status=status, reason="Nope")
+        # a long echo whose key straddles the point where messages are shortened
+        exc.body = {"errors": [f"bad key {key}", "x" * 242 + key]}
+        raise exc
+
+    with pytest.raises(CallError) as info:
+        dd.call(fail)
+    assert key[:12] not in str(info.value) and "***" in str(info.value)
+    assert (info.value.status, info.value.transient, len(calls)) == (status, transient, attempts)
+
+
+def test_rate_limits_are_shared_by_name_not_by_endpoint():
+    """Datadog limits per X-RateLimit-Name: endpoints under one name share its
+    budget; another name is not held up by it."""
+    import time
+
+    from dd2prom.export.client import Datadog
+
+    class Resp:
+        def __init__(self, name):
+            self.data, self.status = b"{}", 200
+            self.headers = {"X-RateLimit-Name": name, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "0.4"}
+
+        def release_conn(self):
+            pass
+
+    def list_a(**_):
+        return Resp("shared")
+
+    def list_b(**_):
+        return Resp("shared")
+
+    def list_c(**_):
+        return Resp("other")
+
+    dd = Datadog("http://127.0.0.1:9", "api-key-xxxx", "app-key-xxxx", policy=RetryPolicy(attempts=1))
+    t0 = time.monotonic()
+    dd.call(list_a)                  # learns "shared": nothing left for 0.4 s
+    dd.call(list_c)                  # another limit: not held up
+    assert time.monotonic() - t0 < 0.2
+    dd.call(list_b)                  # first call of b: its limit is not known yet
+    dd.call(list_b)                  # now known to be "shared": waits for the reset
+    assert time.monotonic() - t0 >= 0.35

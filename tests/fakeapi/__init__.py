@@ -12,6 +12,14 @@ with Datadog's X-RateLimit-* headers (429 when exceeded), and injects faults:
 * ``stall``: {path: seconds} → the first request sleeps that long (timeouts)
 * ``hang``: {route: n} → after n requests on a route (``/api/v1/dashboard/{id}``),
   further ones block until :meth:`FakeDatadog.release` (to kill a client mid-run)
+* ``truncate``: {path: n} → the first n answers are 200s whose Content-Length
+  promises the whole body but only half of it is sent before the connection closes
+* ``cut``: {path: n} → the first n answers are 200s with a body cut mid-JSON
+  (Content-Length matches what is sent: only the JSON is broken)
+* ``echo_headers``: [path] → 403 whose body echoes the request headers (keys included)
+* ``chaos``: {"rate": p, "seed": s, "stall": seconds} → each request, with
+  probability p (seeded), gets one of: 500, 429, truncated body, cut body,
+  a stall of the given seconds (0: no stalls)
 
 Run in-process with :func:`serve` (a context manager) or as a process:
 ``python -m tests.fakeapi --port P --monitors N --dashboards N [...]``.
@@ -22,13 +30,15 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench.synth_org import usage_summary
@@ -48,6 +58,28 @@ class Faults:
     forbidden: list[str] = field(default_factory=list)
     stall: dict[str, float] = field(default_factory=dict)
     hang: dict[str, int] = field(default_factory=dict)
+    truncate: dict[str, int] = field(default_factory=dict)
+    cut: dict[str, int] = field(default_factory=dict)
+    echo_headers: list[str] = field(default_factory=list)
+    chaos: dict[str, float] = field(default_factory=dict)
+
+
+CHAOS = ("500", "429", "truncate", "cut", "stall")
+
+
+@dataclass
+class Broken:
+    """A body sent broken: ``truncate`` (short of its Content-Length, then the
+    connection closes) or ``cut`` (valid HTTP, invalid JSON)."""
+
+    body: Any
+    how: str
+
+    def encode(self) -> tuple[bytes, int]:
+        """(bytes to send, Content-Length to announce)."""
+        data = json.dumps(self.body).encode()
+        half = data[:max(1, len(data) // 2)]
+        return half, len(data) if self.how == "truncate" else len(half)
 
 
 @dataclass
@@ -68,8 +100,11 @@ class FakeDatadog:
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.injected: Counter[str] = Counter()      # chaos faults sent, by kind
         self.window = (0, 0)                       # (window index, requests in it)
         self.fail_left = dict(self.faults.fail)
+        self.broken_left = {"truncate": dict(self.faults.truncate), "cut": dict(self.faults.cut)}
+        self.chaos = random.Random(self.faults.chaos.get("seed", 0))
         self.limited_once: set[str] = set()
         self.stalled: set[str] = set()
         self.released = threading.Event()
@@ -109,6 +144,16 @@ class FakeDatadog:
             return 403, limit_headers, {"errors": ["Forbidden"]}
         if method != "GET":
             return 405, limit_headers, {"errors": ["Method not allowed"]}
+        if path in self.faults.echo_headers:
+            return 403, limit_headers, {"errors": [f"Forbidden; request headers: {json.dumps(headers)}"]}
+        chaos = self._chaos()
+        if chaos == "500":
+            return 500, limit_headers, {"errors": ["Internal Server Error (chaos)"]}
+        if chaos == "429":
+            return 429, {**limit_headers, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, \
+                {"errors": ["Rate limit exceeded (chaos)"]}
+        if chaos == "stall":
+            time.sleep(self.faults.chaos.get("stall", 0))
         with self.lock:
             for key in (full, path):
                 if key in self.faults.rate_limit_once and key not in self.limited_once:
@@ -126,7 +171,33 @@ class FakeDatadog:
         if path in self.faults.forbidden:
             return 403, limit_headers, {"errors": ["Forbidden"]}
         status, body = self._route_get(path, query)
+        how = chaos if chaos in ("truncate", "cut") else self._broken(full, path)
+        if how and status == 200:
+            body = Broken(body, how)
         return status, limit_headers, body
+
+    def _broken(self, full: str, path: str) -> str | None:
+        """``truncate`` or ``cut`` when one of those faults is due for this request."""
+        with self.lock:
+            for how, left in self.broken_left.items():
+                for key in (full, path):
+                    if left.get(key, 0) > 0:
+                        left[key] -= 1
+                        return how
+        return None
+
+    def _chaos(self) -> str | None:
+        """The random fault this request gets, if any (``Faults.chaos``)."""
+        rate = self.faults.chaos.get("rate", 0)
+        if not rate:
+            return None
+        with self.lock:
+            if self.chaos.random() >= rate:
+                return None
+            kinds = CHAOS if self.faults.chaos.get("stall") else CHAOS[:-1]
+            how = self.chaos.choice(kinds)
+            self.injected[how] += 1
+            return how
 
     def release(self) -> None:
         """Unblock hung requests and stop hanging new ones."""
@@ -214,7 +285,7 @@ def _route(path: str) -> str:
     if parts[:3] in (["api", "v1", "dashboard"], ["api", "v1", "metrics"]) and len(parts) == 4:
         return "/" + "/".join(parts[:3]) + "/{id}"
     if parts[:4] == ["api", "v1", "synthetics", "tests"] and len(parts) == 6:
-        return "/" + "/".join(parts[:5]) + "/{id}"
+        return "/api/v1/synthetics/tests/{type}/{id}"
     return path
 
 
@@ -222,21 +293,33 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             status, headers, body = fake.handle("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+            if isinstance(body, Broken):
+                data, length = body.encode()
+                self.close_connection = True
+            else:
+                data = json.dumps(body).encode()
+                length = len(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(length))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):   # the client was killed
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass        # a client killed mid-request: nothing to report
+
+    server = Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     return server
 
@@ -245,7 +328,7 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
 def serve(fake: FakeDatadog, port: int = 0) -> Iterator[str]:
     """Serve in a background thread; yields the base URL."""
     server = make_server(fake, port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.synth_org import generate
-from tests.fakeapi import Faults, FakeDatadog, RateLimit, make_server
+from tests.fakeapi import FakeDatadog, Faults, RateLimit, make_server
 
 
 def main() -> None:

@@ -119,7 +119,7 @@ def _assert_valid_output(out: Path, expected: set[tuple[str, str]]) -> None:
     assert not [p for p in out.parent.iterdir() if "staging" in p.name], "staging folder left behind"
 
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=int(__import__("os").environ.get("DD2PROM_FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @FUZZ

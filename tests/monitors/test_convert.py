@@ -113,7 +113,8 @@ def test_threshold_rules(converted):
     assert "ALERTS{" in crit["expr"] and "> 85" in crit["expr"]        # recovery hysteresis
     assert crit["annotations"]["runbook_url"] == "https://runbooks.example/cpu"
     assert crit["annotations"]["recovery_message"].startswith("@slack-ops Back to normal")
-    assert crit["annotations"]["description"].startswith("CPU {{ $value }} on {{ $labels.instance }}")
+    assert crit["annotations"]["description"].startswith(
+        'CPU {{ $value }} on {{ reReplaceAll ":[0-9]+$" "" $labels.instance }}')
     nodata = rules["CPUHighOnNoDatano_data"]
     assert nodata["for"] == "5m" and "unless" in nodata["expr"]
 
@@ -131,16 +132,28 @@ def amtool_routes(out, *labels):
 
 
 @pytest.mark.parametrize("labels,receivers", [
-    (["dd_monitor_id=1", "dd_state=alert", "severity=critical"], "pagerduty-infra,slack-ops"),
-    (["dd_monitor_id=1", "dd_state=warn", "severity=warning"], "slack-ops-warn,slack-ops"),
+    # mentioned only inside {{#is_alert}}/{{#is_warning}}: Datadog does not tell them of the recovery
+    (["dd_monitor_id=1", "dd_state=alert", "severity=critical"], "pagerduty-infra-firing-only,slack-ops"),
+    (["dd_monitor_id=1", "dd_state=warn", "severity=warning"], "slack-ops-warn-firing-only,slack-ops"),
     (["dd_monitor_id=2", "dd_state=alert"], "email-ops@example.com,webhook-audit,team-storage"),
-    (["dd_monitor_id=4", "dd_state=alert"], "opsgenie-web"),
+    (["dd_monitor_id=4", "dd_state=alert"], "opsgenie-web-firing-only"),
     (["dd_monitor_id=99"], "default"),
 ])
 def test_routes_reach_mentioned_receivers(converted, labels, receivers):
     require_binary("amtool")
     out, _ = converted
     assert sorted(amtool_routes(out, *labels).split(",")) == sorted(receivers.split(","))
+
+
+def test_send_resolved_follows_the_recovery_message(converted):
+    """A recovery notification goes to the handles the recovery message mentions."""
+    out, _ = converted
+    am = load_yaml_all((out / "alertmanager" / "alertmanager.yaml").read_text())[0]
+    resolved = {r["name"]: {c["send_resolved"] for k, v in r.items() if k.endswith("_configs") for c in v}
+                for r in am["receivers"]}
+    assert resolved["slack-ops"] == {True} and resolved["email-ops@example.com"] == {True}
+    assert resolved["pagerduty-infra-firing-only"] == {False} and resolved["opsgenie-web-firing-only"] == {False}
+    assert "pagerduty-infra" not in resolved
 
 
 def test_inhibit_and_secrets(converted):

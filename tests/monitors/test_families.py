@@ -55,7 +55,7 @@ def test_forecast_uses_horizon_and_history():
 def test_composite_logic():
     expr = composite.to_promql("( 1 && !2 ) || 3")
     assert promql_error(expr) is None
-    assert expr.startswith("clamp_max(((max(ALERTS{dd_monitor_id=\"1\"")
+    assert expr.startswith('clamp_min(clamp_max((3 * max(ALERTS{dd_monitor_id="1", dd_state="alert"')
     alerts = {r: {"group": [], "status": "exact"} for r in ("1", "2")}
     with pytest.raises(NotConverted) as e:
         composite.convert(spec("composite", "1 && 3"), ctx(monitor_alerts=alerts))
@@ -87,8 +87,12 @@ def test_unsupported_types_say_what_to_use(type_):
 @pytest.mark.parametrize("options,window,want", [
     ({"notify_no_data": True}, 300, 600),
     ({"notify_no_data": True, "no_data_timeframe": 30}, 300, 1800),
-    ({"on_missing_data": "show_and_notify_no_data"}, 900, 1800),
+    # on_missing_data replaces notify_no_data/no_data_timeframe and uses the monitor window
+    # (Datadog's "Migrating to On Missing Data Configuration" guide)
+    ({"on_missing_data": "show_and_notify_no_data"}, 900, 900),
+    ({"on_missing_data": "show_and_notify_no_data", "no_data_timeframe": 30}, 900, 900),
     ({"on_missing_data": "show_no_data"}, 300, None),
+    ({"on_missing_data": "resolve", "notify_no_data": True}, 300, None),
     ({"notify_no_data": False}, 300, None),
 ])
 def test_no_data_timeframe(options, window, want):

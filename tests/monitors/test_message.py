@@ -48,7 +48,7 @@ def test_mentions_per_state_with_conditions():
     alert = msg.mentions(msg.resolve(parts, "alert", None))
     warn = msg.mentions(msg.resolve(parts, "warn", None))
     assert [h for h, _ in alert] == ["slack-ops", "ops@example.com"]
-    assert alert[1][1] == (("host", False, ("db",), False),)
+    assert alert[1][1] == (("host", False, ("db",), False, False),)
     assert [h for h, _ in warn] == ["slack-ops", "pagerduty-db", "ops@example.com"]
 
 
@@ -67,3 +67,12 @@ def test_go_float(value, want):
 def test_templated_handle_is_recognised():
     parts = msg.resolve(msg.parse("@slack-{{host.name}} and @pagerduty-x", VARS, []), "alert", None)
     assert [h for h, _ in msg.mentions(parts)] == ["slack-{{…}}", "pagerduty-x"]
+
+
+def test_host_on_the_instance_label_drops_the_port():
+    """Datadog's {{host.name}} is a host name; the instance label may carry the scrape port."""
+    variables = msg.Variables(labels=lambda t: {"host": "instance"}.get(t), any_label=lambda t: t)
+    parts = msg.parse("on {{host.name}} / {{host}}", variables, [])
+    assert msg.to_go(parts) == ('on {{ reReplaceAll ":[0-9]+$" "" $labels.instance }} / '
+                                '{{ reReplaceAll ":[0-9]+$" "" $labels.instance }}')
+    assert msg.render(parts, {"instance": "10.0.0.5:9100"}, "1") == "on 10.0.0.5 / 10.0.0.5"

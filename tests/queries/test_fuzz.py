@@ -3,6 +3,9 @@ Translation whose PromQL (if any) parses."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,3 +55,14 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 
 def test_non_string_input() -> None:
     assert translate(None).status == Status.ERROR  # type: ignore[arg-type]
+
+
+_GOLDEN = [r["datadog"] for r in yaml.safe_load((Path(__file__).parent / "golden.yaml").read_text())
+           if "queries" not in r]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_GOLDEN), st.integers(0, 400), st.sampled_from(_PIECES), st.integers(0, 2), st.booleans())
+def test_mutated_golden_queries_never_raise(query: str, at: int, piece: str, ctx: int, monitor: bool) -> None:
+    at = min(at, len(query))
+    _check(translate(query[:at] + piece + query[at:], monitor=monitor, ctx=_CTX[ctx]))

@@ -105,3 +105,34 @@ def test_histogram_parts_through_translate() -> None:
 def test_blackbox_labels() -> None:
     r = translate("avg:network.http.response_time{instance:shop} by {url}")
     assert r.promql == 'avg by (instance) (probe_duration_seconds{check_name="shop"})' and r.status.value == "exact"
+
+
+def test_generated_table_is_up_to_date() -> None:
+    """mappings/metrics.yaml is what scripts/gen_mappings.py makes of the reference maps."""
+    import importlib.util
+
+    from dd2prom.resources import mappings_dir
+    from tests.support import shared_dir
+
+    ref = shared_dir("reference", "metric-maps")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_mappings.py"
+    spec = importlib.util.spec_from_file_location("gen_mappings", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    assert module.render(ref) == (mappings_dir() / "metrics.yaml").read_text()
+
+
+def test_every_mapping_row_translates_to_valid_promql() -> None:
+    """Each shipped row, with a scope, groups, a join tag and a monitor window, gives PromQL that parses."""
+    from dd2prom.validate.promql import promql_error
+
+    mappings = load_mappings(None)
+    failures = []
+    for name in mappings.metrics:
+        for query, monitor in ((f"sum:{name}{{env:x,kube_deployment:a}} by {{host}}", False),
+                               (f"max(last_10m):p95:{name}{{*}} by {{host}} > 1", True),
+                               (f"sum(last_10m):sum:{name}{{*}}.as_count() > 1", True)):
+            r = translate(query, monitor=monitor, ctx=TranslateContext(target="monitor" if monitor else "plain"))
+            if r.status.value == "error" or (r.promql and promql_error(r.promql)):
+                failures.append((query, r.error))
+    assert not failures, failures[:5]

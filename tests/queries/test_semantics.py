@@ -52,6 +52,10 @@ CASES = [
          {'node_load1{instance="a"}': "10 0 10 0 10 0 10 0 10 0 10 0 10",
           'node_load1{instance="b"}': "0 10 0 10 0 10 0 10 0 10 0 10 0"},
          "10m30s", [("{}", 10)], target="monitor"),
+    # arithmetic without as_count: Datadog divides point by point, then averages over the window:
+    # a/b at minutes 6..10 = 1,1,1,1,0.25 → 0.85 (not avg(a)/avg(b) = 0.625)
+    Case("monitor window over arithmetic (classic path)", "avg(last_5m):avg:my.a{*} / avg:my.b{*} > 0",
+         {"my_a": "1+0x12", "my_b": "1 1 1 1 1 1 1 1 1 1 4 4 4"}, "10m30s", [("{}", 0.85)], target="monitor"),
     # a count metric with 10 events a minute: the 5-minute sum is 50
     Case("as_count on a counter sums the window", "sum(last_5m):sum:my.app.errors{*}.as_count() > 0",
          {"my_app_errors_total": "0+10x20"}, "10m30s", [("{}", 50)], target="monitor",
@@ -89,20 +93,36 @@ CASES = [
          {'my_gauge{instance="web-1:9100"}': "1+0x10", 'my_gauge{instance="web-2:9100"}': "2+0x10",
           'my_gauge{instance="db-1:9100"}': "4+0x10"},
          "5m30s", [("{}", 1)]),
-    # default_zero with no data at all: 0
-    Case("default_zero with no data", "default_zero(sum:my.app.errors{*}.as_count())",
-         {"other_metric": "1+0x10"}, "5m30s", [("{}", 0)], metadata={"my.app.errors": COUNT}),
+    # default_zero outside dashboards: no effect when the window holds no point at all (Datadog's
+    # documented monitor behaviour), 0 when the series reported in the window but the count has no value
+    Case("default_zero with no data has no effect", "default_zero(sum:my.app.errors{*}.as_count())",
+         {"other_metric": "1+0x10"}, "5m30s", [], metadata={"my.app.errors": COUNT}),
+    Case("default_zero fills a sparse series", "default_zero(sum:my.gauge{*})",
+         {"my_gauge": "3 3 3 3 3 stale"}, "7m30s", [("{}", 0)]),
     # default_zero keeps real values
     Case("default_zero with data", "default_zero(sum:my.gauge{*})", {"my_gauge": "3+0x10"}, "5m30s", [("{}", 3)]),
-    # fill(zero) per group: group b stopped reporting 6 minutes ago → 0, group a keeps its value
+    # fill(zero) per group fills gaps of up to 300 s (Datadog's default limit): group b went stale
+    # 2.5 minutes ago → 0, group c 10 minutes ago → no value, group a keeps its value
     Case("fill zero keeps groups", "sum:my.gauge{*} by {host}.fill(zero)",
-         {'my_gauge{instance="a"}': "4+0x20", 'my_gauge{instance="b"}': "5+0x5"},
+         {'my_gauge{instance="a"}': "4+0x20", 'my_gauge{instance="b"}': "5+0x12 stale",
+          'my_gauge{instance="c"}': "6+0x5 stale"},
          "15m30s", [('{instance="a"}', 4), ('{instance="b"}', 0)]),
+    # fill(zero, 600): c's 10-minute-old gap is filled too
+    Case("fill zero limit", "sum:my.gauge{*} by {host}.fill(zero, 600)",
+         {'my_gauge{instance="b"}': "5+0x12 stale", 'my_gauge{instance="c"}': "6+0x6 stale"},
+         "15m30s", [('{instance="b"}', 0), ('{instance="c"}', 0)]),
     # top 1 by mean over the window: a has the higher mean (8) though b is higher now (5 > 0)
     Case("top ranks over the window", "top(avg:my.gauge{*} by {host}, 1, 'mean', 'desc')",
          {'my_gauge{instance="a"}': "10 10 10 10 10 10 10 10 10 10 0",
           'my_gauge{instance="b"}': "1 1 1 1 1 1 1 1 1 1 5"},
          "10m30s", [('{instance="a"}', 0)]),
+    # top_offset skips the first ranked series: by mean c (9) > a (5) > b (1) → offset 1, limit 1 → a
+    Case("top_offset", "top_offset(avg:my.gauge{*} by {host}, 1, 'mean', 'desc', 1)",
+         {'my_gauge{instance="a"}': "5+0x10", 'my_gauge{instance="b"}': "1+0x10", 'my_gauge{instance="c"}': "9+0x10"},
+         "5m30s", [('{instance="a"}', 5)]),
+    # log10 of 0 is not finite: Datadog reads it as null (no point), PromQL would give -Inf
+    Case("log10 drops non-positive values", "log10(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "100+0x10", 'my_gauge{instance="b"}': "0+0x10"}, "5m30s", [('{instance="a"}', 2)]),
     # week_before: the value 168 hours earlier (hourly points; evaluated 2 minutes after one)
     Case("week_before offsets", "week_before(avg:my.gauge{*})", {"my_gauge": "0+1x200"}, "170h2m", [("{}", 2)],
          interval="1h"),
@@ -114,6 +134,14 @@ CASES = [
          {'my_app_latency_bucket{le="0.1"}': "0+10x20", 'my_app_latency_bucket{le="1"}': "0+10x20",
           'my_app_latency_bucket{le="+Inf"}': "0+10x20"},
          "10m30s", [("{}", 0.05)], metadata={"my.app.latency": {"type": "distribution"}}),
+    # percentile(last_5m):p95 is the 95th percentile of every value in the window: 30 fast values
+    # (le 0.1) in minutes 6..9 and 10 slow ones (0.1..1) in minute 10 → rank 38 of 40 falls in the slow
+    # bucket: 0.1 + 0.9 * 8/10 = 0.82 (a median of per-minute p95s would be 0.095)
+    Case("percentile monitor over a distribution", "percentile(last_5m):p95:my.app.latency{*} > 0",
+         {'my_app_latency_bucket{le="0.1"}': "0+10x9 90", 'my_app_latency_bucket{le="1"}': "0+10x10",
+          'my_app_latency_bucket{le="+Inf"}': "0+10x10"},
+         "10m30s", [("{}", 0.8200000000000001)], target="monitor",  # 0.82 in float arithmetic
+         metadata={"my.app.latency": {"type": "distribution"}}),
     # avg of a distribution = sum / count: values of 0.2 each
     Case("distribution avg", "avg:my.app.latency{*}",
          {"my_app_latency_sum": "0+2x20", "my_app_latency_count": "0+10x20"},
@@ -121,9 +149,25 @@ CASES = [
     # change over 1h of the 5-minute average: 68 - 8 = 60
     Case("change monitor", "change(avg(last_5m),last_1h):avg:my.gauge{*} > 0",
          {"my_gauge": "0+1x80"}, "70m30s", [("{}", 60)], target="monitor"),
-    # pct_change: (68 - 8) / 8 * 100 = 750
+    # pct_change is the percentage point by point, then averaged over the window (Datadog's change
+    # alert): minutes 66..70 against 6..10 → 1000, 857.14, 750, 666.67, 600 → 774.76 (not 750,
+    # the change of the averages)
     Case("pct_change monitor", "pct_change(avg(last_5m),last_1h):avg:my.gauge{*} > 0",
-         {"my_gauge": "0+1x80"}, "70m30s", [("{}", 750)], target="monitor"),
+         {"my_gauge": "0+1x80"}, "70m30s",
+         [("{}", sum((m - (m - 60)) / (m - 60) * 100 for m in range(66, 71)) / 5)], target="monitor"),
+    # change(max): the max over the window of the point-wise change: restarts jump by 10 at minute 8,
+    # and had jumped by 10 at minute 2 → max of x(t) - x(t-5m) over minutes 6..10 is 10 (the change of
+    # the maximums, 10 - 10, would be 0 and miss the restart)
+    Case("change max is the max of point-wise changes", "change(max(last_5m),last_5m):max:my.gauge{*} > 0",
+         {"my_gauge": "0 0 10 10 10 10 10 10 20 20 20"}, "10m30s", [("{}", 10)], target="monitor"),
+    # pct_change where the value an hour earlier was 0: minutes 61..63 (base 0) are left out, not +Inf;
+    # minutes 64, 65 go from 2 to 3 → 50
+    Case("pct_change skips a zero base", "pct_change(max(last_5m),last_1h):avg:my.gauge{*} > 0",
+         {"my_gauge": "0 0 0 0 2 2 1+0x57 3 3"}, "65m30s", [("{}", 50)], target="monitor"),
+    # last(last_5m) of a count: the count of the last interval (10 a minute), not of the whole window (50)
+    Case("last of as_count is the last interval", "last(last_5m):sum:my.app.errors{*}.as_count() > 0",
+         {"my_app_errors_total": "0+5x40"}, "10m30s", [("{}", 10)], target="monitor",
+         metadata={"my.app.errors": COUNT}, interval="30s"),
     # arithmetic with a constant and between grouped/ungrouped queries
     Case("grouped / ungrouped", "sum:my.gauge{*} by {host} / sum:my.other{*}",
          {'my_gauge{instance="a"}': "4+0x10", 'my_gauge{instance="b"}': "6+0x10", "my_other": "2+0x10"},
@@ -136,6 +180,32 @@ CASES = [
     # diff() runs per series before the space aggregation: max(+10, 0) = 10, not max(110, 50) - max(100, 50) = 0
     Case("diff per series", "diff(max:my.gauge{*})",
          {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)]),
+    # the same in a formula over a named query: diff(query1) is still per series
+    Case("diff per series in a formula", "diff(query1)",
+         {'my_gauge{instance="a"}': "10+10x20", 'my_gauge{instance="b"}': "50+0x20"}, "10m30s", [("{}", 10)],
+         formula={"query1": "max:my.gauge{*}"}),
+    # derivative() is diff/dt: a gauge rising by 6 a minute → 0.1 per second, also averaged over a
+    # monitor window (PromQL's deriv over a one-step subquery would return nothing here)
+    Case("derivative", "derivative(avg:my.gauge{*})", {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)]),
+    Case("derivative in a monitor window", "avg(last_5m):derivative(avg:my.gauge{*}) > 0",
+         {"my_gauge": "0+6x20"}, "10m30s", [("{}", 0.1)], target="monitor"),
+    # count_nonzero counts the groups that are not 0: 1 of 2, and 0 (not no data) when every group is 0
+    Case("count_nonzero", "count_nonzero(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "0+0x10", 'my_gauge{instance="b"}': "3+0x10"}, "5m30s", [("{}", 1)]),
+    Case("count_nonzero of zeros is 0", "count_nonzero(sum:my.gauge{*} by {host})",
+         {'my_gauge{instance="a"}': "0+0x10", 'my_gauge{instance="b"}': "0+0x10"}, "5m30s", [("{}", 0)]),
+    # env/service on cAdvisor series come from the pods' tags.datadoghq.com/* labels on kube_pod_labels;
+    # the scrape's own service="kubelet" label does not leak into the groups
+    Case("service through kube_pod_labels", "sum:kubernetes.memory.usage{env:prod} by {service}",
+         {'container_memory_usage_bytes{namespace="a",pod="p1",container="c",service="kubelet"}': "100+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p2",container="c",service="kubelet"}': "50+0x10",
+          'container_memory_usage_bytes{namespace="a",pod="p3",container="c",service="kubelet"}': "7+0x10",
+          'kube_pod_labels{namespace="a",pod="p1",label_tags_datadoghq_com_env="prod",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p2",label_tags_datadoghq_com_env="prod"}': "1+0x10",
+          'kube_pod_labels{namespace="a",pod="p3",label_tags_datadoghq_com_env="dev",'
+          'label_tags_datadoghq_com_service="checkout"}': "1+0x10"},
+         "5m30s", [('{service="checkout"}', 100), ("{}", 50)]),
     # kube_deployment on cAdvisor series comes through kube-state-metrics' owner metrics:
     # web = 0.5 + 1 cores; the StatefulSet pod has no deployment (Datadog's N/A group) → label absent
     Case("deployment through owner join", "sum:kubernetes.cpu.usage.total{*} by {kube_deployment}",
@@ -154,6 +224,10 @@ CASES = [
           'kube_pod_owner{namespace="a",pod="db-0",owner_kind="StatefulSet",owner_name="db"}': "1+0x20",
           'kube_pod_owner{namespace="a",pod="web-1",owner_kind="ReplicaSet",owner_name="web-5d9"}': "1+0x20"},
          "10m30s", [("{}", 3)]),
+    # kube_cluster_name on a single-cluster Prometheus (no cluster label): the alert still sees the data
+    Case("cluster filter on a single-cluster server", "max:system.load.1{kube_cluster_name:prod-eks}",
+         {'node_load1{instance="a"}': "3+0x10", 'node_load1{instance="b",cluster="dev"}': "9+0x10"},
+         "5m30s", [("{}", 3)]),
     # an explicit window (SLO recording rules): 30 minutes of 10/min = 300
     Case("explicit window as_count", "sum:my.app.errors{*}.as_count()", {"my_app_errors_total": "0+10x60"},
          "40m30s", [("{}", 300)], metadata={"my.app.errors": COUNT}, window="30m"),

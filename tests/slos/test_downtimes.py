@@ -57,6 +57,43 @@ def test_every_downtime_in_ledger(converted):
     assert ctx.ledger.get("downtime", "7").name == "Broken"
 
 
+def test_notification_options_are_noted(tmp_path):
+    dt = dict(F.DOWNTIMES[0], id=99, mute_first_recovery_notification=True)
+    v2 = {"data": {"id": "v2x", "type": "downtime", "attributes": {
+        "scope": "*", "monitor_identifier": {"monitor_id": 101}, "notify_end_states": [],
+        "schedule": {"start": "2026-12-04T11:00:00Z", "end": "2026-12-04T13:00:00Z"}}}}
+    snap = Snapshot.open(F.write_snapshot(tmp_path / "snap", [], F.PLAIN_MONITORS, [dt, v2]))
+    out = OutputDir(tmp_path / "out")
+    ctx = ConvertContext(snapshot=snap, out=out, options=ConvertOptions())
+    ctx.shared["now"] = NOW
+    downtimes.run(snap, ctx)
+    assert "mute_first_recovery_notification" in ctx.ledger.get("downtime", "99").notes[0]
+    assert ctx.ledger.get("downtime", "v2x").status is Status.APPROXIMATE
+    out.abort()
+
+
+def test_terraform_shapes(tmp_path):
+    """What `dd2prom export --from-terraform` writes: datadog_downtime (v1 fields, no id) and
+    datadog_downtime_schedule (v2 attributes, no id; a recurrence without start starts now)."""
+    tf_v1 = {"scope": ["env:prod"], "monitor_id": 101, "start": F.NOW_EPOCH + 3600, "end": F.NOW_EPOCH + 7200,
+             "timezone": "UTC"}
+    tf_v2 = {"type": "downtime", "attributes": {
+        "scope": "env:prod", "monitor_identifier": {"monitor_tags": ["team:core"]},
+        "schedule": {"recurrences": [{"duration": "1h", "rrule": "FREQ=DAILY"}], "timezone": "UTC"}}}
+    snap = Snapshot.open(F.write_snapshot(tmp_path / "snap", [], F.PLAIN_MONITORS, [tf_v1, tf_v2]))
+    out = OutputDir(tmp_path / "out")
+    ctx = ConvertContext(snapshot=snap, out=out, options=ConvertOptions())
+    ctx.shared["now"] = NOW
+    downtimes.run(snap, ctx)
+    v1, v2 = ctx.ledger.get("downtime", "0"), ctx.ledger.get("downtime", "1")
+    assert (v1.type, v1.status, v1.outputs) == ("one-time", Status.EXACT, ["alertmanager/silences/0.json"])
+    assert (v2.type, v2.status) == ("recurring", Status.EXACT)
+    am = ctx.shared["alertmanager"]
+    assert am.time_intervals["downtime-1"] == [
+        {"times": [{"start_time": "12:00", "end_time": "13:00"}], "location": "UTC"}]
+    out.abort()
+
+
 def test_silence_files(converted):
     _, out = converted
     assert sorted(p.name for p in (out / "alertmanager/silences").iterdir()) == sorted(["1.json", f"{V2A}.json"])

@@ -262,3 +262,23 @@ def test_raw_counters_give_the_error_ratio(tmp_path):
                             "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}]}))
     r = subprocess.run(["promtool", "test", "rules", str(f)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_slo_alert_monitor_windows_are_recorded(tmp_path, fake_transpiler):
+    require_binary("promtool")
+    mon = dict(F.BURN_MONITOR, id=5009, name="Slow burn",
+               query=f'burn_rate("{F.METRIC_SLO["id"]}").over("7d").long_window("12h") > 2',
+               options={"thresholds": {"critical": 2}})
+    _, out = convert(tmp_path, [F.METRIC_SLO], [mon])
+    rules = (out / "prometheus/rule-files/slo-checkout-availability.rules.yaml").read_text()
+    assert "record: slo:sli_error:ratio_rate12h" in rules and "ratio_rate1h{" in rules
+    assert "(2 * 0.001)" in rules   # the 7d target of the SLO (99.9%)
+    _promtool_all(out, "slo-*")
+
+
+def test_template_text_in_names_prints_verbatim(tmp_path, fake_transpiler):
+    require_binary("promtool")
+    slo = dict(F.METRIC_SLO, name="Checkout {{ $labels.x }} {{", tags=["team:{{pay}}"])
+    ctx, out = convert(tmp_path, [slo], [])
+    assert ctx.ledger.get("slo", slo["id"]).status is Status.APPROXIMATE
+    _promtool_all(out, "slo-*")   # the expected annotations are the raw text

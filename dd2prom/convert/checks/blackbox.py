@@ -36,11 +36,8 @@ def status_codes(pattern: Any) -> list[int] | None:
 
 
 def seconds(v: Any, default: float = 10) -> str:
-    try:
-        s = float(v) if v not in (None, "") else default
-    except (TypeError, ValueError):
-        s = default
-    s = max(0.1, s)
+    s = common.number(v)
+    s = max(0.1, default if s is None else s)
     return f"{int(s)}s" if float(s).is_integer() else f"{int(s * 1000)}ms"
 
 
@@ -127,7 +124,9 @@ def probe_rules(ctx: ConvertContext, item: CoverageItem, rule_file: str, title: 
     sel = _selector(probe)
     labels = {"source": "datadog", **(extra_labels or {})}
     rules = []
-    base = re.sub(r"[^A-Za-z0-9]+", " ", title).title().replace(" ", "")[:60] or "Probe"
+    base = re.sub(r"[^A-Za-z0-9]+", " ", title).title().replace(" ", "")[:60]
+    if not base[:1].isalpha():  # alert names are metric names: no leading digit
+        base = "Probe" + base
     if max_duration is not None:
         rules.append({"alert": f"{base}ResponseTimeTooHigh",
                       "expr": f"probe_duration_seconds{{{sel}}} >= {max_duration:g}",
@@ -140,14 +139,50 @@ def probe_rules(ctx: ConvertContext, item: CoverageItem, rule_file: str, title: 
                       "expr": f"probe_ssl_earliest_cert_expiry{{{sel}}} - time() < {days:g} * 86400",
                       "labels": {**labels, "severity": severity},
                       "annotations": {"summary": f"{title}: TLS certificate expires in less than {days:g} days",
-                                      "description": "Certificate of {{ $labels.instance }} expires in "
-                                                     "{{ $value | humanizeDuration }}."}})
+                                      "description": "Certificate of {{ $labels.instance }} expires within "
+                                                     f"{days:g} days."}})
     if not rules:
         return
     name = k8s.dns_name(rule_file)
-    obj = k8s.monitoring("PrometheusRule", name, {"groups": [{"name": rule_file, "rules": rules}]},
+    group = {"name": rule_file, "rules": rules}
+    obj = k8s.monitoring("PrometheusRule", name, {"groups": [group]},
                          namespace=ctx.options.namespace, labels={"release": ctx.options.release_label})
     item.outputs.append(ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", obj))
+    item.outputs.append(ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": [group]}))
+    item.outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", rule_tests(name, rules, probe)))
+
+
+def rule_tests(name: str, rules: list[dict[str, Any]], probe: dict[str, Any]) -> dict[str, Any]:
+    """promtool unit tests: each alert stays silent on a healthy probe and fires on a
+    failing one, after its `for:` (verify runs them with `promtool test rules`)."""
+    series_labels = f'{{job="{common.promql_string(probe["job"])}", instance="{common.promql_string(probe["instance"])}"}}'
+    tests = []
+    for rule in rules:
+        hold = int(rule.get("for", "0s")[:-1])
+        steps = -(-hold // 60) + 3                           # minutes of input, enough to pass `for:`
+        if rule["alert"].endswith("ResponseTimeTooHigh"):
+            limit = float(rule["expr"].rsplit(">= ", 1)[1])
+            metric, ok, bad = "probe_duration_seconds", limit / 2, limit * 2
+            values = f"{ok:g} " + " ".join([f"{bad:g}"] * steps)
+            description = f"Probe of {probe['instance']} took {bad:g}s."
+        else:
+            days = float(rule["expr"].rsplit("< ", 1)[1].split(" *")[0])
+            metric = "probe_ssl_earliest_cert_expiry"
+            # expiry far away at t=0, then a certificate expiring in half the threshold
+            values = f"{days * 86400 * 4:g} " + " ".join(
+                f"{60 * (i + 1) + days * 43200:g}" for i in range(steps))
+            description = rule["annotations"]["description"].replace("{{ $labels.instance }}", probe["instance"])
+        fired_at = 1 + -(-hold // 60)
+        expected = {"exp_labels": {**rule["labels"], "job": probe["job"], "instance": probe["instance"]},
+                    "exp_annotations": {"summary": rule["annotations"]["summary"], "description": description}}
+        checks = [{"eval_time": "0m", "alertname": rule["alert"], "exp_alerts": []}]
+        if hold:  # still pending one minute before `for:` has passed
+            checks.append({"eval_time": f"{fired_at - 1}m", "alertname": rule["alert"], "exp_alerts": []})
+        checks.append({"eval_time": f"{fired_at}m", "alertname": rule["alert"], "exp_alerts": [expected]})
+        tests.append({"name": f"{rule['alert']}: silent when healthy, fires when failing", "interval": "1m",
+                      "input_series": [{"series": metric + series_labels, "values": values}],
+                      "alert_rule_test": checks})
+    return {"rule_files": [f"../rule-files/{name}.rules.yaml"], "evaluation_interval": "1m", "tests": tests}
 
 
 # -- agent network checks -----------------------------------------------------------
@@ -162,6 +197,9 @@ def _probe_address(rec: dict[str, Any], item: CoverageItem, host: str, port: Any
     if host != common.POD_HOST:
         return t.address, None
     if t.kind == "service":
+        if rec.get("ad_scope") == "endpoints":
+            item.note("An endpoints check probed every pod behind the Service; the probe goes through the "
+                      "Service address (one backend per probe).", Status.APPROXIMATE)
         return t.address, (t.namespace, t.service["name"])
     svc = k8s.dns_name(common.workload_name(rec))
     ns = t.namespace or "default"
@@ -233,9 +271,13 @@ def _cert_expiry(ctx: ConvertContext, item: CoverageItem, name: str, title: str,
         return
 
     def days(d_key: str, s_key: str, default: float) -> float:
-        if inst.get(s_key) not in (None, ""):
-            return float(inst[s_key]) / 86400
-        return float(inst.get(d_key) or default)
+        for key, scale in ((s_key, 86400), (d_key, 1)):
+            if inst.get(key) not in (None, ""):
+                value = common.number(inst[key])
+                if value is None:
+                    raise common.NeedsManual(f"`{key}` is not a number")
+                return value / scale
+        return default
     cert = [("warning", days("days_warning", "seconds_warning", CERT_WARNING_DAYS)),
             ("critical", days("days_critical", "seconds_critical", CERT_CRITICAL_DAYS))]
     probe_rules(ctx, item, f"checks-{name}", title, probe, cert_days=cert)

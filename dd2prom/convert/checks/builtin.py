@@ -64,8 +64,14 @@ def applies(rec: dict[str, Any]) -> bool:
     return rec.get("check") in COLLECTED_BY
 
 
+CONTROL_PLANE = {"etcd", "kube_controller_manager", "kube_scheduler"}
+
+
 def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> None:
     what = COLLECTED_BY[rec["check"]]
     item.note(f"Already collected by kube-prometheus-stack: {what}; no scrape object written.")
+    if rec["check"] in CONTROL_PLANE:
+        item.note("Managed control planes (EKS, GKE, AKS) do not expose this component to in-cluster "
+                  "Prometheus; the chart's ServiceMonitor only finds it on self-managed clusters.")
     item.extra["exporter"] = "kube-prometheus-stack"
     item.extra["scrape_object"] = "none (kube-prometheus-stack)"

@@ -50,6 +50,14 @@ class Target:
         return f"{self.scheme}://{self.address}{self.path}"
 
 
+def number(value: Any) -> float | None:
+    """A numeric setting, or None when it is missing or not a number."""
+    try:
+        return float(value) if value not in (None, "") and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def interval(rec: Record) -> str:
     for src in (rec.get("instance") or {}, rec.get("init_config") or {}):
         v = src.get("min_collection_interval")
@@ -178,6 +186,10 @@ def _service_level(rec: Record, svc: dict[str, Any], port: Any, scheme: str, pat
                if str(p.get("port")) == str(port) or (scope == "endpoints" and str(p.get("targetPort")) == str(port))),
               None)
     t = Target("service", f"{svc['name']}.{ns}.svc", port, scheme, path, ns, dict(svc, matched_port=sp) if sp else svc)
+    if scope == "service":
+        t.notes.append(("A cluster check on the Service's IP reached one backend per run; a ServiceMonitor "
+                        "scrapes every pod behind it (probes and exporters still use the Service address).",
+                        Status.EXACT))
     if scope not in ("service", "endpoints"):
         t.notes.append((f"The Agent ignores `{scope}.*` annotations on a Service (it reads service.* and "
                         "endpoints.* there), so this check probably never ran; converted as a check on the "

@@ -99,7 +99,7 @@ def _connection(ctx, item, rec, spec) -> tuple[list[common.Target], dict[str, st
 
 def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> None:
     spec = table_for(ctx)[rec["check"]]
-    item.extra["exporter"] = f"{spec['exporter']} ({spec['image']})"
+    item.extra["exporter"] = f"{spec['exporter']} ({spec['image']})" if spec.get("image") else spec["exporter"]
     if spec.get("note"):
         item.note(spec["note"])
     if spec.get("manual"):

@@ -102,10 +102,9 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     target = common.locate(rec, item, host, port, scheme, path)
     name = common.unique_name(ctx, common.object_base(rec))
     endpoint: dict[str, Any] = {"path": path, "scheme": scheme, "interval": common.interval(rec)}
-    if inst.get("timeout"):
-        t = float(inst["timeout"])
-        if t < float(endpoint["interval"][:-1]):
-            endpoint["scrapeTimeout"] = f"{int(t) if t.is_integer() else t}s"
+    t = common.number(inst.get("timeout"))
+    if t and 0 < t < float(endpoint["interval"][:-1]):
+        endpoint["scrapeTimeout"] = f"{int(t)}s" if t.is_integer() else f"{int(t * 1000)}ms"
     if "?" in path:
         p, _, query = path.partition("?")
         endpoint["path"] = p

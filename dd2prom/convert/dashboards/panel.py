@@ -19,7 +19,14 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
 # Datadog widget time spans → Grafana relative times (panel.timeFrom).
 _SPAN_UNITS = {"minute": "m", "hour": "h", "day": "d", "week": "w", "month": "M", "year": "y"}
-_LIVE_SPANS = {"1mo": "30d", "3mo": "90d", "6mo": "180d", "1y": "365d"}
+_LIVE_SPANS = {"1mo": "30d", "3mo": "90d", "6mo": "180d", "1y": "365d",
+               "week_to_date": "now/w", "month_to_date": "now/M"}
+# Panel minimum interval when a query sums per-interval counts
+# (``increase(x[$__interval])``, Datadog's ``.as_count()``): the window must hold
+# at least two samples at kube-prometheus-stack's 30 s scrape interval, or the
+# bars are empty on short time ranges. Non-overlapping windows keep the bars'
+# sum equal to the total, which ``$__rate_interval`` would not.
+MIN_COUNT_INTERVAL = "1m"
 
 
 @dataclass
@@ -89,6 +96,8 @@ def panel(wc: WidgetContext, type_: str, options: dict[str, Any], *, defaults: d
     if targets is not None:
         p["datasource"] = DATASOURCE
         p["targets"] = targets
+        if any("[$__interval]" in str(t.get("expr")) for t in targets):
+            p["interval"] = MIN_COUNT_INTERVAL
     if transformations:
         p["transformations"] = transformations
     span = time_from(d.get("time"), wc)

@@ -11,11 +11,13 @@ Three shapes, chosen by the widget converter:
 
 * ``range``   — graphs: range queries, one point per ``$__interval``.
 * ``reduce``  — one number per series from a range query, reduced by Grafana
-  (``reduceOptions.calcs``) the way Datadog's aggregator reduces it.
+  (``reduceOptions.calcs``) the way Datadog's aggregator reduces it (query
+  values; those with a formula over several queries use ``instant``).
 * ``instant`` — tables, top lists, pies: one instant query whose value is the
   aggregator over the dashboard range, computed by Prometheus
   (``avg_over_time((expr)[$__range:$__interval])``), so Grafana joins and sorts
-  real values.
+  real values. A formula over several queries reduces each query first, as
+  Datadog computes scalar formulas (``sum(a)/sum(b)``, not a sum of ratios).
 
 Every translation is recorded on the widget's coverage row: ``promql`` and
 ``queries`` (parallel lists, for the compare helper), ``untranslated`` for
@@ -82,6 +84,17 @@ def translate_widget(wc: WidgetContext, shape: str, requests: Any = None, sort: 
     if len(rt.series) < minimum:
         raise NoQuery(NoQuery.MESSAGE)
     return rt
+
+
+def combines_queries(requests: Any) -> bool:
+    """Whether a formula of these requests combines several queries (a scalar
+    widget then reduces each query in PromQL; see :meth:`RequestTranslator._reduce_each`)."""
+    for req in dicts([requests] if isinstance(requests, dict) else requests):
+        names = [str(q.get("name")) for q in dicts(req.get("queries"))]
+        for f in dicts(req.get("formulas")):
+            if isinstance(f.get("formula"), str) and sum(_mentions(f["formula"], n) for n in names) > 1:
+                return True
+    return False
 
 
 def label_for_tag(tctx: TranslateContext, tag: str) -> str:
@@ -173,16 +186,13 @@ class RequestTranslator:
                                     f"query {n} reads {q.get('data_source')} data, which Prometheus does not hold"))
                 continue
             texts = {n: query_text(q) for n, q in used.items()}
-            aggregators = {str(q.get("aggregator") or "avg") for q in used.values()}
-            if len(aggregators) > 1:
-                self.wc.note(f"Formula {formula!r} reduces its queries with different aggregators "
-                             f"({', '.join(sorted(aggregators))}); Grafana reduces the formula's result with one.",
-                             Status.APPROXIMATE)
-            self._one(req, f, formula, texts, sorted(aggregators)[0] if aggregators else "avg")
+            # each query's aggregator (scalar widgets reduce every query, then apply the formula)
+            per_query = {n: str(q.get("aggregator") or "avg") for n, q in used.items()}
+            self._one(req, f, formula, texts, min(per_query.values(), default="avg"), per_query)
 
     # -- one series ------------------------------------------------------------
     def _one(self, req: dict[str, Any], formula: dict[str, Any], text: str, queries: dict[str, str],
-             aggregator: str) -> None:
+             aggregator: str, per_query: dict[str, str] | None = None) -> None:
         tctx = self.wc.translate_ctx
         if not queries:
             original, t = text, translate(text, ctx=tctx)
@@ -206,7 +216,12 @@ class RequestTranslator:
                 self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",
                              Status.APPROXIMATE)
             aggregator = "avg"
-        expr = self._shape(t.promql or "", aggregator, self._limit(req, formula))
+        if aggregator in ("sum", "area") and self.shape != "range" and "[$__interval]" not in (t.promql or ""):
+            self.wc.note("The sum over the time range of values that are not per-interval counts depends on "
+                         "how many points are summed (Grafana: one per $__interval, Datadog: one per rollup "
+                         "interval).", Status.APPROXIMATE)
+        reduced = self._reduce_each(t.promql or "", queries, per_query or {}) if len(queries) > 1 else None
+        expr = self._shape(reduced or t.promql or "", aggregator, self._limit(req, formula), reduced is not None)
         err = promql_error(expr)
         if err:
             self.failed.append((original, f"the generated PromQL does not parse ({err})"))
@@ -233,8 +248,34 @@ class RequestTranslator:
             order = dicts(limit["order_by"])[0].get("order")
         return limit["count"], str(order or "desc")
 
-    def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None) -> str:
-        if self.shape == "instant" and OVER_TIME[aggregator]:
+    def _reduce_each(self, promql: str, queries: dict[str, str], aggregators: dict[str, str]) -> str | None:
+        """A formula over several queries with each query reduced over the range
+        first, as Datadog computes scalar formulas (``sum(a) / sum(b)``, not the
+        sum of the per-step ratios). Each query's own translation is found in the
+        formula's PromQL and wrapped; None for range shapes or when a query's
+        PromQL is not found as is (the formula is then reduced as a whole)."""
+        if self.shape != "instant":
+            return None
+        wrapped: dict[str, str] = {}
+        for name, query in queries.items():
+            own = translate(query, ctx=self.wc.translate_ctx).promql
+            aggregator = aggregators.get(name, "avg")
+            if aggregator not in OVER_TIME:
+                self.wc.note(f"Aggregator {aggregator!r} of query {name} has no PromQL equivalent; "
+                             "the average is used.", Status.APPROXIMATE)
+            fn = OVER_TIME.get(aggregator, "avg_over_time")
+            reduced = f"{fn}(({own})[$__range:$__interval])" if fn else own
+            # not found, or two names reading the same series with different aggregators
+            if not own or own not in promql or wrapped.get(own, reduced) != reduced:
+                self.wc.note("Datadog reduces each query over the time range before applying the formula; "
+                             "here the formula is applied at every step, then reduced.", Status.APPROXIMATE)
+                return None
+            wrapped[own] = reduced
+        pattern = "|".join(re.escape(p) for p in sorted(wrapped, key=len, reverse=True))
+        return re.sub(pattern, lambda m: wrapped[m.group(0)], promql)
+
+    def _shape(self, expr: str, aggregator: str, limit: tuple[int, str] | None, reduced: bool = False) -> str:
+        if self.shape == "instant" and OVER_TIME[aggregator] and not reduced:
             expr = f"{OVER_TIME[aggregator]}(({expr})[$__range:$__interval])"
         order = limit[1] if limit else "desc"
         if limit:
@@ -272,8 +313,13 @@ class RequestTranslator:
             target: dict[str, Any] = {"refId": s.ref_id, "datasource": DATASOURCE, "expr": s.expr,
                                       "editorMode": "code", "range": not instant, "instant": instant,
                                       "format": "table" if table else "time_series"}
-            if s.legend:
-                target["legendFormat"] = s.legend
+            legend = s.legend
+            if not legend and len(self.series) == 1 and s.translation and s.translation.group_by:
+                # one query grouped by tags: name each series by its tag values, as Datadog
+                # does, rather than by Grafana's default {label="value"}
+                legend = " ".join("{{%s}}" % label for label in s.translation.group_by)
+            if legend:
+                target["legendFormat"] = legend
             out.append(target)
         return out
 
@@ -281,6 +327,9 @@ class RequestTranslator:
         return sorted({m for s in self.series if s.translation for m in s.translation.metrics})
 
     def calcs(self) -> list[str]:
-        """Grafana reducers for the reduce shape (Datadog's aggregator of the first series)."""
+        """Grafana reducers: the one value of instant queries, else Datadog's
+        aggregator of the first series (reduce shape)."""
+        if self.shape == "instant":
+            return ["lastNotNull"]
         aggregator = self.series[0].aggregator if self.series else "avg"
         return [CALCS.get(aggregator, "mean")]

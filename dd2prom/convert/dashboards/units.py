@@ -32,6 +32,9 @@ RATES: dict[tuple[str, str], str] = {
     ("kibibyte", "second"): "KiBs", ("mebibyte", "second"): "MiBs", ("gibibyte", "second"): "GiBs",
     ("request", "second"): "reqps", ("operation", "second"): "ops", ("read", "second"): "rps",
     ("write", "second"): "wps", ("request", "minute"): "reqpm", ("operation", "minute"): "opm",
+    ("kilobyte", "second"): "KBs", ("megabyte", "second"): "MBs", ("gigabyte", "second"): "GBs",
+    ("kilobit", "second"): "Kbits", ("megabit", "second"): "Mbits", ("gigabit", "second"): "Gbits",
+    ("packet", "second"): "pps",
 }
 
 # Text a widget's free-form custom_unit may hold that is really a known unit.
@@ -43,7 +46,11 @@ CUSTOM_ALIASES: dict[str, str] = {
 
 
 def _plural(name: str) -> str:
-    return name if name.endswith("s") else name + "s"
+    if name.endswith("s"):
+        return name
+    if name.endswith("y") and name[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return name[:-1] + "ies"      # query → queries (not "querys")
+    return name + "s"
 
 
 def grafana_unit(unit: str | None, per_unit: str | None = None) -> str | None:

@@ -109,6 +109,10 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
         tag = str(tv["prefix"]) if isinstance(tv.get("prefix"), str) and tv["prefix"] else str(tv["name"])
         if not tv.get("prefix"):
             notes.append(f"Template variable {tv['name']!r} has no tag prefix; it is taken to be the tag {tag!r}.")
+        if tv.get("type") == "group":
+            notes.append(f"Template variable {tv['name']!r} chooses the group-by tags of the queries; Grafana "
+                         "variables cannot change a query's grouping, so it lists values and the queries keep "
+                         "their saved grouping.")
         defaults = _defaults(tv)
         if any("*" in v for v in defaults):
             notes.append(f"Template variable {tv['name']!r} defaults to the wildcard {', '.join(defaults)}; "

@@ -78,7 +78,7 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
         item.type = "occurrence"
         return
     try:
-        dt = read(obj.id, obj.data)
+        dt = read(obj.id, obj.data, now)
     except DowntimeError as exc:
         item.note(str(exc), exc.status)
         return
@@ -86,6 +86,13 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
     if dt.canceled:
         _skip(item, "The downtime was canceled; nothing to carry over.")
         return
+    if dt.mute_first_recovery:
+        item.note("mute_first_recovery_notification (mute the first recovery notification) has no Alertmanager "
+                  "setting; resolved notifications follow Alertmanager's send_resolved and notification log.",
+                  Status.APPROXIMATE)
+    if dt.notify_end_states == []:
+        item.note("Datadog was set not to notify when the downtime ends; Alertmanager notifies alerts still "
+                  "firing when the mute ends.", Status.APPROXIMATE)
     target, notes = silences.monitor_matchers(dt, monitor_tags)
     for n in notes:
         item.note(n)
@@ -107,15 +114,22 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     now = ctx.shared.get("now") or datetime.now(UTC)
-    monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags") or []]
-                    for obj in snapshot.iter("monitors") if isinstance(obj.data, dict)}
+    monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags")]
+                    for obj in snapshot.iter("monitors")
+                    if isinstance(obj.data, dict) and isinstance(obj.data.get("tags"), list)}
     objs = list(snapshot.iter("downtimes"))
     ids = {o.id for o in objs}
     for obj in objs:
         if record_unreadable(ctx, KIND, obj):
             continue
-        body = obj.data.get("data") if isinstance(obj.data.get("data"), dict) else obj.data
-        message = str(body.get("message") or (body.get("attributes") or {}).get("message") or "")
-        item = ctx.ledger.add(KIND, obj.id, name=(message.strip().splitlines() or [""])[0][:120], type="?")
+        item = ctx.ledger.add(KIND, obj.id, type="?")
         with ctx.guard(item):
+            item.name = _name(obj.data)
             _convert(obj, item, ctx, now, monitor_tags, ids)
+
+
+def _name(data: dict) -> str:
+    """The first line of the downtime's message (either API shape)."""
+    body = data.get("data") if isinstance(data.get("data"), dict) else data
+    attrs = body.get("attributes") if isinstance(body.get("attributes"), dict) else body
+    return (str(attrs.get("message") or "").strip().splitlines() or [""])[0][:120]

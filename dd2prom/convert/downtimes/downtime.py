@@ -64,6 +64,8 @@ class Downtime:
     end: datetime | None                         # UTC, None = no end
     recurrences: list[Recurrence]
     canceled: bool
+    mute_first_recovery: bool = False
+    notify_end_states: list[str] | None = None   # v2: states notified when the downtime ends
 
     @property
     def kind(self) -> str:
@@ -166,18 +168,17 @@ def _v1(oid: str, d: dict[str, Any]) -> Downtime:
     return Downtime(id=oid, version="v1", message=str(d.get("message") or ""), scope=d.get("scope") or ["*"],
                     monitor_id=str(monitor_id) if monitor_id not in (None, "") else None,
                     monitor_tags=[str(t) for t in d.get("monitor_tags") or []], start=start, end=end,
-                    recurrences=recs, canceled=bool(d.get("canceled")) or bool(d.get("disabled")))
+                    recurrences=recs, canceled=bool(d.get("canceled")) or bool(d.get("disabled")),
+                    mute_first_recovery=d.get("mute_first_recovery_notification") is True)
 
 
-def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
+def _v2(oid: str, attrs: dict[str, Any], now: datetime) -> Downtime:
     schedule = attrs.get("schedule") or {}
     tz = _zone(schedule.get("timezone") or attrs.get("display_timezone"))
     ident = attrs.get("monitor_identifier") or {}
     recs = []
     for r in schedule.get("recurrences") or []:
-        start = _iso(r.get("start"), tz)
-        if start is None:
-            raise DowntimeError("A recurrence has no start.")
+        start = _iso(r.get("start"), tz) or now   # no start: from when the downtime was created
         local = start.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
         recs.append(parse_rrule(str(r.get("rrule") or ""), local, parse_duration(r.get("duration") or ""), tz))
     monitor_id = ident.get("monitor_id")
@@ -185,12 +186,16 @@ def _v2(oid: str, attrs: dict[str, Any]) -> Downtime:
                     monitor_id=str(monitor_id) if monitor_id not in (None, "") else None,
                     monitor_tags=[str(t) for t in ident.get("monitor_tags") or []],
                     start=_iso(schedule.get("start")), end=_iso(schedule.get("end")), recurrences=recs,
-                    canceled=bool(attrs.get("canceled")) or attrs.get("status") == "canceled")
+                    canceled=bool(attrs.get("canceled")) or attrs.get("status") == "canceled",
+                    mute_first_recovery=attrs.get("mute_first_recovery_notification") is True,
+                    notify_end_states=attrs.get("notify_end_states")
+                    if isinstance(attrs.get("notify_end_states"), list) else None)
 
 
-def read(oid: str, data: dict[str, Any]) -> Downtime:
-    """Either API shape (v2 wrapped in ``data`` or not) → :class:`Downtime`."""
+def read(oid: str, data: dict[str, Any], now: datetime) -> Downtime:
+    """Either API shape (v2 wrapped in ``data`` or not) → :class:`Downtime`;
+    ``now`` stands for a recurrence start that was left to creation time."""
     body = data.get("data") if isinstance(data.get("data"), dict) else data
     if isinstance(body.get("attributes"), dict):
-        return _v2(str(body.get("id") or oid), body["attributes"])
+        return _v2(str(body.get("id") or oid), body["attributes"], now)
     return _v1(str(data.get("id") or oid), data)

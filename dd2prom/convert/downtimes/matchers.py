@@ -34,9 +34,6 @@ class Matcher:
         """The matcher of an Alertmanager v2 API silence."""
         return {"name": self.name, "value": self.value, "isRegex": self.regex, "isEqual": self.equal}
 
-    def negated(self) -> "Matcher":
-        return Matcher(self.name, self.value, self.regex, not self.equal)
-
 
 # ``key:(a OR b)`` (search syntax of v2 downtime scopes) → ``key IN (a,b)`` (query scope syntax)
 _KEY_OR = re.compile(r"([\w.\-/@]+):\(\s*([^()]*?)\s*\)")
@@ -62,9 +59,9 @@ def scope_matchers(text: str, mappings: Any = None) -> list[list[Matcher]]:
     → conjunctions of matchers (any of them selects), with the transpiler's
     grammar and tag → label mapping (``host`` → ``instance`` with any port, …).
     Raises ValueError with a sentence."""
-    from dd2prom.convert.queries.generator import Env, Generator, Unsupported
+    from dd2prom.convert.queries import scope_conjunctions
     from dd2prom.convert.queries.lexer import QuerySyntaxError
-    from dd2prom.convert.queries.mapping import load_mappings
+    from dd2prom.convert.queries.promql_text import Unsupported
     from dd2prom.convert.queries.scope import parse_scope
     from dd2prom.convert.queries.types import TranslateContext
 
@@ -74,9 +71,7 @@ def scope_matchers(text: str, mappings: Any = None) -> list[list[Matcher]]:
         if node is None:
             return [[]]
         _check_terms(node)
-        gen = Generator(ctx=TranslateContext(), mappings=mappings if mappings is not None else load_mappings(None))
-        conj = gen._dnf(node, False, "", Env(target="monitor", rate_window="5m", count_window="5m",
-                                              range_window="5m"))
+        conj = scope_conjunctions(node, mappings=mappings, ctx=TranslateContext(target="monitor"))
     except QuerySyntaxError as exc:
         raise ValueError(f"scope {text!r} does not parse: {exc.message}") from None
     except Unsupported as exc:

@@ -70,7 +70,12 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     for obj in snapshot.iter("monitors"):
         if record_unreadable(ctx, KIND, obj):
             continue
-        spec = MonitorSpec.parse(obj.id, obj.data)
+        try:
+            spec = MonitorSpec.parse(obj.id, obj.data)
+        except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
+            item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
+            item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
+            continue
         item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
         owner = spec.owner(ctx.options.group_by_tag)
         item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)

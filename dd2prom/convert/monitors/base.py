@@ -33,12 +33,14 @@ class Alerting:
     # condition must hold for (``for``), compared against ``bound``
     fraction_window: int = 0
     bound: float | None = None
+    recovery_window: int = 0           # anomalies: recovers once no point of this window is anomalous
     # threshold monitors get generated promtool tests
     testable: bool = True
     # recorded as dd2prom:monitor_input first, so models read a stored series
     # over their history instead of re-evaluating the query in a subquery
     input_expr: str | None = None
     no_data: bool = True               # the family supports the no-data rule
+    no_data_default: int | None = None  # Datadog's no_data_timeframe default when not 2 × the window
 
 
 class NotConverted(Exception):

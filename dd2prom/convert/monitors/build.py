@@ -18,16 +18,20 @@ from dd2prom.convert.monitors.rules import (
     VALUE_METRIC,
     Rule,
     duration,
+    firing_alert,
     no_data_expr,
     number,
+    on_clause,
     selector,
     threshold_expr,
 )
 from dd2prom.convert.monitors.spec import (
     LABEL_RE,
     MonitorSpec,
+    keeps_last_status,
     label_name,
     no_data_timeframe_seconds,
+    renotify_states,
 )
 from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
@@ -45,6 +49,8 @@ class Level:
     recovery: float | None
     rule: Rule
     annotation_parts: dict[str, list[msg.Part]] = field(default_factory=dict)
+    delay: int = 0              # seconds a new group is not evaluated (new_group_delay)
+    keep: int = 0               # seconds a firing group without data keeps firing (last status)
 
 
 @dataclass
@@ -108,9 +114,13 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     warning = cond.warning if fixed else th.warning
     crit_rec = None if fixed or cond.fraction_window else th.critical_recovery
     warn_rec = None if fixed or cond.fraction_window else th.warning_recovery
-    if cond.fraction_window and (th.critical_recovery is not None or th.warning_recovery is not None):
+    if cond.fraction_window and not cond.recovery_window and (th.critical_recovery is not None
+                                                              or th.warning_recovery is not None):
         item.note("Recovery thresholds of anomaly monitors are not applied: the alert resolves when the "
                   "condition stops holding.", Status.APPROXIMATE)
+    if cond.recovery_window and any(r for r in (th.critical_recovery, th.warning_recovery)):
+        item.note(f"The recovery window needs no anomalous point (Datadog allows the recovery thresholds' "
+                  f"fraction {th.critical_recovery or th.warning_recovery:g}).", Status.APPROXIMATE)
 
     name = name or alert_name(spec, taken)
     group = list(cond.group)
@@ -134,13 +144,17 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     runbook = msg.first_link(spec.message)
     if runbook:
         static["runbook_url"] = [msg.Text(runbook)]
+    esc: list[msg.Part] = []
     if spec.options.get("escalation_message"):
         esc = msg.parse(str(spec.options["escalation_message"]), variables, [])
         static["escalation_message"] = msg.tidy(msg.resolve(esc, "alert", spec.priority))
-    recovery = msg.resolve(body, "recovery", spec.priority)
-    if msg.has_blocks(body, msg.RECOVERY_BLOCKS):
-        # resolved notifications carry the same annotations: keep Datadog's recovery text apart
-        static["recovery_message"] = msg.tidy(recovery)
+    for block in msg.find_blocks(body, msg.TRANSITION_BLOCKS):
+        handles = sorted({"@" + h for h, _ in msg.mentions(block.children)})
+        item.note(f"{{{{#{block.name}}}}} is left out: Alertmanager notifies states, not transitions"
+                  + (f"; {', '.join(handles)} mentioned there is not routed." if handles else "."),
+                  Status.APPROXIMATE if handles else None)
+    recovery = msg.resolve(body, "recovery", spec.priority)   # any recovery: who hears of one
+    has_recovery = msg.has_blocks(body, msg.RECOVERY_BLOCKS)
 
     labels = tag_labels(spec, group, item, labeler)
     if spec.priority:
@@ -149,7 +163,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     levels: list[Level] = []
     mentions: dict[str, list] = {}
 
-    def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int) -> None:
+    def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int,
+              keep: tuple[str, int] | None = None) -> None:
         rule_name = name + ("NoData" if state == "no_data" else "")
         block_notes: list[str] = []
         resolved = msg.resolve(body, state, spec.priority, block_notes)
@@ -158,32 +173,49 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         mentions[state] = msg.mentions(resolved)
         parts = {"summary": msg.tidy(msg.resolve(title, state, spec.priority)) or [msg.Text(spec.name or name)],
                  "description": msg.tidy(resolved)}
+        if has_recovery:   # resolved notifications carry the alert's annotations: Datadog's text for
+            # the recovery of this state ({{#is_alert_recovery}} on the critical rule…) kept apart
+            parts["recovery_message"] = msg.tidy(msg.resolve(body, f"{state}_recovery", spec.priority))
         parts = {k: v for k, v in (parts | static).items() if v}
         annotations = {k: msg.to_go(v) for k, v in parts.items()}
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels
         levels.append(Level(state, threshold, recovery,
-                            Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts))
+                            Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts,
+                            0 if state == "no_data" else delay, keep[1] if keep else 0))
 
+    delay = new_group_delay(spec, group, item)
+    if spec.options.get("require_full_window") is True and cond.window_seconds and not cond.fraction_window:
+        delay = max(delay, cond.window_seconds)
+        item.note(f"require_full_window: a group is evaluated once its value existed {duration(cond.window_seconds)} "
+                  "ago (a full window since it appeared); gaps inside the window are not detected.")
+    if delay:   # a group alerts only once it reported `delay` ago (its value existed then)
+        value = f"({value} and {on_clause(group)} {value} offset {duration(delay)})"
     if cond.fraction_window:
         for state, fraction in (("alert", critical), ("warn", warning)):
             if fraction is not None:
-                level(state, cond.bound, None, f"{value} {cond.comparator} {number(cond.bound)}",
+                level(state, cond.bound, None, anomaly_expr(value, cond, name, SEVERITY[state], group),
                       round(max(fraction, 0) * cond.fraction_window))
+        if cond.recovery_window:
+            item.note(f"recovery_window {duration(cond.recovery_window)}: a firing alert resolves only after "
+                      f"{duration(cond.recovery_window)} without an anomalous point.")
     else:
+        keep = _keep_last_status(spec, cond, item)
         level("alert", critical, crit_rec,
-              threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group), cond.for_seconds)
+              threshold_expr(value, cond.comparator, critical, crit_rec, name, "critical", group, keep),
+              cond.for_seconds, keep)
         if warning is not None:
             level("warn", warning, warn_rec,
-                  threshold_expr(value, cond.comparator, warning, warn_rec, name, "warning", group), cond.for_seconds)
-    timeframe = no_data_timeframe_seconds(spec, cond.window_seconds) if cond.no_data else None
+                  threshold_expr(value, cond.comparator, warning, warn_rec, name, "warning", group, keep),
+                  cond.for_seconds, keep)
+    timeframe = no_data_timeframe_seconds(spec, cond.window_seconds, cond.no_data_default) if cond.no_data else None
     if timeframe:
         timeout = spec.window_minutes_option("timeout_h")
         # the lookback must outlast the timeframe, or the rule could never fire
         lookback = max(int(timeout * 3600) if timeout else NO_DATA_LOOKBACK, 2 * timeframe + 600)
-        level("no_data", None, None, no_data_expr(value, group, lookback),
+        level("no_data", None, None, no_data_expr(selector(spec.ref), group, lookback),
               max(timeframe - cond.window_seconds, 0))
         item.note(f"No data: {name}NoData fires per group silent for {duration(timeframe)} "
-                  f"(groups seen in the last {duration(lookback)}).")
+                  f"(groups seen in the last {duration(lookback)}; timeout_h resolves it then).")
     elif spec.options.get("notify_no_data") or spec.options.get("on_missing_data") == "show_and_notify_no_data":
         item.note("notify_no_data is not converted for this monitor type.", Status.APPROXIMATE)
 
@@ -197,6 +229,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     if warning is not None:
         am.add_inhibit_rule({MONITOR_LABEL: spec.ref, STATE_LABEL: "alert"},
                             {MONITOR_LABEL: spec.ref, STATE_LABEL: "warn"}, equal=group)
+    renotified = renotify_states(spec) if spec.window_minutes_option("renotify_interval") else set()
+    _add_renotify_mentions(spec, body, esc, mentions, renotified, item)
     routed = {h for found in mentions.values() for h, _ in found}
     for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
         item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
@@ -205,6 +239,77 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     route_group = group if not isinstance(notify_by, list) else [labeler(t) for t in notify_by if t != "*"]
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
-                                          spec.window_minutes_option("renotify_interval")):
+                                          spec.window_minutes_option("renotify_interval"),
+                                          {h for h, _ in msg.mentions(recovery)}, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
+
+
+def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[msg.Part],
+                           mentions: dict[str, list], renotified: set[str], item: CoverageItem) -> None:
+    """Handles Datadog notifies only on re-notifications (``{{#is_renotify}}``
+    blocks, ``escalation_message``): Alertmanager cannot tell a repeat from the
+    first notification, so they are routed from the first one on (noted)."""
+    late: dict[str, bool] = {}      # handle → routed for some state
+    for state, found in mentions.items():
+        text = msg.resolve(body, state, spec.priority, renotify=True) + msg.resolve(esc, state, spec.priority)
+        for entry in msg.mentions(text):
+            if entry in found:
+                continue
+            if state in renotified:
+                found.append(entry)
+            late[entry[0]] = late.get(entry[0], False) or state in renotified
+    for handle, routed in sorted(late.items()):
+        if routed:
+            item.note(f"@{handle} is mentioned for re-notifications only (escalation_message or "
+                      "{{#is_renotify}}); Alertmanager cannot tell a repeat from the first notification, "
+                      "so it is notified from the first one on.", Status.APPROXIMATE)
+        else:
+            item.note(f"@{handle} is mentioned for re-notifications only, and the monitor never "
+                      "re-notifies its states (renotify_interval, renotify_statuses): not routed, as in Datadog.")
+
+
+def new_group_delay(spec: MonitorSpec, group: list[str], item: CoverageItem) -> int:
+    """Seconds a new group of a multi-alert monitor is not evaluated:
+    ``new_group_delay``, or the older ``new_host_delay`` when the monitor groups
+    by host. A simple alert has no groups to delay."""
+    delays = {opt: int(v) for opt in ("new_group_delay", "new_host_delay")
+              if (v := spec.window_minutes_option(opt)) and v > 0}
+    if not delays:
+        return 0
+    if not group:
+        item.note(", ".join(delays) + " only delays new groups; this monitor has none.")
+        return 0
+    if "new_group_delay" in delays:
+        return delays["new_group_delay"]
+    if "host" not in spec.datadog_group_tags:
+        item.note("new_host_delay only delays new hosts; this monitor does not group by host.")
+        return 0
+    return delays["new_host_delay"]
+
+
+def _keep_last_status(spec: MonitorSpec, cond: Alerting, item: CoverageItem) -> tuple[str, int] | None:
+    """Datadog keeps a group's last status while its data is missing (legacy
+    monitors without no-data notification, ``on_missing_data: default``), until
+    ``timeout_h`` resolves it; a Prometheus alert would resolve (and notify a
+    recovery) the moment its series stop. Returns (value selector, seconds)."""
+    if not cond.no_data or cond.fraction_window or not keeps_last_status(spec):
+        return None
+    timeout = spec.window_minutes_option("timeout_h")
+    seconds = int(timeout * 3600) if timeout and timeout > 0 else NO_DATA_LOOKBACK
+    item.note(f"Missing data keeps the last status, as in Datadog: a firing group whose value stops keeps "
+              f"firing with its last value for {duration(seconds)}"
+              + (" (timeout_h)." if timeout and timeout > 0 else
+                 " (Datadog: until data returns; no timeout_h is set)."))
+    return selector(spec.ref), seconds
+
+
+def anomaly_expr(value: str, cond: Alerting, alert_name: str, severity: str, group: list[str]) -> str:
+    """``value > bound``; with a recovery window, a firing alert keeps firing
+    while any point of the window was anomalous (Datadog's recovery_window)."""
+    expr = f"{value} {cond.comparator} {number(cond.bound)}"
+    if not cond.recovery_window:
+        return expr
+    firing = firing_alert(alert_name, severity)
+    return (f"({expr}) or ({value} and {on_clause(group)} count_over_time(({expr})[{duration(cond.recovery_window)}:1m]) "
+            f"and {on_clause(group)} {firing})")

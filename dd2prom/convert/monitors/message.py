@@ -27,16 +27,17 @@ STATE_BLOCKS: dict[str, set[str]] = {
     "is_alert": {"alert"},
     "is_warning": {"warn"},
     "is_no_data": {"no_data"},
-    "is_recovery": {"recovery"},
-    "is_alert_recovery": {"recovery"},
-    "is_warning_recovery": {"recovery"},
-    "is_no_data_recovery": set(),
+    # "<state>_recovery": the recovery of that rule's alert; "recovery": any recovery
+    "is_recovery": {"recovery", "alert_recovery", "warn_recovery", "no_data_recovery"},
+    "is_alert_recovery": {"recovery", "alert_recovery"},
+    "is_warning_recovery": {"recovery", "warn_recovery"},
+    "is_no_data_recovery": {"recovery", "no_data_recovery"},
     "is_alert_to_warning": set(),
     "is_warning_to_alert": set(),
     "is_renotify": set(),
 }
 RUNTIME_BLOCKS = {"is_match": False, "is_exact_match": True}   # name → exact comparison
-RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery"}
+RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery", "is_no_data_recovery"}
 
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
@@ -58,6 +59,10 @@ class Value:
 @dataclass(frozen=True)
 class Label:
     name: str
+    strip_port: bool = False    # Datadog's host is a name; the instance label may end in :port
+
+
+PORT_RE = ":[0-9]+$"
 
 
 @dataclass
@@ -66,11 +71,12 @@ class Block:
     args: tuple[str, ...]
     negated: bool
     children: list[Part] = field(default_factory=list)
+    strip_port: bool = False    # is_match on host, read from the instance label without its port
 
 
 Part = Union[Text, Value, Label, Block]
-# condition a mention sits under: (label, exact, values, negated)
-Condition = tuple[str, bool, tuple[str, ...], bool]
+# condition a mention sits under: (label, exact, values, negated, strip_port)
+Condition = tuple[str, bool, tuple[str, ...], bool, bool]
 
 
 @dataclass
@@ -99,10 +105,12 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         sigil, name, args, var = m.group(1), m.group(2), m.group(3), m.group(4)
         if sigil in ("#", "^"):
             block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
+            strip = False
             if name in RUNTIME_BLOCKS and block_args:   # first argument: a tag variable → its label
                 tag = block_args[0].removesuffix(".name")
                 block_args[0] = variables.labels(tag) or variables.any_label(tag)
-            stack.append(Block(name, tuple(block_args), sigil == "^"))
+                strip = tag == "host" and block_args[0] == "instance"
+            stack.append(Block(name, tuple(block_args), sigil == "^", strip_port=strip))
         elif sigil == "/":
             if stack and stack[-1].name == name:
                 block = stack.pop()
@@ -135,27 +143,32 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
             label = variables.any_label(tag)
             notes.append(f"The message variable {raw} names a tag the monitor does not group by; "
                          f"it shows the {label} label when the series carry it.")
-        return Label(label)
+        return Label(label, tag == "host" and label == "instance")
     label = variables.labels(var)
     if label:
-        return Label(label)
+        return Label(label, var == "host" and label == "instance")
     notes.append(f"The message variable {raw} has no Prometheus equivalent; kept as text.")
     return Text(raw)
 
 
 # -- resolution per state --------------------------------------------------------
 
-def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str] | None = None) -> list[Part]:
-    """Flatten the state blocks for one rule state; runtime blocks stay."""
+def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str] | None = None,
+            renotify: bool = False) -> list[Part]:
+    """Flatten the state blocks for one rule state; runtime blocks stay.
+    ``renotify``: the text of a re-notification (``{{#is_renotify}}`` on)."""
     out: list[Part] = []
     for p in parts:
         if not isinstance(p, Block):
             out.append(p)
             continue
         if p.name in RUNTIME_BLOCKS and len(p.args) >= 2:
-            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes)))
+            out.append(Block(p.name, p.args, p.negated, resolve(p.children, state, priority, notes, renotify),
+                             p.strip_port))
             continue
-        if p.name in STATE_BLOCKS:
+        if p.name == "is_renotify":
+            on = renotify
+        elif p.name in STATE_BLOCKS:
             on = state in STATE_BLOCKS[p.name]
         elif p.name == "is_priority":
             on = bool(p.args) and priority is not None and p.args[0].upper().lstrip("P") == str(priority)
@@ -164,8 +177,20 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
             if notes is not None:
                 notes.append(f"The message block {{{{#{p.name}}}}} is not understood; its text is left out.")
         if on != p.negated:
-            out.extend(resolve(p.children, state, priority, notes))
+            out.extend(resolve(p.children, state, priority, notes, renotify))
     return _merge_text(out)
+
+
+TRANSITION_BLOCKS = {"is_alert_to_warning", "is_warning_to_alert"}
+
+
+def find_blocks(parts: list[Part], names: set[str]) -> list[Block]:
+    out: list[Block] = []
+    for p in parts:
+        if isinstance(p, Block):
+            out.extend([p] if p.name in names else [])
+            out.extend(find_blocks(p.children, names))
+    return out
 
 
 def has_blocks(parts: list[Part], names: set[str]) -> bool:
@@ -220,6 +245,8 @@ def regex_escape(s: str) -> str:
 def _go_condition(block: Block) -> str:
     label, values = block.args[0], block.args[1:]
     lbl = f"(index $labels {go_string(label)})"
+    if block.strip_port:
+        lbl = f"(reReplaceAll {go_string(PORT_RE)} \"\" {lbl})"
     if RUNTIME_BLOCKS[block.name]:
         tests = [f"(eq {lbl} {go_string(v)})" for v in values]
     else:
@@ -235,6 +262,8 @@ def to_go(parts: list[Part]) -> str:
             out.append(go_escape(p.text))
         elif isinstance(p, Value):
             out.append("{{ $value }}")
+        elif isinstance(p, Label) and p.strip_port:
+            out.append("{{ reReplaceAll " + go_string(PORT_RE) + ' "" $labels.' + p.name + " }}")
         elif isinstance(p, Label):
             out.append("{{ $labels." + p.name + " }}")
         else:
@@ -244,6 +273,8 @@ def to_go(parts: list[Part]) -> str:
 
 def _holds(block: Block, labels: dict[str, str]) -> bool:
     have = labels.get(block.args[0], "")
+    if block.strip_port:
+        have = re.sub(PORT_RE, "", have)
     exact = RUNTIME_BLOCKS[block.name]
     hit = any((have == v) if exact else (v in have) for v in block.args[1:])
     return hit != block.negated
@@ -258,7 +289,7 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
         elif isinstance(p, Value):
             out.append(value)
         elif isinstance(p, Label):
-            out.append(labels.get(p.name, ""))
+            out.append(re.sub(PORT_RE, "", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
         elif _holds(p, labels):
             out.append(render(p.children, labels, value))
     return "".join(out)
@@ -282,7 +313,7 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
                 if handle and entry not in out:
                     out.append(entry)
         elif isinstance(p, Block):
-            cond = (p.args[0], RUNTIME_BLOCKS[p.name], tuple(p.args[1:]), p.negated)
+            cond = (p.args[0], RUNTIME_BLOCKS[p.name], tuple(p.args[1:]), p.negated, p.strip_port)
             for e in mentions(p.children, conditions + (cond,)):
                 if e not in out:
                     out.append(e)

@@ -65,7 +65,7 @@ def convert(spec, ctx) -> Alerting:
     forecast = head and split_call(head.group(5), "forecast")
     if forecast:  # the horizon (next_2w) and history='…' belong to the monitor, not the query
         return _forecast(spec, ctx, head, *forecast)
-    tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor"))
+    tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor", offset_seconds=evaluation_delay(spec)))
     if tr.ok and tr.monitor is not None:
         m = tr.monitor
         return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),
@@ -82,8 +82,15 @@ def convert(spec, ctx) -> Alerting:
     raise NotConverted(status, f"Query not translated: {reason}", list(tr.notes))
 
 
-def _inner(ctx, query: str, what: str):
-    tr = translate(query, ctx=ctx.translate_context("plain"))
+def evaluation_delay(spec) -> int:
+    """Datadog's ``evaluation_delay`` (seconds): the query is evaluated on data
+    this old. Carried over exactly as ``offset`` on every selector."""
+    delay = spec.window_minutes_option("evaluation_delay")
+    return int(delay) if delay and delay > 0 else 0
+
+
+def _inner(spec, ctx, query: str, what: str):
+    tr = translate(query, ctx=ctx.translate_context("plain", offset_seconds=evaluation_delay(spec)))
     if not tr.ok:
         raise NotConverted(Status.MANUAL, f"{what}: the inner query is not translated: "
                            + (tr.error or "; ".join(tr.notes) or "unknown reason"), list(tr.notes))
@@ -93,11 +100,12 @@ def _inner(ctx, query: str, what: str):
 def _anomalies(spec, ctx, head, args, kw) -> Alerting:
     if len(args) < 3:
         raise NotConverted(Status.ERROR, "anomalies() needs a query, an algorithm and a bound.")
-    tr = _inner(ctx, args[0], "anomalies()")
+    tr = _inner(spec, ctx, args[0], "anomalies()")
     algo, bound = args[1].strip("'\""), float(args[2])
     history = period_seconds(head.group(3) + head.group(4))
-    alert_window = period_seconds(((spec.options.get("threshold_windows") or {}).get("trigger_window"))
-                                  or kw.get("alert_window"), 900)
+    windows = spec.options.get("threshold_windows") if isinstance(spec.options.get("threshold_windows"), dict) else {}
+    alert_window = period_seconds(windows.get("trigger_window") or kw.get("alert_window"), 900)
+    recovery_window = period_seconds(windows.get("recovery_window"), 0)
     inp = selector(spec.ref, INPUT_METRIC)
     z = (f"({inp} - avg_over_time({inp}[{duration(history)}])) "
          f"/ stddev_over_time({inp}[{duration(history)}])")
@@ -116,7 +124,8 @@ def _anomalies(spec, ctx, head, args, kw) -> Alerting:
         status = Status.MANUAL
     return Alerting(expr=expr, comparator=">", group=list(tr.group_by), window_seconds=history, status=status,
                     notes=notes, metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics),
-                    fraction_window=alert_window, bound=bound, testable=False, input_expr=tr.promql)
+                    fraction_window=alert_window, bound=bound, testable=False, input_expr=tr.promql,
+                    recovery_window=recovery_window)
 
 
 def _forecast(spec, ctx, head, args, kw) -> Alerting:
@@ -124,7 +133,7 @@ def _forecast(spec, ctx, head, args, kw) -> Alerting:
     if algo != "linear":
         raise NotConverted(Status.MANUAL, f"forecast({algo!r}): only linear forecasts have a PromQL "
                            "counterpart (predict_linear); rebuild this one by hand.")
-    tr = _inner(ctx, args[0], "forecast()")
+    tr = _inner(spec, ctx, args[0], "forecast()")
     horizon = period_seconds(head.group(3) + head.group(4))
     history = period_seconds(kw.get("history"), 7 * 86400)
     expr = f"predict_linear({selector(spec.ref, INPUT_METRIC)}[{duration(history)}], {horizon})"
@@ -139,7 +148,7 @@ def _forecast(spec, ctx, head, args, kw) -> Alerting:
 
 
 def _outliers(spec, ctx, head, args, kw) -> Alerting:
-    tr = _inner(ctx, args[0], "outliers()")
+    tr = _inner(spec, ctx, args[0], "outliers()")
     algo = args[1].strip("'\"") if len(args) > 1 else "dbscan"
     tolerance = float(args[2]) if len(args) > 2 else 3.0
     q = tr.promql

@@ -35,57 +35,68 @@ class Receiver:
     status: Status | None = None
 
 
-def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str) -> Receiver:
-    """The receiver for one @-handle (created on first use)."""
+def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str, send_resolved: bool = True) -> Receiver:
+    """The receiver for one @-handle (created on first use). Datadog notifies a
+    handle of the recovery only when the recovery message still mentions it;
+    one that is not gets the ``<handle>-firing-only`` receiver (``send_resolved: false``)."""
+    name, configs, note, status = _integration(am, handle, monitor)
+    if not send_resolved:
+        name = f"{name}-firing-only"
+    configs = {k: [{**c, "send_resolved": send_resolved} for c in v] for k, v in configs.items()}
+    return Receiver(am.add_receiver(name, **configs), note, status)
+
+
+def _integration(am: AlertmanagerConfig, handle: str, monitor: str) -> tuple[str, dict, str | None, Status | None]:
+    """Receiver name, configs (without send_resolved), note and status for a handle."""
     kind, _, rest = handle.partition("-")
     key = dns_name(rest or handle, max_len=253)
     name = dns_name(handle, max_len=253)
     if EMAIL_RE.match(handle):
         am.set_global(smtp_smarthost=am.placeholder("smtp.example.invalid:587"),
                       smtp_from=am.placeholder("alertmanager@example.invalid"))
-        return Receiver(am.add_receiver(f"email-{handle}", email_configs=[{"to": handle, "send_resolved": True}]),
-                        "E-mail needs the global smtp_smarthost/smtp_from placeholders replaced.")
+        return (f"email-{handle}", {"email_configs": [{"to": handle}]},
+                "E-mail needs the global smtp_smarthost/smtp_from placeholders replaced.", None)
     if kind == "slack" and rest:
         secret = am.secret_file("dd2prom-slack", key, monitor)
-        return Receiver(am.add_receiver(name, slack_configs=[{
-            "api_url_file": secret, "send_resolved": True,
-            "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}]))
+        return name, {"slack_configs": [{
+            "api_url_file": secret,
+            "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}]}, None, None
     if kind == "pagerduty" and rest:
         secret = am.secret_file("dd2prom-pagerduty", key, monitor)
-        return Receiver(am.add_receiver(name, pagerduty_configs=[{
-            "routing_key_file": secret, "send_resolved": True,
+        return name, {"pagerduty_configs": [{
+            "routing_key_file": secret,
             "severity": '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
-            "description": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]))
+            "description": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]}, None, None
     if kind == "opsgenie" and rest:
         secret = am.secret_file("dd2prom-opsgenie", key, monitor)
-        return Receiver(am.add_receiver(name, opsgenie_configs=[{
-            "api_key_file": secret, "send_resolved": True,
+        return name, {"opsgenie_configs": [{
+            "api_key_file": secret,
             "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
-            "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]))
+            "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]}, None, None
     if kind == "webhook" and rest:
         url = am.placeholder(f"http://{key}.webhook.invalid/")
-        return Receiver(am.add_receiver(name, webhook_configs=[{"url": url, "send_resolved": True}]),
-                        f"Webhook {handle}: Alertmanager 0.25 cannot read a webhook URL from a Secret; "
-                        f"replace the placeholder {url}.", Status.MANUAL)
+        return (name, {"webhook_configs": [{"url": url}]},
+                f"Webhook {handle}: Alertmanager 0.25 cannot read a webhook URL from a Secret; "
+                f"replace the placeholder {url}.", Status.MANUAL)
     if kind == "teams" and rest:
         url = am.placeholder(f"http://{key}.msteams-bridge.invalid/")
-        return Receiver(am.add_receiver(name, webhook_configs=[{"url": url, "send_resolved": True}]),
-                        f"Microsoft Teams {handle}: Alertmanager 0.25 has no msteams_configs; point the "
-                        f"placeholder {url} at a Teams bridge (e.g. prometheus-msteams).", Status.MANUAL)
+        return (name, {"webhook_configs": [{"url": url}]},
+                f"Microsoft Teams {handle}: Alertmanager 0.25 has no msteams_configs; point the "
+                f"placeholder {url} at a Teams bridge (e.g. prometheus-msteams).", Status.MANUAL)
     if kind == "team" and rest:
-        return Receiver(am.add_receiver(name),
-                        f"{handle} is a Datadog Team: its notification channels are not in the snapshot; "
-                        f"configure receiver {name}.", Status.MANUAL)
-    return Receiver(am.add_receiver(name),
-                    f"@{handle} has no Alertmanager integration equivalent here; receiver {name} is empty.",
-                    Status.MANUAL)
+        return (name, {}, f"{handle} is a Datadog Team: its notification channels are not in the snapshot; "
+                f"configure receiver {name}.", Status.MANUAL)
+    return (name, {}, f"@{handle} has no Alertmanager integration equivalent here; receiver {name} is empty.",
+            Status.MANUAL)
 
 
 def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:
     out = []
-    for label, exact, values, negated in conds:
+    for label, exact, values, negated, strip_port in conds:
         if exact:
             pattern = "|".join(regex_escape(v) for v in values)
+            if strip_port:   # Datadog's host name against an instance that may carry :port
+                pattern = f"({pattern})(:[0-9]+)?"
         else:
             pattern = ".*(" + "|".join(regex_escape(v) for v in values) + ").*"
         out.append(f'{label}{"!~" if negated else "=~"}"{escape_value(pattern)}"')
@@ -95,8 +106,13 @@ def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:
 def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_label: str,
                       mentions: dict[str, list[tuple[str, tuple[Condition, ...]]]],
                       states_present: list[str], group_by: list[str],
-                      renotify_minutes: float | None) -> list[tuple[str, Status | None]]:
-    """Route one monitor's alerts to the receivers its @-mentions name; returns notes."""
+                      renotify_minutes: float | None,
+                      resolved: set[str] | None = None,
+                      renotify_states: set[str] | None = None) -> list[tuple[str, Status | None]]:
+    """Route one monitor's alerts to the receivers its @-mentions name; returns notes.
+    ``resolved``: the handles Datadog tells of a recovery (None = all);
+    ``renotify_states``: the states re-notified every ``renotify_minutes``
+    (Datadog's renotify_statuses; None = all): the others never repeat."""
     notes: list[tuple[str, Status | None]] = []
     # (receiver, conditions) → states it is notified for
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
@@ -106,7 +122,7 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
                 notes.append((f"@{handle} picks its channel from the alert's labels; add a route per "
                               "value by hand.", Status.MANUAL))
                 continue
-            rec = receiver_for(am, handle, monitor_label)
+            rec = receiver_for(am, handle, monitor_label, resolved is None or handle in resolved)
             if rec.note:
                 notes.append((rec.note, rec.status))
             states = targets.setdefault((rec.name, conds), [])
@@ -118,11 +134,16 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     if not targets:
         return notes
     all_states = sorted(states_present)
+    repeat = NEVER_REPEAT if not renotify_minutes else duration(renotify_minutes * 60)
     children = []
     for (receiver, conds), states in targets.items():
-        only = [] if sorted(states) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(states))}"']
-        children.append(am.route(only + condition_matchers(conds), receiver, continue_=True))
-    repeat = NEVER_REPEAT if not renotify_minutes else duration(renotify_minutes * 60)
+        repeated = [s for s in states if repeat == NEVER_REPEAT or renotify_states is None or s in renotify_states]
+        once = [s for s in states if s not in repeated]
+        for part, interval in ((repeated, None), (once, NEVER_REPEAT)):
+            if part:
+                only = [] if sorted(part) == all_states else [f'{STATE_LABEL}=~"{"|".join(sorted(part))}"']
+                children.append(am.route(only + condition_matchers(conds), receiver, continue_=True,
+                                         repeat_interval=interval))
     am.add_route(matchers, DEFAULT_RECEIVER, group_by=["alertname", *group_by],
                  repeat_interval=repeat, routes=children)
     return notes

@@ -97,15 +97,29 @@ def on_clause(group: list[str]) -> str:
     return f"on({', '.join([MONITOR_LABEL, *group])})"
 
 
+def firing_alert(alert_name: str, severity: str) -> str:
+    """The ALERTS series of the rule's own firing alert (hysteresis, kept status)."""
+    return f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
+
+
 def threshold_expr(value: str, comparator: str, threshold: float, recovery: float | None,
-                   alert_name: str, severity: str, group: list[str]) -> str:
+                   alert_name: str, severity: str, group: list[str],
+                   keep: tuple[str, int] | None = None) -> str:
     """``value cmp threshold``; with a recovery threshold, a firing alert keeps
-    firing while ``value cmp recovery`` (Datadog's hysteresis), read from ALERTS."""
+    firing while ``value cmp recovery`` (Datadog's hysteresis), read from ALERTS.
+    ``keep`` = (recorded value selector, seconds): a firing group whose value
+    stops keeps firing with its last value for that long (Datadog keeps the last
+    status of a group with missing data)."""
     expr = f"{value} {comparator} {number(threshold)}"
-    if recovery is None or recovery == threshold:
-        return expr
-    firing = f'ALERTS{{alertname="{quote(alert_name)}", alertstate="firing", severity="{severity}"}}'
-    return f"({expr}) or ({value} {comparator} {number(recovery)} and {on_clause(group)} {firing})"
+    firing = firing_alert(alert_name, severity)
+    parts = [expr]
+    if recovery is not None and recovery != threshold:
+        parts.append(f"{value} {comparator} {number(recovery)} and {on_clause(group)} {firing}")
+    if keep:
+        raw, seconds = keep
+        parts.append(f"last_over_time({raw}[{duration(seconds)}]) unless {on_clause(group)} {raw} "
+                     f"and {on_clause(group)} {firing}")
+    return parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)
 
 
 def no_data_expr(value: str, group: list[str], lookback_seconds: int) -> str:

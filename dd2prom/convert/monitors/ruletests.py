@@ -32,13 +32,16 @@ def _minutes(seconds: int) -> int:
     return -(-seconds // STEP)
 
 
-def _fires(level: Level, comparator: str, values: list[float], at: int) -> bool:
+def _fires(level: Level, comparator: str, values: list[float | None], at: int) -> bool:
     """Whether ``level`` fires at minute ``at`` (for: and recovery hysteresis included)."""
     hold = _minutes(level.rule.for_seconds)
-    firing, active_since = False, None
+    firing, active_since, seen = False, None, None
     for t in range(at + 1):
         v = values[t] if t < len(values) else None
-        cond = v is not None and (holds(v, comparator, level.threshold)
+        seen = t if v is not None else seen
+        # a firing group whose value stopped keeps firing for `keep` (last status)
+        kept = v is None and firing and seen is not None and (t - seen) * STEP < level.keep
+        cond = kept or v is not None and t * STEP >= level.delay and (holds(v, comparator, level.threshold)
                                   or (firing and level.recovery is not None and holds(v, comparator, level.recovery)))
         if not cond:
             firing, active_since = False, None
@@ -50,6 +53,10 @@ def _fires(level: Level, comparator: str, values: list[float], at: int) -> bool:
 
 def _unescape(value: str) -> str:
     return value.replace('{{ "{{" }}', "{{")
+
+
+def _last(values: list[float | None], at: int) -> float:
+    return next(v for v in reversed(values[:at + 1]) if v is not None)
 
 
 def _expected(mr: MonitorRules, level: Level, labels: dict[str, str], value: float) -> dict[str, Any]:
@@ -83,14 +90,16 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     if vals is None:
         return []
     threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
-    hold = max(_minutes(lv.rule.for_seconds) for lv in threshold_levels)
+    hold = max(_minutes(lv.rule.for_seconds + lv.delay) for lv in threshold_levels)
     n = 5 + hold + 10
-    scenarios: dict[str, list[float]] = {
+    scenarios: dict[str, list[float | None]] = {
         "ok": [vals["ok"]] * n,
         "crit": [vals["ok"]] * 5 + [vals["crit"]] * (n - 5),
     }
     if "warn" in vals:
         scenarios["warn"] = [vals["ok"]] * 5 + [vals["warn"]] * (n - 5)
+    # the value stops while the alert fires: resolves at once, or keeps its last status
+    scenarios["stop"] = [vals["ok"]] * 5 + [vals["crit"]] * (n - 11) + [None] * 6
     if "between" in vals:
         scenarios["recovery"] = [vals["ok"]] * 3 + [vals["crit"]] * (hold + 3) + [vals["between"]] * 4 + [vals["ok"]] * 5
     # one case per scenario; a multi-alert monitor runs them side by side as groups
@@ -100,7 +109,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
         checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
         alert_tests = [{"eval_time": f"{at}m", "alertname": mr.alert_name,
-                        "exp_alerts": [_expected(mr, lv, series[name], scenarios[name][at])
+                        "exp_alerts": [_expected(mr, lv, series[name], _last(scenarios[name], at))
                                        for name in batch for lv in threshold_levels
                                        if _fires(lv, mr.comparator, scenarios[name], at)]}
                        for at in checks]
@@ -118,6 +127,13 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     return tests
 
 
+def _values_text(values: list[float | None]) -> str:
+    """promtool's series notation; a value that stops is a staleness marker, as a
+    recording rule writes when its expression returns nothing."""
+    return " ".join(number(v) if v is not None else "stale" if i and values[i - 1] is not None else "_"
+                    for i, v in enumerate(values))
+
+
 def _series(labels: dict[str, str]) -> str:
     body = ", ".join(f'{k}="{quote(v)}"' for k, v in labels.items())
     return f"{VALUE_METRIC}{{{body}}}"
@@ -128,7 +144,6 @@ def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], li
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
         "interval": f"{STEP}s",
-        "input_series": [{"series": _series(labels), "values": " ".join(number(v) for v in values)}
-                         for labels, values in series],
+        "input_series": [{"series": _series(labels), "values": _values_text(values)} for labels, values in series],
         "alert_rule_test": alert_tests,
     }

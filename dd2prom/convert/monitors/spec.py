@@ -60,12 +60,14 @@ class MonitorSpec:
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
         options = data.get("options") if isinstance(data.get("options"), dict) else {}
         th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
-        ref = data.get("id") or (data.get("_corpus") or {}).get("original_id") or key
+        corpus = data.get("_corpus") if isinstance(data.get("_corpus"), dict) else {}
+        ref = data.get("id") or corpus.get("original_id") or key
+        tags = data.get("tags") if isinstance(data.get("tags"), list) else []
         priority = data.get("priority")
         return cls(
             key=str(key), ref=str(ref), name=str(data.get("name") or ""), type=str(data.get("type") or ""),
             query=str(data.get("query") or ""), message=str(data.get("message") or ""),
-            tags=[str(t) for t in data.get("tags") or [] if isinstance(t, (str, int))],
+            tags=[str(t) for t in tags if isinstance(t, (str, int))],
             priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
             options=options,
             thresholds=Thresholds(**{k: _num(th.get(k)) for k in
@@ -108,16 +110,50 @@ def _num(v: Any) -> float | None:
         return None
 
 
-def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int) -> int | None:
+def no_data_timeframe_seconds(spec: MonitorSpec, window_seconds: int, default: int | None = None) -> int | None:
     """Seconds of missing data after which Datadog notifies, or None when the
-    monitor does not notify on missing data."""
-    notify = spec.options.get("notify_no_data") is True or spec.options.get("on_missing_data") == "show_and_notify_no_data"
-    if not notify:
+    monitor does not notify on missing data. Without ``no_data_timeframe``
+    Datadog waits 2 × the window (``default`` for service checks: 24 h)."""
+    missing = spec.options.get("on_missing_data")
+    if missing is not None:   # replaces notify_no_data/no_data_timeframe: the window is the timeframe
+        return (window_seconds or default or 600) if missing == "show_and_notify_no_data" else None
+    if spec.options.get("notify_no_data") is not True:
         return None
     minutes = _num(spec.options.get("no_data_timeframe"))
     if minutes:
         return int(minutes * 60)
+    if default:
+        return default
     return 2 * window_seconds if window_seconds else 600
+
+
+RENOTIFY_STATES = {"alert": "alert", "warn": "warn", "no data": "no_data"}
+
+
+def renotify_states(spec: MonitorSpec) -> set[str]:
+    """The rule states Datadog re-notifies every ``renotify_interval``: its
+    ``renotify_statuses``, by default alert and no data (not warn)."""
+    statuses = spec.options.get("renotify_statuses")
+    if not isinstance(statuses, list) or not statuses:
+        statuses = ["alert", "no data"]
+    return {RENOTIFY_STATES[s] for s in statuses if s in RENOTIFY_STATES}
+
+
+def counts_missing_as_zero(spec: MonitorSpec) -> bool:
+    """A count query (``.as_count()``, ``sum(last_…)``, ``count(…)``): Datadog
+    evaluates an empty window as 0 under ``on_missing_data: default``."""
+    return ".as_count()" in spec.query or spec.query.lstrip().startswith(("sum(last", "count("))
+
+
+def keeps_last_status(spec: MonitorSpec) -> bool:
+    """Whether Datadog keeps a group's last status (alert stays alert) while its
+    data is missing: legacy monitors without no-data notification, and
+    ``on_missing_data: default`` for non-count queries. ``resolve`` resolves,
+    ``show_no_data``/``show_and_notify_no_data`` leave the alert state."""
+    missing = spec.options.get("on_missing_data")
+    if missing is not None:
+        return missing == "default" and not counts_missing_as_zero(spec)
+    return spec.options.get("notify_no_data") is not True
 
 
 def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Status | None]]:
@@ -126,27 +162,21 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     o = spec.options
     out: list[tuple[str, Status | None]] = []
     delay = _num(o.get("evaluation_delay"))
-    if delay:
-        out.append((f"evaluation_delay {int(delay)}s is not applied: Prometheus evaluates on the latest "
-                    "scraped samples (the delay exists for late cloud-integration data).", Status.APPROXIMATE))
-    for opt in ("new_group_delay", "new_host_delay"):
-        if _num(o.get(opt)):
-            out.append((f"{opt} {int(_num(o.get(opt)))}s has no Prometheus equivalent: a new group can alert "
-                        "from its first evaluation.", None))
-    if o.get("require_full_window") is True:
-        out.append(("require_full_window: Prometheus evaluates the window with the samples present, "
-                    "so a new or sparse series may alert before a full window of data exists.", None))
-    timeout = _num(o.get("timeout_h"))
-    if timeout:
-        out.append((f"timeout_h {timeout:g}: a Prometheus alert resolves as soon as its series stop "
-                    f"reporting; the no-data rule (if any) looks back {timeout:g}h.", None))
-    if o.get("on_missing_data") == "default" and spec.query[:6] in ("sum(la", "count(") \
+    if delay and delay > 0:
+        if spec.type in ("metric alert", "query alert"):
+            out.append((f"evaluation_delay {int(delay)}s: every selector reads data {int(delay)}s old "
+                        "(PromQL offset), as Datadog delays the evaluation.", None))
+        else:
+            out.append((f"evaluation_delay {int(delay)}s is not applied to this monitor type: it evaluates "
+                        "the latest samples.", Status.APPROXIMATE))
+    if o.get("on_missing_data") == "default" and counts_missing_as_zero(spec) \
             and re.search(r"<=?\s*[-\d.]+\s*$", spec.query):
         out.append(("Datadog evaluates missing data as 0 for this sum/count below-threshold monitor; "
                     "Prometheus has no sample and does not alert.", Status.APPROXIMATE))
-    if o.get("renotify_statuses") and o.get("renotify_statuses") != ["alert", "warn", "no data"]:
-        out.append((f"renotify_statuses {o['renotify_statuses']}: Alertmanager repeats every firing "
-                    "alert of the route.", None))
+    occurrences = _num(o.get("renotify_occurrences"))
+    if occurrences and _num(o.get("renotify_interval")):
+        out.append((f"renotify_occurrences {occurrences:g}: Alertmanager repeats the notification until the "
+                    "alert resolves, without a limit.", Status.APPROXIMATE))
     if o.get("silenced"):
         scopes = ", ".join(sorted(o["silenced"])) if isinstance(o["silenced"], dict) else str(o["silenced"])
         out.append((f"The monitor is muted in Datadog (silenced: {scopes}); its alerts notify here unless "
@@ -157,4 +187,6 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
     if o.get("escalation_message"):
         out.append(("escalation_message is kept in the escalation_message annotation; Alertmanager "
                     "repeats the same notification rather than a different text.", None))
+        if not _num(o.get("renotify_interval")):
+            out.append(("escalation_message is never sent: the monitor has no renotify_interval.", None))
     return out

@@ -67,7 +67,9 @@ class Mappings:
     joins: dict[str, dict[str, str]] = field(default_factory=dict)     # Datadog tag → join spec
     join_metrics: list[str] = field(default_factory=list)              # metric prefixes with pod labels
     no_pod_label: list[str] = field(default_factory=list)
+    absent_ok: set[str] = field(default_factory=set)                   # tags often absent (one cluster per server)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
+    _labels: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
 
 def load_mappings(user_file: Path | None = None) -> Mappings:
@@ -120,9 +122,11 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
             m.joins[str(tag)] = {k: " ".join(str(v).split()) for k, v in spec.items()}
     m.join_metrics += [str(p) for p in doc.get("join_metrics") or []]
     m.no_pod_label += [str(p) for p in doc.get("no_pod_label") or []]
+    m.absent_ok.update(str(t) for t in doc.get("absent_ok") or [])
     for prefix, tags in (doc.get("not_carried") or {}).items():
         m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
+    m._labels.clear()
 
 
 def join_for_tag(mappings: Mappings, tag_key: str, metric: str) -> dict[str, str] | None:
@@ -197,11 +201,14 @@ def label_for_tag(mappings: Mappings | None, tag_key: str, metric: str | None = 
     """Prometheus label for a Datadog tag key (per-metric-prefix tables first)."""
     if mappings is None:
         mappings = load_mappings(None)
-    if metric:
-        for prefix, table in mappings.prefix_tags.items():
-            if metric.startswith(prefix) and tag_key in table:
-                return table[tag_key]
-    return mappings.tags.get(tag_key) or sanitize_label(tag_key)
+    key = (tag_key, metric)
+    label = mappings._labels.get(key)
+    if label is None:
+        label = next((table[tag_key] for prefix, table in mappings.prefix_tags.items()
+                      if metric and metric.startswith(prefix) and tag_key in table), None)
+        label = label or mappings.tags.get(tag_key) or sanitize_label(tag_key)
+        mappings._labels[key] = label
+    return label
 
 
 def derived_name(dd_metric: str, prom_type: str, siblings: Container[str] = ()) -> str:

@@ -8,7 +8,7 @@ import re
 from dd2prom.convert.queries.ast import Scope, ScopeAnd, ScopeNot, ScopeOr, Tag, TagIn
 from dd2prom.convert.queries.lexer import QuerySyntaxError
 
-_WORD = re.compile(r"\s*(\(|\)|,|[^\s(),]+)")
+_WORD = re.compile(r'\s*(\(|\)|,|(?:[^\s(),"]|"[^"]*"|")+)')
 _KEYWORDS = {"AND", "OR", "NOT", "IN"}
 
 
@@ -20,6 +20,8 @@ def parse_scope(text: str, offset: int) -> Scope | None:
     while i < len(text):
         m = _WORD.match(text, i)
         if not m:
+            if text[i:].strip():
+                raise QuerySyntaxError("unexpected text in scope", offset + i)
             break
         words.append((m.group(1), offset + m.start(1)))
         i = m.end()
@@ -44,6 +46,9 @@ class _ScopeParser:
 
     def pos(self) -> int:
         return self.words[self.i][1] if self.i < len(self.words) else self.end
+
+    def _next_is(self, word: str) -> bool:
+        return self.i + 1 < len(self.words) and self.words[self.i + 1][0] == word
 
     def take(self) -> tuple[str, int]:
         if self.i >= len(self.words):
@@ -77,7 +82,7 @@ class _ScopeParser:
 
     def parse_not(self) -> Scope:
         w, pos = self.words[self.i] if self.i < len(self.words) else (None, self.end)
-        if w is not None and w.upper() == "NOT":
+        if w is not None and (w.upper() == "NOT" or (w in ("!", "-") and self._next_is("("))):
             self.i += 1
             return ScopeNot(self.parse_not(), pos)
         if w == "(":
@@ -119,7 +124,7 @@ class _ScopeParser:
         while self.peek() != ")":
             word, wpos = self.take()
             if word != ",":
-                values.append(word.strip("'\""))
+                values.append(_unquote(word))
         self.i += 1
         node: Scope = TagIn(key, tuple(values), pos)
         return ScopeNot(node, pos) if negated else node
@@ -137,7 +142,13 @@ def _tag(word: str, pos: int) -> Tag:
         raise QuerySyntaxError("tag with an empty key", pos)
     if value.startswith("$"):
         return Tag(key, None, pos, var=_var_name(value))
-    return Tag(key, value.strip("'\""), pos)
+    return Tag(key, _unquote(value), pos)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def _var_name(word: str) -> str:

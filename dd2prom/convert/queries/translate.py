@@ -7,11 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dd2prom.convert.queries import ast
-from dd2prom.convert.queries.generator import (
-    Env, Generator, Out, Unsupported, _OVER_TIME, duration_seconds, fmt_duration, fmt_number, subquery_step,
+from dd2prom.convert.queries import functions
+from dd2prom.convert.queries.generator import Generator
+from dd2prom.convert.queries.promql_text import (
+    OVER_TIME, Unsupported, duration_seconds, fmt_duration, fmt_number, subquery_step,
 )
+from dd2prom.convert.queries.values import Env, Out
 from dd2prom.convert.queries.lexer import QuerySyntaxError
-from dd2prom.convert.queries.mapping import load_mappings
+from dd2prom.convert.queries.mapping import Mappings, load_mappings
+from dd2prom.convert.queries.scope import parse_scope
 from dd2prom.convert.queries.parser import looks_like_monitor, parse_expression, parse_expressions, parse_monitor
 from dd2prom.convert.queries.types import MonitorCondition, TranslateContext, Translation
 from dd2prom.model import Status
@@ -33,6 +37,26 @@ def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateCo
                 raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos, str(text)) from None
         return _translate(gen, formula, False)
     return _run(formula, ctx, body)
+
+
+def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",
+                       ctx: TranslateContext | None = None) -> list[list[tuple[str, str, str]]]:
+    """A Datadog scope (``env:prod,!host:web-*``, ``a:1 OR (b:2 AND NOT c:3)``),
+    as text or as parsed by :func:`~dd2prom.convert.queries.scope.parse_scope`,
+    → a disjunction of conjunctions of ``(label, op, value)`` matchers: a series
+    is selected when it matches every matcher of any one conjunction. The tag →
+    label mapping, escaping, wildcards, ``host`` ports and absent-ok relaxing are
+    those of :func:`translate` (``metric`` picks per-family tag labels);
+    template variables outside dashboards match anything. ``[[]]`` selects every
+    series. Raises :class:`QuerySyntaxError` or :class:`Unsupported` with a sentence."""
+    ctx = ctx or TranslateContext()
+    node = parse_scope(scope, 0) if isinstance(scope, str) else scope
+    if node is None:
+        return [[]]
+    if mappings is None:
+        mappings = ctx.mappings if ctx.mappings is not None else load_mappings(None)
+    gen = Generator(ctx=ctx, mappings=mappings)
+    return gen._dnf(node, False, metric, _env(ctx))
 
 
 def _run(query: str, ctx: TranslateContext | None, body) -> Translation:
@@ -98,12 +122,13 @@ def _fill(result: Translation, gen: Generator) -> None:
 def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
     if ctx.target == "dashboard" and monitor_seconds is None:
         return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
-                   step="$__interval")
+                   step="$__interval", offset=ctx.offset_seconds)
     if monitor_seconds is not None:
         window = ctx.window or fmt_duration(monitor_seconds)
     else:
         window = ctx.window or ctx.default_window
-    return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)))
+    return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)),
+               offset=ctx.offset_seconds)
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
@@ -118,7 +143,8 @@ def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorC
     outs = [gen.gen(n, env) for n in nodes]
     gen.note(f"The {len(nodes)} queries of this request are one expression; a label query=\"1\"..\"{len(nodes)}\" "
              "tells their series apart.", Status.EXACT)
-    parts = [f'label_replace({o.text}, "query", "{i}", "", "")' for i, o in enumerate(outs, 1)]
+    parts = [f'label_replace({o.text if o.labels is not None else f"vector({o.text})"}, "query", "{i}", "", "")'
+             for i, o in enumerate(outs, 1)]
     labels = tuple(dict.fromkeys(lab for o in outs for lab in (o.labels or ()))) + ("query",)
     return Out(" or ".join(parts), labels, atomic=False), None
 
@@ -131,18 +157,11 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
         # a forecast monitor: the window is the horizon ahead, not a past window
         if not (isinstance(mon.expr, ast.Call) and mon.expr.name == "forecast"):
             raise Unsupported(f"A {mon.window} window only applies to forecast() monitors.")
-        out = gen.forecast(mon.expr, env, horizon=mon.window_seconds)
+        out = functions.forecast(gen, mon.expr, env, horizon=mon.window_seconds)
         gen.note(f"The condition is checked on the line's value {fmt_duration(mon.window_seconds)} ahead, not on "
                  f"its {mon.time_agg} over the whole horizon.")
     elif mon.time_agg in ("change", "pct_change"):
-        now = window_expr(gen, mon.expr, mon.inner_agg or "avg", window, env)
-        before = window_expr(gen, mon.expr, mon.inner_agg or "avg", window,
-                             replace(env, offset=env.offset + mon.shift_seconds))
-        if mon.time_agg == "change":
-            text = f"{now.paren()} - {before.paren()}"
-        else:
-            text = f"({now.paren()} - {before.paren()}) / {before.paren()} * 100"
-        out = Out(text, now.labels, atomic=False)
+        out = change_expr(gen, mon, window, env)
     else:
         out = window_expr(gen, mon.expr, mon.time_agg, window, env, mon.percentile)
     expr = out.text
@@ -153,6 +172,37 @@ def _monitor(gen: Generator, mon: ast.Monitor) -> tuple[Out, MonitorCondition]:
     return out, cond
 
 
+def change_expr(gen: Generator, mon: ast.Monitor, window: str, env: Env) -> Out:
+    """Datadog's change alert: the point-by-point difference (or percentage)
+    between the series now and the series ``shift`` earlier, then the time
+    aggregation of that difference over the window. For avg/sum of a change
+    that equals the difference of the window aggregates (both are linear), so
+    the window stays inside the series; min/max and percentages are not linear
+    and take a subquery over the point-wise difference."""
+    tagg = mon.inner_agg or "avg"
+    shifted = replace(env, offset=env.offset + mon.shift_seconds)
+    if mon.time_agg == "change" and tagg in ("avg", "sum"):
+        now = window_expr(gen, mon.expr, tagg, window, env)
+        before = window_expr(gen, mon.expr, tagg, window, shifted)
+        return Out(f"{now.paren()} - {before.paren()}", now.labels, atomic=False)
+    inner_env = replace(env, rate_window=env.step, count_window=env.step)
+    now = gen.gen(mon.expr, inner_env)
+    before = gen.gen(mon.expr, replace(inner_env, offset=shifted.offset))
+    if now.labels is None:         # a constant does not change
+        return Out("0", None)
+    if mon.time_agg == "change":
+        text = f"{now.paren()} - {before.paren()}"
+    else:
+        text = f"({now.paren()} - {before.paren()}) / ({before.paren()} != 0) * 100"
+        gen.note(f"pct_change: points whose value {fmt_duration(mon.shift_seconds)} earlier is 0 are left out "
+                 "(the percentage is undefined there; Prometheus would give +Inf and fire).")
+    if now.counter:
+        gen.note(f"The {tagg} of the change over the window is taken over {env.step} intervals of the counter; "
+                 "Datadog's monitor rollup interval may differ.")
+    fn = "quantile_over_time(0.5, " if tagg == "median" else OVER_TIME.get(tagg, "avg_over_time") + "("
+    return Out(f"{fn}({text})[{window}:{env.step}])", now.labels)
+
+
 def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env,
                 percentile: float | None = None) -> Out:
     """``node`` aggregated over the monitor window with ``tagg``. The window
@@ -161,13 +211,20 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
     if isinstance(node, ast.Number):
         return gen.gen(node, env)
     if tagg == "last":
-        return gen.gen(node, env)
+        # the last point of the window: for a counter, the count (or rate) of the last interval only
+        out = gen.gen(node, replace(env, rate_window=env.step, count_window=env.step))
+        if out.counter:
+            gen.note(f"The last point of the counter is its {env.step} interval; Datadog's monitor rollup "
+                     "interval may differ.")
+        return out
     if isinstance(node, ast.MetricQuery) and _pushable(gen, node, tagg):
         return gen.gen(node, replace(env, time_fn=tagg, time_window=window))
     if isinstance(node, ast.Call) and node.name == "default_zero" and node.args:
         inner = window_expr(gen, node.args[0], tagg, window, env)
-        if not inner.labels:
-            return Out(f"{inner.paren()} or vector(0)", inner.labels, atomic=False, counter=inner.counter)
+        if not inner.labels and inner.metric is not None:
+            # 0 when the window holds points but the aggregate has none (no effect on an empty window)
+            q = inner.metric
+            return gen.zero_fill(inner, q, gen.resolved[id(q)], gen.scope_matchers(q, env), env, ())
     if isinstance(node, ast.BinOp) and tagg in ("sum", "avg", "min", "max") and _has_as_count(node):
         # Datadog's as_count evaluation path: with arithmetic and at least one
         # .as_count(), the time aggregation applies to each query before the arithmetic
@@ -175,12 +232,17 @@ def window_expr(gen: Generator, node: ast.Expr, tagg: str, window: str, env: Env
                          window_expr(gen, node.right, tagg, window, env))
     inner_env = replace(env, rate_window=env.step, count_window=env.step)
     inner = gen.gen(node, inner_env)
+    if inner.labels is None:      # a constant is the same over any window
+        return inner
     if tagg == "percentile":
         fn = f"quantile_over_time({fmt_number(percentile if percentile is not None else 0.5)}, "
     elif tagg == "median":
         fn = "quantile_over_time(0.5, "
     else:
-        fn = _OVER_TIME[tagg] + "("
+        fn = OVER_TIME[tagg] + "("
+    if tagg in ("sum", "count") and not inner.counter:
+        gen.note(f"The {tagg} over the window counts one value per {env.step}; Datadog counts its monitor rollup "
+                 "points, whose interval may differ.")
     if inner.counter and tagg != "sum":
         gen.note(f"The {tagg} over the window is taken over {inner_env.count_window} intervals of the counter; "
                  "Datadog's monitor rollup interval may differ.")
@@ -197,7 +259,8 @@ def _pushable(gen: Generator, q: ast.MetricQuery, tagg: str) -> bool:
     info = prom_metric_for(gen.mappings, q.metric, gen.ctx.metric_metadata.get(q.metric), gen.ctx.metric_metadata)
     space = q.aggregator or "avg"
     if info.prom_type in ("histogram", "summary") or info.dd_type == "distribution" or percentile_of(space):
-        return tagg in ("avg", "sum")
+        # percentile(last_5m):p95:x is the 95th percentile of every value in the window
+        return tagg in ("avg", "sum") or (tagg == "percentile" and percentile_of(space) is not None)
     counter = (info.prom_type == "counter" and info.dd_type != "gauge") or (not info.mapped and any(
         m.name in ("as_count", "as_rate") for m in q.modifiers))
     if info.template is not None:

@@ -33,6 +33,9 @@ class TranslateContext:
     # explicit evaluation window for rate()/increase()/as_count (SLO recording
     # rules over 5m/30m/1h/...); overrides the monitor window and default_window
     window: str | None = None
+    # seconds every selector is shifted back (``offset``): a monitor's
+    # evaluation_delay evaluates the query on data this old
+    offset_seconds: int = 0
 
 
 @dataclass

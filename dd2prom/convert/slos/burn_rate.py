@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dd2prom.convert.monitors.message import go_escape
 from dd2prom.convert.slos.spec import Objective, Sli, SloSpec, fmt_number, ratio_name, record
 
 ALERTNAME = "SLOErrorBudgetBurn"
@@ -79,9 +80,12 @@ def budget_expr(spec: SloSpec, alert: BudgetAlert) -> str:
 
 
 def alert_rule(spec: SloSpec, alert: BurnAlert | BudgetAlert) -> dict[str, Any]:
+    """The rule; label and annotation values are templates to Prometheus, so
+    text from Datadog is escaped to print verbatim."""
     expr = burn_expr(spec, alert) if isinstance(alert, BurnAlert) else budget_expr(spec, alert)
-    return {"alert": alert.alertname, "expr": expr, "labels": dict(alert.labels),
-            "annotations": dict(alert.annotations)}
+    return {"alert": alert.alertname, "expr": expr,
+            "labels": {k: go_escape(v) for k, v in alert.labels.items()},
+            "annotations": {k: go_escape(v) for k, v in alert.annotations.items()}}
 
 
 def window_rules(spec: SloSpec, sli: Sli) -> list[dict[str, Any]]:

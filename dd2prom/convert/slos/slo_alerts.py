@@ -54,7 +54,8 @@ def _window(seconds: int) -> str:
 def parse(monitor_id: str, data: dict[str, Any]) -> SloAlertMonitor:
     """Raises ValueError with a sentence when the query is not an SLO alert query."""
     query = str(data.get("query") or "")
-    thresholds_opt = (data.get("options") or {}).get("thresholds") or {}
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    thresholds_opt = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
     m = _BURN.match(query)
     b = None if m else _BUDGET.match(query)
     if not m and not b:
@@ -75,7 +76,8 @@ def parse(monitor_id: str, data: dict[str, Any]) -> SloAlertMonitor:
             raise ValueError(f"Short window {short_w!r} is not a duration.")
     return SloAlertMonitor(str(monitor_id), str(data.get("name") or monitor_id), groups[0], groups[1],
                            "burn_rate" if m else "error_budget", long_w, short_w, thresholds,
-                           [str(t) for t in data.get("tags") or []])
+                           [str(t) for t in data.get("tags") or [] if isinstance(t, str)]
+                           if isinstance(data.get("tags"), list) else [])
 
 
 def alert_name(name: str) -> str:

@@ -88,7 +88,7 @@ def parse_spec(slo_id: str, data: dict[str, Any]) -> SloSpec:
     collected as sentences, never raised."""
     problems: list[tuple[str, Status]] = []
     objectives: dict[str, Objective] = {}
-    raw = list(data.get("thresholds") or [])
+    raw = list(data.get("thresholds")) if isinstance(data.get("thresholds"), list) else []
     if data.get("timeframe") and data.get("target_threshold") is not None:
         raw.append({"timeframe": data.get("timeframe"), "target": data.get("target_threshold"),
                     "warning": data.get("warning_threshold")})
@@ -109,7 +109,7 @@ def parse_spec(slo_id: str, data: dict[str, Any]) -> SloSpec:
     ordered = [objectives[tf] for tf in TIMEFRAMES if tf in objectives]
     primary = objectives.get(str(data.get("timeframe") or "")) or objectives.get("30d") \
         or (ordered[0] if ordered else None)
-    tags = [str(t) for t in data.get("tags") or [] if isinstance(t, str)]
+    tags = [t for t in data.get("tags") or [] if isinstance(t, str)] if isinstance(data.get("tags"), list) else []
     return SloSpec(id=str(slo_id), name=str(data.get("name") or slo_id), type=str(data.get("type") or ""),
                    tags=tags, description=str(data.get("description") or ""),
                    objectives=ordered, primary=primary, problems=problems)

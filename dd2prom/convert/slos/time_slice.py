@@ -32,7 +32,9 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
         if (q.get("data_source") or "metrics") != "metrics":
             raise SliError(f"SLI query {name!r} reads data source {q.get('data_source')!r}; only metric "
                            "queries can be converted.")
-    slice_seconds = int(ts.get("query_interval_seconds") or 300)
+    slice_seconds = ts.get("query_interval_seconds") or 300
+    if slice_seconds not in (60, 300):
+        raise SliError(f"Slice length {slice_seconds!r} is not 60 or 300 seconds.", Status.ERROR)
     slice_window = f"{slice_seconds // 60}m" if slice_seconds % 60 == 0 else f"{slice_seconds}s"
     tr = translate_formula(str(formulas[0]), {n: str(q.get("query") or "") for n, q in named.items()},
                            ctx=ctx.translate_context("plain", window=slice_window))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dd2prom.convert.checks import blackbox
-from dd2prom.convert.checks.common import tag_relabelings, unique_name
+from dd2prom.convert.checks.common import number, tag_relabelings, unique_name
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.convert.synthetics.modules import BUILDERS, UNSUPPORTED, Unsupported
@@ -57,11 +57,11 @@ def convert_test(ctx: ConvertContext, item: CoverageItem, public_id: str, test: 
     except Unsupported as exc:
         item.note(f"Not convertible: {exc}.", Status.UNSUPPORTED)
         return
-    tick = int(opts.get("tick_every") or 300)
+    tick = max(1, int(number(opts.get("tick_every")) or 300))
     req = (test.get("config") or {}).get("request") or {}
-    timeout = float(req.get("timeout") or DEFAULT_TIMEOUT)
+    timeout = number(req.get("timeout")) or DEFAULT_TIMEOUT
     if timeout > tick - 1:
-        if req.get("timeout"):
+        if number(req.get("timeout")):
             item.note(f"The request timeout ({timeout:g}s) is cut to {max(1, tick - 1)}s to fit the probe "
                       "interval.", Status.APPROXIMATE)
         timeout = max(1, tick - 1)
@@ -76,11 +76,11 @@ def convert_test(ctx: ConvertContext, item: CoverageItem, public_id: str, test: 
     ctx.shared.setdefault("probes", {})[public_id] = probe
     _locations(item, test)
     retry = opts.get("retry") or {}
-    if int(retry.get("count") or 0) > 0:
+    if (number(retry.get("count")) or 0) > 0:
         item.note(f"Datadog retried a failed run {retry['count']} time(s) ({retry.get('interval', 300)} ms apart) "
                   "before counting it as failed; a failed probe counts at once (alerts can use `for:`).",
                   Status.APPROXIMATE)
-    for_seconds = int(opts.get("min_failure_duration") or 0)
+    for_seconds = max(0, int(number(opts.get("min_failure_duration")) or 0))
     blackbox.probe_rules(ctx, item, name,  # unique, starts with synthetics-
                          str(test.get("name") or public_id), probe, max_duration=built.max_duration,
                          cert_days=built.cert_days, for_seconds=for_seconds,
@@ -99,7 +99,7 @@ def _locations(item: CoverageItem, test: dict[str, Any]) -> None:
     private = [x for x in locations if x.startswith("pl:")]
     managed = [x for x in locations if not x.startswith("pl:")]
     if managed:
-        min_failed = int(opts.get("min_location_failed") or 1)
+        min_failed = int(number(opts.get("min_location_failed")) or 1)
         msg = (f"Datadog ran the test from {len(managed)} managed location(s) and alerted when {min_failed} "
                "failed; the probe runs from the cluster's blackbox exporter only (one vantage point, "
                "inside the network).")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from dd2prom.convert.checks.blackbox import STANDARD_CODES
+from dd2prom.convert.checks.common import number
 from dd2prom.model import CoverageItem, Status
 
 _VARIABLE = re.compile(r"\{\{\s*[A-Za-z0-9_]+\s*\}\}")
@@ -266,7 +267,7 @@ def icmp(test: dict[str, Any], item: CoverageItem) -> Built:
         raise Unsupported("the request has no host")
     built = Built("icmp", {}, host)
     item.note("The blackbox exporter needs CAP_NET_RAW (or ping_group_range) for ICMP probes.")
-    if int(req.get("numberOfPackets") or 1) > 1:
+    if (number(req.get("numberOfPackets")) or 1) > 1:
         item.note(f"Datadog sent {req['numberOfPackets']} packets per run; the probe sends one.", Status.APPROXIMATE)
     for a in cfg.get("assertions") or []:
         typ, op, target = a.get("type"), a.get("operator"), a.get("target")

@@ -4,7 +4,8 @@ isolation of failing pages, concurrency, resume and atomic writes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from dd2prom.export.client import Datadog
@@ -27,14 +28,17 @@ class Resource:
     tagged: bool = True          # objects carry a ``tags`` list (--tag applies)
     always_fetch: bool = False   # a stored copy never counts as current
     list_entry_fallback: bool = False  # keep the list entry when its detail fetch fails
+    # which runner lane: "write" (lists written as they come: disk/CPU bound),
+    # "fetch" (one request per object: latency/rate-limit bound), "after" (needs the others)
+    lane: str = "write"
 
-    def list_page(self, dd: "Datadog", offset: int, limit: int) -> list[dict[str, Any]]:
+    def list_page(self, dd: Datadog, offset: int, limit: int) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def fetch(self, dd: "Datadog", oid: str, summary: dict[str, Any] | None) -> dict[str, Any]:
+    def fetch(self, dd: Datadog, oid: str, summary: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def targets(self, runner: "Runner") -> Iterable[tuple[str, dict[str, Any] | None]]:
+    def targets(self, runner: Runner) -> Iterable[tuple[str, dict[str, Any] | None]]:
         """(id, summary) pairs for resources that are not listed."""
         raise NotImplementedError
 

@@ -12,6 +12,7 @@ class Dashboards(Resource):
     kind = "dashboards"
     page_size = 100
     detail = True
+    lane = "fetch"
 
     def list_page(self, dd, offset, limit):
         body = dd.call(dd.api(DashboardsApi).list_dashboards, start=offset, count=limit) or {}

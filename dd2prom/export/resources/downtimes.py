@@ -17,6 +17,3 @@ class Downtimes(Resource):
     def list_page(self, dd, offset, limit):
         body = dd.call(dd.api(DowntimesApi).list_downtimes, page_offset=offset, page_limit=limit) or {}
         return body.get("data") or []
-
-    def version(self, obj):
-        return (obj or {}).get("attributes", {}).get("modified") if isinstance(obj, dict) else None

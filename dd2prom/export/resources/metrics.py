@@ -12,6 +12,7 @@ from dd2prom.export.resources.base import Resource
 class Metrics(Resource):
     kind = "metrics"
     tagged = False
+    lane = "after"                # reads the queries of everything exported before
 
     def targets(self, runner):
         return [(name, None) for name in sorted(snapshot_metric_names(runner.out))]
@@ -19,6 +20,3 @@ class Metrics(Resource):
     def fetch(self, dd, oid, summary):
         body = dd.call(dd.api(MetricsApi).get_metric_metadata, metric_name=oid) or {}
         return {**body, "metric": oid}
-
-    def version(self, obj):
-        return None

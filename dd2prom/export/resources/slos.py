@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datadog_api_client.v1.api.service_level_objectives_api import ServiceLevelObjectivesApi
+from datadog_api_client.v1.api.service_level_objectives_api import (
+    ServiceLevelObjectivesApi,
+)
 
 from dd2prom.export.resources.base import Resource
 

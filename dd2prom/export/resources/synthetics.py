@@ -16,6 +16,7 @@ class Synthetics(Resource):
     id_field = "public_id"
     page_size = 100
     detail = True
+    lane = "fetch"
     list_entry_fallback = True   # list entries are whole tests minus some details
 
     def list_page(self, dd, offset, limit):

@@ -4,7 +4,7 @@ usage/summary.json, the API's JSON unchanged."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from datadog_api_client.v1.api.usage_metering_api import UsageMeteringApi
 
@@ -13,11 +13,11 @@ from dd2prom.export.resources.base import Resource
 
 def month_range(months: int, now: datetime | None = None) -> tuple[datetime, datetime]:
     """First days of the first and last of the ``months`` full months before now."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     index = now.year * 12 + now.month - 1          # current month, 0-based
     first, last = index - max(1, months), index - 1
-    return (datetime(first // 12, first % 12 + 1, 1, tzinfo=timezone.utc),
-            datetime(last // 12, last % 12 + 1, 1, tzinfo=timezone.utc))
+    return (datetime(first // 12, first % 12 + 1, 1, tzinfo=UTC),
+            datetime(last // 12, last % 12 + 1, 1, tzinfo=UTC))
 
 
 class Usage(Resource):

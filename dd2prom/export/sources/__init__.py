@@ -37,7 +37,16 @@ def _in_confd(path: Path) -> bool:
 
 
 def read_check_file(path: Path, source_file: str) -> tuple[list[Record], list[dict]]:
-    """Records and Services of one YAML file, whatever form it has."""
+    """Records and Services of one YAML file, whatever form it has; a file whose shape
+    surprises a reader becomes one error record instead of stopping the import."""
+    try:
+        return _read_check_file(path, source_file)
+    except Exception as exc:  # malformed but parseable content (a list where a mapping belongs...)
+        return [error_record(source_file, f"unexpected structure ({exc.__class__.__name__}: "
+                                          f"{' '.join(str(exc).split())[:120]})")], []
+
+
+def _read_check_file(path: Path, source_file: str) -> tuple[list[Record], list[dict]]:
     if _in_confd(path) and confd.is_config_file(path):
         return confd.read_file(path, source_file), []
     try:

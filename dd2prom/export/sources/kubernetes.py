@@ -89,6 +89,8 @@ def checks_from_annotations(ann: dict[str, Any]) -> tuple[list[tuple[str, str, A
                     raise ValueError("the value is not a JSON object")
                 for check, body in checks.items():
                     body = body or {}
+                    if not isinstance(body, dict):
+                        raise ValueError(f"{check}: expected an object with init_config and instances")
                     for inst in body.get("instances") or [{}]:
                         found.append((container, check, body.get("init_config"), inst))
             except ValueError as exc:

@@ -465,8 +465,8 @@ def import_module(folder: Path, files: list[Path], snapshot_dir: Path) -> list[s
         except Unresolved as exc:
             errors.append(f"{where}: not imported: {exc}")
             continue
-        except (ValueError, TypeError, KeyError) as exc:
-            errors.append(f"{where}: not imported: {exc.__class__.__name__}: {exc}")
+        except Exception as exc:  # an attribute of unexpected shape: this resource only
+            errors.append(f"{where}: not imported: {exc.__class__.__name__}: {' '.join(str(exc).split())[:160]}")
             continue
         oid = mod.ids[(rtype, rname)]
         obj.setdefault("public_id" if folder_name == "synthetics" else "id", oid)

@@ -63,8 +63,10 @@ def axis(wc: WidgetContext, yaxis: Any) -> tuple[dict[str, Any], dict[str, Any]]
         custom["scaleDistribution"] = {"type": "log", "log": 10}
     elif scale not in ("linear", ""):
         wc.note(f"Y axis scale {scale!r} has no Grafana equivalent; a linear axis is used.", Status.APPROXIMATE)
-    # Datadog includes zero by default; soft limits only ever widen the axis.
-    if yaxis.get("include_zero", True) not in (False, "false") and "min" not in defaults:
+    # Datadog includes zero by default (not on a log axis, where zero does not
+    # exist); soft limits only ever widen the axis.
+    if yaxis.get("include_zero", True) not in (False, "false") and "min" not in defaults \
+            and "scaleDistribution" not in custom:
         custom["axisSoftMin"] = 0
         if "max" not in defaults:
             custom["axisSoftMax"] = 0
@@ -88,6 +90,13 @@ def palette_color(palette: Any) -> dict[str, Any] | None:
     """A Datadog palette → a Grafana colour setting (None: the classic palette)."""
     color = PALETTES.get(str(palette or "").lower())
     return {"mode": "shades", "fixedColor": color} if color else None
+
+
+def formula_color(style: Any) -> dict[str, Any] | None:
+    """A formula's own ``style`` (palette + palette_index: one colour of that
+    palette) → a fixed Grafana colour (None: not set, or the classic palette)."""
+    color = PALETTES.get(str(style.get("palette") or "").lower()) if isinstance(style, dict) else None
+    return {"mode": "fixed", "fixedColor": color} if color else None
 
 
 def conditional_formats(wc: WidgetContext, formats: Any) -> th.Thresholds:

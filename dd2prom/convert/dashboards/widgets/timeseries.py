@@ -1,7 +1,7 @@
 """timeseries → Grafana time series panel.
 
 Each request's ``display_type`` (line / bars / area), ``style`` (palette,
-line type and width) and ``on_right_yaxis`` become field properties: the
+line type and width; a formula's own ``style`` palette fixes its colour) and ``on_right_yaxis`` become field properties: the
 first series' become the panel defaults, any other series that differ get an
 override by query (refId). Markers become threshold lines or areas.
 """
@@ -31,8 +31,8 @@ def series_style(s: Series) -> dict[str, Any]:
                              "stacking": {"mode": "normal" if display in ("bars", "area") else "none", "group": "A"}}
     if str(style.get("line_type")) in LINE_STYLES:
         props["lineStyle"] = LINE_STYLES[str(style["line_type"])]
-    if req.get("on_right_yaxis"):
-        props["axisPlacement"] = "right"
+    # always set, so a left-axis series does not inherit "right" from a first series on the right
+    props["axisPlacement"] = "right" if req.get("on_right_yaxis") else "auto"
     return props
 
 
@@ -60,13 +60,18 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     defaults["custom"] = custom
 
     right_axis = d.get("right_yaxis")
-    for s in series[1:]:
+    for s in series:
         props = [{"id": f"custom.{k}", "value": v} for k, v in series_style(s).items() if base.get(k) != v]
-        color = common.palette_color(obj(s.request.get("style")).get("palette"))
-        if color and color != palette:
+        color = common.formula_color(s.formula.get("style"))
+        if color is None and s is not series[0]:
+            color = common.palette_color(obj(s.request.get("style")).get("palette"))
+            color = color if color != palette else None
+        if color:
             props.append({"id": "color", "value": color})
         if s.request.get("on_right_yaxis") and isinstance(right_axis, dict):
+            # the right axis' own scale, min, max and label (the defaults are the left axis')
             right_defaults, right_custom = common.axis(wc, right_axis)
+            right_custom.setdefault("scaleDistribution", {"type": "linear"})
             props += [{"id": k, "value": v} for k, v in right_defaults.items()]
             props += [{"id": f"custom.{k}", "value": v} for k, v in right_custom.items()]
         if props:
