@@ -52,9 +52,20 @@ def test_common_shapes_take_the_fast_path(obj):
     assert fastyaml.emit(obj) == pyyaml(obj)
 
 
-def test_long_lines_with_spaces_are_left_to_pyyaml():
-    obj = {"text": "word " * 3000 + "end"}   # libyaml folds it at the width
-    assert fastyaml.emit(obj) is None
+@pytest.mark.parametrize("shape", ["value", "item", "nested", "item in mapping"])
+@pytest.mark.parametrize("spacing", [" ", "  ", " x  y "])
+def test_long_plain_lines_fold_at_the_width_like_libyaml(shape, spacing):
+    text = spacing.join(f"-0.05{i}" for i in range(2500))   # a promtool input series, folded past 10,000 columns
+    obj = {"value": {"k": text}, "item": [text], "nested": {"a": {"bb": {"ccc": text}}},
+           "item in mapping": {"tests": [{"values": text}]}}[shape]
+    mine = fastyaml.emit(obj)
+    assert mine is not None and mine == pyyaml(obj)
+    if shape == "value":   # one line unless folded; never folded where spaces come in pairs
+        assert (mine.count("\n") > 1) == (spacing != "  ")
+
+
+def test_long_quoted_lines_are_left_to_pyyaml():
+    assert fastyaml.emit({"text": "'quoted' " * 3000}) is None
 
 
 def test_a_converted_organisation_is_written_identically(tmp_path):

@@ -25,7 +25,9 @@ _LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd
 _TEXT = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\\Z")
 # a plain scalar may not start with an indicator, nor with ``- ``, ``? ``, ``: ``, ``---``, ``...``
 _NOT_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
-_MAX_LINE = 8_000      # lines with spaces stay well under the width, so libyaml never folds them
+_WIDTH = 10_000        # yamlio's width: libyaml folds plain scalars at a space past it
+_MAX_LINE = 8_000      # shorter one-line scalars can never reach the width
+_FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where it is written
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
 _inline_cache: dict[str, str | None] = {}
@@ -36,21 +38,23 @@ class _Unsure(Exception):
 
 
 def _inline(s: str) -> str | None:
-    """A one-line string as libyaml writes it (plain or single-quoted), or None."""
+    """A one-line string as libyaml writes it (plain or single-quoted), :data:`_FOLD`
+    for a long plain one (folded at the width, see :func:`_folded`), or None."""
     hit = _inline_cache.get(s, False)
     if hit is not False:
         return hit   # type: ignore[return-value]
     out: str | None
     if not s:
         out = "''"
-    elif (len(s) > _MAX_LINE and " " in s) or not _LINE.match(s):   # libyaml folds long lines at spaces
+    elif not _LINE.match(s):
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
             or s[-1] in " :" or ": " in s or " #" in s \
             or _resolver.resolve(ScalarNode, s, (True, False)) != _STR:
-        out = "'" + s.replace("'", "''") + "'"
+        # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
+        out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:
-        out = s
+        out = _FOLD if len(s) > _MAX_LINE and " " in s else s
     if len(s) <= 200:
         if len(_inline_cache) > 100_000:
             _inline_cache.clear()
@@ -99,13 +103,34 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def _value(value: Any, indent: int, out: list[str]) -> None:
+def _folded(s: str, column: int, indent: int) -> str:
+    """A plain scalar starting at ``column`` as libyaml writes it: a single space
+    followed by a non-space, once the line is past the width, becomes a line
+    break and ``indent`` spaces."""
+    parts = []
+    start = 0
+    pos = s.find(" ")
+    while pos != -1:
+        if column + (pos - start) > _WIDTH and s[pos - 1] != " " and s[pos + 1:pos + 2] not in ("", " "):
+            parts.append(s[start:pos])
+            parts.append("\n" + " " * indent)
+            column = indent
+            start = pos + 1
+        pos = s.find(" ", pos + 1)
+    parts.append(s[start:])
+    return "".join(parts)
+
+
+def _value(value: Any, indent: int, out: list[str], column: int) -> None:
     """A mapping value or sequence item after ``key:`` / ``-`` (no space yet);
-    ``indent`` is the indentation of the collection holding it."""
+    ``indent`` is the indentation of the collection holding it, ``column``
+    where the value starts (after the space)."""
     t = type(value)
     if t is str:
         text = _inline(value) if "\n" not in value else None
-        if text is not None:
+        if text is _FOLD:
+            out.append(" " + _folded(value, column, indent + 2) + "\n")
+        elif text is not None:
             out.append(" " + text + "\n")
         elif _literal_ok(value):
             _literal(value, indent + 2, out)
@@ -130,10 +155,10 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
             raise _Unsure
         out.append(key if (first_inline and i == 0) else pad + key)
         out.append(":")
-        _node_after_key(v, indent, out)
+        _node_after_key(v, indent, out, indent + len(key) + 2)
 
 
-def _node_after_key(v: Any, indent: int, out: list[str]) -> None:
+def _node_after_key(v: Any, indent: int, out: list[str], column: int) -> None:
     t = type(v)
     if t is dict:
         if not v:
@@ -148,7 +173,7 @@ def _node_after_key(v: Any, indent: int, out: list[str]) -> None:
             out.append("\n")
             _sequence(v, indent, out, False)   # indentless under a key
     else:
-        _value(v, indent, out)
+        _value(v, indent, out, column)
 
 
 def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> None:
@@ -168,7 +193,7 @@ def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> N
         elif t is list:
             out.append(" []\n")
         else:
-            _value(v, indent, out)
+            _value(v, indent, out, indent + 2)
 
 
 def _document(obj: Any, out: list[str]) -> None:
