@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--dashboards", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--jobs", type=int, default=0, help="convert --jobs (0 = one process per core)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
@@ -77,34 +78,64 @@ def main() -> None:
               f"{n_in} files, {in_bytes / 1e6:.1f} MB (generated in {time.perf_counter() - t0:.1f}s)")
 
         out = work / "out"
-        cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(out)]
+        cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(out), "--jobs", str(args.jobs)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree_peak = _watch_tree_rss(proc)
+        stdout, stderr = proc.communicate()
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_mib = after.ru_maxrss / 1024
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         n_out, out_bytes = tree_bytes(out)
         cov = json.loads((out / "coverage.json").read_text())
-        print(f"convert: exit {proc.returncode}, wall {wall:.1f}s, cpu {cpu:.1f}s "
-              f"({cpu / wall:.2f} cores), peak RSS {peak_mib:.0f} MiB; "
+        print(f"convert (--jobs {args.jobs}): exit {proc.returncode}, wall {wall:.1f}s, cpu {cpu:.1f}s "
+              f"({cpu / wall:.2f} cores), peak RSS {peak_mib:.0f} MiB (largest process), "
+              f"{tree_peak:.0f} MiB PSS (all processes at once, sampled); "
               f"{len(cov['items'])} ledger items, {n_out} files, {out_bytes / 1e6:.1f} MB written")
         print("coverage:", json.dumps(cov.get("counts", {}), sort_keys=True))
+        c0 = time.process_time()
         fl = floor(snap, out_bytes, work / "floor")
-        print(f"floor (load the same JSON, write the same bytes): {fl:.1f}s; convert / floor = {wall / fl:.1f}x")
+        fl_cpu = time.process_time() - c0
+        print(f"floor (load the same JSON, write the same bytes): wall {fl:.1f}s, cpu {fl_cpu:.1f}s; "
+              f"convert / floor = {wall / fl:.1f}x wall, {cpu / fl_cpu:.1f}x cpu")
         if args.profile:
             prof = work / "convert.prof"
             shutil.rmtree(out, ignore_errors=True)
             cProfile.run(f"from dd2prom.convert import run_convert; run_convert({str(snap)!r}, {str(out)!r})", str(prof))
-            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
+            stats = pstats.Stats(str(prof))
+            stats.sort_stats("cumulative").print_stats(40)
+            stats.sort_stats("tottime").print_stats(30)
         if proc.returncode not in (0, 1):
-            print(proc.stderr[-3000:])
+            print(stderr[-3000:])
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _watch_tree_rss(proc: subprocess.Popen) -> float:
+    """Peak of the summed PSS (MiB) of a process and its children (the forked
+    worker processes share most pages with the parent: PSS counts a shared page
+    once across them, RSS once per process), sampled every 0.2 s from /proc."""
+    peak = 0.0
+    while proc.poll() is None:
+        total = 0
+        pids = [proc.pid]
+        while pids:
+            pid = pids.pop()
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                total += int(next(ln.split()[1] for ln in rollup.splitlines() if ln.startswith("Pss:")))
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids.extend(int(c) for c in (task / "children").read_text().split())
+            except (OSError, StopIteration, ValueError):
+                continue
+        peak = max(peak, total / 1024)
+        time.sleep(0.2)
+    return peak
 
 
 def _count_widgets(widgets) -> int:

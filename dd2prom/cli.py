@@ -87,12 +87,14 @@ def convert(
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
     blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Processes converting dashboards and monitors (0 = one per core, 1 = serial in-process). The output is the same for any value."),
 ) -> None:
     """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
     from dd2prom.convert import ConvertOptions, run_convert
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
-                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors, blackbox_url=blackbox_url)
+                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
+                          blackbox_url=blackbox_url, jobs=jobs)
     stages = {s.strip() for s in only.split(",")} if only else None
     ctx = run_convert(snapshot, out, opts, only=stages)
     print_coverage(ctx.ledger.counts())

@@ -113,6 +113,11 @@ class Ledger:
         self._items[key] = item
         return item
 
+    def adopt(self, item: CoverageItem) -> CoverageItem:
+        """Add an item built elsewhere (another process's ledger); an item
+        already present under the same key wins, as with :meth:`add`."""
+        return self._items.setdefault((item.kind, item.id), item)
+
     def get(self, kind: str, id: Any) -> CoverageItem | None:
         return self._items.get((kind, str(id)))
 

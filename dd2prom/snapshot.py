@@ -26,13 +26,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+try:
+    import orjson
+    _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
+    orjson = None
+
 RESOURCE_DIRS = ("monitors", "dashboards", "slos", "synthetics", "downtimes")
 ID_FIELD = {"synthetics": "public_id"}
 
 
 def dumps(obj: Any) -> str:
-    """The one JSON serialisation used for every snapshot and output file."""
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The one JSON serialisation used for every snapshot and output file:
+    sorted keys, indent 2, UTF-8 (diff-friendly and deterministic).
+
+    orjson writes the same text as ``json.dumps(indent=2, sort_keys=True,
+    ensure_ascii=False)`` about 20x faster (the stdlib's C encoder does not
+    indent), except for a few float spellings (``1e-05`` → ``0.00001``,
+    ``1e+16`` → ``1e16``) and NaN (``null``, which is valid JSON). What
+    orjson refuses goes through the stdlib."""
+    return dumpb(obj).decode("utf-8")
+
+
+def dumpb(obj: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes (large files are written without a text copy)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(obj, option=_ORJSON_OPTIONS)
+        except TypeError:   # orjson.JSONEncodeError is a TypeError
+            pass
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> None:
@@ -100,22 +123,31 @@ class Snapshot:
     def iter(self, kind: str) -> Iterator[SnapshotObject]:
         """Every object of a kind, in file-name order. Unreadable files come back
         with ``error`` set so the caller can record them; they never raise."""
+        for path in self.paths(kind):
+            yield self.load(kind, path)
+
+    def paths(self, kind: str) -> list[Path]:
+        """The files of a kind, in the order :meth:`iter` reads them (for
+        stages that hand the reading to worker processes)."""
         folder = self.root / kind
         if not folder.is_dir():
-            return
-        for path in sorted(folder.glob("*.json")):
-            stem = path.stem
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
-                continue
-            oid = stem
-            if isinstance(data, dict):
-                value = data.get(ID_FIELD.get(kind, "id"))
-                if value not in (None, ""):
-                    oid = str(value)
-            yield SnapshotObject(kind, oid, path, data)
+            return []
+        return sorted(folder.glob("*.json"))
+
+    @staticmethod
+    def load(kind: str, path: Path) -> SnapshotObject:
+        """One object file (never raises on bad content, see :meth:`iter`)."""
+        stem = path.stem
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
+        oid = stem
+        if isinstance(data, dict):
+            value = data.get(ID_FIELD.get(kind, "id"))
+            if value not in (None, ""):
+                oid = str(value)
+        return SnapshotObject(kind, oid, path, data)
 
     def monitors(self) -> Iterator[SnapshotObject]:
         return self.iter("monitors")

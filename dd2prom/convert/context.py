@@ -31,6 +31,8 @@ class ConvertOptions:
     # the prometheus-blackbox-exporter chart's Service (release named prometheus-blackbox-exporter);
     # empty: that Service in ``namespace``
     blackbox_url: str = ""
+    # processes converting independent items (dashboards, monitors); 0 = one per core, 1 = serial
+    jobs: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,11 +76,11 @@ class ConvertContext:
     def guard(self, item: CoverageItem) -> Iterator[CoverageItem]:
         """Convert one item; any exception becomes status error on that item
         (with the files it wrote removed) and the run goes on."""
-        written_before = set(self.out.written)
+        mark = self.out.mark()
         try:
             yield item
         except Exception as exc:
-            for rel in set(self.out.written) - written_before:
+            for rel in self.out.written_since(mark):
                 self.out.remove(rel)
             item.outputs.clear()
             item.status = Status.ERROR

@@ -40,7 +40,6 @@ two mutes overlap on one alert only the first listed applies.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from typing import Any, Union
@@ -97,28 +96,33 @@ def _equalities(matchers: list[str]) -> dict[str, str]:
 _LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(\|[A-Za-z0-9_.:/@ -]+)*$")
 
 
-def _narrow(matchers: list[str], known: dict[str, str]) -> list[str] | None:
+Decided = tuple[str, Union[str, None], Union[frozenset, None]]
+
+
+def _decide(matcher: str) -> Decided:
+    """``(matcher, label, values it allows)`` for an equality or a regex of
+    literal alternatives (``dd_monitor_id=~"1|2|3"``); ``(matcher, None, None)``
+    for any other matcher."""
+    match = _MATCHER_RE.match(matcher)
+    if match:
+        name, op, value = match.groups()
+        if op == "=":
+            return matcher, name, frozenset([value])
+        if op == "=~" and _LITERAL_ALTS_RE.match(value):
+            return matcher, name, frozenset(value.split("|"))
+    return matcher, None, None
+
+
+def _narrow(matchers: list[Decided], known: dict[str, str]) -> list[str] | None:
     """The matchers still needed under a route whose alerts are known to carry
     the ``known`` label values: None when one of them can never match there,
-    else the list without those the route already guarantees. Equality and
-    regexes of literal alternatives (``dd_monitor_id=~"1|2|3"``) are decided;
-    any other matcher is kept as it is."""
+    else the list without those the route already guarantees (see :func:`_decide`)."""
     needed = []
-    for m in matchers:
-        match = _MATCHER_RE.match(m)
-        if not match or match.group(1) not in known:
+    for m, name, allowed in matchers:
+        if name is None or name not in known:
             needed.append(m)
-            continue
-        name, op, value = match.groups()
-        have = known[name]
-        if op == "=":
-            if have != value:
-                return None
-        elif op == "=~" and _LITERAL_ALTS_RE.match(value):
-            if have not in value.split("|"):
-                return None
-        else:
-            needed.append(m)
+        elif known[name] not in allowed:   # type: ignore[operator]
+            return None
     return needed
 
 
@@ -144,6 +148,16 @@ class AlertmanagerConfig:
         self.secrets: dict[str, dict[str, list[str]]] = {}
         self.placeholders: list[str] = []
         self.route_tests: list[dict[str, Any]] = []
+        # keys of what the lists above already hold: the dedupe checks stay O(1)
+        # with tens of thousands of monitors
+        self._seen: set[tuple] = set()
+
+    def _first(self, *key: Any) -> bool:
+        """True the first time ``key`` is seen (then remembered)."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
     # -- receivers -------------------------------------------------------------
     def add_receiver(self, name: str, **configs: list[dict[str, Any]]) -> str:
@@ -160,13 +174,13 @@ class AlertmanagerConfig:
     def secret_file(self, secret: str, key: str, used_by: str = "") -> str:
         """Path of a mounted Secret key; the Secret is recorded as required."""
         users = self.secrets.setdefault(secret, {}).setdefault(key, [])
-        if used_by and used_by not in users:
+        if used_by and self._first("secret", secret, key, used_by):
             users.append(used_by)
         return f"{SECRET_ROOT}/{secret}/{key}"
 
     def placeholder(self, what: str) -> str:
         """A value that must be replaced by hand (recorded in required-secrets.yaml)."""
-        if what not in self.placeholders:
+        if self._first("placeholder", what):
             self.placeholders.append(what)
         return what
 
@@ -214,14 +228,14 @@ class AlertmanagerConfig:
         rule: dict[str, Any] = {"source_matchers": matcher_list(source), "target_matchers": matcher_list(target)}
         if equal:
             rule["equal"] = list(dict.fromkeys(equal))
-        if rule not in self.inhibit_rules:
+        if self._first("inhibit", *(tuple(v) for v in rule.values())):
             self.inhibit_rules.append(rule)
 
     def add_route_test(self, labels: dict[str, str], receivers: Iterable[str]) -> None:
         """An alert with ``labels`` must reach exactly ``receivers`` (written to
         route-tests.yaml; ``dd2prom verify`` runs each through amtool)."""
         entry = {"labels": dict(labels), "receivers": sorted(set(receivers)) or [DEFAULT_RECEIVER]}
-        if entry not in self.route_tests:
+        if self._first("route test", frozenset(entry["labels"].items()), tuple(entry["receivers"])):
             self.route_tests.append(entry)
 
     # -- time intervals and muting ----------------------------------------------
@@ -232,40 +246,97 @@ class AlertmanagerConfig:
     def mute_route(self, matchers: Matchers, interval_name: str) -> None:
         """Mute alerts matching ``matchers`` during the named time interval."""
         entry = (matcher_list(matchers), interval_name)
-        if entry not in self.mutes:
+        if self._first("mute", tuple(entry[0]), interval_name):
             self.mutes.append(entry)
 
-    def _apply_mutes(self, route: dict[str, Any], inherited: dict[str, str]) -> None:
+    def _mute_index(self):
+        """Each mute's matchers decided once (:func:`_decide`), and which mutes a
+        leaf route must look at: those decided by no label (``anywhere``) and,
+        per label, those that can only match some of its values: a leaf route
+        that knows that label's value looks only at the mutes allowing it."""
+        decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
+        anywhere: list[int] = []
+        by_label: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
+        for i, ms in enumerate(decided):
+            first = next(((name, allowed) for _, name, allowed in ms if name is not None), None)
+            if first is None:
+                anywhere.append(i)
+                continue
+            every, by_value = by_label.setdefault(first[0], ([], {}))
+            every.append(i)
+            for v in first[1]:
+                by_value.setdefault(v, []).append(i)
+        return decided, anywhere, by_label
+
+    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
+        """``route`` with, under every leaf that can match a mute, one child per
+        such mute (a new dict where something changed; the builder's routes stay as built)."""
         own = dict(inherited)
         own.update(_equalities(route.get("matchers", [])))
         children = route.get("routes")
         if children:
-            for child in children:
-                self._apply_mutes(child, own)
-            return
+            return {**route, "routes": [self._muted(child, own, index) for child in children]}
+        decided, anywhere, by_label = index
+        candidates = set(anywhere)
+        for label, (every, by_value) in by_label.items():
+            candidates.update(by_value.get(own[label], ()) if label in own else every)
         mute_children = []
-        for ms, interval in self.mutes:
-            needed = _narrow(ms, own)
+        for i in sorted(candidates):
+            interval = self.mutes[i][1]
+            needed = _narrow(decided[i], own)
             if needed is None:
                 continue  # can never match under this route
             mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed
                                  else {"mute_time_intervals": [interval]})
-        if mute_children:
-            route["routes"] = mute_children
+        return {**route, "routes": mute_children} if mute_children else route
+
+    # -- combining -------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Only what differs from a new builder, without the dedupe keys: one is
+        sent back from a worker process per monitor, and only :meth:`merge` reads it."""
+        fresh = vars(AlertmanagerConfig())
+        return {k: v for k, v in vars(self).items() if k != "_seen" and v != fresh[k]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()   # type: ignore[misc]
+        vars(self).update(state)
+
+    def merge(self, other: "AlertmanagerConfig") -> None:
+        """Add what ``other`` (a builder one item was converted into, possibly
+        in another process) holds, as if its calls had been made on this one."""
+        self.set_global(**other.global_)
+        for name, rec in other.receivers.items():
+            self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
+        self.routes.extend(other.routes)
+        for rule in other.inhibit_rules:
+            if self._first("inhibit", *(tuple(v) for v in rule.values())):
+                self.inhibit_rules.append(rule)
+        self.time_intervals.update(other.time_intervals)
+        for ms, interval in other.mutes:
+            self.mute_route(ms, interval)
+        for secret, keys in other.secrets.items():
+            for key, users in keys.items():
+                self.secret_file(secret, key)
+                for user in users:
+                    self.secret_file(secret, key, user)
+        for what in other.placeholders:
+            self.placeholder(what)
+        for test in other.route_tests:
+            self.add_route_test(test["labels"], test["receivers"])
 
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         for _, interval in self.mutes:
             if interval not in self.time_intervals:
                 raise ValueError(f"mute_route names an unknown time interval: {interval}")
-        routes = copy.deepcopy(self.routes)
+        routes = list(self.routes)
         root = dict(self.root)
         if self.mutes:
+            index = self._mute_index()
+            routes = [self._muted(r, {}, index) for r in routes]
             # alerts no route catches still reach the default receiver; mute those too
             for ms, interval in self.mutes:
                 routes.append({"matchers": list(ms), "mute_time_intervals": [interval]})
-            for r in routes[: len(self.routes)]:
-                self._apply_mutes(r, {})
         if routes:
             root["routes"] = routes
         unknown = sorted({r for r in _receivers_used(root) if r not in self.receivers})

@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from dd2prom.emit import fastyaml
+
 
 # libyaml's emitter when present: the pure-Python one is slow on large
 # literal blocks (dashboard JSON inside ConfigMaps).
@@ -14,28 +16,74 @@ _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+def _literal_ok(data: str) -> bool:
+    """Multi-line text that round-trips as a ``|`` literal block."""
+    return "\n" in data and "\r" not in data and "\t" not in data and not data.endswith((" ", "\n\n")) \
+        and " \n" not in data
+
+
 class _Dumper(_Base):  # type: ignore[valid-type,misc]
+    """SafeDumper's output, with a direct node builder for plain data.
+
+    PyYAML's representer dispatches every value through several Python calls;
+    for the dicts, lists and scalars dd2prom writes (hundreds of MB at scale)
+    :meth:`represent_data` builds the same nodes in one recursive function.
+    Anything else (floats, other types) goes through the standard representer."""
+
     def ignore_aliases(self, data: Any) -> bool:  # never emit &anchors / *aliases
         return True
 
+    def represent_data(self, data: Any) -> yaml.Node:
+        t = type(data)
+        if t is str:
+            return yaml.ScalarNode(_STR, data, style="|" if _literal_ok(data) else None)
+        if t is dict:
+            node = self.represent_data
+            return yaml.MappingNode(_MAP, [(node(k), node(v)) for k, v in data.items()], flow_style=False)
+        if t is list:
+            return yaml.SequenceNode(_SEQ, [self.represent_data(v) for v in data], flow_style=False)
+        if t is int:
+            return yaml.ScalarNode(_INT, str(data))
+        if t is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false")
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null")
+        return super().represent_data(data)
 
-def _str_representer(dumper: yaml.SafeDumper, data: str):
-    if "\n" in data and not any(ch in data for ch in "\r\t") and not data.endswith((" ", "\n\n")) \
-            and all(not line.endswith(" ") for line in data.split("\n")):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+    _resolved: dict[tuple, str] = {}
 
-
-_Dumper.add_representer(str, _str_representer)
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        """The emitter asks, for every scalar, which tag it would resolve to;
+        short values (keys, labels, states) repeat: remember their answer."""
+        if kind is not yaml.ScalarNode or len(value) > 64:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            if len(self._resolved) > 200_000:
+                self._resolved.clear()
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 def dump_yaml(obj: Any) -> str:
+    text = fastyaml.emit(obj)
+    if text is not None:
+        return text
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=10_000)
 
 
 def dump_yaml_all(objs: Iterable[Any]) -> str:
-    return yaml.dump_all(list(objs), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    objs = list(objs)
+    text = fastyaml.emit_all(objs)
+    if text is not None:
+        return text
+    return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                          allow_unicode=True, width=10_000, explicit_start=True)
 
 

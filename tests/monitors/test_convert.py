@@ -170,7 +170,7 @@ def test_large_owners_are_split(monkeypatch):
     import dd2prom.convert.monitors as stage
     from dd2prom.convert.monitors.rules import Rule
     monkeypatch.setattr(stage, "MAX_RULE_BYTES", 300)
-    member = (type("MR", (), {"rules": [Rule("dd2prom:monitor_value", "x" * 150)]})(), None)
+    member = (type("RR", (), {"rule_dicts": [Rule("dd2prom:monitor_value", "x" * 150).to_dict()]})(), None)
     assert [len(c) for c in stage.chunks([member] * 5)] == [1, 1, 1, 1, 1]
     monkeypatch.setattr(stage, "MAX_RULE_BYTES", 10_000)
     assert [len(c) for c in stage.chunks([member] * 5)] == [5]

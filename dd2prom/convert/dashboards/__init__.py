@@ -11,6 +11,7 @@ rows), ``variables.py`` (template variables), ``units.py``, ``thresholds.py``
 
 from __future__ import annotations
 
+from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.dashboards.dashboard import DashboardConverter
@@ -22,22 +23,43 @@ KIND = "dashboard"
 
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
-    for obj in snapshot.iter("dashboards"):
-        if record_unreadable(ctx, KIND, obj):
+    """Dashboards convert independently (see :mod:`dd2prom.convert.parallel`);
+    only the Grafana uid must be unique across them: a dashboard whose uid is
+    already taken (or whose ledger rows clash) is converted again here, against
+    the run's context, exactly as a serial run would."""
+    taken = ctx.shared.setdefault("dashboard_uids", set())
+    for path, result in parallel.convert_items(ctx, _convert_file, snapshot.paths("dashboards")):
+        if result.error or result.value in taken or parallel.clashes(ctx, result):
+            convert_object(ctx, snapshot.load("dashboards", path))
             continue
-        data = obj.data
-        item = ctx.ledger.add(KIND, obj.id, name=str(data.get("title") or data.get("name") or ""),
-                              type=str(data.get("layout_type") or ""))
-        converter = None
-        with ctx.guard(item):
-            try:
-                converter = DashboardConverter(ctx, obj.id, data)
-                convert_one(ctx, converter, item)
-            except Exception as exc:
-                for w in converter.widget_items if converter else []:
-                    w.status = Status.ERROR
-                    w.note(f"The dashboard could not be converted ({exc.__class__.__name__}).")
-                raise
+        parallel.apply(ctx, result)
+        if result.value:
+            taken.add(result.value)
+
+
+def _convert_file(ictx: ConvertContext, path) -> str | None:
+    """One dashboard file in an item context; returns the uid it took."""
+    ictx.shared["dashboard_uids"] = set()
+    convert_object(ictx, ictx.snapshot.load("dashboards", path))
+    return next(iter(ictx.shared["dashboard_uids"]), None)
+
+
+def convert_object(ctx: ConvertContext, obj) -> None:
+    if record_unreadable(ctx, KIND, obj):
+        return
+    data = obj.data
+    item = ctx.ledger.add(KIND, obj.id, name=str(data.get("title") or data.get("name") or ""),
+                          type=str(data.get("layout_type") or ""))
+    converter = None
+    with ctx.guard(item):
+        try:
+            converter = DashboardConverter(ctx, obj.id, data)
+            convert_one(ctx, converter, item)
+        except Exception as exc:
+            for w in converter.widget_items if converter else []:
+                w.status = Status.ERROR
+                w.note(f"The dashboard could not be converted ({exc.__class__.__name__}).")
+            raise
 
 
 def convert_one(ctx: ConvertContext, converter: DashboardConverter, item) -> None:
@@ -45,7 +67,7 @@ def convert_one(ctx: ConvertContext, converter: DashboardConverter, item) -> Non
     converter.summarize(item)
     uid = dashboard["uid"]
     text = dumps(dashboard)
-    item.outputs.append(ctx.out.write_json(f"grafana/dashboards/{uid}.json", dashboard))
+    item.outputs.append(ctx.out.write_text(f"grafana/dashboards/{uid}.json", text))
     fits, sentence = sidecar.size_problem(text)
     if sentence:
         item.note(sentence, None if fits else Status.MANUAL)

@@ -19,8 +19,10 @@ downtimes) the alert name, group labels and matchers of each converted monitor.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
+from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors import (
     composite,
@@ -32,7 +34,7 @@ from dd2prom.convert.monitors import (
 )
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import NotConverted
-from dd2prom.convert.monitors.build import MonitorRules, build
+from dd2prom.convert.monitors.build import MonitorRules, alert_name, build
 from dd2prom.convert.monitors.routing import add_monitor_route
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
 from dd2prom.convert.monitors.ruletests import tests_for
@@ -40,12 +42,14 @@ from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
-from dd2prom.emit.alertmanager import alertmanager_config
-from dd2prom.emit.yamlio import dump_yaml
+from dd2prom.emit.alertmanager import SHARED_KEY as SHARED_AM
+from dd2prom.emit.alertmanager import AlertmanagerConfig, alertmanager_config
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot
+from dd2prom.snapshot import Snapshot, dumps
 
 KIND = "monitor"
+GROUPS = "monitor_rule_groups"   # ctx.shared key: (owner, part) → members, while the files are written
+IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
 MAX_RULE_BYTES = 200_000
 FAMILIES = {
     "metric alert": metric.convert,
@@ -61,7 +65,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     am = alertmanager_config(ctx)
     alerts: dict[str, dict[str, Any]] = ctx.shared.setdefault("monitor_alerts", {})
     taken: set[str] = set()
-    groups: dict[str, list[tuple[MonitorRules, CoverageItem]]] = defaultdict(list)
+    groups: dict[str, list[tuple[RenderedRules, CoverageItem]]] = defaultdict(list)
     specs = []
     for obj in snapshot.iter("monitors"):
         if record_unreadable(ctx, KIND, obj):
@@ -78,26 +82,96 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         specs.append((spec, item, owner))
     # composites read the alerts of the monitors they combine: convert them last
     specs.sort(key=lambda s: s[0].type == "composite")
-    for spec, item, owner in specs:
-        with ctx.guard(item):
-            mr = convert_one(spec, item, ctx, am, taken)
-            if mr is None:
-                continue
-            groups[owner].append((mr, item))
-            alerts[spec.ref] = {"alertname": mr.alert_name, "group": mr.group, "status": mr.status.value,
+
+    def settle(spec: MonitorSpec, item: CoverageItem, owner: str, rr: RenderedRules | None) -> None:
+        if rr is not None:
+            groups[owner].append((rr, item))
+            alerts[spec.ref] = {"alertname": rr.alert_name, "group": rr.group, "status": rr.status,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
-    for owner, members in sorted(groups.items()):
-        for i, chunk in enumerate(chunks(members)):
-            write_group(ctx, owner, chunk, part=i + 1)
+
+    def in_place(spec: MonitorSpec, item: CoverageItem, owner: str, name: str | None = None) -> None:
+        rr = None
+        with ctx.guard(item):
+            mr = convert_one(spec, item, ctx, am, taken, name)
+            rr = RenderedRules.of(mr) if mr else None
+        settle(spec, item, owner, rr)
+
+    # metric, service check and synthetics monitors depend on no other monitor:
+    # converted on every core (see dd2prom.convert.parallel), applied in order.
+    # Their alert names are unique across the run, so they are given out first, in
+    # input order (a monitor that then fails to convert keeps its name reserved).
+    alone = [(spec, item, owner, alert_name(spec, taken)) for spec, item, owner in specs if spec.type not in IN_PLACE]
+    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, alone):
+        if result.error or parallel.clashes(ctx, result):
+            in_place(spec, item, owner, name)
+            continue
+        done, rr, delta = result.value
+        vars(item).update(vars(done))
+        parallel.apply(ctx, result)
+        am.merge(delta)
+        settle(spec, item, owner, rr)
+    for spec, item, owner in specs:
+        if spec.type in IN_PLACE:
+            in_place(spec, item, owner)
+    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
+    ctx.shared[GROUPS] = parts = {(owner, i + 1): chunk for owner, members in sorted(groups.items())
+                                  for i, chunk in enumerate(chunks(members))}
+    try:
+        for key, result in parallel.convert_items(ctx, _render_group, list(parts), chunk=1):
+            if result.error:
+                raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
+            parallel.apply(ctx, result)
+            outputs = [f.rel for f in result.files]
+            for rr, item in parts[key]:
+                item.extra["tests"] = len(rr.tests)
+                item.outputs.extend(outputs)
+                if f'{MONITOR_LABEL}="{rr.ref}"' in routed:
+                    item.outputs.append(ALERTMANAGER_OUTPUT)
+    finally:
+        del ctx.shared[GROUPS]
 
 
-def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[MonitorRules, CoverageItem]]]:
+def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
+    """One monitor in an item context, into its own Alertmanager builder; returns
+    the converted item, its rendered rules and the builder."""
+    spec, item, _, name = job
+    delta = ictx.shared[SHARED_AM] = AlertmanagerConfig()
+    rr, converted = None, False
+    with ictx.guard(item):
+        mr = convert_one(spec, item, ictx, delta, set(), name)
+        rr = RenderedRules.of(mr) if mr else None
+        converted = True
+    if not converted:
+        delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
+    return item, rr, delta
+
+
+@dataclass
+class RenderedRules:
+    """A converted monitor as plain data: what its PrometheusRule group and
+    promtool tests need (cheap to send between processes)."""
+
+    ref: str
+    alert_name: str
+    group: list[str]
+    status: str
+    rule_dicts: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, mr: MonitorRules) -> "RenderedRules":
+        return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value,
+                   [r.to_dict() for r in mr.rules], tests_for(mr))
+
+
+def chunks(members: list[tuple[RenderedRules, CoverageItem]]) -> list[list[tuple[RenderedRules, CoverageItem]]]:
     """Split an owner's monitors so each PrometheusRule stays well under
     kubectl's 256 KiB last-applied annotation and etcd's object size."""
     out: list[list] = [[]]
     size = 0
     for member in members:
-        cost = len(dump_yaml([r.to_dict() for r in member[0].rules]))
+        # the indented JSON of the rules: a little longer than their YAML, much quicker to make
+        cost = len(dumps(member[0].rule_dicts))
         if out[-1] and size + cost > MAX_RULE_BYTES:
             out.append([])
             size = 0
@@ -106,7 +180,8 @@ def chunks(members: list[tuple[MonitorRules, CoverageItem]]) -> list[list[tuple[
     return out
 
 
-def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str]) -> MonitorRules | None:
+def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str],
+                name: str | None = None) -> MonitorRules | None:
     if spec.type == "slo alert":
         slo.handle(spec, ctx, item, lambda matchers: _route_slo(spec, item, am, matchers))
         return None
@@ -123,7 +198,7 @@ def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, 
         item.note(n)
     for n, status in option_notes(spec, cond.window_seconds):
         item.note(n, status)
-    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings)
+    mr = build(spec, cond, item, am, taken, ctx.translate_context("monitor").mappings, name)
     crit = next(lv for lv in mr.levels if lv.state == "alert")
     item.extra.update(
         alertname=mr.alert_name, metrics=cond.metrics, prom_metrics=cond.prom_metrics, group_by=mr.group,
@@ -141,31 +216,24 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
 
-def write_group(ctx: ConvertContext, owner: str, members: list[tuple[MonitorRules, CoverageItem]], part: int = 1) -> None:
+def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> None:
+    """Write one PrometheusRule (and its rule file and promtool tests) for a
+    chunk of an owner's monitors."""
+    owner, part = key
+    members: list[tuple[RenderedRules, CoverageItem]] = ictx.shared[GROUPS][key]
     name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
-    rule_groups = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": [r.to_dict() for r in mr.rules]}
-                   for mr, _ in members]
-    labels = {"release": ctx.options.release_label}
+    rule_groups = [{"name": f"{rr.alert_name} ({rr.ref})", "rules": rr.rule_dicts} for rr, _ in members]
+    labels = {"release": ictx.options.release_label}
     if owner:
         labels["dd2prom.io/owner"] = k8s.label_value(owner)
     resource = k8s.monitoring("PrometheusRule", name, {"groups": rule_groups},
-                              namespace=ctx.options.namespace, labels=labels)
-    outputs = [ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource),
-               ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})]
-    tests = []
-    for mr, item in members:
-        cases = tests_for(mr)
-        tests.extend(cases)
-        item.extra["tests"] = len(cases)
+                              namespace=ictx.options.namespace, labels=labels)
+    ictx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource)
+    ictx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})
+    tests = [case for rr, _ in members for case in rr.tests]
     if tests:
-        outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
+        ictx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
             "rule_files": [f"../rule-files/{name}.rules.yaml"],
             "evaluation_interval": "1m",
             "tests": tests,
-        }))
-    am = alertmanager_config(ctx)
-    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
-    for mr, item in members:
-        item.outputs.extend(outputs)
-        if f'{MONITOR_LABEL}="{mr.spec.ref}"' in routed:
-            item.outputs.append(ALERTMANAGER_OUTPUT)
+        })

@@ -99,7 +99,9 @@ def tag_labels(spec: MonitorSpec, group: list[str], item: CoverageItem, labeler)
 
 
 def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: AlertmanagerConfig,
-          taken: set[str], mappings=None) -> MonitorRules:
+          taken: set[str], mappings=None, name: str | None = None) -> MonitorRules:
+    """``name``: the alert name when the caller assigned it already (else a
+    unique one is picked against ``taken``)."""
     th = spec.thresholds
     fixed = cond.critical is not None
     critical = cond.critical if fixed else th.critical if th.critical is not None else cond.query_threshold
@@ -120,7 +122,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         item.note(f"The recovery window needs no anomalous point (Datadog allows the recovery thresholds' "
                   f"fraction {th.critical_recovery or th.warning_recovery:g}).", Status.APPROXIMATE)
 
-    name = alert_name(spec, taken)
+    name = name or alert_name(spec, taken)
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []

@@ -1,0 +1,225 @@
+"""Convert independent items (one dashboard, one monitor) on every core.
+
+A stage hands :func:`convert_items` a module-level function ``fn(ictx, item)``
+and its inputs (snapshot paths, specs...). Each call gets an *item context*:
+the stage's context with a fresh :class:`~dd2prom.model.Ledger` and a
+:class:`RecordingOutput` that keeps written files (in memory, or in a worker as
+scratch files in the staging folder that the parent renames). What the call
+produced comes back as an :class:`ItemResult` of plain data (ledger rows, files
+to write, ``fn``'s return value), in input order, and the stage applies it to
+the real context with :func:`apply`. Serial runs (``jobs=1``) go through the
+same item contexts in-process, so a parallel run writes byte-identical output.
+
+Workers are forked when the stage starts, so they see the context (options,
+mappings, ``ctx.shared`` facts from earlier stages) as it is then; what a call
+changes in ``ctx.shared`` stays in its item context, so item functions return
+shared facts in their value and the stage applies them in order. An exception
+escaping ``fn`` becomes that item's :attr:`ItemResult.error`; the rest converts.
+``fn`` gets its input as a copy (unpickled in a worker, deep-copied in-process).
+At most a few chunks per worker are in flight, so results are not all held in
+memory at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import itertools
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import traceback
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
+
+from dd2prom.convert.context import ConvertContext
+from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
+from dd2prom.model import CoverageItem, Ledger
+from dd2prom.snapshot import dumps
+
+log = logging.getLogger("dd2prom.convert")
+
+T = TypeVar("T")
+CHUNK = 16            # items per task: amortises pickling without starving a core
+MIN_PARALLEL = 2 * CHUNK   # fewer inputs than this convert in-process (forking costs more)
+IN_FLIGHT_PER_JOB = 4  # tasks queued per worker (bounds memory held in results)
+
+
+class File(NamedTuple):
+    """One output file of an item: its text, or (from a worker) the scratch file
+    holding it, which :func:`apply` moves into place."""
+
+    rel: str
+    text: str | None
+    k8s: bool = False          # a Kubernetes object (listed in kustomization.yaml)
+    spilled: str | None = None
+
+
+class RecordingOutput:
+    """The part of :class:`~dd2prom.emit.output.OutputDir` a stage writes through,
+    keeping the files (in write order) for the parent to apply: in memory, or in
+    worker processes as scratch files in ``spill_dir`` (inside the staging folder,
+    so the parent only renames them and no text crosses between processes)."""
+
+    def __init__(self, spill_dir: Path | None = None) -> None:
+        self.files: dict[str, File] = {}
+        self.written: dict[str, int] = {}
+        self._writes = 0
+        self._spill_dir = spill_dir
+
+    def write_text(self, rel: str, text: str, *, k8s: bool = False) -> str:
+        self._drop(rel)   # a rewrite moves the file last, as its final content
+        if self._spill_dir is None:
+            self.files[rel] = File(rel, text, k8s)
+        else:
+            scratch = self._spill_dir / f"{os.getpid()}-{next(_SCRATCH)}"
+            scratch.write_text(text, encoding="utf-8")
+            self.files[rel] = File(rel, None, k8s, str(scratch))
+        if rel not in self.written:
+            self.written[rel] = self._writes
+            self._writes += 1
+        return rel
+
+    def write_json(self, rel: str, data: Any) -> str:
+        return self.write_text(rel, dumps(data))
+
+    def write_yaml(self, rel: str, data: Any) -> str:
+        return self.write_text(rel, dump_yaml(data))
+
+    def write_k8s(self, rel: str, objects: Any) -> str:
+        text = dump_yaml(objects) if isinstance(objects, dict) else dump_yaml_all(objects)
+        return self.write_text(rel, text, k8s=True)
+
+    def _drop(self, rel: str) -> None:
+        old = self.files.pop(rel, None)
+        if old is not None and old.spilled:
+            os.unlink(old.spilled)
+
+    def remove(self, rel: str) -> None:
+        self._drop(rel)
+        self.written.pop(rel, None)
+
+    def mark(self) -> int:
+        return self._writes
+
+    def written_since(self, mark: int) -> list[str]:
+        return [rel for rel, seq in self.written.items() if seq >= mark]
+
+
+@dataclass
+class ItemResult:
+    """What converting one input produced, as plain (picklable) data."""
+
+    value: Any = None
+    items: list[CoverageItem] = field(default_factory=list)
+    files: list[File] = field(default_factory=list)
+    error: str | None = None   # an exception that escaped the item function
+
+
+def item_context(ctx: ConvertContext, spill_dir: Path | None = None) -> ConvertContext:
+    """The context one item is converted in (see the module docstring)."""
+    ictx = ConvertContext(snapshot=ctx.snapshot, out=RecordingOutput(spill_dir), options=ctx.options,  # type: ignore[arg-type]
+                          shared=dict(ctx.shared))
+    ictx._translate_ctx = ctx._translate_ctx   # share the loaded mapping tables
+    return ictx
+
+
+def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: T,
+             spill_dir: Path | None = None) -> ItemResult:
+    ictx = item_context(ctx, spill_dir)
+    try:
+        value = fn(ictx, item)
+    except Exception as exc:
+        log.debug("item conversion failed\n%s", traceback.format_exc())
+        return ItemResult(error=f"{exc.__class__.__name__}: {exc}")
+    out: RecordingOutput = ictx.out   # type: ignore[assignment]
+    return ItemResult(value=value, items=list(ictx.ledger),
+                      files=list(out.files.values()))
+
+
+def apply(ctx: ConvertContext, result: ItemResult) -> None:
+    """Add an item's ledger rows and files to the run (in the order produced)."""
+    for item in result.items:
+        ctx.ledger.adopt(item)
+    for f in result.files:
+        if f.spilled:
+            ctx.out.adopt(f.rel, Path(f.spilled))
+        else:
+            ctx.out.write_text(f.rel, f.text or "")
+        if f.k8s:
+            ctx.out.k8s_files[f.rel] = None
+
+
+def clashes(ctx: ConvertContext, result: ItemResult) -> bool:
+    """True when the item's ledger rows collide with rows already in the run
+    (duplicate ids): the stage then converts it again against the real context."""
+    return any(ctx.ledger.get(i.kind, i.id) is not None for i in result.items)
+
+
+def jobs_for(ctx: ConvertContext) -> int:
+    jobs = ctx.options.jobs or os.cpu_count() or 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1   # workers inherit the context by forking; elsewhere stay serial
+    return max(1, jobs)
+
+
+# -- the worker side ------------------------------------------------------------
+_WORK: tuple[Callable, ConvertContext, Path] | None = None
+_SCRATCH = itertools.count()
+
+
+def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
+    assert _WORK is not None
+    fn, ctx, spill_dir = _WORK
+    return [run_item(fn, ctx, item, spill_dir) for item in chunk]
+
+
+def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
+                  inputs: Iterable[T], chunk: int | None = None) -> Iterator[tuple[T, ItemResult]]:
+    """``(input, result)`` for every input, in input order; on ``ctx.options.jobs``
+    processes (default: one per core). ``fn`` must be a module-level function;
+    ``chunk``: inputs per task (default :data:`CHUNK`; 1 for heavy items).
+    Apply (or drop) each result before iterating on: workers' scratch files are
+    removed when the iteration ends."""
+    jobs = jobs_for(ctx)
+    inputs = list(inputs)
+    size = chunk or CHUNK
+    if jobs == 1 or len(inputs) < min(MIN_PARALLEL, 2 * size):
+        for item in inputs:   # fn gets a copy, as a worker would: it may change it
+            yield item, run_item(fn, ctx, copy.deepcopy(item))
+        return
+    global _WORK
+    spill_dir = Path(tempfile.mkdtemp(prefix=".dd2prom-parts-", dir=ctx.out.root))
+    _WORK = (fn, ctx, spill_dir)
+    # the workers' garbage collector would write to every inherited object's
+    # header, copying the parent's pages into each worker: keep them out of it
+    gc.freeze()
+    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending: deque[tuple[list[T], Future]] = deque()
+            todo = iter(chunks)
+            for chunk in todo:
+                pending.append((chunk, pool.submit(_run_chunk, chunk)))
+                if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+                    break
+            while pending:
+                chunk, future = pending.popleft()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(_run_chunk, nxt)))
+                try:
+                    results = future.result()
+                except Exception as exc:   # a worker died (e.g. out of memory): redo these here
+                    log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
+                    results = [run_item(fn, ctx, copy.deepcopy(item)) for item in chunk]
+                yield from zip(chunk, results)
+    finally:
+        gc.unfreeze()
+        _WORK = None
+        shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied

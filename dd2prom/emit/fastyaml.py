@@ -1,0 +1,228 @@
+"""A direct writer of the YAML :mod:`dd2prom.emit.yamlio` produces, for plain data.
+
+At scale (20,000 monitors) PyYAML spends most of a conversion in per-node Python
+callbacks, even with libyaml's emitter. The documents dd2prom writes are dicts,
+lists, short one-line strings, multi-line text and numbers; for those this module
+writes, character for character, what PyYAML + libyaml write with yamlio's
+settings (block style, indent 2, insertion order, unicode, width 10,000, ``|``
+literal blocks for multi-line text). Anything it is not sure about (other types,
+long or unusual strings, keys that are not short strings) makes :func:`emit`
+return None, and the caller uses PyYAML. ``tests/test_yaml_fast.py`` compares
+both writers on every file of converted organisations and on generated data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from yaml import ScalarNode
+from yaml.resolver import Resolver
+
+_STR = "tag:yaml.org,2002:str"
+# characters libyaml prints as they are (printable, not a line break, no BOM)
+_LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\\Z")
+_TEXT = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\\Z")
+# a plain scalar may not start with an indicator, nor with ``- ``, ``? ``, ``: ``, ``---``, ``...``
+_NOT_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
+_WIDTH = 10_000        # yamlio's width: libyaml folds plain scalars at a space past it
+_MAX_LINE = 8_000      # shorter one-line scalars can never reach the width
+_FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where it is written
+_MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
+_resolver = Resolver()
+_inline_cache: dict[str, str | None] = {}
+
+
+class _Unsure(Exception):
+    """The document holds something this writer does not reproduce exactly."""
+
+
+def _inline(s: str) -> str | None:
+    """A one-line string as libyaml writes it (plain or single-quoted), :data:`_FOLD`
+    for a long plain one (folded at the width, see :func:`_folded`), or None."""
+    hit = _inline_cache.get(s, False)
+    if hit is not False:
+        return hit   # type: ignore[return-value]
+    out: str | None
+    if not s:
+        out = "''"
+    elif not _LINE.match(s):
+        out = None
+    elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
+            or s[-1] in " :" or ": " in s or " #" in s \
+            or _resolver.resolve(ScalarNode, s, (True, False)) != _STR:
+        # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
+        out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
+    else:
+        out = _FOLD if len(s) > _MAX_LINE and " " in s else s
+    if len(s) <= 200:
+        if len(_inline_cache) > 100_000:
+            _inline_cache.clear()
+        _inline_cache[s] = out
+    return out
+
+
+def _literal_ok(s: str) -> bool:
+    """yamlio's rule for ``|`` blocks (see yamlio._literal_ok) and what this writer handles."""
+    return "\n" in s and not s.endswith((" ", "\n\n")) and " \n" not in s and s[0] not in " \n" \
+        and _TEXT.match(s) is not None   # (literal blocks are never folded)
+
+
+def _literal(s: str, indent: int, out: list[str]) -> None:
+    """`` |-`` / `` |`` and the text's lines, each non-empty one indented."""
+    out.append(" |-\n" if not s.endswith("\n") else " |\n")
+    pad = " " * indent
+    body = s[:-1] if s.endswith("\n") else s
+    out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
+    out.append("\n")
+
+
+def _float(x: float) -> str:
+    """SafeRepresenter's spelling of a float."""
+    if x != x:
+        return ".nan"
+    if x in (float("inf"), float("-inf")):
+        return ".inf" if x > 0 else "-.inf"
+    text = repr(x).lower()
+    if "." not in text and "e" in text:
+        text = text.replace("e", ".0e", 1)
+    return text
+
+
+def _scalar(value: Any) -> str | None:
+    """An inline non-string scalar, or None when ``value`` is not one."""
+    t = type(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if value is None:
+        return "null"
+    if t is float:
+        return _float(value)
+    return None
+
+
+def _folded(s: str, column: int, indent: int) -> str:
+    """A plain scalar starting at ``column`` as libyaml writes it: a single space
+    followed by a non-space, once the line is past the width, becomes a line
+    break and ``indent`` spaces."""
+    parts = []
+    start = 0
+    pos = s.find(" ")
+    while pos != -1:
+        if column + (pos - start) > _WIDTH and s[pos - 1] != " " and s[pos + 1:pos + 2] not in ("", " "):
+            parts.append(s[start:pos])
+            parts.append("\n" + " " * indent)
+            column = indent
+            start = pos + 1
+        pos = s.find(" ", pos + 1)
+    parts.append(s[start:])
+    return "".join(parts)
+
+
+def _value(value: Any, indent: int, out: list[str], column: int) -> None:
+    """A mapping value or sequence item after ``key:`` / ``-`` (no space yet);
+    ``indent`` is the indentation of the collection holding it, ``column``
+    where the value starts (after the space)."""
+    t = type(value)
+    if t is str:
+        text = _inline(value) if "\n" not in value else None
+        if text is _FOLD:
+            out.append(" " + _folded(value, column, indent + 2) + "\n")
+        elif text is not None:
+            out.append(" " + text + "\n")
+        elif _literal_ok(value):
+            _literal(value, indent + 2, out)
+        else:
+            raise _Unsure
+        return
+    text = _scalar(value)
+    if text is not None:
+        out.append(" " + text + "\n")
+        return
+    raise _Unsure
+
+
+def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
+    """A block mapping at ``indent``; ``first_inline``: its first key follows ``- ``."""
+    pad = " " * indent
+    for i, (k, v) in enumerate(d.items()):
+        if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
+            raise _Unsure
+        key = _inline(k)
+        if key is None:
+            raise _Unsure
+        out.append(key if (first_inline and i == 0) else pad + key)
+        out.append(":")
+        _node_after_key(v, indent, out, indent + len(key) + 2)
+
+
+def _node_after_key(v: Any, indent: int, out: list[str], column: int) -> None:
+    t = type(v)
+    if t is dict:
+        if not v:
+            out.append(" {}\n")
+        else:
+            out.append("\n")
+            _mapping(v, indent + 2, out, False)
+    elif t is list:
+        if not v:
+            out.append(" []\n")
+        else:
+            out.append("\n")
+            _sequence(v, indent, out, False)   # indentless under a key
+    else:
+        _value(v, indent, out, column)
+
+
+def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> None:
+    """A block sequence whose ``-`` sit at ``indent``."""
+    pad = " " * indent
+    for i, v in enumerate(items):
+        out.append("-" if (first_inline and i == 0) else pad + "-")
+        t = type(v)
+        if t is dict and v:
+            out.append(" ")
+            _mapping(v, indent + 2, out, True)
+        elif t is list and v:
+            out.append(" ")
+            _sequence(v, indent + 2, out, True)
+        elif t is dict:
+            out.append(" {}\n")
+        elif t is list:
+            out.append(" []\n")
+        else:
+            _value(v, indent, out, indent + 2)
+
+
+def _document(obj: Any, out: list[str]) -> None:
+    t = type(obj)
+    if t is dict and obj:
+        _mapping(obj, 0, out, False)
+    elif t is list and obj:
+        _sequence(obj, 0, out, False)
+    else:
+        raise _Unsure   # empty or scalar documents: rare, left to PyYAML
+
+
+def emit(obj: Any) -> str | None:
+    """``yamlio.dump_yaml(obj)`` for plain data, or None (use PyYAML)."""
+    out: list[str] = []
+    try:
+        _document(obj, out)
+    except (_Unsure, RecursionError):
+        return None
+    return "".join(out)
+
+
+def emit_all(objs: list[Any]) -> str | None:
+    """``yamlio.dump_yaml_all(objs)`` (``---`` before each document), or None."""
+    out: list[str] = []
+    try:
+        for obj in objs:
+            out.append("---\n")
+            _document(obj, out)
+    except (_Unsure, RecursionError):
+        return None
+    return "".join(out)

@@ -1,0 +1,97 @@
+"""Converting on several processes writes exactly what a serial run writes, and
+an item that fails in a worker fails alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.synth_org import generate, write_snapshot
+from dd2prom.convert import ConvertOptions, parallel, run_convert
+from dd2prom.convert.dashboards import DashboardConverter
+from dd2prom.resources import sample_org_dir
+from dd2prom.snapshot import dumps
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of two items, parallel from two items on: small orgs use the pool."""
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 2)
+    monkeypatch.setattr(parallel, "IN_FLIGHT_PER_JOB", 1)
+
+
+@pytest.fixture(scope="module")
+def synthetic_org(tmp_path_factory) -> Path:
+    return write_snapshot(generate(80, 10, seed=3), tmp_path_factory.mktemp("org") / "snapshot")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_same_trees(a: Path, b: Path) -> None:
+    ta, tb = tree(a), tree(b)
+    assert sorted(ta) == sorted(tb)
+    different = [rel for rel in ta if ta[rel] != tb[rel]]
+    assert not different, f"files differ between serial and parallel runs: {different[:10]}"
+
+
+@pytest.mark.parametrize("org", ["sample", "synthetic"])
+def test_parallel_output_is_byte_identical_to_serial(org, synthetic_org, small_chunks, tmp_path):
+    snapshot = sample_org_dir() if org == "sample" else synthetic_org
+    serial = run_convert(snapshot, tmp_path / "serial", ConvertOptions(jobs=1))
+    par = run_convert(snapshot, tmp_path / "parallel", ConvertOptions(jobs=3))
+    assert serial.shared.get("errors", []) == par.shared.get("errors", []) == []
+    assert len(serial.ledger) > 20
+    assert_same_trees(tmp_path / "serial", tmp_path / "parallel")
+
+
+def test_a_failing_dashboard_fails_alone_in_a_worker(synthetic_org, small_chunks, monkeypatch, tmp_path):
+    victim = sorted((synthetic_org / "dashboards").glob("*.json"))[3].stem
+    build = DashboardConverter.build
+
+    def broken(self):
+        if self.id == victim:
+            raise RuntimeError("boom")
+        return build(self)
+
+    monkeypatch.setattr(DashboardConverter, "build", broken)   # forked workers inherit it
+    ctxs = {jobs: run_convert(synthetic_org, tmp_path / str(jobs), ConvertOptions(jobs=jobs), only={"dashboards"})
+            for jobs in (1, 2)}
+    for ctx in ctxs.values():
+        dashboards = [i for i in ctx.ledger if i.kind == "dashboard"]
+        failed = [i.id for i in dashboards if i.status.value == "error"]
+        assert failed == [victim]
+        assert not ctx.ledger.get("dashboard", victim).outputs
+        assert len(dashboards) == 10
+    assert_same_trees(tmp_path / "1", tmp_path / "2")
+
+
+def _double_or_fail(ictx, n: int) -> int:
+    ictx.out.write_json(f"out/{n}.json", {"n": n})
+    if n == 5:
+        raise ValueError("five")
+    return 2 * n
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_convert_items_keeps_order_and_isolates_errors(jobs, small_chunks, tmp_path):
+    from dd2prom.convert.context import ConvertContext
+    from dd2prom.emit.output import OutputDir
+    from dd2prom.snapshot import Snapshot
+
+    with OutputDir(tmp_path / "out") as out:
+        ctx = ConvertContext(snapshot=Snapshot.open(tmp_path), out=out, options=ConvertOptions(jobs=jobs))
+        results = []
+        for n, result in parallel.convert_items(ctx, _double_or_fail, range(9)):
+            parallel.apply(ctx, result)   # while iterating: workers' scratch files go at the end
+            results.append((n, result))
+        assert (out.root / "out" / "4.json").read_text() == dumps({"n": 4})
+        assert sorted(p.name for p in (out.root / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]
+        assert [p.name for p in out.root.iterdir()] == ["out"]   # no scratch folder left
+    assert [n for n, _ in results] == list(range(9))
+    assert [r.value for _, r in results] == [0, 2, 4, 6, 8, None, 12, 14, 16]
+    assert results[5][1].error == "ValueError: five" and results[5][1].files == []
+    assert [f.rel for f in results[4][1].files] == ["out/4.json"]

@@ -1,0 +1,84 @@
+"""dd2prom.emit.fastyaml writes exactly what PyYAML + libyaml write with yamlio's
+settings, or declines (None)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dd2prom.convert import ConvertOptions, run_convert
+from dd2prom.emit import fastyaml, yamlio
+from dd2prom.resources import sample_org_dir
+
+
+def pyyaml(obj, multi: bool = False) -> str:
+    opts = dict(Dumper=yamlio._Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=10_000)
+    return yaml.dump_all(obj, explicit_start=True, **opts) if multi else yaml.dump(obj, **opts)
+
+
+PIECES = ["a", "Z", "_", "0", "7", "1.5", "-", "--", "...", ".", ":", ": ", " :", "#", " #", "'", '"', "{", "}",
+          "[", "]", ",", "?", "!", "&", "*", "|", ">", "%", "@", "`", "~", " ", "  ", "\n", "\n\n", "\t", "é", "€",
+          "\u2028", "\ufeff", "😀", "true", "no", "null", "Yes", "0x1F", "1e3", ".inf", "2024-01-01", "=", "<<",
+          "{{ $labels.host }}", 'up{job="x"} > 1', "---"]
+texts = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
+scalars = st.one_of(texts, st.integers(-10**6, 10**6), st.booleans(), st.none(),
+                    st.floats(allow_nan=True, allow_infinity=True))
+keys = st.one_of(texts, st.sampled_from(["name", "expr", "labels", "for", "- x", "a: b", "", "1", "true"]))
+data = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                     st.dictionaries(keys, inner, max_size=4)), max_leaves=25)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.dictionaries(keys, data, min_size=1, max_size=5), st.lists(data, min_size=1, max_size=5)))
+def test_same_text_as_pyyaml_or_declines(obj):
+    text = fastyaml.emit(obj)
+    if text is not None:
+        assert text == pyyaml(obj)
+    multi = fastyaml.emit_all([obj, obj])
+    if multi is not None:
+        assert multi == pyyaml([obj, obj], multi=True)
+
+
+@pytest.mark.parametrize("obj", [
+    {"a": "line one\nline two\n", "b": ["x\ny", {"c": "p\n\nq"}], "d": [[1, 2], [], {}], "e": {"f": 1.0e16}},
+    [{"alert": "A", "expr": 'sum(rate(x{a="b"}[5m])) > 0.5', "for": "5m", "labels": {"severity": "critical"}}],
+    {"description": "CPU on {{ $labels.host }}: high\n@slack-ops", "url": "https://example.com/a#b"},
+    {"matchers": ['dd_monitor_id=~"' + "|".join(str(i) for i in range(1000, 4000)) + '"'],
+     "json": "{\n" + '  "a": "' + "x y " * 4000 + '"\n}'},
+])
+def test_common_shapes_take_the_fast_path(obj):
+    assert fastyaml.emit(obj) == pyyaml(obj)
+
+
+@pytest.mark.parametrize("shape", ["value", "item", "nested", "item in mapping"])
+@pytest.mark.parametrize("spacing", [" ", "  ", " x  y "])
+def test_long_plain_lines_fold_at_the_width_like_libyaml(shape, spacing):
+    text = spacing.join(f"-0.05{i}" for i in range(2500))   # a promtool input series, folded past 10,000 columns
+    obj = {"value": {"k": text}, "item": [text], "nested": {"a": {"bb": {"ccc": text}}},
+           "item in mapping": {"tests": [{"values": text}]}}[shape]
+    mine = fastyaml.emit(obj)
+    assert mine is not None and mine == pyyaml(obj)
+    if shape == "value":   # one line unless folded; never folded where spaces come in pairs
+        assert (mine.count("\n") > 1) == (spacing != "  ")
+
+
+def test_long_quoted_lines_are_left_to_pyyaml():
+    assert fastyaml.emit({"text": "'quoted' " * 3000}) is None
+
+
+def test_a_converted_organisation_is_written_identically(tmp_path):
+    run_convert(sample_org_dir(), tmp_path / "out", ConvertOptions(jobs=1))
+    files = sorted((tmp_path / "out").rglob("*.yaml"))
+    assert len(files) > 10
+    fast = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        docs = yamlio.load_yaml_all(text)
+        multi = text.startswith("---")
+        mine = fastyaml.emit_all(docs) if multi else fastyaml.emit(docs[0])
+        if mine is not None:
+            fast += 1
+            assert mine == pyyaml(docs if multi else docs[0], multi), path.name
+    assert fast >= len(files) * 0.9
