@@ -282,3 +282,22 @@ def test_template_text_in_names_prints_verbatim(tmp_path, fake_transpiler):
     ctx, out = convert(tmp_path, [slo], [])
     assert ctx.ledger.get("slo", slo["id"]).status is Status.APPROXIMATE
     _promtool_all(out, "slo-*")   # the expected annotations are the raw text
+
+
+def test_slo_alert_monitor_routes_follow_recovery_and_renotify_rules(tmp_path, fake_transpiler):
+    """As for other monitors: a handle named only in {{#is_alert}} hears of no
+    recovery, and a warning does not repeat unless renotify_statuses says so."""
+    from dd2prom.convert.pipeline import run_convert
+
+    monitor = dict(F.BURN_MONITOR, message="Burning. {{#is_alert}}@pagerduty-payments{{/is_alert}} @slack-payments",
+                   options={"thresholds": {"critical": 10, "warning": 5}, "renotify_interval": 30})
+    snap = F.write_snapshot(tmp_path / "snap", [F.METRIC_SLO], [monitor])
+    run_convert(snap, tmp_path / "out", only={"monitors", "slos"})
+    am = load_yaml_all((tmp_path / "out/alertmanager/alertmanager.yaml").read_text())[0]
+    receivers = {r["name"]: r for r in am["receivers"]}
+    firing_only = [n for n in receivers if n.startswith("pagerduty-payments") and n.endswith("firing-only")]
+    assert firing_only, sorted(receivers)
+    configs = [c for k, v in receivers[firing_only[0]].items() if k.endswith("_configs") for c in v]
+    assert configs and all(c.get("send_resolved") is False for c in configs)
+    text = (tmp_path / "out/alertmanager/alertmanager.yaml").read_text()
+    assert "8760h" in text   # warnings are not re-notified (renotify_statuses default: alert, no data)

@@ -38,7 +38,7 @@ from dd2prom.convert.monitors.build import MonitorRules, alert_name, build
 from dd2prom.convert.monitors.routing import add_monitor_route
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
 from dd2prom.convert.monitors.ruletests import tests_for
-from dd2prom.convert.monitors.spec import MonitorSpec, option_notes
+from dd2prom.convert.monitors.spec import MonitorSpec, option_notes, renotify_states
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
@@ -210,8 +210,12 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
     variables = msg.Variables(labels=lambda t: None, any_label=lambda t: t)
     parts = msg.parse(spec.message, variables, [])
     mentions = {state: msg.mentions(msg.resolve(parts, state, spec.priority)) for state in ("alert", "warn")}
+    # as for other monitors: recoveries reach only the handles the recovery text
+    # still names, and only renotify_statuses repeat
+    recovered = {h for h, _ in msg.mentions(msg.resolve(parts, "recovery", spec.priority))}
+    renotify = spec.window_minutes_option("renotify_interval")
     for note, status in add_monitor_route(am, matchers, f"{spec.ref} {spec.name}", mentions, ["alert", "warn"],
-                                          [], spec.window_minutes_option("renotify_interval")):
+                                          [], renotify, recovered, renotify_states(spec) if renotify else set()):
         item.note(note, status)
     item.outputs.append(ALERTMANAGER_OUTPUT)
 
