@@ -19,6 +19,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.downtimes import schedules, silences
 from dd2prom.convert.downtimes.downtime import Downtime, DowntimeError, read
 from dd2prom.convert.downtimes.matchers import Matcher
+from dd2prom.convert.monitors.spec import MONITOR_TAGS, raw_tags
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import alertmanager
 from dd2prom.emit.k8s import dns_name
@@ -114,9 +115,9 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     now = ctx.shared.get("now") or datetime.now(UTC)
-    monitor_tags = {obj.id: [str(t) for t in obj.data.get("tags")]
-                    for obj in snapshot.iter("monitors")
-                    if isinstance(obj.data, dict) and isinstance(obj.data.get("tags"), list)}
+    monitor_tags = ctx.shared.get(MONITOR_TAGS)   # read by the monitors stage, when it ran
+    if monitor_tags is None:
+        monitor_tags = {obj.id: tags for obj in snapshot.iter("monitors") if (tags := raw_tags(obj.data)) is not None}
     objs = list(snapshot.iter("downtimes"))
     ids = {o.id for o in objs}
     for obj in objs:

@@ -33,6 +33,18 @@ def label_name(tag_key: str, mappings: Any = None, metric: str | None = None) ->
     return name
 
 
+# ctx.shared key: snapshot monitor id → its tags as written (downtimes resolve
+# ``monitor_tags`` with them; saves reading every monitor file again)
+MONITOR_TAGS = "monitor_tags"
+
+
+def raw_tags(data: Any) -> list[str] | None:
+    """A snapshot monitor's tags as strings, None when it has no tag list."""
+    if isinstance(data, dict) and isinstance(data.get("tags"), list):
+        return [str(t) for t in data["tags"]]
+    return None
+
+
 @dataclass
 class Thresholds:
     critical: float | None = None
