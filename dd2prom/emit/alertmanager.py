@@ -35,7 +35,9 @@ Alertmanager 0.25 has no ``*_file`` field (webhook URLs) the value is a
 Muting: ``mute_route`` adds, under every leaf route that can match, a child
 route with the same matchers and ``mute_time_intervals`` (Alertmanager does
 not inherit mute intervals, so it must sit on the route that notifies). When
-two mutes overlap on one alert only the first listed applies.
+two mutes overlap on one alert only the first listed applies, except that
+mutes with the same matchers share one child route muted during all their
+intervals.
 """
 
 from __future__ import annotations
@@ -280,14 +282,7 @@ class AlertmanagerConfig:
         candidates = set(anywhere)
         for label, (every, by_value) in by_label.items():
             candidates.update(by_value.get(own[label], ()) if label in own else every)
-        mute_children = []
-        for i in sorted(candidates):
-            interval = self.mutes[i][1]
-            needed = _narrow(decided[i], own)
-            if needed is None:
-                continue  # can never match under this route
-            mute_children.append({"matchers": needed, "mute_time_intervals": [interval]} if needed
-                                 else {"mute_time_intervals": [interval]})
+        mute_children = _mute_children((_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates))
         return {**route, "routes": mute_children} if mute_children else route
 
     # -- combining -------------------------------------------------------------
@@ -335,8 +330,7 @@ class AlertmanagerConfig:
             index = self._mute_index()
             routes = [self._muted(r, {}, index) for r in routes]
             # alerts no route catches still reach the default receiver; mute those too
-            for ms, interval in self.mutes:
-                routes.append({"matchers": list(ms), "mute_time_intervals": [interval]})
+            routes.extend(_mute_children(self.mutes))
         if routes:
             root["routes"] = routes
         unknown = sorted({r for r in _receivers_used(root) if r not in self.receivers})
@@ -366,31 +360,54 @@ class AlertmanagerConfig:
             "placeholders": list(self.placeholders),
         }
 
-    def config_secret(self, namespace: str) -> dict[str, Any]:
+    @staticmethod
+    def config_secret(namespace: str, config_text: str) -> dict[str, Any]:
         """The Secret for kube-prometheus-stack's ``alertmanager.alertmanagerSpec.configSecret``
         (the operator reads key ``alertmanager.yaml``); it holds no credential, only ``*_file`` paths."""
         return obj("v1", "Secret", CONFIG_SECRET_NAME, namespace=namespace, type="Opaque",
                    annotations={"dd2prom/usage": "set alertmanager.alertmanagerSpec.configSecret: "
                                                  f"{CONFIG_SECRET_NAME} in the kube-prometheus-stack values; "
                                                  "it replaces the chart's alertmanager.config"},
-                   stringData={"alertmanager.yaml": dump_yaml(self.to_dict())})
+                   stringData={"alertmanager.yaml": config_text})
 
-    def helm_values(self) -> dict[str, Any]:
+    def helm_values(self, config: dict[str, Any]) -> dict[str, Any]:
         """``helm upgrade -f`` input for kube-prometheus-stack: Helm replaces the chart's lists
         (route.routes, receivers, inhibit_rules) and merges its maps (global, templates stay)."""
-        values: dict[str, Any] = {"config": self.to_dict()}
+        values: dict[str, Any] = {"config": config}
         if self.secrets:
             values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
         return {"alertmanager": values}
 
     def write(self, out, namespace: str = "monitoring") -> None:
-        out.write_yaml(OUTPUT, self.to_dict())
-        out.write_yaml(CONFIG_SECRET_OUTPUT, self.config_secret(namespace))
-        out.write_yaml(HELM_VALUES_OUTPUT, self.helm_values())
+        # the document is built (mutes spread under every route) and dumped once:
+        # at scale it is tens of MB, and the Secret and the values hold it again
+        config = self.to_dict()
+        text = dump_yaml(config)
+        out.write_text(OUTPUT, text)
+        out.write_yaml(CONFIG_SECRET_OUTPUT, self.config_secret(namespace, text))
+        out.write_yaml(HELM_VALUES_OUTPUT, self.helm_values(config))
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
             out.write_yaml(ROUTE_TESTS_OUTPUT, {"tests": self.route_tests})
+
+
+def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[str, Any]]:
+    """One child route per distinct list of matchers (None: the mute can never
+    match here), muted during every interval of the mutes that share it. A later
+    child with the same matchers would never be reached (the first catches its
+    alerts), so its interval joins the first: muted while any of them is active."""
+    children: dict[tuple[str, ...], dict[str, Any]] = {}
+    for matchers, interval in mutes:
+        if matchers is None:
+            continue
+        child = children.get(key := tuple(matchers))
+        if child is None:
+            children[key] = {"matchers": list(matchers), "mute_time_intervals": [interval]} if matchers \
+                else {"mute_time_intervals": [interval]}
+        elif interval not in child["mute_time_intervals"]:
+            child["mute_time_intervals"].append(interval)
+    return list(children.values())
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:

@@ -55,6 +55,15 @@ def test_mutes_sit_on_leaf_routes_that_can_match():
     assert {"matchers": ['dd_monitor_id="2"'], "mute_time_intervals": ["dt-1"]} in doc["route"]["routes"]
 
 
+def test_mutes_with_the_same_matchers_share_one_route():
+    # the second mute's own child route would never be reached: it joins the first
+    am = build()
+    am.add_time_interval("dt-2", [{"weekdays": ["sunday"]}])
+    am.mute_route({"host": "db-1"}, "dt-2")
+    slack = am.to_dict()["route"]["routes"][0]["routes"][0]
+    assert slack["routes"] == [{"matchers": ['host="db-1"'], "mute_time_intervals": ["dt-1", "dt-2"]}]
+
+
 def test_required_secrets_lists_mounts():
     req = build().required_secrets()
     assert req["alertmanagerSpec"]["secrets"] == ["pagerduty-db", "slack-ops"]
