@@ -255,8 +255,15 @@ class AlertmanagerConfig:
         """Each mute's matchers decided once (:func:`_decide`), and which mutes a
         leaf route must look at: those decided by no label (``anywhere``) and,
         per label, those that can only match some of its values: a leaf route
-        that knows that label's value looks only at the mutes allowing it."""
+        that knows that label's value looks only at the mutes allowing it.
+        ``mentioned``: every label a mute decides on, with the values it allows;
+        what a leaf gets depends only on those (the key of ``cache``)."""
         decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
+        mentioned: dict[str, set[str]] = {}
+        for ms in decided:
+            for _, name, allowed in ms:
+                if name is not None:
+                    mentioned.setdefault(name, set()).update(allowed)  # type: ignore[arg-type]
         anywhere: list[int] = []
         by_label: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
         for i, ms in enumerate(decided):
@@ -268,7 +275,7 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return decided, anywhere, by_label
+        return decided, anywhere, by_label, sorted(mentioned.items()), {}
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
@@ -278,11 +285,17 @@ class AlertmanagerConfig:
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        decided, anywhere, by_label = index
-        candidates = set(anywhere)
-        for label, (every, by_value) in by_label.items():
-            candidates.update(by_value.get(own[label], ()) if label in own else every)
-        mute_children = _mute_children((_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates))
+        decided, anywhere, by_label, mentioned, cache = index
+        # a label value no mute allows acts as any other such value: thousands of
+        # leaves (one per monitor) share a few keys
+        key = tuple(own[label] if own.get(label) in allowed else label in own for label, allowed in mentioned)
+        narrowed = cache.get(key)
+        if narrowed is None:
+            candidates = set(anywhere)
+            for label, (every, by_value) in by_label.items():
+                candidates.update(by_value.get(own[label], ()) if label in own else every)
+            narrowed = cache[key] = [(_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates)]
+        mute_children = _mute_children(narrowed)
         return {**route, "routes": mute_children} if mute_children else route
 
     # -- combining -------------------------------------------------------------
