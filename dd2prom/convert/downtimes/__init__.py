@@ -71,7 +71,7 @@ def _one_time(dt: Downtime, item: CoverageItem, ctx: ConvertContext, now: dateti
     item.outputs.append(ctx.out.write_json(rel, silences.silences(dt, conjunctions, starts, ends)))
 
 
-def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monitor_tags: dict[str, list[str]],
+def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monitor_tags: silences.TagIndex,
              ids: set[str]) -> None:
     parent = obj.data.get("parent_id")
     if parent is not None and str(parent) in ids:
@@ -115,9 +115,10 @@ def _convert(obj, item: CoverageItem, ctx: ConvertContext, now: datetime, monito
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     now = ctx.shared.get("now") or datetime.now(UTC)
-    monitor_tags = ctx.shared.get(MONITOR_TAGS)   # read by the monitors stage, when it ran
-    if monitor_tags is None:
-        monitor_tags = {obj.id: tags for obj in snapshot.iter("monitors") if (tags := raw_tags(obj.data)) is not None}
+    tagged = ctx.shared.get(MONITOR_TAGS)   # read by the monitors stage, when it ran
+    if tagged is None:
+        tagged = {obj.id: tags for obj in snapshot.iter("monitors") if (tags := raw_tags(obj.data)) is not None}
+    monitor_tags = silences.TagIndex(tagged)
     objs = list(snapshot.iter("downtimes"))
     ids = {o.id for o in objs}
     for obj in objs:

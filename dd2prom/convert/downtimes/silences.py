@@ -32,9 +32,29 @@ def scope_dnf(scope: Any, mappings: Any = None) -> Conjunctions:
         raise DowntimeError(f"The scope cannot be expressed as matchers: {exc}.", Status.UNSUPPORTED) from None
 
 
-def monitor_matchers(dt: Downtime, monitor_tags: dict[str, list[str]]) -> tuple[list[Matcher] | None, list[str]]:
+class TagIndex:
+    """The snapshot's monitors by tag: a downtime's ``monitor_tags`` resolve with
+    set lookups, not a scan of tens of thousands of monitors per downtime."""
+
+    def __init__(self, monitor_tags: dict[str, list[str]]) -> None:
+        self.order = {mid: i for i, mid in enumerate(monitor_tags)}
+        self.by_tag: dict[str, set[str]] = {}
+        for mid, tags in monitor_tags.items():
+            for t in tags:
+                self.by_tag.setdefault(t, set()).add(mid)
+
+    def __contains__(self, mid: str) -> bool:
+        return mid in self.order
+
+    def tagged(self, tags: list[str]) -> list[str]:
+        """The monitors carrying every one of ``tags``, in snapshot order."""
+        sets = sorted((self.by_tag.get(t, set()) for t in tags), key=len)
+        return sorted((mid for mid in sets[0] if all(mid in s for s in sets[1:])), key=self.order.__getitem__)
+
+
+def monitor_matchers(dt: Downtime, monitor_tags: TagIndex) -> tuple[list[Matcher] | None, list[str]]:
     """Matchers selecting the downtime's monitors (None: no monitor to mute)
-    and sentences. ``monitor_tags`` = snapshot monitor id → its tags."""
+    and sentences."""
     notes: list[str] = []
     if dt.monitor_id:
         if dt.monitor_id not in monitor_tags:
@@ -44,7 +64,7 @@ def monitor_matchers(dt: Downtime, monitor_tags: dict[str, list[str]]) -> tuple[
     tags = [t for t in dt.monitor_tags if t != "*"]
     if not tags:
         return [Matcher(MONITOR_LABEL, ".+", regex=True)], notes
-    ids = sorted((mid for mid, mtags in monitor_tags.items() if all(t in mtags for t in tags)), key=_id_key)
+    ids = sorted(monitor_tags.tagged(tags), key=_id_key)
     if not ids:
         notes.append(f"No monitor in the snapshot has all the tags {', '.join(tags)}; nothing to mute.")
         return None, notes
