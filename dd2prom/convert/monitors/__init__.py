@@ -38,7 +38,7 @@ from dd2prom.convert.monitors.build import MonitorRules, alert_name, build
 from dd2prom.convert.monitors.routing import add_monitor_route
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
 from dd2prom.convert.monitors.ruletests import tests_for
-from dd2prom.convert.monitors.spec import MONITOR_TAGS, MonitorSpec, option_notes, raw_tags, renotify_states
+from dd2prom.convert.monitors.spec import MONITOR_TAGS, SLO_ALERT_MONITORS, MonitorSpec, option_notes, raw_tags, renotify_states
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
@@ -68,11 +68,14 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     groups: dict[str, list[tuple[RenderedRules, CoverageItem]]] = defaultdict(list)
     specs = []
     monitor_tags: dict[str, list[str]] = {}
+    slo_alerts: list[tuple[str, dict[str, Any]]] = []
     for obj in snapshot.iter("monitors"):
         if record_unreadable(ctx, KIND, obj):
             continue
         if (tags := raw_tags(obj.data)) is not None:
             monitor_tags[obj.id] = tags
+        if obj.data.get("type") == "slo alert":
+            slo_alerts.append((obj.id, obj.data))
         try:
             spec = MonitorSpec.parse(obj.id, obj.data)
         except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
@@ -84,6 +87,7 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
         specs.append((spec, item, owner))
     ctx.shared[MONITOR_TAGS] = monitor_tags
+    ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
     # composites read the alerts of the monitors they combine: convert them last
     specs.sort(key=lambda s: s[0].type == "composite")
 

@@ -36,6 +36,9 @@ def label_name(tag_key: str, mappings: Any = None, metric: str | None = None) ->
 # ctx.shared key: snapshot monitor id → its tags as written (downtimes resolve
 # ``monitor_tags`` with them; saves reading every monitor file again)
 MONITOR_TAGS = "monitor_tags"
+# ctx.shared key: (snapshot id, data) of every ``slo alert`` monitor, in snapshot
+# order (the SLO stage reads them with their SLOs)
+SLO_ALERT_MONITORS = "slo_alert_monitors"
 
 
 def raw_tags(data: Any) -> list[str] | None:

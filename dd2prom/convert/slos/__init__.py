@@ -22,6 +22,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
 from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
+from dd2prom.convert.monitors.spec import SLO_ALERT_MONITORS
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, promtool_tests, slo_alerts, time_slice
 from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
@@ -42,13 +43,15 @@ BUILDERS: dict[str, Callable[..., Sli]] = {
 def _slo_alert_monitors(snapshot: Snapshot, ctx: ConvertContext) -> dict[str, list[slo_alerts.SloAlertMonitor]]:
     """SLO id → its ``slo alert`` monitors (unparseable ones are noted on their ledger item)."""
     out: dict[str, list[slo_alerts.SloAlertMonitor]] = {}
-    for obj in snapshot.iter("monitors"):
-        if not isinstance(obj.data, dict) or obj.data.get("type") != "slo alert":
-            continue
+    found = ctx.shared.get(SLO_ALERT_MONITORS)   # read by the monitors stage, when it ran
+    if found is None:
+        found = [(obj.id, obj.data) for obj in snapshot.iter("monitors")
+                 if isinstance(obj.data, dict) and obj.data.get("type") == "slo alert"]
+    for key, data in found:
         try:
-            mon = slo_alerts.parse(obj.id, obj.data)
+            mon = slo_alerts.parse(key, data)
         except ValueError as exc:
-            item = ctx.ledger.add("monitor", obj.id, str(obj.data.get("name") or ""), "slo alert")
+            item = ctx.ledger.add("monitor", key, str(data.get("name") or ""), "slo alert")
             item.note(str(exc), Status.UNSUPPORTED)
             continue
         out.setdefault(mon.slo_id, []).append(mon)
