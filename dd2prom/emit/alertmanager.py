@@ -256,14 +256,19 @@ class AlertmanagerConfig:
         leaf route must look at: those decided by no label (``anywhere``) and,
         per label, those that can only match some of its values: a leaf route
         that knows that label's value looks only at the mutes allowing it.
-        ``mentioned``: every label a mute decides on, with the values it allows;
-        what a leaf gets depends only on those (the key of ``cache``)."""
+        ``signatures``: per label a mute decides on, per value, which of those
+        matchers (mute, position) allow it: what a leaf gets depends only on its
+        labels' signatures (the key of ``cache``)."""
         decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
-        mentioned: dict[str, set[str]] = {}
-        for ms in decided:
-            for _, name, allowed in ms:
+        signatures: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        for i, ms in enumerate(decided):
+            for j, (_, name, allowed) in enumerate(ms):
                 if name is not None:
-                    mentioned.setdefault(name, set()).update(allowed)  # type: ignore[arg-type]
+                    per_value = signatures.setdefault(name, {})
+                    for v in allowed:   # type: ignore[union-attr]
+                        per_value.setdefault(v, []).append((i, j))
+        signed = sorted((label, {v: tuple(sig) for v, sig in per_value.items()})
+                        for label, per_value in signatures.items())
         anywhere: list[int] = []
         by_label: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
         for i, ms in enumerate(decided):
@@ -275,7 +280,7 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return decided, anywhere, by_label, sorted(mentioned.items()), {}
+        return decided, anywhere, by_label, signed, {}
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
@@ -285,10 +290,10 @@ class AlertmanagerConfig:
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        decided, anywhere, by_label, mentioned, cache = index
-        # a label value no mute allows acts as any other such value: thousands of
-        # leaves (one per monitor) share a few keys
-        key = tuple(own[label] if own.get(label) in allowed else label in own for label, allowed in mentioned)
+        decided, anywhere, by_label, signed, cache = index
+        # two values allowed by the same matchers (a value none allows: as any
+        # other such value) act alike: thousands of leaves (one per monitor) share a few keys
+        key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in signed)
         narrowed = cache.get(key)
         if narrowed is None:
             candidates = set(anywhere)
