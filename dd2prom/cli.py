@@ -10,10 +10,13 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from dd2prom import __version__
+from dd2prom.emit.output import OutputRefused
+from dd2prom.snapshot import RESOURCE_DIRS
 
 app = typer.Typer(
     add_completion=False,
@@ -96,7 +99,15 @@ def convert(
                           mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
                           blackbox_url=blackbox_url, jobs=jobs)
     stages = {s.strip() for s in only.split(",")} if only else None
-    ctx = run_convert(snapshot, out, opts, only=stages)
+    if not any((snapshot / d).is_dir() for d in (*RESOURCE_DIRS, "checks")):
+        console.print(f"error: {escape(str(snapshot))} holds no Datadog objects (none of "
+                      f"{', '.join(f'{d}/' for d in (*RESOURCE_DIRS, 'checks'))}); is it a snapshot folder?", soft_wrap=True)
+        raise typer.Exit(2)
+    try:
+        ctx = run_convert(snapshot, out, opts, only=stages)
+    except OutputRefused as exc:
+        console.print(f"error: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2)
     print_coverage(ctx.ledger.counts())
     errors = ctx.shared.get("errors", [])
     for e in errors:
@@ -177,6 +188,9 @@ def verify(
     """Check a convert output with promtool, amtool, the blackbox exporter and the CRD schemas."""
     from dd2prom.validate.verify import verify as run_verify
 
+    if not (directory / "coverage.json").is_file():
+        console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
+        raise typer.Exit(2)
     results = run_verify(directory, crd_dir)
     failed = False
     for r in results:

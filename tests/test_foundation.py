@@ -36,9 +36,9 @@ def test_snapshot_ids_and_bad_files(tmp_path):
 def test_output_dir_is_all_or_nothing(tmp_path):
     out = tmp_path / "out"
     with OutputDir(out) as o:
-        o.write_json("a.json", {"x": 1})
+        o.write_json("coverage.json", {"x": 1})
         o.commit()
-    assert json.loads((out / "a.json").read_text()) == {"x": 1}
+    assert json.loads((out / "coverage.json").read_text()) == {"x": 1}
     try:
         with OutputDir(out) as o:
             o.write_json("b.json", {})
@@ -46,7 +46,7 @@ def test_output_dir_is_all_or_nothing(tmp_path):
     except RuntimeError:
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    assert sorted(p.name for p in out.iterdir()) == ["a.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["coverage.json"]
 
 
 def test_cli_not_implemented_is_clean():

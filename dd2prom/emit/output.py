@@ -17,9 +17,28 @@ from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
 from dd2prom.snapshot import dumpb
 
 
+class OutputRefused(Exception):
+    """The output path holds something dd2prom did not write: replacing it
+    would lose the user's files."""
+
+
+def ensure_replaceable(final: Path, marker: str) -> None:
+    """Refuse to replace ``final`` unless it is absent, an empty folder, or a
+    folder an earlier run wrote (it holds ``marker``)."""
+    if not final.exists() and not final.is_symlink():
+        return
+    if not final.is_dir() or final.is_symlink():
+        raise OutputRefused(f"{final} exists and is not a folder; choose another output path")
+    if (final / marker).exists() or not any(final.iterdir()):
+        return
+    raise OutputRefused(f"{final} is a folder dd2prom did not write (it has no {marker}) and would be replaced "
+                        "as a whole; choose a new or empty folder")
+
+
 class OutputDir:
     def __init__(self, out: Path | str):
         self.final = Path(out).resolve()
+        ensure_replaceable(self.final, "coverage.json")
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.dd2prom-staging-", dir=self.final.parent))
         # relative paths of files holding Kubernetes objects (a dict used as an

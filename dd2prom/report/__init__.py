@@ -20,6 +20,7 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
                custom_metrics: int | None = None, console: Any = None) -> int:
     """Exit code 0 when the report was written, 2 for unusable input (no coverage.json,
     a bad pricing file, an unknown plan, negative numbers)."""
+    from dd2prom.emit.output import OutputRefused
     from dd2prom.report.render import build, write
 
     def say(text: str) -> None:
@@ -40,7 +41,11 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
     except (CoverageError, PricingError, FileNotFoundError) as exc:
         say(f"error: {exc}")
         return 2
-    target = write(report, Path(out))
+    try:
+        target = write(report, Path(out))
+    except OutputRefused as exc:
+        say(f"error: {exc}")
+        return 2
     ctx = report.context
     say(f"coverage: {ctx['coverage']['items']} items, {ctx['coverage']['exact_pct']} exact, "
         f"{ctx['coverage']['usable_pct']} exact or approximate, {ctx['blocking']} blocking")

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from dd2prom import __version__
 from dd2prom.compare import load_comparison
+from dd2prom.emit.output import ensure_replaceable
 from dd2prom.compare.render import report_table
 from dd2prom.report import coverage, worklist
 from dd2prom.report.charts import to_svg
@@ -115,6 +116,7 @@ def write(report: Report, out: Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / report.name
+    ensure_replaceable(target, "report.html")
     staging = Path(tempfile.mkdtemp(prefix=f".{report.name}.", dir=out))
     try:
         for fname, text in {**render(report), **report.svgs}.items():

@@ -45,6 +45,7 @@ def test_convert_cli_prints_errors_verbatim(text, tmp_path, monkeypatch):
 
     ctx = SimpleNamespace(ledger=Ledger(), shared={"errors": [text]})
     monkeypatch.setattr(convert, "run_convert", lambda *a, **k: ctx)
+    (tmp_path / "monitors").mkdir()   # a snapshot folder, however empty
     result = CliRunner().invoke(app, ["convert", str(tmp_path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert f"error: {text}" in result.output, result.output

@@ -1,0 +1,58 @@
+"""Bad input to the CLI gets a clear error, exit code 2, and loses nothing."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from dd2prom.cli import app
+from dd2prom.resources import sample_org_dir
+
+runner = CliRunner()
+
+
+def test_convert_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "important.txt").write_text("keep")
+    r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(user)])
+    assert r.exit_code == 2 and "did not write" in r.output
+    assert (user / "important.txt").read_text() == "keep"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]     # no staging folder left
+
+
+def test_convert_refuses_a_file_as_output(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(f)])
+    assert r.exit_code == 2 and "not a folder" in r.output
+    assert f.read_text() == "x"
+
+
+def test_convert_replaces_its_own_earlier_output(tmp_path):
+    out = tmp_path / "out"
+    for _ in range(2):
+        r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(out)])
+        assert r.exit_code in (0, 1), r.output
+    assert (out / "coverage.json").is_file()
+
+
+def test_convert_of_a_folder_without_datadog_objects(tmp_path):
+    r = runner.invoke(app, ["convert", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "no Datadog objects" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_verify_of_a_folder_that_is_no_convert_output(tmp_path):
+    r = runner.invoke(app, ["verify", str(tmp_path)])
+    assert r.exit_code == 2 and "no coverage.json" in r.output
+
+
+def test_report_refuses_to_replace_a_foreign_folder(tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(out)]).exit_code in (0, 1)
+    reports = tmp_path / "reports"
+    (reports / "sample-org").mkdir(parents=True)
+    (reports / "sample-org" / "notes.txt").write_text("keep")
+    r = runner.invoke(app, ["report", str(sample_org_dir()), "--converted", str(out), "--out", str(reports)])
+    assert r.exit_code == 2
+    assert (reports / "sample-org" / "notes.txt").read_text() == "keep"
