@@ -35,6 +35,17 @@ def not_implemented(command: str) -> None:
     raise typer.Exit(2)
 
 
+def user_mappings(path: Optional[Path]):
+    """The shipped mapping tables merged with the user's file; a broken file is one line and exit 2."""
+    from dd2prom.convert.queries import mapping
+
+    try:
+        return mapping.load_mappings(path)
+    except (ValueError, OSError) as exc:
+        console.print(f"error: --mappings {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def _version(value: bool) -> None:
     if value:
         out_console.print(f"dd2prom {__version__}")
@@ -99,6 +110,7 @@ def convert(
                           mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
                           blackbox_url=blackbox_url, jobs=jobs)
     stages = {s.strip() for s in only.split(",")} if only else None
+    user_mappings(mappings)   # a broken table stops here, not as an error on every monitor
     if not any((snapshot / d).is_dir() for d in (*RESOURCE_DIRS, "checks")):
         console.print(f"error: {escape(str(snapshot))} holds no Datadog objects (none of "
                       f"{', '.join(f'{d}/' for d in (*RESOURCE_DIRS, 'checks'))}); is it a snapshot folder?", soft_wrap=True)
@@ -138,9 +150,8 @@ def translate(
 ) -> None:
     """Translate one Datadog query to PromQL."""
     from dd2prom.convert.queries import TranslateContext, translate as do_translate
-    from dd2prom.convert.queries import mapping
 
-    ctx = TranslateContext(target="monitor" if monitor else "plain", mappings=mapping.load_mappings(mappings))
+    ctx = TranslateContext(target="monitor" if monitor else "plain", mappings=user_mappings(mappings))
     result = do_translate(query, monitor=monitor, ctx=ctx)
     if as_json:
         out_console.print_json(json.dumps(result.to_json()))

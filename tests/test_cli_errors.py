@@ -56,3 +56,17 @@ def test_report_refuses_to_replace_a_foreign_folder(tmp_path):
     r = runner.invoke(app, ["report", str(sample_org_dir()), "--converted", str(out), "--out", str(reports)])
     assert r.exit_code == 2
     assert (reports / "sample-org" / "notes.txt").read_text() == "keep"
+
+
+BROKEN_MAPPINGS = [("metrics: [1\n", "not valid YAML (line 2)"), ("tags: [a]\n", "'tags:' must be a YAML mapping"),
+                   ("- a\n", "a mapping file is a YAML mapping")]
+
+
+def test_a_broken_mappings_file_is_one_line_and_exit_2(tmp_path):
+    for text, message in BROKEN_MAPPINGS:
+        f = tmp_path / "m.yaml"
+        f.write_text(text)
+        for args in (["translate", "avg:a{*}"], ["convert", str(sample_org_dir()), "--out", str(tmp_path / "out")]):
+            r = runner.invoke(app, [*args, "--mappings", str(f)])
+            assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+            assert not (tmp_path / "out").exists()
