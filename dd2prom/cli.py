@@ -178,6 +178,7 @@ def report(
     hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts, when the snapshot has no usage data."),
     containers: Optional[int] = typer.Option(None, "--containers", help="Containers, when the snapshot has no usage data."),
     custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics, when the snapshot has no usage data."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML), as convert --mappings takes: the metrics it maps leave the 'metrics without a mapping' table."),
 ) -> None:
     """Write the migration plan: coverage, work list and the cost comparison."""
     try:
@@ -185,9 +186,10 @@ def report(
     except ImportError:
         not_implemented("report")
         return
+    user_mappings(mappings)
     raise typer.Exit(cli_report(snapshot=snapshot, converted=converted, out=out, name=name, pricing=pricing,
                                 plan=plan, hosts=hosts, containers=containers, custom_metrics=custom_metrics,
-                                console=console))
+                                mappings=mappings, console=console))
 
 
 # ----------------------------------------------------------------------------- verify

@@ -83,3 +83,19 @@ def test_missing_coverage_is_a_usage_error(tmp_path):
                                  "--out", str(tmp_path / "reports")])
     assert result.exit_code == 2 and "coverage.json" in result.output
     assert not (tmp_path / "reports" / "sample-org").exists()
+
+
+def test_mappings_option_leaves_mapped_metrics_out_of_the_unmapped_table(tmp_path):
+    before = report(tmp_path)
+    assert before.exit_code == 0, before.output
+    unmapped = pd.read_csv(tmp_path / "reports" / "sample" / "unmapped_metrics.csv")
+    assert "checkout.http_requests.count" in set(unmapped["metric"])
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("metrics:\n  checkout.http_requests.count: {prometheus: http_requests_total, type: counter}\n")
+    result = report(tmp_path, "--mappings", str(mine))
+    assert result.exit_code == 0, result.output
+    unmapped = pd.read_csv(tmp_path / "reports" / "sample" / "unmapped_metrics.csv")
+    assert list(unmapped["metric"]) == ["checkout.http_request_duration_seconds.sum"]
+    mine.write_text("tags: [a]\n")
+    result = report(tmp_path, "--mappings", str(mine))
+    assert result.exit_code == 2 and "'tags:' must be a YAML mapping" in result.output
