@@ -105,11 +105,17 @@ def convert(
 ) -> None:
     """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
     from dd2prom.convert import ConvertOptions, run_convert
+    from dd2prom.convert.pipeline import STAGES
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
                           mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
                           blackbox_url=blackbox_url, jobs=jobs)
-    stages = {s.strip() for s in only.split(",")} if only else None
+    stages = {s.strip() for s in only.split(",") if s.strip()} if only else None
+    known = [stage for stage, _ in STAGES]
+    if stages is not None and (not stages or stages - set(known)):
+        console.print(f"error: --only: unknown stage(s) {escape(', '.join(sorted(stages - set(known))) or repr(only))}; "
+                      f"choose from {', '.join(known)}", soft_wrap=True)
+        raise typer.Exit(2)
     user_mappings(mappings)   # a broken table stops here, not as an error on every monitor
     if not any((snapshot / d).is_dir() for d in (*RESOURCE_DIRS, "checks")):
         console.print(f"error: {escape(str(snapshot))} holds no Datadog objects (none of "

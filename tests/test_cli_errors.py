@@ -70,3 +70,10 @@ def test_a_broken_mappings_file_is_one_line_and_exit_2(tmp_path):
             r = runner.invoke(app, [*args, "--mappings", str(f)])
             assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
             assert not (tmp_path / "out").exists()
+
+
+def test_convert_only_with_an_unknown_stage_writes_nothing(tmp_path):
+    for only in ("monitor", "monitors,bogus", ","):
+        r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(tmp_path / "out"), "--only", only])
+        assert r.exit_code == 2 and "choose from checks, synthetics, monitors" in r.output, r.output
+        assert not (tmp_path / "out").exists()
