@@ -139,7 +139,9 @@ def import_from(sources: list[Path], out: Path) -> list[str]:
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
     """The table at the end; unchanged and stale counts are in manifest.json."""
-    table = Table(title=Text(f"export from {manifest.get('api_url')}"), box=box.SIMPLE_HEAD)
+    from_api = bool(manifest.get("run"))      # False: only --from sources were read (no keys, no request)
+    title = f"export from {manifest.get('api_url')}" if from_api else "import of the --from sources (no API request)"
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD)
     columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
     table.add_column("kind", no_wrap=True)
     for c in columns:
@@ -151,8 +153,9 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
         table.add_row("checks", *["" for _ in columns], str(manifest["counts"]["checks"]))
     console.print(table)
     req = manifest.get("requests", {})
-    console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
-                  f"{req.get('rate_limited', 0)} rate-limited (429)")
+    if from_api:
+        console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
+                      f"{req.get('rate_limited', 0)} rate-limited (429)")
     for e in manifest.get("errors", [])[:50]:
         where = f"{e['kind']}/{e['id']}" if e.get("id") else e["kind"]
         say(console, "error", "red", f"{where} ({e['operation']}): {e['message']}")
