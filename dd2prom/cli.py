@@ -130,8 +130,10 @@ def convert(
     errors = ctx.shared.get("errors", [])
     for e in errors:
         console.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False)   # no markup: YAML errors hold [ ]
-    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json)", markup=False)
-    raise typer.Exit(1 if errors else 0)
+    failed = sum(per.get("error", 0) for per in ctx.ledger.counts().values())
+    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json"
+                  + (f", {failed} with status error" if failed else "") + ")", markup=False)
+    raise typer.Exit(1 if errors or failed else 0)   # README: 1 = some items failed, the rest was written
 
 
 def print_coverage(counts: dict[str, dict[str, int]]) -> None:

@@ -77,3 +77,14 @@ def test_convert_only_with_an_unknown_stage_writes_nothing(tmp_path):
         r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(tmp_path / "out"), "--only", only])
         assert r.exit_code == 2 and "choose from checks, synthetics, monitors" in r.output, r.output
         assert not (tmp_path / "out").exists()
+
+
+def test_convert_exits_1_when_an_item_failed_and_writes_the_rest(tmp_path):
+    import shutil
+
+    snap = tmp_path / "snap"
+    shutil.copytree(sample_org_dir(), snap)
+    (snap / "monitors" / "999.json").write_text("{bad")
+    r = runner.invoke(app, ["convert", str(snap), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1 and "1 with status error" in r.output, r.output
+    assert (tmp_path / "out" / "prometheus" / "rules").is_dir()
