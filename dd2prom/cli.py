@@ -179,13 +179,13 @@ def translate(
 def report(
     snapshot: Path = typer.Argument(..., exists=True, file_okay=False, help="Snapshot folder."),
     converted: Path = typer.Option(..., "--converted", "-c", help="Output folder of dd2prom convert (with coverage.json)."),
-    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder under which reports/<name>/ is written."),
+    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder the report is written into, as OUT/<name>/."),
     name: Optional[str] = typer.Option(None, "--name", help="Report name (default: the snapshot folder's name)."),
-    pricing: Optional[Path] = typer.Option(None, "--pricing", help="Pricing YAML overriding the defaults."),
-    plan: str = typer.Option("pro", "--plan", help="Datadog plan: pro or enterprise."),
-    hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts, when the snapshot has no usage data."),
-    containers: Optional[int] = typer.Option(None, "--containers", help="Containers, when the snapshot has no usage data."),
-    custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics, when the snapshot has no usage data."),
+    pricing: Optional[Path] = typer.Option(None, "--pricing", help="YAML overriding constants of mappings/pricing.yaml (same shape; docs/report.md)."),
+    plan: str = typer.Option("pro", "--plan", help="Datadog plan priced: pro or enterprise (both appear in the comparison table)."),
+    hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts (replaces the snapshot's usage data; needed when it has none)."),
+    containers: Optional[int] = typer.Option(None, "--containers", help="Containers (replaces the snapshot's usage data)."),
+    custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics (replaces the snapshot's usage data)."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML), as convert --mappings takes: the metrics it maps leave the 'metrics without a mapping' table."),
 ) -> None:
     """Write the migration plan: coverage, work list and the cost comparison."""
