@@ -35,6 +35,18 @@ def not_implemented(command: str) -> None:
     raise typer.Exit(2)
 
 
+CRD_DIR_HELP = ("Folder of the prometheus-operator CRD files (monitoring.coreos.com_*.yaml) for strict validation; "
+                "default $DD2PROM_CRD_DIR. Without CRDs the strict check is skipped.")
+
+
+def crd_dir_or_exit(path: Optional[Path]) -> None:
+    """An explicit --crd-dir without CRD files is a usage error (it was silently skipped)."""
+    if path is not None and not (path.is_dir() and any(path.glob("monitoring.coreos.com_*.yaml"))):
+        console.print(f"error: --crd-dir {escape(str(path))} holds no prometheus-operator CRDs "
+                      "(monitoring.coreos.com_*.yaml)", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def user_mappings(path: Optional[Path]):
     """The shipped mapping tables merged with the user's file; a broken file is one line and exit 2."""
     from dd2prom.convert.queries import mapping
@@ -97,7 +109,7 @@ def convert(
     release_label: str = typer.Option("kube-prometheus-stack", "--release-label", help="Value of the 'release' label the Prometheus operator selects on (the seed post's chart: prom-op)."),
     group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
-    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs for validation."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
     blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
@@ -117,6 +129,7 @@ def convert(
                       f"choose from {', '.join(known)}", soft_wrap=True)
         raise typer.Exit(2)
     user_mappings(mappings)   # a broken table stops here, not as an error on every monitor
+    crd_dir_or_exit(crd_dir)
     if not any((snapshot / d).is_dir() for d in (*RESOURCE_DIRS, "checks")):
         console.print(f"error: {escape(str(snapshot))} holds no Datadog objects (none of "
                       f"{', '.join(f'{d}/' for d in (*RESOURCE_DIRS, 'checks'))}); is it a snapshot folder?", soft_wrap=True)
@@ -204,7 +217,7 @@ def report(
 @app.command()
 def verify(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, help="Output folder of dd2prom convert."),
-    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
 ) -> None:
     """Check a convert output with promtool, amtool, the blackbox exporter and the CRD schemas."""
     from dd2prom.validate.verify import verify as run_verify
@@ -212,6 +225,7 @@ def verify(
     if not (directory / "coverage.json").is_file():
         console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
         raise typer.Exit(2)
+    crd_dir_or_exit(crd_dir)
     results = run_verify(directory, crd_dir)
     failed = False
     for r in results:

@@ -88,3 +88,12 @@ def test_convert_exits_1_when_an_item_failed_and_writes_the_rest(tmp_path):
     r = runner.invoke(app, ["convert", str(snap), "--out", str(tmp_path / "out")])
     assert r.exit_code == 1 and "1 with status error" in r.output, r.output
     assert (tmp_path / "out" / "prometheus" / "rules").is_dir()
+
+
+def test_an_explicit_crd_dir_without_crds_is_a_usage_error(tmp_path):
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(out), "--crd-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "holds no prometheus-operator CRDs" in r.output and not out.exists()
+    assert runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(out)]).exit_code in (0, 1)
+    r = runner.invoke(app, ["verify", str(out), "--crd-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "holds no prometheus-operator CRDs" in r.output
