@@ -79,7 +79,7 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Snapshot folder to write."),
     site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com."),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the API (a proxy or a local test server)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: monitors,dashboards,slos,synthetics,downtimes,metrics,usage."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated kinds (default: all): monitors, dashboards, slos, synthetics, downtimes, metrics, usage."),
     tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
     id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
     refresh: bool = typer.Option(False, "--refresh", help="Refetch objects already in the snapshot."),
@@ -112,7 +112,7 @@ def convert(
     crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
     blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages (default: all): checks, synthetics, monitors, slos, dashboards, downtimes."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Processes converting dashboards and monitors (0 = one per core, 1 = serial in-process). The output is the same for any value."),
 ) -> None:
     """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
