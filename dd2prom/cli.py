@@ -39,6 +39,12 @@ CRD_DIR_HELP = ("Folder of the prometheus-operator CRD files (monitoring.coreos.
                 "default $DD2PROM_CRD_DIR. Without CRDs the strict check is skipped.")
 
 
+def convert_output_or_exit(directory: Path) -> None:
+    if not (directory / "coverage.json").is_file():
+        console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def crd_dir_or_exit(path: Optional[Path]) -> None:
     """An explicit --crd-dir without CRD files is a usage error (it was silently skipped)."""
     if path is not None and not (path.is_dir() and any(path.glob("monitoring.coreos.com_*.yaml"))):
@@ -222,9 +228,7 @@ def verify(
     """Check a convert output with promtool, amtool, the blackbox exporter and the CRD schemas."""
     from dd2prom.validate.verify import verify as run_verify
 
-    if not (directory / "coverage.json").is_file():
-        console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
-        raise typer.Exit(2)
+    convert_output_or_exit(directory)
     crd_dir_or_exit(crd_dir)
     results = run_verify(directory, crd_dir)
     failed = False
@@ -263,6 +267,7 @@ def compare(
     except ImportError:
         not_implemented("compare")
         return
+    convert_output_or_exit(converted)
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
                                  only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,
                                  label_map=label_map, mappings=mappings, config=config))

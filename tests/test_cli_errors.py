@@ -97,3 +97,8 @@ def test_an_explicit_crd_dir_without_crds_is_a_usage_error(tmp_path):
     assert runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(out)]).exit_code in (0, 1)
     r = runner.invoke(app, ["verify", str(out), "--crd-dir", str(tmp_path)])
     assert r.exit_code == 2 and "holds no prometheus-operator CRDs" in r.output
+
+
+def test_compare_of_a_folder_that_is_no_convert_output(tmp_path):
+    r = runner.invoke(app, ["compare", str(tmp_path), "--prometheus-url", "http://127.0.0.1:9"])
+    assert r.exit_code == 2 and "no coverage.json" in r.output
