@@ -48,7 +48,7 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
         return 2
     ctx = report.context
     say(f"coverage: {ctx['coverage']['items']} items, {ctx['coverage']['exact_pct']} exact, "
-        f"{ctx['coverage']['usable_pct']} exact or approximate, {ctx['blocking']} blocking")
+        f"{ctx['coverage']['usable_pct']} exact or approximate, {ctx['blocking']} blocking (manual, unsupported or error)")
     section = ctx["cost"]
     if section is None:
         say("cost: no usage data in the snapshot; pass --hosts, --containers and --custom-metrics for the comparison")
