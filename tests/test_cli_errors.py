@@ -102,3 +102,14 @@ def test_an_explicit_crd_dir_without_crds_is_a_usage_error(tmp_path):
 def test_compare_of_a_folder_that_is_no_convert_output(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path), "--prometheus-url", "http://127.0.0.1:9"])
     assert r.exit_code == 2 and "no coverage.json" in r.output
+
+
+def test_export_usage_errors_are_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args, message in ((["--out", str(afile), "--from", str(tmp_path)], "is a file, not a snapshot folder"),
+                          (["--out", str(tmp_path / "s"), "--id-file", str(tmp_path / "none")],
+                           "--id-file " + str(tmp_path / "none"))):
+        r = runner.invoke(app, ["export", *args, "--no-progress"], env={"DD_API_KEY": "k", "DD_APP_KEY": "a"})
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+    assert afile.read_text() == "x"

@@ -32,7 +32,11 @@ __all__ = ["ExportOptions", "cli_export", "export"]
 def read_id_file(path: Path) -> set[str]:
     """One id per line; blank lines and ``#`` comments ignored."""
     ids = set()
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--id-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             ids.add(line)
@@ -106,6 +110,8 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         kinds = parse_only(only)
         site_host(site)
         ids = read_id_file(id_file) if id_file else None
+        if Path(out).exists() and not Path(out).is_dir():
+            raise ValueError(f"--out {out} is a file, not a snapshot folder")
     except (ValueError, OSError) as exc:
         say(console, "error:", "red", redact(exc))
         return 2
@@ -170,7 +176,7 @@ def say(console: Console, label: str, style: str, text: object) -> None:
     """A styled label, then text printed as it is: error sentences carry remote
     and user text (YAML errors, API messages) whose square brackets and
     backslashes rich markup would eat or alter."""
-    console.print(Text.assemble((label, style), " ", str(text)), highlight=False)
+    console.print(Text.assemble((label, style), " ", str(text)), highlight=False, soft_wrap=True)   # one line, as other commands
 
 
 def _redact_logs(redact: Redactor) -> None:
