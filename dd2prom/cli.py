@@ -190,6 +190,9 @@ def translate(
             console.print(f"  - {n}", markup=False, highlight=False)
         if result.error:
             console.print(result.error, markup=False, highlight=False)
+            if monitor and "(last_" not in query and "(next_" not in query and ".by(" not in query:
+                console.print("hint: --monitor reads the monitor form 'avg(last_5m):QUERY > THRESHOLD'; "
+                              "drop --monitor for a plain metric query", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1 if result.status.value == "error" or result.promql is None else 0)
 
 
