@@ -116,6 +116,7 @@ def convert(
     group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
     crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
+    grafana_folder: str = typer.Option("Datadog", "--grafana-folder", help="Grafana folder of the dashboards (the ConfigMaps' grafana_folder annotation; docs/deploy.md)."),
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
     blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages (default: all): checks, synthetics, monitors, slos, dashboards, downtimes."),
@@ -126,7 +127,8 @@ def convert(
     from dd2prom.convert.pipeline import STAGES
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
-                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
+                          mappings_file=mappings, crd_dir=crd_dir, grafana_folder=grafana_folder,
+                          blackbox_service_monitors=blackbox_service_monitors,
                           blackbox_url=blackbox_url, jobs=jobs)
     stages = {s.strip() for s in only.split(",") if s.strip()} if only else None
     known = [stage for stage, _ in STAGES]
