@@ -113,7 +113,7 @@ def convert(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (replaced as a whole when the run succeeds)."),
     namespace: str = typer.Option("monitoring", "--namespace", help="Namespace of the generated Kubernetes objects."),
     release_label: str = typer.Option("kube-prometheus-stack", "--release-label", help="Value of the 'release' label the Prometheus operator selects on (the seed post's chart: prom-op)."),
-    group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects."),
+    group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects (then team, then service; monitors-unowned without any)."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
     crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
     grafana_folder: str = typer.Option("Datadog", "--grafana-folder", help="Grafana folder of the dashboards (the ConfigMaps' grafana_folder annotation; docs/deploy.md)."),
