@@ -40,6 +40,7 @@ CRD_DIR_HELP = ("Folder of the prometheus-operator CRD files (monitoring.coreos.
 
 
 def convert_output_or_exit(directory: Path) -> None:
+    """verify and compare read a convert output; anything else is one line, exit 2."""
     if not (directory / "coverage.json").is_file():
         console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
         raise typer.Exit(2)
