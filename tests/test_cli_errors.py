@@ -58,7 +58,7 @@ def test_report_refuses_to_replace_a_foreign_folder(tmp_path):
     assert (reports / "sample-org" / "notes.txt").read_text() == "keep"
 
 
-BROKEN_MAPPINGS = [("metrics: [1\n", "not valid YAML (line 2)"), ("tags: [a]\n", "'tags:' must be a YAML mapping"),
+BROKEN_MAPPINGS = [("metrics: [1\n", "not valid YAML (line 2: "), ("tags: [a]\n", "'tags:' must be a YAML mapping"),
                    ("- a\n", "a mapping file is a YAML mapping")]
 
 

@@ -26,6 +26,7 @@ from typing import Any, Container
 import yaml
 
 from dd2prom.resources import mappings_dir
+from dd2prom.emit.yamlio import yaml_problem
 
 _LONG_KEYS = {"prometheus": "p", "type": "t", "prom_type": "t", "datadog_type": "d", "scale": "x",
               "note": "n", "source": "s"}
@@ -94,10 +95,7 @@ def _load(user_key: tuple[str, float] | None) -> Mappings:
         try:
             doc = yaml.load(Path(user_key[0]).read_text(), Loader=_LOADER) or {}
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"{user_key[0]}: not valid YAML{where}: {problem}") from None
+            raise ValueError(f"{user_key[0]}: not valid YAML ({yaml_problem(exc)})") from None
         if not isinstance(doc, dict):
             raise ValueError(f"{user_key[0]}: a mapping file is a YAML mapping with 'metrics:' and/or 'tags:'")
         for section, kind in _SECTIONS.items():
