@@ -77,6 +77,14 @@ def test_usage_errors(tmp_path, args, message):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_a_broken_pricing_file_is_one_line(tmp_path):
+    pricing = tmp_path / "p.yaml"
+    pricing.write_text("datadog: [1\n")
+    result = report(tmp_path, "--pricing", str(pricing))
+    assert result.exit_code == 2 and "not valid YAML (line 2: " in result.output
+    assert "^" not in result.output and "<unicode string>" not in result.output
+
+
 def test_missing_coverage_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["report", str(sample_org_dir()), "--converted", str(tmp_path / "empty"),
