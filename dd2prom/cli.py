@@ -90,8 +90,8 @@ def export(
     tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
     id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
     refresh: bool = typer.Option(False, "--refresh", help="Refetch objects already in the snapshot."),
-    usage_months: int = typer.Option(3, "--usage-months", help="Months of usage data to export."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Parallel requests for per-object fetches."),
+    usage_months: int = typer.Option(3, "--usage-months", min=1, help="Months of usage data to export."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Parallel requests for per-object fetches."),
     from_: List[Path] = typer.Option([], "--from", help="Also read agent check configs, Kubernetes manifests, Helm values, Terraform or datadog-sync-cli folders."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:

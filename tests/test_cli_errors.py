@@ -113,3 +113,10 @@ def test_export_usage_errors_are_one_line(tmp_path):
         r = runner.invoke(app, ["export", *args, "--no-progress"], env={"DD_API_KEY": "k", "DD_APP_KEY": "a"})
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
     assert afile.read_text() == "x"
+
+
+def test_export_concurrency_0_is_refused_not_a_hang(tmp_path):
+    for flag in ("--concurrency", "--usage-months"):
+        r = runner.invoke(app, ["export", "--out", str(tmp_path / "s"), flag, "0", "--api-url", "http://127.0.0.1:9"],
+                          env={"DD_API_KEY": "k", "DD_APP_KEY": "a"})
+        assert r.exit_code == 2 and flag in r.output and not (tmp_path / "s").exists()
