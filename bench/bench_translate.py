@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Queries per second of the transpiler over the corpus queries
-(../shared/corpus, or a snapshot folder given as argument).
+($DD2PROM_SHARED/corpus, else ../shared/corpus, or a snapshot folder given as argument).
 
     python bench/bench_translate.py [CORPUS_DIR] [--repeat N]
 """
@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -22,7 +23,8 @@ from tests.queries.corpus import iter_queries  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("corpus", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    shared = os.environ.get("DD2PROM_SHARED") or Path(__file__).resolve().parents[2] / "shared"
+    ap.add_argument("corpus", nargs="?", default=str(Path(shared) / "corpus"))
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     queries = list(iter_queries(Path(args.corpus)))

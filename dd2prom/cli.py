@@ -35,6 +35,36 @@ def not_implemented(command: str) -> None:
     raise typer.Exit(2)
 
 
+CRD_DIR_HELP = ("Folder of the prometheus-operator CRD files (monitoring.coreos.com_*.yaml) for strict validation; "
+                "default $DD2PROM_CRD_DIR. Without CRDs the strict check is skipped.")
+
+
+def convert_output_or_exit(directory: Path) -> None:
+    """verify and compare read a convert output; anything else is one line, exit 2."""
+    if not (directory / "coverage.json").is_file():
+        console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def crd_dir_or_exit(path: Optional[Path]) -> None:
+    """An explicit --crd-dir without CRD files is a usage error (it was silently skipped)."""
+    if path is not None and not (path.is_dir() and any(path.glob("monitoring.coreos.com_*.yaml"))):
+        console.print(f"error: --crd-dir {escape(str(path))} holds no prometheus-operator CRDs "
+                      "(monitoring.coreos.com_*.yaml)", soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def user_mappings(path: Optional[Path]):
+    """The shipped mapping tables merged with the user's file; a broken file is one line and exit 2."""
+    from dd2prom.convert.queries import mapping
+
+    try:
+        return mapping.load_mappings(path)
+    except (ValueError, OSError) as exc:
+        console.print(f"error: --mappings {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def _version(value: bool) -> None:
     if value:
         out_console.print(f"dd2prom {__version__}")
@@ -56,12 +86,12 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Snapshot folder to write."),
     site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com."),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the API (a proxy or a local test server)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated: monitors,dashboards,slos,synthetics,downtimes,metrics,usage."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated kinds (default: all): monitors, dashboards, slos, synthetics, downtimes, metrics, usage."),
     tag: List[str] = typer.Option([], "--tag", help="Only objects carrying this tag (key:value); repeatable."),
     id_file: Optional[Path] = typer.Option(None, "--id-file", help="File of ids to export, one per line."),
     refresh: bool = typer.Option(False, "--refresh", help="Refetch objects already in the snapshot."),
-    usage_months: int = typer.Option(3, "--usage-months", help="Months of usage data to export."),
-    concurrency: int = typer.Option(8, "--concurrency", help="Parallel requests for per-object fetches."),
+    usage_months: int = typer.Option(3, "--usage-months", min=1, help="Months of usage data to export."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Parallel requests for per-object fetches."),
     from_: List[Path] = typer.Option([], "--from", help="Also read agent check configs, Kubernetes manifests, Helm values, Terraform or datadog-sync-cli folders."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
@@ -84,21 +114,31 @@ def convert(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (replaced as a whole when the run succeeds)."),
     namespace: str = typer.Option("monitoring", "--namespace", help="Namespace of the generated Kubernetes objects."),
     release_label: str = typer.Option("kube-prometheus-stack", "--release-label", help="Value of the 'release' label the Prometheus operator selects on (the seed post's chart: prom-op)."),
-    group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects."),
+    group_by_tag: str = typer.Option("team", "--group-by-tag", help="Monitor tag that groups rules into PrometheusRule objects (then team, then service; monitors-unowned without any)."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML) extending and overriding the shipped ones."),
-    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs for validation."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
+    grafana_folder: str = typer.Option("Datadog", "--grafana-folder", help="Grafana folder of the dashboards (the ConfigMaps' grafana_folder annotation; docs/deploy.md)."),
     blackbox_service_monitors: bool = typer.Option(False, "--blackbox-servicemonitors", help="Also emit the seed post's ServiceMonitor-on-blackbox-exporter objects."),
     blackbox_url: str = typer.Option("", "--blackbox-url", help="host:port of the blackbox exporter the Probes use (default: prometheus-blackbox-exporter.<namespace>.svc:9115)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages: checks,synthetics,monitors,slos,dashboards,downtimes."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated stages (default: all): checks, synthetics, monitors, slos, dashboards, downtimes."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Processes converting dashboards and monitors (0 = one per core, 1 = serial in-process). The output is the same for any value."),
 ) -> None:
     """Turn a snapshot into PrometheusRules, Alertmanager config, Grafana dashboards and scrape objects."""
     from dd2prom.convert import ConvertOptions, run_convert
+    from dd2prom.convert.pipeline import STAGES
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
-                          mappings_file=mappings, crd_dir=crd_dir, blackbox_service_monitors=blackbox_service_monitors,
+                          mappings_file=mappings, crd_dir=crd_dir, grafana_folder=grafana_folder,
+                          blackbox_service_monitors=blackbox_service_monitors,
                           blackbox_url=blackbox_url, jobs=jobs)
-    stages = {s.strip() for s in only.split(",")} if only else None
+    stages = {s.strip() for s in only.split(",") if s.strip()} if only else None
+    known = [stage for stage, _ in STAGES]
+    if stages is not None and (not stages or stages - set(known)):
+        console.print(f"error: --only: unknown stage(s) {escape(', '.join(sorted(stages - set(known))) or repr(only))}; "
+                      f"choose from {', '.join(known)}", soft_wrap=True)
+        raise typer.Exit(2)
+    user_mappings(mappings)   # a broken table stops here, not as an error on every monitor
+    crd_dir_or_exit(crd_dir)
     if not any((snapshot / d).is_dir() for d in (*RESOURCE_DIRS, "checks")):
         console.print(f"error: {escape(str(snapshot))} holds no Datadog objects (none of "
                       f"{', '.join(f'{d}/' for d in (*RESOURCE_DIRS, 'checks'))}); is it a snapshot folder?", soft_wrap=True)
@@ -112,8 +152,10 @@ def convert(
     errors = ctx.shared.get("errors", [])
     for e in errors:
         console.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False)   # no markup: YAML errors hold [ ]
-    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json)", markup=False)
-    raise typer.Exit(1 if errors else 0)
+    failed = sum(per.get("error", 0) for per in ctx.ledger.counts().values())
+    console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json"
+                  + (f", {failed} with status error" if failed else "") + ")", markup=False)
+    raise typer.Exit(1 if errors or failed else 0)   # README: 1 = some items failed, the rest was written
 
 
 def print_coverage(counts: dict[str, dict[str, int]]) -> None:
@@ -138,9 +180,8 @@ def translate(
 ) -> None:
     """Translate one Datadog query to PromQL."""
     from dd2prom.convert.queries import TranslateContext, translate as do_translate
-    from dd2prom.convert.queries import mapping
 
-    ctx = TranslateContext(target="monitor" if monitor else "plain", mappings=mapping.load_mappings(mappings))
+    ctx = TranslateContext(target="monitor" if monitor else "plain", mappings=user_mappings(mappings))
     result = do_translate(query, monitor=monitor, ctx=ctx)
     if as_json:
         out_console.print_json(json.dumps(result.to_json()))
@@ -152,6 +193,9 @@ def translate(
             console.print(f"  - {n}", markup=False, highlight=False)
         if result.error:
             console.print(result.error, markup=False, highlight=False)
+            if monitor and "(last_" not in query and "(next_" not in query and ".by(" not in query:
+                console.print("hint: --monitor reads the monitor form 'avg(last_5m):QUERY > THRESHOLD'; "
+                              "drop --monitor for a plain metric query", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1 if result.status.value == "error" or result.promql is None else 0)
 
 
@@ -160,13 +204,14 @@ def translate(
 def report(
     snapshot: Path = typer.Argument(..., exists=True, file_okay=False, help="Snapshot folder."),
     converted: Path = typer.Option(..., "--converted", "-c", help="Output folder of dd2prom convert (with coverage.json)."),
-    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder under which reports/<name>/ is written."),
+    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder the report is written into, as OUT/<name>/."),
     name: Optional[str] = typer.Option(None, "--name", help="Report name (default: the snapshot folder's name)."),
-    pricing: Optional[Path] = typer.Option(None, "--pricing", help="Pricing YAML overriding the defaults."),
-    plan: str = typer.Option("pro", "--plan", help="Datadog plan: pro or enterprise."),
-    hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts, when the snapshot has no usage data."),
-    containers: Optional[int] = typer.Option(None, "--containers", help="Containers, when the snapshot has no usage data."),
-    custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics, when the snapshot has no usage data."),
+    pricing: Optional[Path] = typer.Option(None, "--pricing", help="YAML overriding constants of mappings/pricing.yaml (same shape; docs/report.md)."),
+    plan: str = typer.Option("pro", "--plan", help="Datadog plan priced: pro or enterprise (both appear in the comparison table)."),
+    hosts: Optional[int] = typer.Option(None, "--hosts", help="Hosts (replaces the snapshot's usage data; needed when it has none)."),
+    containers: Optional[int] = typer.Option(None, "--containers", help="Containers (replaces the snapshot's usage data)."),
+    custom_metrics: Optional[int] = typer.Option(None, "--custom-metrics", help="Custom metrics (replaces the snapshot's usage data)."),
+    mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML), as convert --mappings takes: the metrics it maps leave the 'metrics without a mapping' table."),
 ) -> None:
     """Write the migration plan: coverage, work list and the cost comparison."""
     try:
@@ -174,23 +219,23 @@ def report(
     except ImportError:
         not_implemented("report")
         return
+    user_mappings(mappings)
     raise typer.Exit(cli_report(snapshot=snapshot, converted=converted, out=out, name=name, pricing=pricing,
                                 plan=plan, hosts=hosts, containers=containers, custom_metrics=custom_metrics,
-                                console=console))
+                                mappings=mappings, console=console))
 
 
 # ----------------------------------------------------------------------------- verify
 @app.command()
 def verify(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, help="Output folder of dd2prom convert."),
-    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help="Folder of prometheus-operator CRDs."),
+    crd_dir: Optional[Path] = typer.Option(None, "--crd-dir", help=CRD_DIR_HELP),
 ) -> None:
     """Check a convert output with promtool, amtool, the blackbox exporter and the CRD schemas."""
     from dd2prom.validate.verify import verify as run_verify
 
-    if not (directory / "coverage.json").is_file():
-        console.print(f"error: {escape(str(directory))} is not a dd2prom convert output (no coverage.json)", soft_wrap=True)
-        raise typer.Exit(2)
+    convert_output_or_exit(directory)
+    crd_dir_or_exit(crd_dir)
     results = run_verify(directory, crd_dir)
     failed = False
     for r in results:
@@ -210,14 +255,14 @@ def verify(
 def compare(
     converted: Path = typer.Argument(..., exists=True, file_okay=False, help="Output folder of dd2prom convert."),
     prometheus_url: str = typer.Option(..., "--prometheus-url", help="Base URL of the Prometheus to query."),
-    last: str = typer.Option("6h", "--last", help="Time range ending now, e.g. 6h."),
+    last: str = typer.Option("6h", "--last", help="Time range ending at --to or now, e.g. 30m, 6h, 2d."),
     from_: Optional[str] = typer.Option(None, "--from", help="Start (RFC 3339 or unix seconds)."),
     to: Optional[str] = typer.Option(None, "--to", help="End (RFC 3339 or unix seconds)."),
     only: Optional[str] = typer.Option(None, "--only", help="monitors or widgets."),
-    site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE"),
-    api_url: Optional[str] = typer.Option(None, "--api-url"),
+    site: Optional[str] = typer.Option(None, "--site", envvar="DD_SITE", help="Datadog site, as for export (keys from DD_API_KEY and DD_APP_KEY)."),
+    api_url: Optional[str] = typer.Option(None, "--api-url", help="Base URL of the Datadog API (a proxy or a local test server)."),
     tolerance: float = typer.Option(0.05, "--tolerance", help="Relative error above which an item is flagged."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write compare.json / compare.csv (default: inside the convert folder)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write compare.json / compare.csv (default: CONVERTED/compare/, where report reads it)."),
     label_map: List[str] = typer.Option([], "--label-map", help="Datadog tag → Prometheus label used to pair series, TAG=LABEL; repeatable."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your mapping table (YAML), for its tag → label entries."),
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="YAML with label_map and per-item tolerance/skip (docs/compare.md)."),
@@ -228,6 +273,7 @@ def compare(
     except ImportError:
         not_implemented("compare")
         return
+    convert_output_or_exit(converted)
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
                                  only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,
                                  label_map=label_map, mappings=mappings, config=config))

@@ -9,5 +9,5 @@ dd2prom convert examples/sample-org --out out/sample-org
 if command -v promtool >/dev/null && command -v amtool >/dev/null; then
   dd2prom verify out/sample-org
 fi
-dd2prom report examples/sample-org --converted out/sample-org --out reports --name sample-org || true
+dd2prom report examples/sample-org --converted out/sample-org --out reports --name sample-org
 echo "output: out/sample-org   report: reports/sample-org/"

@@ -91,6 +91,17 @@ def test_alertmanager_config_secret_is_optional_and_matches_the_config(out):
     assert files and files <= mounted
 
 
+def test_convert_cli_grafana_folder_reaches_every_configmap(tmp_path):
+    from typer.testing import CliRunner
+
+    from dd2prom.cli import app
+    res = CliRunner().invoke(app, ["convert", str(SAMPLE), "--out", str(tmp_path / "o"), "--grafana-folder", "Migrated",
+                                   "--only", "dashboards,slos"])
+    assert res.exit_code == 0, res.output
+    maps = of_kind(tmp_path / "o", "ConfigMap")
+    assert maps and {m["metadata"]["annotations"]["grafana_folder"] for m in maps} == {"Migrated"}
+
+
 def test_convert_cli_passes_namespace_and_blackbox_url(tmp_path):
     from typer.testing import CliRunner
 

@@ -77,21 +77,21 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
 
             user_mappings = mapping.load_mappings(mappings)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     targets = list(ledger.targets(coverage, only))
     for t in targets:
         if t.item_id in settings.skips and not t.skip:
             t.skip = f"skipped by the compare config: {settings.skips[t.item_id]}"
     if any(t.skip is None for t in targets) and (problem := missing_credentials()):
-        console.print(f"[red]compare:[/red] Datadog credentials missing: {escape(str(problem))}.")
+        console.print(f"[red]compare:[/red] Datadog credentials missing: {escape(str(problem))}.", soft_wrap=True)
         return 2
 
     prom = PrometheusSource(prometheus_url)
     try:
         dd = DatadogSource(site=site, api_url=api_url)
     except ValueError as exc:   # an unknown --site
-        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     try:
         prom.check()
@@ -104,7 +104,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
                 rows.append(compare_target(t, dd, prom, opts))
                 progress.advance(task)
     except SourceError as exc:  # fatal: bad keys, a server that cannot be reached
-        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False)
+        console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     finally:
         dd.close()

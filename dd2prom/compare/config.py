@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from dd2prom.emit.yamlio import yaml_problem
+
 
 @dataclass
 class Config:
@@ -31,7 +33,7 @@ def load_config(path: Path | None) -> Config:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+        raise ValueError(f"{path}: not valid YAML ({yaml_problem(exc)})") from None
     if not isinstance(data, dict) or set(data) - {"label_map", "items"}:
         raise ValueError(f"{path}: expected a mapping with 'label_map' and 'items'")
     config = Config()

@@ -89,3 +89,11 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
 
 def load_yaml_all(text: str) -> list[Any]:
     return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line ("line 2: did not find expected ','"), for messages about
+    files the user wrote; PyYAML's own text spans several lines with a caret."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)

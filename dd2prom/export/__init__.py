@@ -32,7 +32,11 @@ __all__ = ["ExportOptions", "cli_export", "export"]
 def read_id_file(path: Path) -> set[str]:
     """One id per line; blank lines and ``#`` comments ignored."""
     ids = set()
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--id-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             ids.add(line)
@@ -106,6 +110,8 @@ def cli_export(*, out: Path, site: str | None, api_url: str | None, only: str | 
         kinds = parse_only(only)
         site_host(site)
         ids = read_id_file(id_file) if id_file else None
+        if Path(out).exists() and not Path(out).is_dir():
+            raise ValueError(f"--out {out} is a file, not a snapshot folder")
     except (ValueError, OSError) as exc:
         say(console, "error:", "red", redact(exc))
         return 2
@@ -139,7 +145,9 @@ def import_from(sources: list[Path], out: Path) -> list[str]:
 
 def print_summary(manifest: dict[str, Any], console: Console) -> None:
     """The table at the end; unchanged and stale counts are in manifest.json."""
-    table = Table(title=Text(f"export from {manifest.get('api_url')}"), box=box.SIMPLE_HEAD)
+    from_api = bool(manifest.get("run"))      # False: only --from sources were read (no keys, no request)
+    title = f"export from {manifest.get('api_url')}" if from_api else "import of the --from sources (no API request)"
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD)
     columns = ["listed", "fetched", "kept", "written", "errors", "seconds"]
     table.add_column("kind", no_wrap=True)
     for c in columns:
@@ -151,8 +159,9 @@ def print_summary(manifest: dict[str, Any], console: Console) -> None:
         table.add_row("checks", *["" for _ in columns], str(manifest["counts"]["checks"]))
     console.print(table)
     req = manifest.get("requests", {})
-    console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
-                  f"{req.get('rate_limited', 0)} rate-limited (429)")
+    if from_api:
+        console.print(f"{req.get('total', 0)} requests, {req.get('retries', 0)} retries, "
+                      f"{req.get('rate_limited', 0)} rate-limited (429)")
     for e in manifest.get("errors", [])[:50]:
         where = f"{e['kind']}/{e['id']}" if e.get("id") else e["kind"]
         say(console, "error", "red", f"{where} ({e['operation']}): {e['message']}")
@@ -167,7 +176,7 @@ def say(console: Console, label: str, style: str, text: object) -> None:
     """A styled label, then text printed as it is: error sentences carry remote
     and user text (YAML errors, API messages) whose square brackets and
     backslashes rich markup would eat or alter."""
-    console.print(Text.assemble((label, style), " ", str(text)), highlight=False)
+    console.print(Text.assemble((label, style), " ", str(text)), highlight=False, soft_wrap=True)   # one line, as other commands
 
 
 def _redact_logs(redact: Redactor) -> None:

@@ -17,7 +17,7 @@ def _safe_name(name: str) -> str:
 
 def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = None, pricing: Path | None = None,
                plan: str = "pro", hosts: int | None = None, containers: int | None = None,
-               custom_metrics: int | None = None, console: Any = None) -> int:
+               custom_metrics: int | None = None, mappings: Path | None = None, console: Any = None) -> int:
     """Exit code 0 when the report was written, 2 for unusable input (no coverage.json,
     a bad pricing file, an unknown plan, negative numbers)."""
     from dd2prom.emit.output import OutputRefused
@@ -37,7 +37,7 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
             if value is not None and value < 0:
                 raise PricingError(f"{flag} must not be negative")
         report = build(Path(snapshot), Path(converted), _safe_name(name or Path(snapshot).resolve().name),
-                       prices, plan, hosts, containers, custom_metrics)
+                       prices, plan, hosts, containers, custom_metrics, mappings)
     except (CoverageError, PricingError, FileNotFoundError) as exc:
         say(f"error: {exc}")
         return 2
@@ -48,7 +48,7 @@ def cli_report(snapshot: Path, converted: Path, out: Path, name: str | None = No
         return 2
     ctx = report.context
     say(f"coverage: {ctx['coverage']['items']} items, {ctx['coverage']['exact_pct']} exact, "
-        f"{ctx['coverage']['usable_pct']} exact or approximate, {ctx['blocking']} blocking")
+        f"{ctx['coverage']['usable_pct']} exact or approximate, {ctx['blocking']} blocking (manual, unsupported or error)")
     section = ctx["cost"]
     if section is None:
         say("cost: no usage data in the snapshot; pass --hosts, --containers and --custom-metrics for the comparison")

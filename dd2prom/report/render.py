@@ -39,14 +39,15 @@ class Report:
 
 
 def build(snapshot_dir: Path, converted: Path, name: str, pricing: Pricing, plan: str,
-          hosts: int | None = None, containers: int | None = None, custom_metrics: int | None = None) -> Report:
+          hosts: int | None = None, containers: int | None = None, custom_metrics: int | None = None,
+          mappings: Path | None = None) -> Report:
     snapshot = Snapshot.open(snapshot_dir)
     items = coverage.load_items(converted)
     index = worklist.SnapshotIndex.build(snapshot)
 
     cov_tables = coverage.coverage_tables(items)
     work = worklist.worklist(items, index)
-    plan_tables = [worklist.owner_summary(work), work, worklist.unmapped_metrics(items),
+    plan_tables = [worklist.owner_summary(work), work, worklist.unmapped_metrics(items, mappings),
                    worklist.deployables(converted, items), worklist.unused(index)]
 
     comparison = load_comparison(converted)

@@ -155,26 +155,31 @@ def _metric_names(value: Any) -> list[str]:
     return names
 
 
-def _mapping_lookup() -> Callable[[str], bool] | None:
-    """``name -> mapped?`` from the shipped mapping tables, or None while the transpiler's
-    mapping module is not there (then only explicit ``unmapped_metrics`` extras count)."""
+def _mapping_lookup(mappings_file: Path | None = None) -> Callable[[str], bool] | None:
+    """``name -> mapped?`` from the shipped mapping tables merged with the user's file, or None
+    while the transpiler's mapping module is not there (then only explicit ``unmapped_metrics``
+    extras count)."""
     try:
         from dd2prom.convert.queries.mapping import load_mappings, prom_metric_for
     except ImportError:
         return None
-    tables = load_mappings(None)
+    tables = load_mappings(mappings_file)
     return lambda name: prom_metric_for(tables, name).mapped
 
 
-def unmapped_metrics(items: list[dict[str, Any]]) -> Table:
+def unmapped_metrics(items: list[dict[str, Any]], mappings_file: Path | None = None) -> Table:
     """Metrics without a mapping: an item's ``unmapped_metrics`` extra when it has one, else
-    those of its ``metrics`` the shipped mapping tables do not know."""
-    is_mapped = _mapping_lookup()
+    those of its ``metrics`` the mapping tables do not know. With the user's mapping table
+    (``report --mappings``) a metric it maps is left out even when convert listed it (convert
+    may have run without that table, or with an older one)."""
+    is_mapped = _mapping_lookup(mappings_file)
     uses: dict[str, Counter] = defaultdict(Counter)
     users: dict[str, list[str]] = defaultdict(list)
     for item in items:
         if "unmapped_metrics" in item:
             names = _metric_names(item.get("unmapped_metrics"))
+            if mappings_file is not None and is_mapped is not None:
+                names = [n for n in names if not is_mapped(n)]
         elif is_mapped is not None:
             names = [n for n in _metric_names(item.get("metrics")) if not is_mapped(n)]
         else:
@@ -182,11 +187,13 @@ def unmapped_metrics(items: list[dict[str, Any]]) -> Table:
         for name in dict.fromkeys(names):
             uses[name][item["kind"]] += 1
             users[name].append(item.get("name") or item["id"])
+    checked = f"the shipped tables and {mappings_file.name}" if mappings_file is not None else \
+        "the shipped tables (report --mappings FILE adds yours)"
     table = Table("unmapped_metrics", "Metrics without a Prometheus mapping yet",
                   ["metric", "monitors", "dashboards", "widgets", "SLOs", "other items", "total", "used by"],
                   note="Without a mapping a metric keeps a derived name (dots become underscores, counters end in "
                        "_total), which is right only if the exporter uses it. Add them to your mapping table "
-                       "(convert --mappings); checked against the shipped tables.")
+                       f"(convert --mappings); checked against {checked}.")
     for name, c in sorted(uses.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
         other = sum(c.values()) - c["monitor"] - c["dashboard"] - c["widget"] - c["slo"]
         shown = users[name][:3]

@@ -26,13 +26,22 @@ TEXTS = [yaml_error(), "bad [bold]markup[/bold], [/] and a trailing backslash \\
 @pytest.mark.parametrize("text", TEXTS)
 def test_export_summary_prints_messages_verbatim(text):
     console = Console(record=True, width=400)
-    print_summary({"api_url": "http://[::1]:8080/[x]", "run": {}, "counts": {},
+    print_summary({"api_url": "http://[::1]:8080/[x]", "run": {"monitors": {"listed": 1}}, "counts": {"monitors": 1},
                    "errors": [{"kind": "checks", "id": "[a]", "operation": "import", "message": text}],
                    "warnings": [{"kind": "monitors", "id": None, "message": text}]}, console)
     out = console.export_text()
     assert f"error checks/[a] (import): {text}" in out
     assert f"warning monitors: {text}" in out
     assert "export from http://[::1]:8080/[x]" in out
+
+
+def test_export_summary_of_local_sources_only_names_no_api():
+    console = Console(record=True, width=200)
+    print_summary({"api_url": "https://api.datadoghq.com", "run": {}, "counts": {"checks": 3}, "errors": [],
+                   "warnings": []}, console)
+    out = console.export_text()
+    assert "import of the --from sources (no API request)" in out and "datadoghq.com" not in out
+    assert "requests" not in out
 
 
 @pytest.mark.parametrize("text", TEXTS)

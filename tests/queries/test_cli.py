@@ -46,3 +46,8 @@ def test_translate_with_user_mappings(tmp_path: Path) -> None:
     user.write_text("metrics:\n  my.queue: {prometheus: queue_depth}\n")
     r = runner.invoke(app, ["translate", "--mappings", str(user), "--json", "max:my.queue{*}"])
     assert r.exit_code == 0 and json.loads(r.stdout)["promql"] == "max(queue_depth)"
+
+
+def test_translate_monitor_flag_on_a_plain_query_hints_at_the_form() -> None:
+    r = runner.invoke(app, ["translate", "--monitor", "avg:system.load.1{*}"])
+    assert r.exit_code == 1 and "--monitor reads the monitor form 'avg(last_5m):QUERY > THRESHOLD'" in r.output

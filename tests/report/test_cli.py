@@ -77,9 +77,33 @@ def test_usage_errors(tmp_path, args, message):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_a_broken_pricing_file_is_one_line(tmp_path):
+    pricing = tmp_path / "p.yaml"
+    pricing.write_text("datadog: [1\n")
+    result = report(tmp_path, "--pricing", str(pricing))
+    assert result.exit_code == 2 and "not valid YAML (line 2: " in result.output
+    assert "^" not in result.output and "<unicode string>" not in result.output
+
+
 def test_missing_coverage_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["report", str(sample_org_dir()), "--converted", str(tmp_path / "empty"),
                                  "--out", str(tmp_path / "reports")])
     assert result.exit_code == 2 and "coverage.json" in result.output
     assert not (tmp_path / "reports" / "sample-org").exists()
+
+
+def test_mappings_option_leaves_mapped_metrics_out_of_the_unmapped_table(tmp_path):
+    before = report(tmp_path)
+    assert before.exit_code == 0, before.output
+    unmapped = pd.read_csv(tmp_path / "reports" / "sample" / "unmapped_metrics.csv")
+    assert "checkout.http_requests.count" in set(unmapped["metric"])
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("metrics:\n  checkout.http_requests.count: {prometheus: http_requests_total, type: counter}\n")
+    result = report(tmp_path, "--mappings", str(mine))
+    assert result.exit_code == 0, result.output
+    unmapped = pd.read_csv(tmp_path / "reports" / "sample" / "unmapped_metrics.csv")
+    assert list(unmapped["metric"]) == ["checkout.http_request_duration_seconds.sum"]
+    mine.write_text("tags: [a]\n")
+    result = report(tmp_path, "--mappings", str(mine))
+    assert result.exit_code == 2 and "'tags:' must be a YAML mapping" in result.output

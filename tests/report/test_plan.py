@@ -115,6 +115,14 @@ def test_unmapped_metrics_counted_by_monitors_and_widgets(converted):
     assert rows["checkout.http_requests.count"][1:7] == [1, 0, 1, 0, 0, 2]
 
 
+def test_unmapped_metrics_honour_the_users_mapping_table(converted, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("metrics:\n  checkout.http_requests.count: {prometheus: http_requests_total, type: counter}\n")
+    table = worklist.unmapped_metrics(coverage.load_items(converted), mine)
+    assert list(rows_by_first(table)) == ["checkout.http_request_duration_seconds.sum"]
+    assert "mine.yaml" in table.note
+
+
 @pytest.mark.parametrize("value,real", [
     ("redis_exporter (oliver006/redis_exporter:v1.62.0)", True), ("none (the application exposes /metrics)", False),
     ("kube-prometheus-stack", False), ("blackbox-exporter", False), ("", False), (None, False),
@@ -124,7 +132,7 @@ def test_real_exporter(value, real):
 
 
 def test_unmapped_from_metrics_and_the_mapping_tables(monkeypatch):
-    monkeypatch.setattr(worklist, "_mapping_lookup", lambda: lambda name: name.startswith("system."))
+    monkeypatch.setattr(worklist, "_mapping_lookup", lambda *_: lambda name: name.startswith("system."))
     items = [{"kind": "monitor", "id": "1", "name": "a", "metrics": ["system.cpu.user", "app.jobs"]},
              {"kind": "widget", "id": "d/1", "name": "b", "metrics": ["app.jobs"]},
              {"kind": "widget", "id": "d/2", "name": "c", "metrics": ["app.other"], "unmapped_metrics": []}]

@@ -58,6 +58,12 @@ def test_every_slo_in_ledger_with_status(converted):
     assert any("ALERTS" in n for n in monitor_slo.notes)
 
 
+def test_monitor_slo_without_the_monitors_stage_says_so(tmp_path, fake_transpiler):
+    ctx, _ = convert(tmp_path, slo_list=[F.MONITOR_SLO], converted_monitors=())
+    notes = " ".join(ctx.ledger.get("slo", F.MONITOR_SLO["id"]).notes)
+    assert "the monitors stage did not run" in notes and "not in the snapshot" not in notes
+
+
 def test_slo_alert_monitors_point_at_their_rule(converted):
     ctx, out = converted
     for mid, alertname in (("5001", "CheckoutFastBurn"), ("5002", "CheckoutBudget75Used")):

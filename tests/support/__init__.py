@@ -26,7 +26,7 @@ def shared_dir(*parts: str) -> Path:
     if not path.exists():
         if IN_CI:
             pytest.fail(f"{path} is missing in CI")
-        pytest.skip(f"{path} not present (tests that read ../shared run in the dd2prom workplace and CI)")
+        pytest.skip(f"{path} not present (set DD2PROM_SHARED to the shared folder; CI=true makes this a failure)")
     return path
 
 

@@ -26,6 +26,7 @@ from typing import Any, Container
 import yaml
 
 from dd2prom.resources import mappings_dir
+from dd2prom.emit.yamlio import yaml_problem
 
 _LONG_KEYS = {"prometheus": "p", "type": "t", "prom_type": "t", "datadog_type": "d", "scale": "x",
               "note": "n", "source": "s"}
@@ -91,14 +92,23 @@ def _load(user_key: tuple[str, float] | None) -> Mappings:
         if path.exists():
             _merge(m, yaml.load(path.read_text(), Loader=_LOADER) or {}, source="shipped")
     if user_key is not None:
-        doc = yaml.load(Path(user_key[0]).read_text(), Loader=_LOADER) or {}
+        try:
+            doc = yaml.load(Path(user_key[0]).read_text(), Loader=_LOADER) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{user_key[0]}: not valid YAML ({yaml_problem(exc)})") from None
         if not isinstance(doc, dict):
             raise ValueError(f"{user_key[0]}: a mapping file is a YAML mapping with 'metrics:' and/or 'tags:'")
+        for section, kind in _SECTIONS.items():
+            if doc.get(section) is not None and not isinstance(doc[section], kind):
+                raise ValueError(f"{user_key[0]}: '{section}:' must be a YAML {'list' if kind is list else 'mapping'}")
         _merge(m, doc, source=Path(user_key[0]).name)
     return m
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# the sections of a mapping file and the YAML type each must have (checked on the user's file)
+_SECTIONS = {"metrics": dict, "tags": dict, "prefix_tags": dict, "joins": dict, "not_carried": dict,
+             "join_metrics": list, "no_pod_label": list, "absent_ok": list}
 
 
 def _merge(m: Mappings, doc: dict, source: str) -> None:

@@ -52,6 +52,10 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
         item = ctx.ledger.get("monitor", mid)
         if mid in converted:
             usable.append(mid)
+        elif "monitor_alerts" not in ctx.shared:    # convert --only without the monitors stage
+            notes.append(f"Monitor {mid} was not converted (the monitors stage did not run: add monitors to "
+                         "convert --only); its alerts cannot be counted.")
+            status = Status.worst(status, Status.MANUAL)
         elif item is None:
             notes.append(f"Monitor {mid} is not in the snapshot; its alerts cannot be counted.")
             status = Status.worst(status, Status.MANUAL)

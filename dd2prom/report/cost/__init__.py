@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from dd2prom.emit.yamlio import yaml_problem
 from dd2prom.resources import mappings_dir
 
 DEFAULT_FILE = "pricing.yaml"
@@ -108,8 +109,10 @@ class Pricing:
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PricingError(f"cannot read pricing file {path}: {exc}") from exc
+    except OSError as exc:
+        raise PricingError(f"cannot read pricing file {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise PricingError(f"pricing file {path}: not valid YAML ({yaml_problem(exc)})") from exc
     if not isinstance(data, dict):
         raise PricingError(f"pricing file {path} is not a YAML mapping")
     return data
