@@ -30,11 +30,6 @@ out_console = Console()
 STATUS_STYLE = {"exact": "green", "approximate": "yellow", "manual": "magenta", "unsupported": "red", "error": "bold red"}
 
 
-def not_implemented(command: str) -> None:
-    console.print(f"[red]dd2prom {command}: not implemented yet.[/red]")
-    raise typer.Exit(2)
-
-
 CRD_DIR_HELP = ("Folder of the prometheus-operator CRD files (monitoring.coreos.com_*.yaml) for strict validation; "
                 "default $DD2PROM_CRD_DIR. Without CRDs the strict check is skipped.")
 
@@ -96,11 +91,8 @@ def export(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Pull monitors, dashboards, SLOs, synthetics, downtimes, metric metadata and usage into a snapshot folder."""
-    try:
-        from dd2prom.export import cli_export
-    except ImportError:
-        not_implemented("export")
-        return
+    from dd2prom.export import cli_export
+
     code = cli_export(out=out, site=site, api_url=api_url, only=only, tags=tag, id_file=id_file,
                       refresh=refresh, usage_months=usage_months, concurrency=concurrency,
                       sources=from_, progress=not no_progress, console=console)
@@ -214,11 +206,8 @@ def report(
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your own mapping table (YAML), as convert --mappings takes: the metrics it maps leave the 'metrics without a mapping' table."),
 ) -> None:
     """Write the migration plan: coverage, work list and the cost comparison."""
-    try:
-        from dd2prom.report import cli_report
-    except ImportError:
-        not_implemented("report")
-        return
+    from dd2prom.report import cli_report
+
     user_mappings(mappings)
     raise typer.Exit(cli_report(snapshot=snapshot, converted=converted, out=out, name=name, pricing=pricing,
                                 plan=plan, hosts=hosts, containers=containers, custom_metrics=custom_metrics,
@@ -268,11 +257,8 @@ def compare(
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="YAML with label_map and per-item tolerance/skip (docs/compare.md)."),
 ) -> None:
     """Check translations against Datadog's own numbers during dual running."""
-    try:
-        from dd2prom.compare import cli_compare
-    except ImportError:
-        not_implemented("compare")
-        return
+    from dd2prom.compare import cli_compare
+
     convert_output_or_exit(converted)
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
                                  only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,

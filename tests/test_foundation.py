@@ -49,7 +49,7 @@ def test_output_dir_is_all_or_nothing(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["coverage.json"]
 
 
-def test_cli_not_implemented_is_clean():
+def test_cli_error_is_clean():
     r = subprocess.run([sys.executable, "-m", "dd2prom", "compare", ".", "--prometheus-url", "http://x"],
                        capture_output=True, text=True)
     assert r.returncode != 0

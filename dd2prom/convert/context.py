@@ -53,8 +53,8 @@ class ConvertContext:
         if base is None:
             from dd2prom.convert.queries import mapping as _mapping  # lazy: heavy tables
 
-            mappings = _mapping.load_mappings(self.options.mappings_file) if hasattr(_mapping, "load_mappings") else None
-            base = TranslateContext(metric_metadata=self.snapshot.metric_metadata(), mappings=mappings)
+            base = TranslateContext(metric_metadata=self.snapshot.metric_metadata(),
+                                    mappings=_mapping.load_mappings(self.options.mappings_file))
             self._translate_ctx["base"] = base
         kwargs = dict(base.__dict__)
         kwargs.update(target=target, **overrides)
