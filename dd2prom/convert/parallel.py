@@ -180,34 +180,55 @@ def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
 
 
 def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
-                  inputs: Iterable[T], chunk: int | None = None) -> Iterator[tuple[T, ItemResult]]:
+                  inputs: Iterable[T], chunk: int | None = None,
+                  ahead: bool = False) -> Iterator[tuple[T, ItemResult]]:
     """``(input, result)`` for every input, in input order; on ``ctx.options.jobs``
     processes (default: one per core). ``fn`` must be a module-level function;
     ``chunk``: inputs per task (default :data:`CHUNK`; 1 for heavy items).
     Apply (or drop) each result before iterating on: workers' scratch files are
-    removed when the iteration ends."""
+    removed when the iteration ends (or the iterator is closed).
+
+    ``ahead``: fork the workers and hand them every input now, so they convert
+    while the caller does other work before iterating (results wait in memory
+    instead of :data:`IN_FLIGHT_PER_JOB` bounding them). ``fn`` then sees
+    ``ctx.shared`` as it is now; serial runs convert when iterated, so the
+    caller must not change what ``fn`` reads in between."""
     jobs = jobs_for(ctx)
     inputs = list(inputs)
     size = chunk or CHUNK
     if jobs == 1 or len(inputs) < min(MIN_PARALLEL, 2 * size):
-        for item in inputs:   # fn gets a copy, as a worker would: it may change it
-            yield item, run_item(fn, ctx, copy.deepcopy(item))
-        return
+        return _serial(ctx, fn, inputs)
+    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+    results = _parallel(ctx, fn, chunks, jobs, len(chunks) if ahead else jobs * IN_FLIGHT_PER_JOB)
+    next(results)   # forks the workers and queues the first tasks
+    return results
+
+
+def _serial(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
+            inputs: list[T]) -> Iterator[tuple[T, ItemResult]]:
+    for item in inputs:   # fn gets a copy, as a worker would: it may change it
+        yield item, run_item(fn, ctx, copy.deepcopy(item))
+
+
+def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunks: list[list[T]],
+              jobs: int, in_flight: int) -> Iterator[Any]:
+    """First yields None once the workers run and the first ``in_flight``
+    tasks are queued, then ``(input, result)`` pairs."""
     global _WORK
     spill_dir = Path(tempfile.mkdtemp(prefix=".dd2prom-parts-", dir=ctx.out.root))
     _WORK = (fn, ctx, spill_dir)
     # the workers' garbage collector would write to every inherited object's
     # header, copying the parent's pages into each worker: keep them out of it
     gc.freeze()
-    chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             pending: deque[tuple[list[T], Future]] = deque()
             todo = iter(chunks)
             for chunk in todo:
                 pending.append((chunk, pool.submit(_run_chunk, chunk)))
-                if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+                if len(pending) >= in_flight:
                     break
+            yield None
             while pending:
                 chunk, future = pending.popleft()
                 nxt = next(todo, None)

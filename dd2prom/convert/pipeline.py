@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import logging
 from pathlib import Path
+from typing import Callable, Iterator
 
 from dd2prom.convert.context import ConvertContext, ConvertOptions
 from dd2prom.emit.output import OutputDir
@@ -16,13 +18,17 @@ log = logging.getLogger("dd2prom.convert")
 
 # (stage module under dd2prom.convert, human name). Order matters: synthetics
 # before monitors (synthetics alerts point at probes), monitors before slos
-# (monitor SLOs read converted alerts) and downtimes (silences name monitors).
+# (monitor SLOs read converted alerts), dashboards (widgets name alerts) and
+# downtimes (silences name monitors). A stage module with ``start(snapshot,
+# ctx)`` starts there and returns a function the pipeline calls after the
+# finishers: dashboards convert in workers while the parent runs the serial
+# stages and finishers (nothing after them reads what they write).
 STAGES = [
     ("checks", "agent checks"),
     ("synthetics", "synthetics tests"),
     ("monitors", "monitors"),
-    ("slos", "SLOs"),
     ("dashboards", "dashboards"),
+    ("slos", "SLOs"),
     ("downtimes", "downtimes"),
 ]
 
@@ -47,20 +53,35 @@ def run_convert(snapshot_dir: Path | str, out: Path | str, options: ConvertOptio
 def _run(snapshot: Snapshot, out: Path | str, options: ConvertOptions, only: set[str] | None) -> ConvertContext:
     with OutputDir(out) as outdir:
         ctx = ConvertContext(snapshot=snapshot, out=outdir, options=options)
+        later: list[tuple[str, str, Callable[[], None]]] = []
         for stage, human in STAGES:
             if only and stage not in only:
                 continue
             module = importlib.import_module(f"dd2prom.convert.{stage}")
-            try:
-                module.run(snapshot, ctx)
-            except Exception as exc:  # a broken stage must not lose the other stages
-                log.exception("stage %s failed", stage)
-                ctx.shared.setdefault("errors", []).append(f"{human}: {exc.__class__.__name__}: {exc}")
+            start = getattr(module, "start", None)
+            with _stage_errors(ctx, stage, human):
+                if start is None:
+                    module.run(snapshot, ctx)
+                else:
+                    later.append((stage, human, start(snapshot, ctx)))
         ctx.run_finishers()
+        for stage, human, finish in later:
+            with _stage_errors(ctx, stage, human):
+                finish()
         outdir.write_kustomization()
         outdir.write_json("coverage.json", coverage_document(ctx))
         outdir.commit()
     return ctx
+
+
+@contextlib.contextmanager
+def _stage_errors(ctx: ConvertContext, stage: str, human: str) -> Iterator[None]:
+    """A broken stage must not lose the other stages: its error goes to coverage.json."""
+    try:
+        yield
+    except Exception as exc:
+        log.exception("stage %s failed", stage)
+        ctx.shared.setdefault("errors", []).append(f"{human}: {exc.__class__.__name__}: {exc}")
 
 
 def coverage_document(ctx: ConvertContext) -> dict:

@@ -11,6 +11,9 @@ rows), ``variables.py`` (template variables), ``units.py``, ``thresholds.py``
 
 from __future__ import annotations
 
+import contextlib
+from typing import Callable
+
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import sidecar
@@ -23,18 +26,31 @@ KIND = "dashboard"
 
 
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
-    """Dashboards convert independently (see :mod:`dd2prom.convert.parallel`);
-    only the Grafana uid must be unique across them: a dashboard whose uid is
-    already taken (or whose ledger rows clash) is converted again here, against
-    the run's context, exactly as a serial run would."""
-    taken = ctx.shared.setdefault("dashboard_uids", set())
-    for path, result in parallel.convert_items(ctx, _convert_file, snapshot.paths("dashboards")):
-        if result.error or result.value in taken or parallel.clashes(ctx, result):
-            convert_object(ctx, snapshot.load("dashboards", path))
-            continue
-        parallel.apply(ctx, result)
-        if result.value:
-            taken.add(result.value)
+    start(snapshot, ctx)()
+
+
+def start(snapshot: Snapshot, ctx: ConvertContext) -> Callable[[], None]:
+    """Dashboards convert independently (see :mod:`dd2prom.convert.parallel`):
+    the workers start now and the returned function applies their results.
+    Dashboards read only facts the checks, synthetics and monitors stages
+    leave (``service_checks``, ``monitor_alerts``), so the pipeline starts them
+    right after monitors and applies them last, while the parent runs the
+    serial stages in between. Only the Grafana uid must be unique across them:
+    a dashboard whose uid is already taken (or whose ledger rows clash) is
+    converted again, against the run's context, exactly as a serial run would."""
+    results = parallel.convert_items(ctx, _convert_file, snapshot.paths("dashboards"), ahead=True)
+
+    def finish() -> None:
+        taken = ctx.shared.setdefault("dashboard_uids", set())
+        with contextlib.closing(results):
+            for path, result in results:
+                if result.error or result.value in taken or parallel.clashes(ctx, result):
+                    convert_object(ctx, snapshot.load("dashboards", path))
+                    continue
+                parallel.apply(ctx, result)
+                if result.value:
+                    taken.add(result.value)
+    return finish
 
 
 def _convert_file(ictx: ConvertContext, path) -> str | None:
