@@ -36,9 +36,11 @@ def ensure_replaceable(final: Path, marker: str) -> None:
 
 
 class OutputDir:
-    def __init__(self, out: Path | str):
+    def __init__(self, out: Path | str, marker: str = "coverage.json"):
+        """``marker``: the file an earlier run of the same command leaves in the
+        folder; only such a folder (or an empty one) is replaced."""
         self.final = Path(out).resolve()
-        ensure_replaceable(self.final, "coverage.json")
+        ensure_replaceable(self.final, marker)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.dd2prom-staging-", dir=self.final.parent))
         # relative paths of files holding Kubernetes objects (a dict used as an

@@ -5,8 +5,6 @@ the end, so a failed run leaves the previous report intact."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +15,7 @@ from markupsafe import Markup
 
 from dd2prom import __version__
 from dd2prom.compare import load_comparison
-from dd2prom.emit.output import ensure_replaceable
+from dd2prom.emit.output import OutputDir
 from dd2prom.compare.render import report_table
 from dd2prom.report import coverage, worklist
 from dd2prom.report.charts import to_svg
@@ -113,26 +111,10 @@ def render(report: Report) -> dict[str, str]:
 
 
 def write(report: Report, out: Path) -> Path:
-    """Write reports/<name>/ as a whole: staged next to the target, then swapped in."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / report.name
-    ensure_replaceable(target, "report.html")
-    staging = Path(tempfile.mkdtemp(prefix=f".{report.name}.", dir=out))
-    try:
+    """Write reports/<name>/ as a whole, through the same staged swap as convert's output."""
+    with OutputDir(Path(out) / report.name, marker="report.html") as staged:
         for fname, text in {**render(report), **report.svgs}.items():
-            (staging / fname).write_text(text, encoding="utf-8")
+            staged.write_text(fname, text)
         for table in report.tables:
-            table.write_csv(staging)
-        old = None
-        if target.exists():
-            old = out / f".{report.name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+            table.write_csv(staged.root)
+        return staged.commit()
