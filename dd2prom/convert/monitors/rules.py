@@ -11,7 +11,9 @@ can drive the threshold logic with exact values.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -56,6 +58,9 @@ def duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
+# The promtool tests print the same few values (thresholds, levels between them)
+# over and over: number() and go_float() are memoised (bounded, pure functions).
+@functools.lru_cache(maxsize=1 << 14)
 def number(v: float) -> str:
     """A threshold as PromQL literal text."""
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
@@ -69,6 +74,13 @@ def go_float(v: float) -> str:
         return "+Inf" if v > 0 else "-Inf"
     if v == 0:
         return "-0" if math.copysign(1, v) < 0 else "0"
+    return _go_finite(float(v))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _go_finite(v: float) -> str:
+    """:func:`go_float` of a finite, non-zero float (cached apart from 0.0 and
+    -0.0, which are equal keys but print differently)."""
     sign, digits, exp = Decimal(repr(float(v))).normalize().as_tuple()
     ds = "".join(map(str, digits))
     dp = len(ds) + exp                   # position of the decimal point
@@ -130,6 +142,9 @@ def no_data_expr(value: str, group: list[str], lookback_seconds: int) -> str:
             f"unless {on_clause(group)} {by} ({value})")
 
 
+COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
+           "!=": operator.ne}
+
+
 def holds(value: float, comparator: str, threshold: float) -> bool:
-    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
-            "<=": value <= threshold, "==": value == threshold, "!=": value != threshold}[comparator]
+    return COMPARE[comparator](value, threshold)
