@@ -63,6 +63,7 @@ class Label:
 
 
 PORT_RE = ":[0-9]+$"
+_PORT = re.compile(PORT_RE)
 
 
 @dataclass
@@ -207,14 +208,19 @@ def _merge_text(parts: list[Part]) -> list[Part]:
     return out
 
 
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def tidy(parts: list[Part]) -> list[Part]:
     """Trim blank lines left by removed blocks (leading/trailing whitespace, 3+ newlines)."""
     parts = _merge_text(parts)
     out = []
     for i, p in enumerate(parts):
         if isinstance(p, Text):
-            t = re.sub(r"[ \t]+\n", "\n", p.text)
-            t = re.sub(r"\n{3,}", "\n\n", t)
+            t = p.text
+            if "\n" in t:   # both patterns need a newline
+                t = _BLANK_LINES.sub("\n\n", _TRAILING_BLANKS.sub("\n", t))
             if i == 0:
                 t = t.lstrip()
             if i == len(parts) - 1:
@@ -274,7 +280,7 @@ def to_go(parts: list[Part]) -> str:
 def _holds(block: Block, labels: dict[str, str]) -> bool:
     have = labels.get(block.args[0], "")
     if block.strip_port:
-        have = re.sub(PORT_RE, "", have)
+        have = _PORT.sub("", have)
     exact = RUNTIME_BLOCKS[block.name]
     hit = any((have == v) if exact else (v in have) for v in block.args[1:])
     return hit != block.negated
@@ -289,7 +295,7 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
         elif isinstance(p, Value):
             out.append(value)
         elif isinstance(p, Label):
-            out.append(re.sub(PORT_RE, "", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
+            out.append(_PORT.sub("", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
         elif _holds(p, labels):
             out.append(render(p.children, labels, value))
     return "".join(out)

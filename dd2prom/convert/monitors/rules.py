@@ -68,19 +68,18 @@ def number(v: float) -> str:
 
 def go_float(v: float) -> str:
     """How Go's fmt prints a float64 with %v (what ``{{ $value }}`` shows)."""
+    if v == 0:   # 0.0 and -0.0 are one cache key but print differently
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    return _go_nonzero(v)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _go_nonzero(v: float) -> str:
+    """:func:`go_float` of anything but zero."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1, v) < 0 else "0"
-    return _go_finite(float(v))
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _go_finite(v: float) -> str:
-    """:func:`go_float` of a finite, non-zero float (cached apart from 0.0 and
-    -0.0, which are equal keys but print differently)."""
     sign, digits, exp = Decimal(repr(float(v))).normalize().as_tuple()
     ds = "".join(map(str, digits))
     dp = len(ds) + exp                   # position of the decimal point
