@@ -288,6 +288,8 @@ def _holds(block: Block, labels: dict[str, str]) -> bool:
 
 def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
     """What Prometheus prints for :func:`to_go` of ``parts`` (value already formatted)."""
+    if len(parts) == 1 and isinstance(parts[0], Text):   # most annotations are plain text
+        return parts[0].text
     out = []
     for p in parts:
         if isinstance(p, Text):
