@@ -37,6 +37,7 @@ from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
 from dd2prom.validate.promql import promql_error
 
+RENOTIFY_BLOCK = {"is_renotify"}
 RESERVED = {"alertname", "alertstate", "severity", "priority", MONITOR_LABEL, STATE_LABEL, "le", "quantile"}
 
 
@@ -250,6 +251,8 @@ def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[ms
     """Handles Datadog notifies only on re-notifications (``{{#is_renotify}}``
     blocks, ``escalation_message``): Alertmanager cannot tell a repeat from the
     first notification, so they are routed from the first one on (noted)."""
+    if not esc and not msg.has_blocks(body, RENOTIFY_BLOCK):
+        return   # a re-notification says what the first notification said: no handle to add
     late: dict[str, bool] = {}      # handle → routed for some state
     for state, found in mentions.items():
         text = msg.resolve(body, state, spec.priority, renotify=True) + msg.resolve(esc, state, spec.priority)
