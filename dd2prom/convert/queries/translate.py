@@ -51,15 +51,14 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     by the entry, so an id is not reused while it is cached)."""
     if ctx is None:
         return run()
+    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
+           tuple(ctx.template_variables.items()), tuple(ctx.template_variable_tags.items()),
+           id(ctx.metric_metadata), id(ctx.mappings))
+    memo = ctx.memo
     try:
-        key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
-               tuple(ctx.template_variables.items()), tuple(ctx.template_variable_tags.items()),
-               id(ctx.metric_metadata), id(ctx.mappings))
-        hash(key)
+        hit = memo.get(key)
     except TypeError:   # an unhashable value somewhere: translate without the memo
         return run()
-    memo = ctx.memo
-    hit = memo.get(key)
     if hit is not None and hit[0] is ctx.metric_metadata and hit[1] is ctx.mappings:
         return _copy(hit[2])
     result = run()
