@@ -314,6 +314,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     out: list[tuple[str, tuple[Condition, ...]]] = []
     for p in parts:
         if isinstance(p, Text):
+            if "@" not in p.text:   # quicker than the pattern's look-behind at every position
+                continue
             for m in MENTION_RE.finditer(p.text):
                 templated = m.end() == len(p.text) and m.group(1).endswith("-")   # @slack-{{team.name}}
                 handle = m.group(1) + "{{…}}" if templated else m.group(1).rstrip(".-")
@@ -330,6 +332,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
 
 def first_link(message: str) -> str | None:
     """The runbook link of a message: a link named like a runbook, else the first link."""
+    if "http" not in message:   # every link the pattern finds starts with http(s)://
+        return None
     links = []
     for m in URL_RE.finditer(message):
         url = (m.group(2) or m.group(3) or "").rstrip(".,;:")
