@@ -233,7 +233,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     renotified = renotify_states(spec) if spec.window_minutes_option("renotify_interval") else set()
     _add_renotify_mentions(spec, body, esc, mentions, renotified, item)
     routed = {h for found in mentions.values() for h, _ in found}
-    for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
+    recovered = {h for h, _ in msg.mentions(recovery)}
+    for handle in sorted(recovered - routed):
         item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
                   "on resolution only, so it is not routed.", Status.APPROXIMATE)
     notify_by = spec.options.get("notify_by")
@@ -241,7 +242,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval"),
-                                          {h for h, _ in msg.mentions(recovery)}, renotified):
+                                          recovered, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
 
