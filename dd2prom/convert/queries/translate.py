@@ -47,8 +47,9 @@ MEMO_SIZE = 8192   # translations kept per context family (oldest dropped first)
 def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Translation]) -> Translation:
     """``run()``, or a copy of its result for the same query in the same context.
     The translation depends only on the query and the context's fields; the
-    metadata and mapping tables are compared by identity (and kept referenced
-    by the entry, so an id is not reused while it is cached)."""
+    metadata and mapping tables (read-only during a run) are compared by
+    identity, and kept referenced by the entry so an id is not reused while it
+    is cached."""
     if ctx is None:
         return run()
     key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
