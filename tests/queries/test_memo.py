@@ -41,3 +41,12 @@ def test_formula_memo_keys_on_the_queries() -> None:
     a = translate_formula("q1 / q2", {"q1": "sum:a.x{*}", "q2": "sum:a.y{*}"}, ctx=ctx)
     b = translate_formula("q1 / q2", {"q1": "sum:a.x{*}", "q2": "sum:a.z{*}"}, ctx=ctx)
     assert a.promql != b.promql and "a_z" in b.promql
+
+
+def test_memo_key_covers_every_context_field() -> None:
+    """A new TranslateContext field changes translations: it must join the memo key
+    in translate._memoised (then add it here)."""
+    from dataclasses import fields
+    keyed = {"target", "metric_metadata", "mappings", "template_variables", "template_variable_tags",
+             "default_window", "window", "offset_seconds"}
+    assert {f.name for f in fields(TranslateContext)} - {"memo"} == keyed
