@@ -122,24 +122,34 @@ def test_exporter_deployment_points_at_the_service(converted):
 
 
 def test_exporters_have_readiness_and_liveness_probes(converted):
-    """Every exporter Deployment is probed on its metrics port; the API server's
-    probe rules hold. Exporters without a health endpoint are probed on /metrics,
-    which queries the monitored service: rarely, with a scrape's timeout."""
+    """Every exporter Deployment is probed on its metrics port and the API
+    server's probe rules hold. postgres_exporter has no health endpoint: /metrics,
+    which queries the database, rarely and with a scrape's timeout; redis_exporter
+    answers /health without asking Redis: there, more often and briefly."""
     out, _ = converted
-    deployments = [o for o in objects(out) if o["kind"] == "Deployment"]
+    deployments = {o["metadata"]["name"]: o for o in objects(out) if o["kind"] == "Deployment"}
     assert len(deployments) == 3                        # two redis, one postgres
-    for d in deployments:
+    for name, d in deployments.items():
         c = d["spec"]["template"]["spec"]["containers"][0]
-        assert probe_errors(c) == [], d["metadata"]["name"]
-        assert c["readinessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
-                                       "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3}
-        assert c["livenessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
-                                      "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 5}
+        assert probe_errors(c) == [], name
+        if "redisdb" in name:
+            assert c["readinessProbe"] == {"httpGet": {"path": "/health", "port": "metrics"},
+                                           "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+            assert c["livenessProbe"] == {"httpGet": {"path": "/health", "port": "metrics"},
+                                          "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3}
+        else:
+            assert c["readinessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
+                                           "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3}
+            assert c["livenessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
+                                          "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 5}
+
+
+HEALTH_PATHS = {"redisdb": "/health", "elastic": "/healthz", "kafka_consumer": "/healthz"}
 
 
 def test_every_exporter_gets_valid_probes():
     """Table-driven over mappings/exporters.yaml: the probes of each exporter
-    that convert deploys; only elasticsearch_exporter documents a health path."""
+    that convert deploys; three serve a health path that does not ask the target."""
     from dd2prom.convert.checks.exporters import load_table, probes
 
     for check, spec in load_table().items():
@@ -148,7 +158,7 @@ def test_every_exporter_gets_valid_probes():
         container = {"ports": [{"name": "metrics", "containerPort": int(spec["port"])}], **probes(spec)}
         assert probe_errors(container) == [], check
         paths = {p["httpGet"]["path"] for p in probes(spec).values()}
-        assert paths == ({"/healthz"} if check == "elastic" else {"/metrics"}), check
+        assert paths == {HEALTH_PATHS.get(check, "/metrics")}, check
         for p in probes(spec).values():
             assert p["timeoutSeconds"] < p["periodSeconds"], check
     health = probes(load_table()["elastic"])["livenessProbe"]

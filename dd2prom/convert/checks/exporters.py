@@ -31,8 +31,8 @@ CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem
                       "capabilities": {"drop": ["ALL"]}}
 _SECRETISH = re.compile(r"pass|token|secret|key", re.I)  # never templated into flags or env values
 
-# Probes. Most exporters document no health endpoint, so both probes ask the
-# metrics path, and every request there makes the exporter query its target (a
+# Probes. Most exporters have no health endpoint of their own, so both probes
+# ask the metrics path, and every request there makes the exporter query its target (a
 # database, a broker, a cluster API): the probe is a full scrape. Hence:
 # * timeoutSeconds 10, Prometheus's default scrape_timeout: an exporter slower
 #   than that fails its scrapes anyway. A target that is down is not a probe
@@ -43,7 +43,7 @@ _SECRETISH = re.compile(r"pass|token|secret|key", re.I)  # never templated into 
 # * liveness restarts only after 5 failures in a row (5 minutes): a restart does
 #   not make a slow target fast, it is for an exporter that has hung; readiness
 #   (3 failures) only takes it out of the Service's ready endpoints.
-# An exporter that documents a health endpoint answering without asking its
+# An exporter with a health endpoint of its own that answers without asking its
 # target (``health:`` in mappings/exporters.yaml) is probed there: cheap, so
 # more often, with a short timeout.
 _METRICS_PROBES = {"readinessProbe": {"periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3},
