@@ -87,6 +87,25 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
                          allow_unicode=True, width=10_000, explicit_start=True)
 
 
+def dump_yaml_items(items: list[Any], depth: int) -> str:
+    """The text :func:`dump_yaml` writes for ``items`` where they are a block
+    sequence ``depth`` mappings deep (1: the value of a top-level key, whose
+    items sit at column 0; 2: under a key at indent 2...). In block style with
+    no aliases an item's text depends only on where it sits, so the texts of
+    consecutive slices of a list, joined, are the text of the whole list there:
+    a document can be assembled from pieces made in different processes."""
+    if not items:
+        return ""
+    wrapped: Any = items
+    for _ in range(depth):
+        wrapped = {"_": wrapped}
+    text = dump_yaml(wrapped)
+    prefix = "".join(" " * (2 * level) + "_:\n" for level in range(depth))
+    if not text.startswith(prefix):
+        raise ValueError(f"unexpected YAML for nested items: {text[:80]!r}")
+    return text[len(prefix):]
+
+
 def load_yaml_all(text: str) -> list[Any]:
     return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
 
