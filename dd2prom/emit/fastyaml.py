@@ -31,6 +31,9 @@ _FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
 _inline_cache: dict[str, str | None] = {}
+# dicts written as sequence items during one emit: (id, indent) → their slice of
+# the output (start, end), or their text once asked for again
+_seen: dict[tuple[int, int], tuple[int, int] | str] = {}
 
 
 class _Unsure(Exception):
@@ -184,7 +187,20 @@ def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> N
         t = type(v)
         if t is dict and v:
             out.append(" ")
-            _mapping(v, indent + 2, out, True)
+            # the same dict object at the same place is the same text: documents
+            # that list one object several times (promtool tests expecting one
+            # alert at several times) write it once and copy it
+            key = (id(v), indent)
+            seen = _seen.get(key)
+            if seen is None:
+                start = len(out)
+                _mapping(v, indent + 2, out, True)
+                _seen[key] = (start, len(out))
+            elif type(seen) is str:
+                out.append(seen)
+            else:
+                text = _seen[key] = "".join(out[seen[0]:seen[1]])
+                out.append(text)
         elif t is list and v:
             out.append(" ")
             _sequence(v, indent + 2, out, True)
@@ -208,21 +224,19 @@ def _document(obj: Any, out: list[str]) -> None:
 
 def emit(obj: Any) -> str | None:
     """``yamlio.dump_yaml(obj)`` for plain data, or None (use PyYAML)."""
-    out: list[str] = []
-    try:
-        _document(obj, out)
-    except (_Unsure, RecursionError):
-        return None
-    return "".join(out)
+    return emit_all([obj], start="")
 
 
-def emit_all(objs: list[Any]) -> str | None:
-    """``yamlio.dump_yaml_all(objs)`` (``---`` before each document), or None."""
+def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
+    """``yamlio.dump_yaml_all(objs)`` (``start`` before each document), or None."""
     out: list[str] = []
     try:
         for obj in objs:
-            out.append("---\n")
+            if start:
+                out.append(start)
             _document(obj, out)
     except (_Unsure, RecursionError):
         return None
+    finally:
+        _seen.clear()
     return "".join(out)

@@ -26,7 +26,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors.build import MonitorRules
 from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.emit import k8s
-from dd2prom.emit.yamlio import dump_yaml, dump_yaml_items
+from dd2prom.emit.yamlio import dump_yaml, dump_yaml_items, indent_items
 from dd2prom.model import CoverageItem
 from dd2prom.snapshot import dumps
 
@@ -58,9 +58,10 @@ class RenderedRules:
         group = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": rule_dicts}]
         tests = tests_for(mr)
         # the indented JSON of the rules: a little longer than their YAML, much quicker to make
+        rule_file = dump_yaml_items(group, 1)
+        rule_cr = indent_items(rule_file) or dump_yaml_items(group, 2)
         return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value, len(dumps(rule_dicts)),
-                   dump_yaml_items(group, 2), dump_yaml_items(group, 1), dump_yaml_items(tests, 1),
-                   len(tests))
+                   rule_cr, rule_file, dump_yaml_items(tests, 1), len(tests))
 
 
 @dataclass
