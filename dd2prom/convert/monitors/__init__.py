@@ -19,7 +19,7 @@ downtimes) the alert name, group labels and matchers of each converted monitor.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
@@ -61,30 +61,36 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     am = alertmanager_config(ctx)
     alerts: dict[str, dict[str, Any]] = ctx.shared.setdefault("monitor_alerts", {})
     taken: set[str] = set()
-    specs = []
+    in_place_specs: list[tuple[MonitorSpec, CoverageItem, str]] = []
     monitor_tags: dict[str, list[str]] = {}
     slo_alerts: list[tuple[str, dict[str, Any]]] = []
-    for obj in snapshot.iter("monitors"):
-        if record_unreadable(ctx, KIND, obj):
-            continue
-        if (tags := raw_tags(obj.data)) is not None:
-            monitor_tags[obj.id] = tags
-        if obj.data.get("type") == "slo alert":
-            slo_alerts.append((obj.id, obj.data))
-        try:
-            spec = MonitorSpec.parse(obj.id, obj.data)
-        except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
-            item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
-            item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
-            continue
-        item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
-        owner = spec.owner(ctx.options.group_by_tag)
-        item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
-        specs.append((spec, item, owner))
-    ctx.shared[MONITOR_TAGS] = monitor_tags
-    ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
-    # composites read the alerts of the monitors they combine: convert them last
-    specs.sort(key=lambda s: s[0].type == "composite")
+
+    def read() -> Iterator[tuple[MonitorSpec, CoverageItem, str, str]]:
+        """Every monitor's ledger row, in input order; those that depend on no
+        other monitor come with their alert name, for the workers. Read while
+        the workers convert the first ones."""
+        for obj in snapshot.iter("monitors"):
+            if record_unreadable(ctx, KIND, obj):
+                continue
+            if (tags := raw_tags(obj.data)) is not None:
+                monitor_tags[obj.id] = tags
+            if obj.data.get("type") == "slo alert":
+                slo_alerts.append((obj.id, obj.data))
+            try:
+                spec = MonitorSpec.parse(obj.id, obj.data)
+            except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
+                item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
+                item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
+                continue
+            item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
+            owner = spec.owner(ctx.options.group_by_tag)
+            item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
+            if spec.type in IN_PLACE:
+                in_place_specs.append((spec, item, owner))
+            else:
+                # alert names are unique across the run: given out in input order
+                # (a monitor that then fails to convert keeps its name reserved)
+                yield spec, item, owner, alert_name(spec, taken)
 
     files = RuleFiles(ctx)
 
@@ -102,11 +108,8 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         settle(spec, item, owner, rr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
-    # converted on every core (see dd2prom.convert.parallel), applied in order.
-    # Their alert names are unique across the run, so they are given out first, in
-    # input order (a monitor that then fails to convert keeps its name reserved).
-    alone = [(spec, item, owner, alert_name(spec, taken)) for spec, item, owner in specs if spec.type not in IN_PLACE]
-    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, alone):
+    # converted on every core (see dd2prom.convert.parallel), applied in order
+    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, read()):
         if result.error or parallel.clashes(ctx, result):
             in_place(spec, item, owner, name)
             continue
@@ -115,9 +118,12 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         parallel.apply(ctx, result)
         am.merge(delta)
         settle(spec, item, owner, rr)
-    for spec, item, owner in specs:
-        if spec.type in IN_PLACE:
-            in_place(spec, item, owner)
+    ctx.shared[MONITOR_TAGS] = monitor_tags
+    ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
+    # SLO alerts, then composites (they read the alerts of the monitors they combine)
+    in_place_specs.sort(key=lambda s: s[0].type == "composite")
+    for spec, item, owner in in_place_specs:
+        in_place(spec, item, owner)
     routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
     files.finish(lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else [])
 
