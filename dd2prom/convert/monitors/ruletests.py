@@ -11,6 +11,7 @@ rules against that expectation.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from dd2prom.convert.monitors import message as msg
@@ -19,12 +20,13 @@ from dd2prom.convert.monitors.rules import (
     MONITOR_LABEL,
     VALUE_METRIC,
     go_float,
-    holds,
     number,
     quote,
 )
 
 STEP = 60                 # seconds between samples and evaluations
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+            "==": operator.eq, "!=": operator.ne}
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
 
 
@@ -36,15 +38,19 @@ def _firing(level: Level, comparator: str, values: list[float | None], until: in
     """Whether ``level`` fires at each minute up to ``until`` (for: and recovery
     hysteresis included), simulated as Prometheus evaluates the rule."""
     hold = _minutes(level.rule.for_seconds)
+    crosses = _COMPARE[comparator]
+    threshold, recovery = level.threshold, level.recovery
     firing, active_since, seen = False, None, None
     out = []
     for t in range(until + 1):
         v = values[t] if t < len(values) else None
-        seen = t if v is not None else seen
-        # a firing group whose value stopped keeps firing for `keep` (last status)
-        kept = v is None and firing and seen is not None and (t - seen) * STEP < level.keep
-        cond = kept or v is not None and t * STEP >= level.delay and (holds(v, comparator, level.threshold)
-                                  or (firing and level.recovery is not None and holds(v, comparator, level.recovery)))
+        if v is None:
+            # a firing group whose value stopped keeps firing for `keep` (last status)
+            cond = firing and seen is not None and (t - seen) * STEP < level.keep
+        else:
+            seen = t
+            cond = t * STEP >= level.delay and (crosses(v, threshold)
+                                               or (firing and recovery is not None and crosses(v, recovery)))
         if not cond:
             firing, active_since = False, None
         else:
