@@ -15,19 +15,19 @@ mappings, ``ctx.shared`` facts from earlier stages) as it is then; what a call
 changes in ``ctx.shared`` stays in its item context, so item functions return
 shared facts in their value and the stage applies them in order. An exception
 escaping ``fn`` becomes that item's :attr:`ItemResult.error`; the rest converts.
-``fn`` gets its input as a copy (unpickled in a worker, deep-copied in-process).
+``fn`` gets its input as a copy (unpickled, in a worker or in-process).
 At most a few chunks per worker are in flight, so results are not all held in
 memory at once.
 """
 
 from __future__ import annotations
 
-import copy
 import gc
 import itertools
 import logging
 import multiprocessing
 import os
+import pickle
 import shutil
 import tempfile
 import traceback
@@ -217,7 +217,13 @@ def _chunked(inputs: Iterator[T], size: int) -> Iterator[list[T]]:
 def _serial(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
             inputs: Iterable[T]) -> Iterator[tuple[T, ItemResult]]:
     for item in inputs:   # fn gets a copy, as a worker would: it may change it
-        yield item, run_item(fn, ctx, copy.deepcopy(item))
+        yield item, run_item(fn, ctx, _copy(item))
+
+
+def _copy(item: T) -> T:
+    """The input as a worker gets it: through pickle (also several times quicker
+    than copy.deepcopy)."""
+    return pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
 
 
 def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunks: Iterable[list[T]],
@@ -248,7 +254,7 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
                     results = future.result()
                 except Exception as exc:   # a worker died (e.g. out of memory): redo these here
                     log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
-                    results = [run_item(fn, ctx, copy.deepcopy(item)) for item in chunk]
+                    results = [run_item(fn, ctx, _copy(item)) for item in chunk]
                 yield from zip(chunk, results)
     finally:
         gc.unfreeze()
