@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -139,11 +138,3 @@ def no_data_expr(value: str, group: list[str], lookback_seconds: int) -> str:
     by = f"group by ({', '.join([MONITOR_LABEL, *group])})"
     return (f"{by} (max_over_time({value}[{duration(lookback_seconds)}])) "
             f"unless {on_clause(group)} {by} ({value})")
-
-
-COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
-           "!=": operator.ne}
-
-
-def holds(value: float, comparator: str, threshold: float) -> bool:
-    return COMPARE[comparator](value, threshold)
