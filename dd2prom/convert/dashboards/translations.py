@@ -8,8 +8,9 @@ status and template-variable matchers of a translation come from those two),
 so a translation is looked up by both. The context is compared by every field:
 by value where the value is hashable or a dict of strings (template
 variables, windows, target), by identity otherwise (the run's metric metadata
-and mapping tables, which are loaded once and never changed). The cached
-:class:`Translation` objects are shared: callers only read them.
+and mapping tables, which are loaded once and never changed); a context is
+not changed once made (split groups make a new one), so its key is computed
+once. The cached :class:`Translation` objects are shared: callers only read them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dd2prom.convert.queries import translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
 
 SHARED_KEY = "dashboard_translations"   # ctx.shared key: the run's TranslationCache
-MAX_ENTRIES = 50_000                     # about 100 MB at most; cleared (not evicted one by one) when full
+MAX_ENTRIES = 20_000   # a few KB each: tens of MB at most; cleared (not evicted one by one) when full
 
 
 class TranslationCache:
@@ -31,6 +32,8 @@ class TranslationCache:
         self._results: dict[Hashable, Translation] = {}
         # the objects compared by identity, so their ids are not reused while keys hold them
         self._pinned: dict[int, Any] = {}
+        # id(context) → (context, its key): a dashboard's context serves all its queries
+        self._contexts: dict[int, tuple[TranslateContext, tuple]] = {}
 
     def translate(self, query: str, ctx: TranslateContext) -> Translation:
         key = ("query", query, self._context_key(ctx))
@@ -49,11 +52,16 @@ class TranslationCache:
     def _store(self, key: Hashable, t: Translation) -> Translation:
         if len(self._results) >= MAX_ENTRIES:
             self._results.clear()
+            self._contexts.clear()
         self._results[key] = t
         return t
 
     def _context_key(self, ctx: TranslateContext) -> tuple:
-        return tuple(self._frozen(getattr(ctx, f.name)) for f in dataclasses.fields(ctx))
+        entry = self._contexts.get(id(ctx))
+        if entry is None:
+            key = tuple(self._frozen(getattr(ctx, f.name)) for f in dataclasses.fields(ctx))
+            entry = self._contexts[id(ctx)] = (ctx, key)
+        return entry[1]
 
     def _frozen(self, value: Any) -> Hashable:
         if isinstance(value, dict):
