@@ -16,7 +16,7 @@ once. The cached :class:`Translation` objects are shared: callers only read them
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 from dd2prom.convert.queries import translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
@@ -36,25 +36,20 @@ class TranslationCache:
         self._contexts: dict[int, tuple[TranslateContext, tuple]] = {}
 
     def translate(self, query: str, ctx: TranslateContext) -> Translation:
-        key = ("query", query, self._context_key(ctx))
-        hit = self._results.get(key)
-        if hit is None:
-            hit = self._store(key, translate(query, ctx=ctx))
-        return hit
+        return self._get(("query", query, self._context_key(ctx)), lambda: translate(query, ctx=ctx))
 
     def translate_formula(self, formula: str, queries: dict[str, str], ctx: TranslateContext) -> Translation:
-        key = ("formula", formula, tuple(queries.items()), self._context_key(ctx))
+        return self._get(("formula", formula, tuple(queries.items()), self._context_key(ctx)),
+                         lambda: translate_formula(formula, queries, ctx=ctx))
+
+    def _get(self, key: Hashable, compute: Callable[[], Translation]) -> Translation:
         hit = self._results.get(key)
         if hit is None:
-            hit = self._store(key, translate_formula(formula, queries, ctx=ctx))
+            if len(self._results) >= MAX_ENTRIES:
+                self._results.clear()
+                self._contexts.clear()
+            hit = self._results[key] = compute()
         return hit
-
-    def _store(self, key: Hashable, t: Translation) -> Translation:
-        if len(self._results) >= MAX_ENTRIES:
-            self._results.clear()
-            self._contexts.clear()
-        self._results[key] = t
-        return t
 
     def _context_key(self, ctx: TranslateContext) -> tuple:
         entry = self._contexts.get(id(ctx))
