@@ -30,7 +30,8 @@ class TranslationCache:
 
     def __init__(self) -> None:
         self._results: dict[Hashable, Translation] = {}
-        # the objects compared by identity, so their ids are not reused while keys hold them
+        # the objects compared by identity (the run's metadata and mapping tables), so their
+        # ids are not reused while keys hold them; never cleared, for that reason
         self._pinned: dict[int, Any] = {}
         # id(context) → (context, its key): a dashboard's context serves all its queries
         self._contexts: dict[int, tuple[TranslateContext, tuple]] = {}
