@@ -73,6 +73,7 @@ def test_group_by_variable_is_said():
     ('a{lbl = "${host}"} + b{other=~"$hostname"}', "lbl"),
     ('a{other=~"$hostname"}', None),                    # another variable
     ('a{_9x!="$host"}', "_9x"),
+    ('a{node!~"$host"}', "node"),                       # only negated: still the variable's label
     ('label_replace(a, "d", "1abc=\\"$host\\"", "", "")', None),   # a string, not a matcher
 ])
 def test_label_of_a_variable_is_read_from_the_matchers(promql, label):

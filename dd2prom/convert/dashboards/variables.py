@@ -50,7 +50,7 @@ def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, s
     the transpiler's own choice of label (it may depend on the metric)."""
     # (?<![A-Za-z_]): a label starts at the first letter of a word; trying every later
     # character of it as a start too (which can never match first) made this slow
-    matcher = re.compile(rf'(?<![A-Za-z_])([A-Za-z_]\w*)\s*!?=~?\s*"\$\{{?{re.escape(name)}\}}?"')
+    matcher = re.compile(rf'(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"\$\{{?{re.escape(name)}\}}?"')
     refs = ("$" + name, "${" + name)   # one of them is in every match
     labels: Counter[str] = Counter()
     metrics: Counter[str] = Counter()
