@@ -77,7 +77,10 @@ def _literal(s: str, indent: int, out: list[str]) -> None:
     out.append(" |-\n" if not s.endswith("\n") else " |\n")
     pad = " " * indent
     body = s[:-1] if s.endswith("\n") else s
-    out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
+    if "\n\n" in body:   # empty lines stay empty
+        out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
+    else:                  # (a dashboard's JSON in its ConfigMap: a million lines at scale)
+        out.append(pad + body.replace("\n", "\n" + pad))
     out.append("\n")
 
 
