@@ -108,7 +108,9 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         settle(spec, item, owner, rr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
-    # converted on every core (see dd2prom.convert.parallel), applied in order
+    # converted on every core (see dd2prom.convert.parallel), applied in order.
+    # The mapping tables are loaded before the workers fork, not once in each.
+    ctx.translate_context("monitor")
     for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, read()):
         if result.error or parallel.clashes(ctx, result):
             in_place(spec, item, owner, name)
