@@ -3,6 +3,7 @@ literal blocks for multi-line strings, keys in the order they were built."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterable
 
 import yaml
@@ -15,6 +16,8 @@ from dd2prom.emit import fastyaml
 _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
+WIDTH = 10_000   # PyYAML folds long plain and quoted scalars past this column
 
 _STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -75,7 +78,7 @@ def dump_yaml(obj: Any) -> str:
     if text is not None:
         return text
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=10_000)
+                     allow_unicode=True, width=WIDTH)
 
 
 def dump_yaml_all(objs: Iterable[Any]) -> str:
@@ -84,7 +87,44 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
     if text is not None:
         return text
     return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=10_000, explicit_start=True)
+                         allow_unicode=True, width=WIDTH, explicit_start=True)
+
+
+def nest_yaml(text: str, spaces: int) -> str | None:
+    """``text``, what :func:`dump_yaml` wrote for a non-empty dict, ``spaces`` deeper
+    without dumping the dict again (alertmanager.yaml is tens of MB, and its Secret
+    and Helm values hold it again). It is what :func:`dump_yaml` writes both for the
+    same dict as the value of a key at column ``spaces - 2`` (after ``key:``) and
+    for ``text`` as a ``|`` block whose lines start at column ``spaces``: every
+    line indented, empty ones (inside ``|`` blocks) left empty.
+
+    None where that may not hold: text that would not be written as a ``|`` block
+    (see :func:`_literal_ok`; NEL, LS and PS are line breaks to PyYAML that this
+    indents past), a document end marker, or a line that may be folded at the width
+    (see :func:`_unfolded`)."""
+    if not _literal_ok(text) or text[0] in " \n" or any(c in text for c in "\x85\u2028\u2029") \
+            or text.endswith("\n...\n"):
+        return None
+    lines = text.split("\n")
+    if not _unfolded(lines, WIDTH - spaces):
+        return None
+    pad = " " * spaces
+    return "\n".join([pad + line if line else line for line in lines])
+
+
+def _unfolded(lines: list[str], width: int) -> bool:
+    """No line was folded and none would be within ``width`` columns. Scalars are
+    folded at a space past the width, the rest going on a deeper line; a long line
+    without spaces near its end (a regex of ids) is left as it is."""
+    lengths = list(map(len, lines))
+    if max(lengths) < width:
+        return True
+    for i in itertools.compress(range(len(lines)), map((width - 1).__lt__, lengths)):
+        line, following = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
+        if line.find(" ", width - 1) != -1 or len(following) - len(following.lstrip(" ")) > \
+                len(line) - len(line.lstrip(" ")):
+            return False
+    return True
 
 
 def load_yaml_all(text: str) -> list[Any]:

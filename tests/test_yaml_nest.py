@@ -1,0 +1,49 @@
+"""yamlio.nest_yaml: a dumped mapping moved deeper is what dump_yaml writes for it
+there, as a nested mapping and as a ``|`` block, or None."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dd2prom.emit.yamlio import dump_yaml, nest_yaml
+from tests.test_yaml_fast import data, keys
+
+
+def check(obj: dict) -> str | None:
+    """nest_yaml of obj's YAML four columns deeper, checked against both dumps."""
+    nested = nest_yaml(dump_yaml(obj), 4)
+    if nested is not None:
+        assert "a:\n  b:\n" + nested == dump_yaml({"a": {"b": obj}})
+        assert "a:\n  b: |\n" + nested == dump_yaml({"a": {"b": dump_yaml(obj)}})
+        assert "c:\n" + nest_yaml(dump_yaml(obj), 2) == dump_yaml({"c": obj})
+    return nested
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(keys, data, min_size=1, max_size=5))
+def test_nested_text_is_what_dump_yaml_writes_there(obj):
+    check(obj)
+
+
+IDS = 'dd_monitor_id=~"' + "|".join(str(i) for i in range(3000)) + '"'   # one line past the width
+
+
+@pytest.mark.parametrize("obj, fast", [
+    ({"route": {"routes": [{"matchers": ['a="b"'], "receiver": "x"}]}, "receivers": [{"name": "x"}]}, True),
+    ({"text": "first\n\n\nlast\n", "list": [["a"], {"b": "c\n"}], "empty": {}, "none": []}, True),
+    ({"emoji": "😀 and \t tab", "x": 1.5, "nel": "a\x85b"}, True),
+    ({"": "\n"}, False),   # a |+ block ends the document with "..."
+    ({"long": IDS, "list": [IDS, {"k": IDS}], "after": {"a": IDS}}, True),
+    ({"long": "a " + IDS}, True),
+    ({"long": "a " + IDS + " b"}, False),   # folded at the width
+    ({"folded": "x y " * 3000}, False),
+    ({"list": [{"a": "x y " * 3000}, "x y " * 3000]}, False),
+    ({"quoted": "'quoted' " * 3000}, False),
+    ({"double": "tab\t " * 3000}, False),
+    ({"block": IDS + "\n  deeper\n"}, False),
+    ({"block": IDS + "\nsame\n"}, True),
+])
+def test_shapes(obj, fast):
+    assert (check(obj) is not None) == fast
