@@ -86,12 +86,17 @@ def escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _equalities(matchers: list[str]) -> dict[str, str]:
+def _equalities(matchers: list[str], seen: dict[str, tuple[str, str] | None]) -> dict[str, str]:
+    """The label values ``matchers`` require; ``seen``: each matcher's equality
+    (or None), remembered (the state matchers of every monitor route repeat)."""
     out = {}
     for m in matchers:
-        match = _MATCHER_RE.match(m)
-        if match and match.group(2) == "=":
-            out[match.group(1)] = match.group(3)
+        eq = seen.get(m, False)
+        if eq is False:
+            match = _MATCHER_RE.match(m)
+            eq = seen[m] = match.group(1, 3) if match and match.group(2) == "=" else None
+        if eq is not None:
+            out[eq[0]] = eq[1]
     return out
 
 
@@ -280,17 +285,17 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return decided, anywhere, by_label, signed, {}
+        return decided, anywhere, by_label, signed, {}, {}
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
         such mute (a new dict where something changed; the builder's routes stay as built)."""
         own = dict(inherited)
-        own.update(_equalities(route.get("matchers", [])))
+        own.update(_equalities(route.get("matchers", []), index[-1]))
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        decided, anywhere, by_label, signed, cache = index
+        decided, anywhere, by_label, signed, cache, _ = index
         # two values allowed by the same matchers (a value none allows: as any
         # other such value) act alike: thousands of leaves (one per monitor) share a few keys
         key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in signed)
@@ -446,10 +451,12 @@ def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[s
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:
-    if route.get("receiver"):
-        yield route["receiver"]
-    for child in route.get("routes", []):
-        yield from _receivers_used(child)
+    todo = [route]
+    while todo:
+        route = todo.pop()
+        if route.get("receiver"):
+            yield route["receiver"]
+        todo.extend(route.get("routes", ()))
 
 
 def alertmanager_config(ctx) -> AlertmanagerConfig:
