@@ -224,8 +224,8 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
 
 def _write_dashboard(ctx: ConvertContext, converted: list[SloSpec]) -> None:
     dash = dashboard.dashboard(converted)
-    outputs = [ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)]
-    text = dumps(dash)
+    text = dumps(dash)   # the file and the ConfigMap's copy, serialised once
+    outputs = [ctx.out.write_text(f"grafana/dashboards/{dashboard.UID}.json", text)]
     fits, sentence = sidecar.size_problem(text)
     if fits:
         outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap(
