@@ -340,8 +340,9 @@ class AlertmanagerConfig:
                     self.secret_file(secret, key, user)
         for what in other.placeholders:
             self.placeholder(what)
-        for test in other.route_tests:
-            self.add_route_test(test["labels"], test["receivers"])
+        for test in other.route_tests:   # as add_route_test made them: taken as they are
+            if self._first("route test", frozenset(test["labels"].items()), tuple(test["receivers"])):
+                self.route_tests.append(test)
 
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
