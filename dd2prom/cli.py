@@ -255,6 +255,7 @@ def compare(
     label_map: List[str] = typer.Option([], "--label-map", help="Datadog tag → Prometheus label used to pair series, TAG=LABEL; repeatable."),
     mappings: Optional[Path] = typer.Option(None, "--mappings", exists=True, dir_okay=False, help="Your mapping table (YAML), for its tag → label entries."),
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="YAML with label_map and per-item tolerance/skip (docs/compare.md)."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, help="Items compared at once (queries in flight on each side)."),
 ) -> None:
     """Check translations against Datadog's own numbers during dual running."""
     from dd2prom.compare import cli_compare
@@ -262,7 +263,8 @@ def compare(
     convert_output_or_exit(converted)
     raise typer.Exit(cli_compare(converted=converted, prometheus_url=prometheus_url, last=last, start=from_, end=to,
                                  only=only, site=site, api_url=api_url, tolerance=tolerance, out=out, console=console,
-                                 label_map=label_map, mappings=mappings, config=config))
+                                 label_map=label_map, mappings=mappings, config=config,
+                                 concurrency=concurrency))
 
 
 def main() -> None:

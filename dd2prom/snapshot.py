@@ -139,7 +139,7 @@ class Snapshot:
         """One object file (never raises on bad content, see :meth:`iter`)."""
         stem = path.stem
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _loads(path.read_bytes())
         except (ValueError, UnicodeDecodeError) as exc:
             return SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
         oid = stem
@@ -183,3 +183,15 @@ class Snapshot:
     @property
     def checks_dir(self) -> Path:
         return self.root / "checks"
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON from bytes: orjson (several times quicker on 20,000 monitors), and
+    the standard library for what orjson refuses but Python's json reads
+    (NaN, numbers beyond a double, lone surrogates) and for its error message."""
+    if orjson is not None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw.decode("utf-8"))

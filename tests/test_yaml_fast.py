@@ -82,3 +82,20 @@ def test_a_converted_organisation_is_written_identically(tmp_path):
             fast += 1
             assert mine == pyyaml(docs if multi else docs[0], multi), path.name
     assert fast >= len(files) * 0.9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(data, min_size=1, max_size=6), st.integers(0, 6), st.integers(1, 3))
+def test_items_dumped_in_pieces_join_to_the_whole_list(items, cut, depth):
+    """What dd2prom.convert.monitors.rulefiles relies on: a long list's YAML
+    assembled from slices dumped separately (in different processes) is the
+    text of dumping the list in place."""
+    whole: object = items
+    for _ in range(depth):
+        whole = {"_": whole}
+    head = "".join(" " * (2 * level) + "_:\n" for level in range(depth))
+    pieces = yamlio.dump_yaml_items(items[:cut], depth) + yamlio.dump_yaml_items(items[cut:], depth)
+    assert head + pieces == yamlio.dump_yaml(whole)
+    deeper = yamlio.indent_items(pieces)
+    if deeper is not None:   # (None: lines near the width, which fold by column)
+        assert deeper == yamlio.dump_yaml_items(items, depth + 1)

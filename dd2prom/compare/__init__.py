@@ -23,10 +23,15 @@ from rich.progress import Progress
 
 from dd2prom.compare import ledger, render
 from dd2prom.compare.config import load_config
-from dd2prom.compare.run import Options, compare_target
+from dd2prom.compare.run import Options, compare_targets
 from dd2prom.compare.timerange import iso, resolve_range
 
 SCHEMA_VERSION = 1
+# items compared at once: each runs range queries, some with subqueries, on the
+# production Prometheus (whose default --query.max-concurrency is 20, shared with
+# rule evaluation and dashboards), and Datadog's query API is rate limited per
+# organisation: a few in flight hide the latency without crowding either
+DEFAULT_CONCURRENCY = 4
 
 
 def load_comparison(converted_dir: Path | str) -> dict[str, Any] | None:
@@ -55,9 +60,11 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
                 end: str | None = None, only: str | None = None, site: str | None = None,
                 api_url: str | None = None, tolerance: float = 0.05, out: Path | None = None,
                 console: Console | None = None, label_map: list[str] | None = None,
-                mappings: Path | None = None, config: Path | None = None) -> int:
-    """Run the comparison. Exit code: 0 all compared items match, 1 some diverge,
-    miss series or failed to query, 2 bad input (nothing written)."""
+                mappings: Path | None = None, config: Path | None = None,
+                concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Run the comparison, ``concurrency`` items at a time. Exit code: 0 all
+    compared items match, 1 some diverge, miss series or failed to query, 2 bad
+    input (nothing written)."""
     from dd2prom.compare.datadog_source import DatadogSource, SourceError, missing_credentials
     from dd2prom.compare.prometheus_source import PrometheusSource
 
@@ -68,6 +75,8 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
             raise ValueError(f"--only must be monitors or widgets, not {only!r}")
         if tolerance < 0:
             raise ValueError("--tolerance must not be negative")
+        if concurrency < 1:
+            raise ValueError("--concurrency must be at least 1")
         settings = load_config(config)
         labels = {**settings.label_map, **parse_label_map(label_map)}
         coverage = ledger.load_coverage(converted)
@@ -89,7 +98,7 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
 
     prom = PrometheusSource(prometheus_url)
     try:
-        dd = DatadogSource(site=site, api_url=api_url)
+        dd = DatadogSource(site=site, api_url=api_url, concurrency=concurrency)
     except ValueError as exc:   # an unknown --site
         console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
@@ -97,12 +106,9 @@ def cli_compare(*, converted: Path, prometheus_url: str, last: str | None = "6h"
         prom.check()
         opts = Options(range_start, range_end, tolerance, labels, user_mappings, prom.scrape_interval(),
                        settings.tolerances)
-        rows = []
         with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("comparing with Datadog", total=len(targets))
-            for t in targets:
-                rows.append(compare_target(t, dd, prom, opts))
-                progress.advance(task)
+            rows = compare_targets(targets, dd, prom, opts, concurrency, lambda: progress.advance(task))
     except SourceError as exc:  # fatal: bad keys, a server that cannot be reached
         console.print(f"[red]compare:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2

@@ -7,6 +7,8 @@ ever handed to the client; error messages are redacted."""
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,30 +53,45 @@ def missing_credentials() -> str | None:
 
 class DatadogSource:
     """Runs metric queries through export's Datadog client (site names, rate-limit
-    waits, retries, key redaction); one client for the whole comparison."""
+    waits, retries, key redaction); one client for the whole comparison, shared
+    by compare's worker threads (``concurrency``: how many may query at once, which
+    sizes the connection pool; the client's rate gate is shared by all of them)."""
 
-    def __init__(self, site: str | None = None, api_url: str | None = None) -> None:
+    def __init__(self, site: str | None = None, api_url: str | None = None, concurrency: int = 1) -> None:
         from datadog_api_client.v1.api.metrics_api import MetricsApi
 
         from dd2prom.export.client import Datadog, Redactor, site_host
 
         _, base_url = site_host(site)        # ValueError for an unknown site
         api_key, app_key = credentials()
-        self._dd = Datadog(api_url or base_url, api_key, app_key, concurrency=1, redact=Redactor(api_key, app_key))
+        self._dd = Datadog(api_url or base_url, api_key, app_key, concurrency=concurrency, redact=Redactor(api_key, app_key))
         self._dd.api_client.user_agent = self._dd.api_client.user_agent.replace("dd2prom-export", "dd2prom-compare", 1)
         self._query_metrics = self._dd.api(MetricsApi).query_metrics
         # several items often share a query (a monitor and its dashboard widget):
-        # ask Datadog once, its rate limits are tight
-        self._cache: dict[tuple[str, int, int], DatadogResult] = {}
+        # ask Datadog once, its rate limits are tight. A future per query, so a
+        # thread asking for a query another one is already running waits for that
+        # answer (or its failure: a query that failed after the client's retries
+        # fails the same way for every item that shares it, as in a serial run
+        # that asked again, without spending the rate limit on it twice)
+        self._cache: dict[tuple[str, int, int], Future[DatadogResult]] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._dd.close()
 
     def query(self, query: str, start: int, end: int) -> DatadogResult:
         key = (query, start, end)
-        if key not in self._cache:
-            self._cache[key] = self._query(query, start, end)
-        return self._cache[key]
+        with self._lock:
+            future, owner = self._cache.get(key), False
+            if future is None:
+                future = self._cache[key] = Future()
+                owner = True
+        if owner:
+            try:
+                future.set_result(self._query(query, start, end))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
 
     def _query(self, query: str, start: int, end: int) -> DatadogResult:
         from dd2prom.export.client import CallError

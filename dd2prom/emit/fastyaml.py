@@ -31,6 +31,10 @@ _FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
 _inline_cache: dict[str, str | None] = {}
+_key_cache: dict[str, str] = {}     # mapping key → ``key:`` as written
+# dicts written as sequence items during one emit: (id, indent) → their slice of
+# the output (start, end), or their text once asked for again
+_seen: dict[tuple[int, int], tuple[int, int] | str] = {}
 
 
 class _Unsure(Exception):
@@ -73,7 +77,10 @@ def _literal(s: str, indent: int, out: list[str]) -> None:
     out.append(" |-\n" if not s.endswith("\n") else " |\n")
     pad = " " * indent
     body = s[:-1] if s.endswith("\n") else s
-    out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
+    if "\n\n" in body:   # empty lines stay empty
+        out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
+    else:                  # (a dashboard's JSON in its ConfigMap: a million lines at scale)
+        out.append(pad + body.replace("\n", "\n" + pad))
     out.append("\n")
 
 
@@ -106,17 +113,20 @@ def _scalar(value: Any) -> str | None:
 def _folded(s: str, column: int, indent: int) -> str:
     """A plain scalar starting at ``column`` as libyaml writes it: a single space
     followed by a non-space, once the line is past the width, becomes a line
-    break and ``indent`` spaces."""
+    break and ``indent`` spaces. (Spaces before the width are skipped over:
+    promtool series of a day of minutes are 10,000 characters long.)"""
     parts = []
     start = 0
-    pos = s.find(" ")
+    pos = s.find(" ", start + max(0, _WIDTH - column + 1))
     while pos != -1:
-        if column + (pos - start) > _WIDTH and s[pos - 1] != " " and s[pos + 1:pos + 2] not in ("", " "):
+        if s[pos - 1] != " " and s[pos + 1:pos + 2] not in ("", " "):
             parts.append(s[start:pos])
             parts.append("\n" + " " * indent)
             column = indent
             start = pos + 1
-        pos = s.find(" ", pos + 1)
+            pos = s.find(" ", start + max(0, _WIDTH - column + 1))
+        else:
+            pos = s.find(" ", pos + 1)
     parts.append(s[start:])
     return "".join(parts)
 
@@ -144,18 +154,43 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
     raise _Unsure
 
 
+def _key(k: Any) -> str:
+    """``key:`` as written, or _Unsure."""
+    text = _key_cache.get(k) if type(k) is str else None
+    if text is None:
+        if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
+            raise _Unsure
+        inline = _inline(k)
+        if inline is None:
+            raise _Unsure
+        text = inline + ":"
+        if len(_key_cache) > 100_000:
+            _key_cache.clear()
+        _key_cache[k] = text
+    return text
+
+
 def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
     """A block mapping at ``indent``; ``first_inline``: its first key follows ``- ``."""
     pad = " " * indent
-    for i, (k, v) in enumerate(d.items()):
-        if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
-            raise _Unsure
-        key = _inline(k)
+    first = first_inline
+    for k, v in d.items():
+        key = _key_cache.get(k) if type(k) is str else None
         if key is None:
-            raise _Unsure
-        out.append(key if (first_inline and i == 0) else pad + key)
-        out.append(":")
-        _node_after_key(v, indent, out, indent + len(key) + 2)
+            key = _key(k)
+        if first:
+            out.append(key)
+            first = False
+        else:
+            out.append(pad + key)
+        if type(v) is str and "\n" not in v:   # the most common value: a short one-line string
+            text = _inline_cache.get(v, False)
+            if text is False:
+                text = _inline(v)
+            if text is not None and text is not _FOLD:
+                out.append(" " + text + "\n")   # type: ignore[operator]
+                continue
+        _node_after_key(v, indent, out, indent + len(key) + 1)
 
 
 def _node_after_key(v: Any, indent: int, out: list[str], column: int) -> None:
@@ -184,7 +219,20 @@ def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> N
         t = type(v)
         if t is dict and v:
             out.append(" ")
-            _mapping(v, indent + 2, out, True)
+            # the same dict object at the same place is the same text: documents
+            # that list one object several times (promtool tests expecting one
+            # alert at several times) write it once and copy it
+            key = (id(v), indent)
+            seen = _seen.get(key)
+            if seen is None:
+                start = len(out)
+                _mapping(v, indent + 2, out, True)
+                _seen[key] = (start, len(out))
+            elif type(seen) is str:
+                out.append(seen)
+            else:
+                text = _seen[key] = "".join(out[seen[0]:seen[1]])
+                out.append(text)
         elif t is list and v:
             out.append(" ")
             _sequence(v, indent + 2, out, True)
@@ -208,21 +256,19 @@ def _document(obj: Any, out: list[str]) -> None:
 
 def emit(obj: Any) -> str | None:
     """``yamlio.dump_yaml(obj)`` for plain data, or None (use PyYAML)."""
-    out: list[str] = []
-    try:
-        _document(obj, out)
-    except (_Unsure, RecursionError):
-        return None
-    return "".join(out)
+    return emit_all([obj], start="")
 
 
-def emit_all(objs: list[Any]) -> str | None:
-    """``yamlio.dump_yaml_all(objs)`` (``---`` before each document), or None."""
+def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
+    """``yamlio.dump_yaml_all(objs)`` (``start`` before each document), or None."""
     out: list[str] = []
     try:
         for obj in objs:
-            out.append("---\n")
+            if start:
+                out.append(start)
             _document(obj, out)
     except (_Unsure, RecursionError):
         return None
+    finally:
+        _seen.clear()
     return "".join(out)

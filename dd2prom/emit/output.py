@@ -67,6 +67,12 @@ class OutputDir:
         self.path(rel).write_text(text, encoding="utf-8")
         return self._record(rel)
 
+    def append_text(self, rel: str, text: str) -> str:
+        """Add to a file written in pieces (created by the first call)."""
+        with open(self.path(rel), "a", encoding="utf-8") as f:
+            f.write(text)
+        return self._record(rel)
+
     def adopt(self, rel: str, finished: Path) -> str:
         """Move a finished file (written elsewhere in the staging folder's file
         system, e.g. by a worker process) to ``rel``."""

@@ -24,9 +24,12 @@ _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
 
 def _literal_ok(data: str) -> bool:
-    """Multi-line text that round-trips as a ``|`` literal block."""
+    """Multi-line text that round-trips as a ``|`` literal block, and not one
+    kept with ``|+`` (text that ends in an empty line): after those PyYAML ends
+    the document with ``...``, and documents assembled from pieces
+    (:func:`dump_yaml_items`) must have no end before their last piece."""
     return "\n" in data and "\r" not in data and "\t" not in data and not data.endswith((" ", "\n\n")) \
-        and " \n" not in data
+        and " \n" not in data and data != "\n" and not data.endswith(("\x85\n", "\u2028\n", "\u2029\n"))
 
 
 class _Dumper(_Base):  # type: ignore[valid-type,misc]
@@ -125,6 +128,37 @@ def _unfolded(lines: list[str], width: int) -> bool:
                 len(line) - len(line.lstrip(" ")):
             return False
     return True
+
+
+def dump_yaml_items(items: list[Any], depth: int) -> str:
+    """The text :func:`dump_yaml` writes for ``items`` where they are a block
+    sequence ``depth`` mappings deep (1: the value of a top-level key, whose
+    items sit at column 0; 2: under a key at indent 2...). In block style with
+    no aliases an item's text depends only on where it sits, so the texts of
+    consecutive slices of a list, joined, are the text of the whole list there:
+    a document can be assembled from pieces made in different processes."""
+    if not items:
+        return ""
+    wrapped: Any = items
+    for _ in range(depth):
+        wrapped = {"_": wrapped}
+    text = dump_yaml(wrapped)
+    prefix = "".join(" " * (2 * level) + "_:\n" for level in range(depth))
+    if not text.startswith(prefix) or text.endswith("\n...\n"):
+        raise ValueError(f"unexpected YAML for nested items: {text[:80]!r}")
+    return text[len(prefix):]
+
+
+def indent_items(text: str, depth: int = 1) -> str | None:
+    """``dump_yaml_items`` text moved ``depth`` levels deeper, or None when that
+    is not certain to be what dumping there writes: block YAML shifts line by
+    line (empty lines in ``|`` blocks stay empty), except near the width, where
+    lines fold by column."""
+    lines = text.splitlines(keepends=True)
+    if any(len(line) > 5_000 or line[0] not in "- \n" for line in lines):
+        return None   # long lines, or document markers PyYAML adds after some scalars
+    pad = "  " * depth
+    return "".join(pad + line if line != "\n" else line for line in lines)
 
 
 def load_yaml_all(text: str) -> list[Any]:

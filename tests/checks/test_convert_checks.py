@@ -6,7 +6,7 @@ import pytest
 
 from dd2prom.validate.crd import validate_objects
 from dd2prom.validate.verify import check_blackbox, check_rule_tests, check_rules
-from tests.checks.helpers import FIXTURES, convert, copy_fixtures, load, objects, snapshot_with
+from tests.checks.helpers import FIXTURES, convert, copy_fixtures, load, objects, probe_errors, snapshot_with
 from tests.support import crd_dir, require_binary
 
 
@@ -119,6 +119,73 @@ def test_exporter_deployment_points_at_the_service(converted):
     sm = load(out, "scrape/servicemonitors/redis-redisdb-exporter.yaml")
     assert sm["spec"]["endpoints"][0]["relabelings"][0] == {"targetLabel": "instance",
                                                             "replacement": "redis.cache.svc:6379", "action": "replace"}
+
+
+def test_exporters_have_readiness_and_liveness_probes(converted):
+    """Every exporter Deployment is probed on its metrics port and the API
+    server's probe rules hold. postgres_exporter has no health endpoint: /metrics,
+    which queries the database, rarely and with a scrape's timeout; redis_exporter
+    answers /health without asking Redis: there, more often and briefly."""
+    out, _ = converted
+    deployments = {o["metadata"]["name"]: o for o in objects(out) if o["kind"] == "Deployment"}
+    assert len(deployments) == 3                        # two redis, one postgres
+    for name, d in deployments.items():
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        assert probe_errors(c) == [], name
+        if "redisdb" in name:
+            assert c["readinessProbe"] == {"httpGet": {"path": "/health", "port": "metrics"},
+                                           "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+            assert c["livenessProbe"] == {"httpGet": {"path": "/health", "port": "metrics"},
+                                          "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3}
+        else:
+            assert c["readinessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
+                                           "periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3}
+            assert c["livenessProbe"] == {"httpGet": {"path": "/metrics", "port": "metrics"},
+                                          "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 5}
+
+
+HEALTH_PATHS = {"redisdb": "/health", "elastic": "/healthz", "kafka_consumer": "/healthz"}
+
+
+def test_every_exporter_gets_valid_probes():
+    """Table-driven over mappings/exporters.yaml: the probes of each exporter
+    that convert deploys; three serve a health path that does not ask the target."""
+    from dd2prom.convert.checks.exporters import load_table, probes
+
+    for check, spec in load_table().items():
+        if spec.get("manual"):
+            continue
+        container = {"ports": [{"name": "metrics", "containerPort": int(spec["port"])}], **probes(spec)}
+        assert probe_errors(container) == [], check
+        paths = {p["httpGet"]["path"] for p in probes(spec).values()}
+        assert paths == {HEALTH_PATHS.get(check, "/metrics")}, check
+        for p in probes(spec).values():
+            assert p["timeoutSeconds"] < p["periodSeconds"], check
+    health = probes(load_table()["elastic"])["livenessProbe"]
+    assert (health["periodSeconds"], health["timeoutSeconds"]) == (20, 5)      # cheap: asked more often
+
+
+@pytest.mark.parametrize("extra, status, path", [
+    ("    health: /ready\n", "manual", "/ready"),          # manual: the fixture's short host name
+    ("    path: /stats/prometheus\n", "manual", "/stats/prometheus"),
+    ("    health: ready\n", "error", None),            # not an absolute path: this item fails, nothing written
+    ("    path: [/metrics]\n", "error", None),
+])
+def test_user_exporter_health_and_metrics_paths(tmp_path, extra, status, path):
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("exporters:\n  mystery:\n    exporter: mystery_exporter\n    image: example/mystery:1.0\n"
+                       "    port: 9999\n    connect: {url: endpoint}\n" + extra)
+    items = convert(copy_fixtures(tmp_path, "conf.d"), tmp_path / "out", mappings_file=mapping)
+    item = items["conf.d/mystery.d/conf.yaml#mystery#0"]
+    assert item["status"] == status, item["notes"]
+    if path is None:
+        assert not (tmp_path / "out" / "exporters" / "mystery-exporter.yaml").exists()
+        assert any("not an absolute URL path" in n for n in item["notes"]), item["notes"]
+        return
+    deploy, _ = objects_in(tmp_path / "out", "exporters/mystery-exporter.yaml")
+    c = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert c["livenessProbe"]["httpGet"]["path"] == c["readinessProbe"]["httpGet"]["path"] == path
+    assert probe_errors(c) == []
 
 
 def objects_in(out, rel):

@@ -244,3 +244,72 @@ def test_the_real_converter_gives_datadogs_numbers(prometheus, tmp_path, monkeyp
     assert code == 0
     fired = {r["id"]: r["decisions"]["fired_datadog"] for r in rows if r["kind"] == "monitor"}
     assert all(n > 10 for n in fired.values()), fired      # the thresholds are crossed in the range
+
+
+QUERIES = 6      # distinct Datadog queries of synthetic.coverage(), "short"'s finer rollup included
+
+
+def _run_against_fake(prometheus, converted, monkeypatch, fake, concurrency):
+    """compare over the synthetic coverage with Datadog served by ``fake``
+    (tests.fakeapi answering /api/v1/query from the data the cassette was
+    recorded from); returns (exit code, compare.json, wall seconds)."""
+    import time
+
+    from tests.fakeapi import API_KEY as FAKE_API_KEY
+    from tests.fakeapi import APP_KEY as FAKE_APP_KEY
+    from tests.fakeapi import serve
+
+    monkeypatch.setenv("DD_API_KEY", FAKE_API_KEY)
+    monkeypatch.setenv("DD_APP_KEY", FAKE_APP_KEY)
+    monkeypatch.setenv("DD2PROM_RETRY_BASE", "0.01")
+    monkeypatch.delenv("DD_SITE", raising=False)
+    atomic_write_json(converted / "coverage.json", synthetic.coverage())
+    with serve(fake) as url:
+        began = time.perf_counter()
+        code = cli_compare(converted=converted, prometheus_url=prometheus, last=None,
+                           start=str(synthetic.RANGE[0]), end=str(synthetic.RANGE[1]), api_url=url,
+                           console=Console(record=True, width=200, stderr=True), concurrency=concurrency)
+        wall = time.perf_counter() - began
+    return code, load_comparison(converted), wall
+
+
+def test_concurrent_queries_overlap_and_give_the_serial_output(prometheus, compared, tmp_path, monkeypatch):
+    """The same rows, in the same order, at --concurrency 1 and 8 (and as the
+    cassette run); at 8 the fake Datadog serves several queries at once, so the
+    wall time is about the longest chain of queries an item waits for, not
+    their sum. The timings are printed (docs/compare.md has them), not asserted."""
+    from tests.fakeapi import FakeDatadog
+
+    latency = 0.2
+    runs = {}
+    for n in (1, 8):
+        fake = FakeDatadog({}, latency=latency, query=synthetic.datadog_answer)
+        code, doc, wall = _run_against_fake(prometheus, tmp_path / f"c{n}", monkeypatch, fake, n)
+        runs[n] = (code, doc, wall, fake)
+    (code1, serial, wall1, fake1), (code8, concurrent, wall8, fake8) = runs[1], runs[8]
+    assert code1 == code8 == compared[0]
+    assert concurrent["items"] == serial["items"] and concurrent["summary"] == serial["summary"]
+    assert {(r["id"], r["query_index"]): r for r in serial["items"]} == compared[2]
+    requests = sum(fake1.requests.values())
+    assert requests == sum(fake8.requests.values()) == QUERIES        # each distinct query once
+    assert fake1.max_in_flight == 1 and 1 < fake8.max_in_flight <= 8
+    print(f"\n{requests} Datadog queries at {latency} s latency: --concurrency 1 {wall1:.2f} s, "
+          f"--concurrency 8 {wall8:.2f} s (at most {fake8.max_in_flight} in flight)")
+
+
+def test_rate_limit_and_server_errors_are_waited_out(prometheus, compared, tmp_path, monkeypatch):
+    """Datadog's limit of 3 queries a second (X-RateLimit-* headers, 429 past
+    it) and two 500s: the shared rate gate holds the workers until the reset
+    instead of running into 429s again and again, the 500s are retried, and
+    the rows are the serial run's."""
+    from tests.fakeapi import FakeDatadog, Faults, RateLimit
+
+    fake = FakeDatadog({}, rate_limit=RateLimit(3, 1.0), faults=Faults(fail={"/api/v1/query": 2}),
+                       query=synthetic.datadog_answer)
+    code, doc, wall = _run_against_fake(prometheus, tmp_path / "c", monkeypatch, fake, 8)
+    assert code == compared[0]
+    assert {(r["id"], r["query_index"]): r for r in doc["items"]} == compared[2]
+    assert fake.statuses[500] == 2 and fake.statuses[200] == QUERIES
+    # only the first burst, sent before any answer told the limit, can run into it
+    assert fake.statuses[429] <= 8, fake.statuses
+    print(f"\nrate limit 3/s: {sum(fake.statuses.values())} requests ({dict(fake.statuses)}) in {wall:.2f} s")

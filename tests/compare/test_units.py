@@ -428,3 +428,121 @@ def test_bucket_expr(query, step, expected):
     from dd2prom.compare.run import bucket_expr
 
     assert bucket_expr("a", query, step, 15) == expected
+
+
+def _scripted_server(answers):
+    """A local HTTP server answering each request with the next (status,
+    headers, JSON body) of ``answers``; returns (server, requests served)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    served = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, headers, body = answers[min(len(served), len(answers) - 1)]
+            served.append(status)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for k, v in {"Content-Type": "application/json", "Content-Length": str(len(data)), **headers}.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    return server, served
+
+
+_OK = (200, {}, {"status": "success", "data": {"resultType": "matrix", "result": [
+    {"metric": {"__name__": "a", "job": "x"}, "values": [[60, "1.5"]]}]}})
+_BUSY = (503, {}, "upstream busy")         # a front end's answer, not Prometheus JSON
+
+
+@pytest.mark.parametrize("answers, served, error", [
+    ([_BUSY, (502, {}, "bad gateway"), _OK], [503, 502, 200], None),
+    ([(429, {"Retry-After": "0"}, {"status": "error", "error": "too many outstanding requests"}), _OK], [429, 200], None),
+    ([_BUSY], [503] * 4, "HTTP 503 for /api/v1/query_range (after 4 attempts)"),
+    # Prometheus stopped the query at its --query.timeout: it would run as long again
+    ([(503, {}, {"status": "error", "errorType": "timeout", "error": "query timed out"}), _OK], [503],
+     "timeout: query timed out"),
+    ([(400, {}, {"status": "error", "errorType": "bad_data", "error": "parse error"}), _OK], [400], "bad_data"),
+])
+def test_prometheus_retries_transient_answers(answers, served, error):
+    from dd2prom.compare.prometheus_source import PrometheusSource
+    from dd2prom.export.client import RetryPolicy
+
+    server, requests = _scripted_server(answers)
+    prom = PrometheusSource(f"http://127.0.0.1:{server.server_port}", RetryPolicy(attempts=4, base=0.001, timeout=5))
+    try:
+        if error:
+            with pytest.raises(SourceError, match=re.escape(error)):
+                prom.query_range("a", 0, 60, 60)
+        else:
+            assert [(s.labels, s.points) for s in prom.query_range("a", 0, 60, 60)] == [({"job": "x"}, {60: 1.5})]
+    finally:
+        server.shutdown()
+    assert requests == served
+
+
+class SlowDatadog(StubDatadog):
+    """Answers later the earlier the query comes in the list: finishing order is
+    the reverse of the targets' order. Counts the queries running at once."""
+
+    def __init__(self, results):
+        super().__init__()
+        self.results, self.running, self.most = results, 0, 0
+        import threading
+
+        self.lock = threading.Lock()
+
+    def query(self, query, start, end):
+        import time
+
+        with self.lock:
+            self.queries.append(query)
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.02 * (len(self.results) - list(self.results).index(query)))
+        with self.lock:
+            self.running -= 1
+        if isinstance(self.results[query], Exception):
+            raise self.results[query]
+        return self.results[query]
+
+
+def _widget_targets(n):
+    item = {"kind": "widget", "id": "d/1", "name": "w", "queries": [f"avg:m{i}{{*}} by {{name}}" for i in range(n)],
+            "promql": ["avg by (name) (a)"] * n}
+    return list(ledger.widget_targets(item))
+
+
+def test_compare_targets_keeps_the_targets_order():
+    from dd2prom.compare.run import Options, compare_targets
+
+    targets = _widget_targets(6)
+    dd = SlowDatadog({t.datadog_query: _dd([S({"name": str(i)}, {120: 1.0})]) for i, t in enumerate(targets)})
+    prom = StubPrometheus([S({"name": "3"}, {105: 1.0})])
+    done = []
+    rows = compare_targets(targets, dd, prom, Options(0, 3600), 4, lambda: done.append(1))
+    assert [r["query_index"] for r in rows] == list(range(6)) and len(done) == 6
+    assert [r["verdict"] for r in rows] == ["missing"] * 3 + ["match"] + ["missing"] * 2
+    assert dd.most == 4                     # bounded by the pool, and it overlapped
+    serial = compare_targets(targets, SlowDatadog(dd.results), prom, Options(0, 3600), 1)
+    assert serial == rows
+
+
+def test_compare_targets_stops_at_a_fatal_error():
+    from dd2prom.compare.run import Options, compare_targets
+
+    targets = _widget_targets(12)
+    results = {t.datadog_query: _dd([]) for t in targets}
+    results[targets[0].datadog_query] = SourceError("HTTP 403 Forbidden", fatal=True)
+    dd = SlowDatadog(results)
+    with pytest.raises(SourceError, match="403"):
+        compare_targets(targets, dd, StubPrometheus(), Options(0, 3600), 2)
+    assert len(dd.queries) < 12             # the queue was cancelled

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from dd2prom.convert import pipeline
-from dd2prom.convert.dashboards import requests
+from dd2prom.convert.dashboards import translations
 from tests.dashboards import fake_transpiler
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setattr(requests, "translate", fake_transpiler.translate)
-    monkeypatch.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
+    monkeypatch.setattr(translations, "translate", fake_transpiler.translate)
+    monkeypatch.setattr(translations, "translate_formula", fake_transpiler.translate_formula)
 
 
 def write_snapshot(root: Path, dashboards: list[dict[str, Any]], metrics: dict[str, dict] | None = None) -> Path:
@@ -48,8 +48,8 @@ def sample(tmp_path_factory):
     from tests.dashboards import samples
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(requests, "translate", fake_transpiler.translate)
-        mp.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
+        mp.setattr(translations, "translate", fake_transpiler.translate)
+        mp.setattr(translations, "translate_formula", fake_transpiler.translate_formula)
         out, _ = convert(tmp_path_factory.mktemp("sample"), samples.all_dashboards(),
                          {"system.mem.used": {"unit": "byte"}, "trace.latency": {"unit": "second"}})
     return Converted(out)
@@ -128,8 +128,8 @@ def fuzzed(tmp_path_factory):
             d["id"] = f"fuzz-{n}-{len(dashboards)}"
             dashboards.append(d)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(requests, "translate", fake_transpiler.translate)
-        mp.setattr(requests, "translate_formula", fake_transpiler.translate_formula)
+        mp.setattr(translations, "translate", fake_transpiler.translate)
+        mp.setattr(translations, "translate_formula", fake_transpiler.translate_formula)
         out, _ = convert(tmp_path_factory.mktemp("fuzz"), dashboards)
     return Converted(out)
 

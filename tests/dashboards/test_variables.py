@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dd2prom.convert.dashboards.panel import rewrite_variables
-from dd2prom.convert.dashboards.variables import build, grafana_names
+from dd2prom.convert.dashboards.variables import _used, build, grafana_names
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 
@@ -66,3 +66,16 @@ def test_label_and_metric_follow_the_queries_that_use_the_variable():
 def test_group_by_variable_is_said():
     _, notes = build([{"name": "by", "prefix": "service", "type": "group"}], {"by": "by"}, TranslateContext(), [])
     assert "grouping" in notes[0]
+
+
+@pytest.mark.parametrize("promql, label", [
+    ('a{x="1", host_label=~"$host"}', "host_label"),
+    ('a{lbl = "${host}"} + b{other=~"$hostname"}', "lbl"),
+    ('a{other=~"$hostname"}', None),                    # another variable
+    ('a{_9x!="$host"}', "_9x"),
+    ('a{node!~"$host"}', "node"),                       # only negated: still the variable's label
+    ('label_replace(a, "d", "1abc=\\"$host\\"", "", "")', None),   # a string, not a matcher
+])
+def test_label_of_a_variable_is_read_from_the_matchers(promql, label):
+    t = Translation(query="", promql=promql, status=Status.EXACT, prom_metrics=["a"])
+    assert _used("host", [t])[0] == label

@@ -21,9 +21,14 @@ with Datadog's X-RateLimit-* headers (429 when exceeded), and injects faults:
   probability p (seeded), gets one of: 500, 429, truncated body, cut body,
   a stall of the given seconds (0: no stalls)
 
+``query``: a function (query, from, to) → body answers ``GET /api/v1/query``
+(the timeseries API ``dd2prom compare`` reads), with the same latency, rate
+limit and faults as every other path.
+
 Run in-process with :func:`serve` (a context manager) or as a process:
 ``python -m tests.fakeapi --port P --monitors N --dashboards N [...]``.
-``GET /__stats`` returns request counts.
+``GET /__stats`` returns request counts; ``max_in_flight`` is the most requests
+the fake was serving at once.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,8 +96,11 @@ class RateLimit:
 class FakeDatadog:
     def __init__(self, org: dict[str, list[dict[str, Any]]], *, latency: float = 0.0,
                  rate_limit: RateLimit | None = None, faults: Faults | None = None,
-                 api_key: str = API_KEY, app_key: str = APP_KEY):
+                 api_key: str = API_KEY, app_key: str = APP_KEY,
+                 query: Callable[[str, int, int], Any] | None = None):
         self.org = org
+        self.query = query
+        self.in_flight = self.max_in_flight = 0
         self.latency = latency
         self.rate_limit = rate_limit
         self.faults = faults or Faults()
@@ -128,9 +136,16 @@ class FakeDatadog:
         if hang:
             self.released.wait(120)
             return 503, {}, {"errors": ["released"]}
-        if self.latency:
-            time.sleep(self.latency)
-        status, extra, body = self._answer(method, path, full, query, headers)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            status, extra, body = self._answer(method, path, full, query, headers)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         with self.lock:
             self.statuses[status] += 1
         return status, extra, body
@@ -265,6 +280,8 @@ class FakeDatadog:
         if parts[:3] == ["api", "v1", "metrics"] and len(parts) == 4:
             meta = self.metrics.get(parts[3])
             return (200, meta) if meta else (404, {"errors": ["Metric not found"]})
+        if path == "/api/v1/query" and self.query:
+            return 200, self.query(q["query"][0], _int(q, "from", 0), _int(q, "to", 0))
         if path == "/api/v1/usage/summary":
             start, end = q.get("start_month", [""])[0][:7], q.get("end_month", [""])[0][:7]
             months = [m for m in org.get("usage", []) if start <= m["date"][:7] <= (end or "9999")]

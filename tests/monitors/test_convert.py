@@ -166,14 +166,32 @@ def test_inhibit_and_secrets(converted):
     assert "hooks.slack.com" not in text
 
 
-def test_large_owners_are_split(monkeypatch):
-    import dd2prom.convert.monitors as stage
-    from dd2prom.convert.monitors.rules import Rule
-    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 300)
-    member = (type("RR", (), {"rule_dicts": [Rule("dd2prom:monitor_value", "x" * 150).to_dict()]})(), None)
-    assert [len(c) for c in stage.chunks([member] * 5)] == [1, 1, 1, 1, 1]
-    monkeypatch.setattr(stage, "MAX_RULE_BYTES", 10_000)
-    assert [len(c) for c in stage.chunks([member] * 5)] == [5]
+def test_large_owners_are_split(tmp_path, monkeypatch):
+    """Parts close when their rules pass MAX_RULE_BYTES; each part is a whole
+    PrometheusRule, rule file and test file, the same as dumping it at once."""
+    from dd2prom.convert.monitors import rulefiles
+    from dd2prom.emit.yamlio import dump_yaml
+
+    snap = tmp_path / "snap" / "monitors"
+    snap.mkdir(parents=True)
+    for i in range(5):
+        (snap / f"{i}.json").write_text(json.dumps({**MONITORS[0], "id": i, "name": f"CPU {i}", "tags": ["team:web"]}))
+    monkeypatch.setattr(rulefiles, "MAX_RULE_BYTES", 300)
+    run_convert(tmp_path / "snap", tmp_path / "small", only={"monitors"})
+    rules = sorted(p.name for p in (tmp_path / "small" / "prometheus" / "rules").iterdir())
+    assert rules == ["monitors-web-2.yaml", "monitors-web-3.yaml", "monitors-web-4.yaml",
+                     "monitors-web-5.yaml", "monitors-web.yaml"]
+    monkeypatch.setattr(rulefiles, "MAX_RULE_BYTES", 100_000)
+    run_convert(tmp_path / "snap", tmp_path / "big", only={"monitors"})
+    out = tmp_path / "big" / "prometheus"
+    assert [p.name for p in (out / "rules").iterdir()] == ["monitors-web.yaml"]
+    for path in [out / "rules" / "monitors-web.yaml", out / "rule-files" / "monitors-web.rules.yaml",
+                 out / "tests" / "monitors-web.test.yaml"]:
+        text = path.read_text()
+        doc = load_yaml_all(text)[0]
+        assert dump_yaml(doc) == text
+        groups = doc.get("spec", doc).get("groups") or doc["tests"]
+        assert len(groups) >= 5
 
 
 def test_invalid_promql_is_an_error_with_nothing_written(tmp_path, monkeypatch):

@@ -31,6 +31,26 @@ CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem
                       "capabilities": {"drop": ["ALL"]}}
 _SECRETISH = re.compile(r"pass|token|secret|key", re.I)  # never templated into flags or env values
 
+# Probes. Most exporters have no health endpoint of their own, so both probes
+# ask the metrics path, and every request there makes the exporter query its target (a
+# database, a broker, a cluster API): the probe is a full scrape. Hence:
+# * timeoutSeconds 10, Prometheus's default scrape_timeout: an exporter slower
+#   than that fails its scrapes anyway. A target that is down is not a probe
+#   failure: a working exporter answers 200 at once with its <name>_up 0, which
+#   is what the alerts read, so it must stay scrapeable and is not restarted;
+# * long periods (readiness 30 s, liveness 60 s): at most three extra scrapes a
+#   minute on the target;
+# * liveness restarts only after 5 failures in a row (5 minutes): a restart does
+#   not make a slow target fast, it is for an exporter that has hung; readiness
+#   (3 failures) only takes it out of the Service's ready endpoints.
+# An exporter with a health endpoint of its own that answers without asking its
+# target (``health:`` in mappings/exporters.yaml) is probed there: cheap, so
+# more often, with a short timeout.
+_METRICS_PROBES = {"readinessProbe": {"periodSeconds": 30, "timeoutSeconds": 10, "failureThreshold": 3},
+                   "livenessProbe": {"periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 5}}
+_HEALTH_PROBES = {"readinessProbe": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+                  "livenessProbe": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3}}
+
 
 @functools.lru_cache(maxsize=8)
 def load_table(user_file: str | None = None) -> dict[str, dict[str, Any]]:
@@ -155,7 +175,7 @@ def convert(ctx: ConvertContext, item: CoverageItem, rec: dict[str, Any]) -> Non
     _write_exporter(ctx, item, name, spec, args, env)
     if secret_keys:
         _require_secret(ctx, secret, secret_keys)
-    endpoint: dict[str, Any] = {"port": "metrics", "path": spec.get("path", "/metrics"),
+    endpoint: dict[str, Any] = {"port": "metrics", "path": http_path(spec, "path"),
                                 "interval": common.interval(rec),
                                 "relabelings": [{"targetLabel": "instance", "replacement": targets[0].address,
                                                  "action": "replace"}] + common.tag_relabelings(rec, item)}
@@ -189,6 +209,24 @@ def _missing_optional(template: str, values: dict[str, str]) -> bool:
     return bool(keys) and all(k not in values for k in keys)
 
 
+def probes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """readinessProbe and livenessProbe on the metrics port: the exporter's own
+    health path when it documents one, else its metrics path (timings above)."""
+    timings = _HEALTH_PROBES if "health" in spec else _METRICS_PROBES
+    get = {"httpGet": {"path": http_path(spec, "health" if "health" in spec else "path"), "port": "metrics"}}
+    return {name: {**get, **t} for name, t in timings.items()}
+
+
+def http_path(spec: dict[str, Any], field: str) -> str:
+    """An entry's ``path`` (default /metrics) or ``health``, checked: a user's table
+    entry with anything but an absolute URL path is this item's error, not a
+    Deployment the API server refuses."""
+    value = spec.get(field, "/metrics")
+    if not isinstance(value, str) or not re.fullmatch(r"/[!-~]*", value):
+        raise ValueError(f"mappings exporters entry `{field}: {value!r}` is not an absolute URL path like /metrics")
+    return value
+
+
 def _write_exporter(ctx: ConvertContext, item: CoverageItem, name: str, spec: dict[str, Any],
                     args: list[str], env: list[dict[str, Any]]) -> None:
     ns = ctx.options.namespace
@@ -199,6 +237,7 @@ def _write_exporter(ctx: ConvertContext, item: CoverageItem, name: str, spec: di
         container["args"] = args
     if env:
         container["env"] = env
+    container.update(probes(spec))
     container["resources"] = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
     container["securityContext"] = CONTAINER_SECURITY
     deployment = k8s.obj("apps/v1", "Deployment", name, namespace=ns, labels=labels, spec={

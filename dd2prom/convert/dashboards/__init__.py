@@ -16,7 +16,7 @@ from typing import Callable
 
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.dashboards import sidecar
+from dd2prom.convert.dashboards import sidecar, translations
 from dd2prom.convert.dashboards.dashboard import DashboardConverter
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.model import Status
@@ -37,7 +37,9 @@ def start(snapshot: Snapshot, ctx: ConvertContext) -> Callable[[], None]:
     right after monitors and applies them last, while the parent runs the
     serial stages in between. Only the Grafana uid must be unique across them:
     a dashboard whose uid is already taken (or whose ledger rows clash) is
-    converted again, against the run's context, exactly as a serial run would."""
+    converted again, against the run's context, exactly as a serial run would.
+    The translation cache is created first, so the items a process converts share it."""
+    ctx.shared.setdefault(translations.SHARED_KEY, translations.TranslationCache())
     results = parallel.convert_items(ctx, _convert_file, snapshot.paths("dashboards"), ahead=True)
 
     def finish() -> None:

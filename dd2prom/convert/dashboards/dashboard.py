@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from dd2prom.convert.context import ConvertContext
-from dd2prom.convert.dashboards import layout, variables
+from dd2prom.convert.dashboards import layout, translations, variables
 from dd2prom.convert.dashboards.panel import WidgetContext, dicts, explain_panel, strings
 from dd2prom.convert.dashboards.widgets import convert_widget, group
 from dd2prom.convert.queries.types import Translation
@@ -47,6 +47,7 @@ class DashboardConverter:
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []
         self.split_variables: dict[str, str] = {}
+        self.cache = ctx.shared.setdefault(translations.SHARED_KEY, translations.TranslationCache())
         # two ids that differ only in characters a uid cannot hold would collide: keep both
         taken = ctx.shared.setdefault("dashboard_uids", set())
         self.uid = grafana_uid(self.id)
@@ -69,7 +70,7 @@ class DashboardConverter:
         self.widget_items.append(item)
         wc = WidgetContext(widget=widget, item=item, translate_ctx=self.tctx, variables=self.names,
                            translations=self.translations, shared=self.ctx.shared,
-                           split_variables=self.split_variables)
+                           split_variables=self.split_variables, cache=self.cache)
         return item, wc
 
     def panel_for(self, widget: dict[str, Any], path: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dd2prom.convert.dashboards.translations import TranslationCache
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import CoverageItem, Status
 
@@ -40,6 +41,7 @@ class WidgetContext:
     translations: list[Translation] = field(default_factory=list)
     shared: dict[str, Any] = field(default_factory=dict)      # ctx.shared: facts from earlier stages
     split_variables: dict[str, str] = field(default_factory=dict)  # Grafana variable → tag (split groups)
+    cache: TranslationCache = field(default_factory=TranslationCache)  # the run's translations
 
     @property
     def definition(self) -> dict[str, Any]:

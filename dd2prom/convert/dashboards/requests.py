@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, count, dicts, query_text
 from dd2prom.convert.dashboards.units import number_format_unit
-from dd2prom.convert.queries import mapping, translate, translate_formula
+from dd2prom.convert.queries import mapping
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 from dd2prom.validate.promql import promql_error
@@ -193,17 +193,17 @@ class RequestTranslator:
     # -- one series ------------------------------------------------------------
     def _one(self, req: dict[str, Any], formula: dict[str, Any], text: str, queries: dict[str, str],
              aggregator: str, per_query: dict[str, str] | None = None) -> None:
-        tctx = self.wc.translate_ctx
+        tctx, cache = self.wc.translate_ctx, self.wc.cache
         if not queries:
-            original, t = text, translate(text, ctx=tctx)
+            original, t = text, cache.translate(text, tctx)
         elif len(queries) == 1 and text in queries:
             original = queries[text]
-            t = translate(original, ctx=tctx)
+            t = cache.translate(original, tctx)
         else:
             original = text
             for name, q in queries.items():
                 original = re.sub(rf"(?<![\w.]){re.escape(name)}(?![\w.])", lambda _m, q=q: f"({q})", original)
-            t = translate_formula(text, queries, ctx=tctx)
+            t = cache.translate_formula(text, queries, tctx)
         self.wc.translations.append(t)
         if not t.ok:
             self.failed.append((original, t.error or "; ".join(t.notes) or "the transpiler could not translate it"))
@@ -258,7 +258,7 @@ class RequestTranslator:
             return None
         wrapped: dict[str, str] = {}
         for name, query in queries.items():
-            own = translate(query, ctx=self.wc.translate_ctx).promql
+            own = self.wc.cache.translate(query, self.wc.translate_ctx).promql
             aggregator = aggregators.get(name, "avg")
             if aggregator not in OVER_TIME:
                 self.wc.note(f"Aggregator {aggregator!r} of query {name} has no PromQL equivalent; "

@@ -48,11 +48,15 @@ def tags(template_variables: Any) -> dict[str, str]:
 def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, str | None]:
     """(label, metric) the translated queries filter with ``$name`` most often:
     the transpiler's own choice of label (it may depend on the metric)."""
-    matcher = re.compile(rf'([A-Za-z_]\w*)\s*!?=~?\s*"\$\{{?{re.escape(name)}\}}?"')
+    # (?<![A-Za-z_]): a label starts at the first letter of a word; trying every later
+    # character of it as a start too (which can never match first) made this slow
+    matcher = re.compile(rf'(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"\$\{{?{re.escape(name)}\}}?"')
+    refs = ("$" + name, "${" + name)   # one of them is in every match
     labels: Counter[str] = Counter()
     metrics: Counter[str] = Counter()
     for t in translations:
-        found = matcher.findall(t.promql or "") if t.ok else []
+        promql = (t.promql or "") if t.ok else ""
+        found = matcher.findall(promql) if any(r in promql for r in refs) else []
         if found:
             labels.update(found)
             metrics.update(t.prom_metrics)

@@ -5,7 +5,8 @@ One family module per monitor type (``metric``, ``service_check``,
 an :class:`~dd2prom.convert.monitors.base.Alerting`; :mod:`.build` turns it
 into rules, annotations (:mod:`.message`), routes (:mod:`.routing`) and
 :mod:`.ruletests` generates the promtool tests. Rules are grouped into one
-PrometheusRule per owner tag (``ctx.options.group_by_tag``):
+PrometheusRule per owner tag (``ctx.options.group_by_tag``), split in parts
+when large, and written by :mod:`.rulefiles` as the monitors settle:
 
 * ``prometheus/rules/monitors-<owner>.yaml``        PrometheusRule (kustomization)
 * ``prometheus/rule-files/monitors-<owner>.rules.yaml`` the same groups as a rule file
@@ -18,9 +19,7 @@ downtimes) the alert name, group labels and matchers of each converted monitor.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
@@ -35,22 +34,19 @@ from dd2prom.convert.monitors import (
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.base import NotConverted
 from dd2prom.convert.monitors.build import MonitorRules, alert_name, build
+from dd2prom.convert.monitors.rulefiles import RenderedRules, RuleFiles
 from dd2prom.convert.monitors.routing import add_monitor_route
 from dd2prom.convert.monitors.rules import MONITOR_LABEL, number
-from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.convert.monitors.spec import MONITOR_TAGS, SLO_ALERT_MONITORS, MonitorSpec, option_notes, raw_tags, renotify_states
 from dd2prom.convert.pipeline import record_unreadable
-from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
 from dd2prom.emit.alertmanager import SHARED_KEY as SHARED_AM
 from dd2prom.emit.alertmanager import AlertmanagerConfig, alertmanager_config
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot, dumps
+from dd2prom.snapshot import Snapshot
 
 KIND = "monitor"
-GROUPS = "monitor_rule_groups"   # ctx.shared key: (owner, part) → members, while the files are written
 IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
-MAX_RULE_BYTES = 200_000
 FAMILIES = {
     "metric alert": metric.convert,
     "query alert": metric.convert,
@@ -65,35 +61,42 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     am = alertmanager_config(ctx)
     alerts: dict[str, dict[str, Any]] = ctx.shared.setdefault("monitor_alerts", {})
     taken: set[str] = set()
-    groups: dict[str, list[tuple[RenderedRules, CoverageItem]]] = defaultdict(list)
-    specs = []
+    in_place_specs: list[tuple[MonitorSpec, CoverageItem, str]] = []
     monitor_tags: dict[str, list[str]] = {}
     slo_alerts: list[tuple[str, dict[str, Any]]] = []
-    for obj in snapshot.iter("monitors"):
-        if record_unreadable(ctx, KIND, obj):
-            continue
-        if (tags := raw_tags(obj.data)) is not None:
-            monitor_tags[obj.id] = tags
-        if obj.data.get("type") == "slo alert":
-            slo_alerts.append((obj.id, obj.data))
-        try:
-            spec = MonitorSpec.parse(obj.id, obj.data)
-        except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
-            item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
-            item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
-            continue
-        item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
-        owner = spec.owner(ctx.options.group_by_tag)
-        item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
-        specs.append((spec, item, owner))
-    ctx.shared[MONITOR_TAGS] = monitor_tags
-    ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
-    # composites read the alerts of the monitors they combine: convert them last
-    specs.sort(key=lambda s: s[0].type == "composite")
+
+    def read() -> Iterator[tuple[MonitorSpec, CoverageItem, str, str]]:
+        """Every monitor's ledger row, in input order; those that depend on no
+        other monitor come with their alert name, for the workers. Read while
+        the workers convert the first ones."""
+        for obj in snapshot.iter("monitors"):
+            if record_unreadable(ctx, KIND, obj):
+                continue
+            if (tags := raw_tags(obj.data)) is not None:
+                monitor_tags[obj.id] = tags
+            if obj.data.get("type") == "slo alert":
+                slo_alerts.append((obj.id, obj.data))
+            try:
+                spec = MonitorSpec.parse(obj.id, obj.data)
+            except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
+                item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
+                item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
+                continue
+            item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
+            owner = spec.owner(ctx.options.group_by_tag)
+            item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
+            if spec.type in IN_PLACE:
+                in_place_specs.append((spec, item, owner))
+            else:
+                # alert names are unique across the run: given out in input order
+                # (a monitor that then fails to convert keeps its name reserved)
+                yield spec, item, owner, alert_name(spec, taken)
+
+    files = RuleFiles(ctx)
 
     def settle(spec: MonitorSpec, item: CoverageItem, owner: str, rr: RenderedRules | None) -> None:
         if rr is not None:
-            groups[owner].append((rr, item))
+            files.add(owner, rr, item)
             alerts[spec.ref] = {"alertname": rr.alert_name, "group": rr.group, "status": rr.status,
                                 "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
 
@@ -105,11 +108,8 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         settle(spec, item, owner, rr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
-    # converted on every core (see dd2prom.convert.parallel), applied in order.
-    # Their alert names are unique across the run, so they are given out first, in
-    # input order (a monitor that then fails to convert keeps its name reserved).
-    alone = [(spec, item, owner, alert_name(spec, taken)) for spec, item, owner in specs if spec.type not in IN_PLACE]
-    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, alone):
+    # converted on every core (see dd2prom.convert.parallel), applied in order
+    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, read()):
         if result.error or parallel.clashes(ctx, result):
             in_place(spec, item, owner, name)
             continue
@@ -118,25 +118,14 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         parallel.apply(ctx, result)
         am.merge(delta)
         settle(spec, item, owner, rr)
-    for spec, item, owner in specs:
-        if spec.type in IN_PLACE:
-            in_place(spec, item, owner)
+    ctx.shared[MONITOR_TAGS] = monitor_tags
+    ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
+    # SLO alerts, then composites (they read the alerts of the monitors they combine)
+    in_place_specs.sort(key=lambda s: s[0].type == "composite")
+    for spec, item, owner in in_place_specs:
+        in_place(spec, item, owner)
     routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
-    ctx.shared[GROUPS] = parts = {(owner, i + 1): chunk for owner, members in sorted(groups.items())
-                                  for i, chunk in enumerate(chunks(members))}
-    try:
-        for key, result in parallel.convert_items(ctx, _render_group, list(parts), chunk=1):
-            if result.error:
-                raise RuntimeError(f"rule group {key[0] or 'unowned'} part {key[1]}: {result.error}")
-            parallel.apply(ctx, result)
-            outputs = [f.rel for f in result.files]
-            for rr, item in parts[key]:
-                item.extra["tests"] = len(rr.tests)
-                item.outputs.extend(outputs)
-                if f'{MONITOR_LABEL}="{rr.ref}"' in routed:
-                    item.outputs.append(ALERTMANAGER_OUTPUT)
-    finally:
-        del ctx.shared[GROUPS]
+    files.finish(lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else [])
 
 
 def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
@@ -152,40 +141,6 @@ def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, s
     if not converted:
         delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
     return item, rr, delta
-
-
-@dataclass
-class RenderedRules:
-    """A converted monitor as plain data: what its PrometheusRule group and
-    promtool tests need (cheap to send between processes)."""
-
-    ref: str
-    alert_name: str
-    group: list[str]
-    status: str
-    rule_dicts: list[dict[str, Any]]
-    tests: list[dict[str, Any]]
-
-    @classmethod
-    def of(cls, mr: MonitorRules) -> "RenderedRules":
-        return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value,
-                   [r.to_dict() for r in mr.rules], tests_for(mr))
-
-
-def chunks(members: list[tuple[RenderedRules, CoverageItem]]) -> list[list[tuple[RenderedRules, CoverageItem]]]:
-    """Split an owner's monitors so each PrometheusRule stays well under
-    kubectl's 256 KiB last-applied annotation and etcd's object size."""
-    out: list[list] = [[]]
-    size = 0
-    for member in members:
-        # the indented JSON of the rules: a little longer than their YAML, much quicker to make
-        cost = len(dumps(member[0].rule_dicts))
-        if out[-1] and size + cost > MAX_RULE_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(member)
-        size += cost
-    return out
 
 
 def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str],
@@ -226,26 +181,3 @@ def _route_slo(spec: MonitorSpec, item: CoverageItem, am, matchers: dict[str, st
                                           [], renotify, recovered, renotify_states(spec) if renotify else set()):
         item.note(note, status)
     item.outputs.append(ALERTMANAGER_OUTPUT)
-
-
-def _render_group(ictx: ConvertContext, key: tuple[str, int]) -> None:
-    """Write one PrometheusRule (and its rule file and promtool tests) for a
-    chunk of an owner's monitors."""
-    owner, part = key
-    members: list[tuple[RenderedRules, CoverageItem]] = ictx.shared[GROUPS][key]
-    name = k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{part}" if part > 1 else ""))
-    rule_groups = [{"name": f"{rr.alert_name} ({rr.ref})", "rules": rr.rule_dicts} for rr, _ in members]
-    labels = {"release": ictx.options.release_label}
-    if owner:
-        labels["dd2prom.io/owner"] = k8s.label_value(owner)
-    resource = k8s.monitoring("PrometheusRule", name, {"groups": rule_groups},
-                              namespace=ictx.options.namespace, labels=labels)
-    ictx.out.write_k8s(f"prometheus/rules/{name}.yaml", resource)
-    ictx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": rule_groups})
-    tests = [case for rr, _ in members for case in rr.tests]
-    if tests:
-        ictx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", {
-            "rule_files": [f"../rule-files/{name}.rules.yaml"],
-            "evaluation_interval": "1m",
-            "tests": tests,
-        })

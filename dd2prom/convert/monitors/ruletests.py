@@ -11,6 +11,7 @@ rules against that expectation.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from dd2prom.convert.monitors import message as msg
@@ -19,12 +20,13 @@ from dd2prom.convert.monitors.rules import (
     MONITOR_LABEL,
     VALUE_METRIC,
     go_float,
-    holds,
     number,
     quote,
 )
 
 STEP = 60                 # seconds between samples and evaluations
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+            "==": operator.eq, "!=": operator.ne}
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
 
 
@@ -32,23 +34,30 @@ def _minutes(seconds: int) -> int:
     return -(-seconds // STEP)
 
 
-def _fires(level: Level, comparator: str, values: list[float | None], at: int) -> bool:
-    """Whether ``level`` fires at minute ``at`` (for: and recovery hysteresis included)."""
+def _firing(level: Level, comparator: str, values: list[float | None], until: int) -> list[bool]:
+    """Whether ``level`` fires at each minute up to ``until`` (for: and recovery
+    hysteresis included), simulated as Prometheus evaluates the rule."""
     hold = _minutes(level.rule.for_seconds)
+    crosses = _COMPARE[comparator]
+    threshold, recovery = level.threshold, level.recovery
     firing, active_since, seen = False, None, None
-    for t in range(at + 1):
+    out = []
+    for t in range(until + 1):
         v = values[t] if t < len(values) else None
-        seen = t if v is not None else seen
-        # a firing group whose value stopped keeps firing for `keep` (last status)
-        kept = v is None and firing and seen is not None and (t - seen) * STEP < level.keep
-        cond = kept or v is not None and t * STEP >= level.delay and (holds(v, comparator, level.threshold)
-                                  or (firing and level.recovery is not None and holds(v, comparator, level.recovery)))
+        if v is None:
+            # a firing group whose value stopped keeps firing for `keep` (last status)
+            cond = firing and seen is not None and (t - seen) * STEP < level.keep
+        else:
+            seen = t
+            cond = t * STEP >= level.delay and (crosses(v, threshold)
+                                               or (firing and recovery is not None and crosses(v, recovery)))
         if not cond:
             firing, active_since = False, None
-            continue
-        active_since = t if active_since is None else active_since
-        firing = t - active_since >= hold
-    return firing
+        else:
+            active_since = t if active_since is None else active_since
+            firing = t - active_since >= hold
+        out.append(firing)
+    return out
 
 
 def _unescape(value: str) -> str:
@@ -105,14 +114,23 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     # one case per scenario; a multi-alert monitor runs them side by side as groups
     batches = [list(scenarios)] if mr.group else [[name] for name in scenarios]
     tests = []
+    checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
     for batch in batches:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
-        checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
-        alert_tests = [{"eval_time": f"{at}m", "alertname": mr.alert_name,
-                        "exp_alerts": [_expected(mr, lv, series[name], _last(scenarios[name], at))
-                                       for name in batch for lv in threshold_levels
-                                       if _fires(lv, mr.comparator, scenarios[name], at)]}
-                       for at in checks]
+        firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks[-1])
+                  for name in batch for i, lv in enumerate(threshold_levels)}
+        expected: dict[tuple[str, int, float], dict[str, Any]] = {}   # the same alert at several times
+        alert_tests = []
+        for at in checks:
+            exp_alerts = []
+            for name in batch:
+                for i, lv in enumerate(threshold_levels):
+                    if firing[name, i][at]:
+                        value = _last(scenarios[name], at)
+                        if (name, i, value) not in expected:
+                            expected[name, i, value] = _expected(mr, lv, series[name], value)
+                        exp_alerts.append(expected[name, i, value])
+            alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp_alerts})
         tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
@@ -130,7 +148,8 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 def _values_text(values: list[float | None]) -> str:
     """promtool's series notation; a value that stops is a staleness marker, as a
     recording rule writes when its expression returns nothing."""
-    return " ".join(number(v) if v is not None else "stale" if i and values[i - 1] is not None else "_"
+    spelled = {v: number(v) for v in set(values) if v is not None}   # a scenario has few distinct values
+    return " ".join(spelled[v] if v is not None else "stale" if i and values[i - 1] is not None else "_"
                     for i, v in enumerate(values))
 
 
