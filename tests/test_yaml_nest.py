@@ -34,7 +34,7 @@ IDS = 'dd_monitor_id=~"' + "|".join(str(i) for i in range(3000)) + '"'   # one l
     ({"route": {"routes": [{"matchers": ['a="b"'], "receiver": "x"}]}, "receivers": [{"name": "x"}]}, True),
     ({"text": "first\n\n\nlast\n", "list": [["a"], {"b": "c\n"}], "empty": {}, "none": []}, True),
     ({"emoji": "😀 and \t tab", "x": 1.5, "nel": "a\x85b"}, True),
-    ({"": "\n"}, False),   # a |+ block ends the document with "..."
+    ({"": "\n", "kept": "a\n\n"}, True),   # quoted, not |+ blocks (PyYAML ends the document after those)
     ({"long": IDS, "list": [IDS, {"k": IDS}], "after": {"a": IDS}}, True),
     ({"long": "a " + IDS}, True),
     ({"long": "a " + IDS + " b"}, False),   # folded at the width
@@ -47,3 +47,7 @@ IDS = 'dd_monitor_id=~"' + "|".join(str(i) for i in range(3000)) + '"'   # one l
 ])
 def test_shapes(obj, fast):
     assert (check(obj) is not None) == fast
+
+
+def test_a_document_end_marker_is_not_nested():
+    assert nest_yaml("a: |+\n  x\n\n...\n", 2) is None
