@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dd2prom.emit import yamlio
 from dd2prom.emit.yamlio import dump_yaml, nest_yaml
 from tests.test_yaml_fast import data, keys
 
@@ -51,3 +52,22 @@ def test_shapes(obj, fast):
 
 def test_a_document_end_marker_is_not_nested():
     assert nest_yaml("a: |+\n  x\n\n...\n", 2) is None
+
+
+def unfolded_by_lines(text: str, width: int) -> bool:
+    """_unfolded's rule, line by line."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if len(line) >= width and (" " in line[width - 1:] or
+                                   len(following) - len(following.lstrip()) > len(line) - len(line.lstrip())):
+            return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["x", "-", " ", "x y", "ab"]), st.integers(0, 40)),
+                max_size=12), st.integers(3, 30))
+def test_long_lines_are_found_by_blocks(shape, width):
+    text = "\n".join(" " * indent + (piece * length)[:length] for indent, piece, length in shape)
+    assert yamlio._unfolded(text, width) == unfolded_by_lines(text, width)

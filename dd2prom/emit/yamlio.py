@@ -3,7 +3,6 @@ literal blocks for multi-line strings, keys in the order they were built."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Iterable
 
 import yaml
@@ -106,28 +105,39 @@ def nest_yaml(text: str, spaces: int) -> str | None:
     indents past), a document end marker, or a line that may be folded at the width
     (see :func:`_unfolded`)."""
     if not _literal_ok(text) or text[0] in " \n" or any(c in text for c in "\x85\u2028\u2029") \
-            or text.endswith("\n...\n"):
-        return None
-    lines = text.split("\n")
-    if not _unfolded(lines, WIDTH - spaces):
+            or text.endswith("\n...\n") or not _unfolded(text, WIDTH - spaces):
         return None
     pad = " " * spaces
-    return "\n".join([pad + line if line else line for line in lines])
+    body = text[:-1] if text.endswith("\n") else text
+    nested = pad + body.replace("\n", "\n" + pad)
+    if "\n\n" in body:   # empty lines (inside | blocks) stay empty
+        nested = "\n".join(line if line != pad else "" for line in nested.split("\n"))
+    return nested + "\n" if text.endswith("\n") else nested
 
 
-def _unfolded(lines: list[str], width: int) -> bool:
+def _unfolded(text: str, width: int) -> bool:
     """No line was folded and none would be within ``width`` columns. Scalars are
     folded at a space past the width, the rest going on a deeper line; a long line
-    without spaces near its end (a regex of ids) is left as it is."""
-    lengths = list(map(len, lines))
-    if max(lengths) < width:
-        return True
-    for i in itertools.compress(range(len(lines)), map((width - 1).__lt__, lengths)):
-        line, following = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
-        if line.find(" ", width - 1) != -1 or len(following) - len(following.lstrip(" ")) > \
-                len(line) - len(line.lstrip(" ")):
+    without spaces near its end (a regex of ids) is left as it is. A line that long
+    holds a whole block of ``width // 2`` characters aligned to a multiple of that:
+    only lines around such blocks without a line break are looked at."""
+    block = max(width // 2, 1)
+    end = 0   # where the last line looked at ends
+    for start in range(0, len(text) - block + 1, block):
+        if start < end or text.find("\n", start, start + block) != -1:
+            continue
+        first = text.rfind("\n", 0, start) + 1
+        end = _line_end(text, start + block)
+        line, following = text[first:end], text[end + 1:_line_end(text, end + 1)]
+        if len(line) >= width and (line.find(" ", width - 1) != -1 or
+                                   len(following) - len(following.lstrip(" ")) > len(line) - len(line.lstrip(" "))):
             return False
     return True
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end == -1 else end
 
 
 def dump_yaml_items(items: list[Any], depth: int) -> str:
