@@ -59,9 +59,16 @@ def test_runbook_link():
 
 @pytest.mark.parametrize("value,want", [(1.0, "1"), (0.5, "0.5"), (1e9, "1e+09"), (123456.0, "123456"),
                                         (1234567.0, "1.234567e+06"), (0.0001, "0.0001"), (1e-5, "1e-05"),
-                                        (-2.5, "-2.5")])
+                                        (-2.5, "-2.5"), (0.0, "0"), (-0.0, "-0"), (0, "0"),
+                                        (float("nan"), "NaN"), (float("-inf"), "-Inf")])
 def test_go_float(value, want):
     assert go_float(value) == want
+    assert go_float(value) == want   # memoised: the second call reads the cache
+
+
+def test_go_float_zero_signs_apart():
+    """0.0 and -0.0 are equal (one cache key) but Go prints them differently."""
+    assert [go_float(0.0), go_float(-0.0), go_float(0.0)] == ["0", "-0", "0"]
 
 
 def test_templated_handle_is_recognised():

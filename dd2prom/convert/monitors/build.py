@@ -37,6 +37,7 @@ from dd2prom.emit.alertmanager import AlertmanagerConfig
 from dd2prom.model import CoverageItem, Status
 from dd2prom.validate.promql import promql_error
 
+RENOTIFY_BLOCK = {"is_renotify"}
 RESERVED = {"alertname", "alertstate", "severity", "priority", MONITOR_LABEL, STATE_LABEL, "le", "quantile"}
 
 
@@ -232,7 +233,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     renotified = renotify_states(spec) if spec.window_minutes_option("renotify_interval") else set()
     _add_renotify_mentions(spec, body, esc, mentions, renotified, item)
     routed = {h for found in mentions.values() for h, _ in found}
-    for handle in sorted({h for h, _ in msg.mentions(recovery)} - routed):
+    recovered = {h for h, _ in msg.mentions(recovery)}
+    for handle in sorted(recovered - routed):
         item.note(f"@{handle} is mentioned only for recoveries; Alertmanager cannot notify a receiver "
                   "on resolution only, so it is not routed.", Status.APPROXIMATE)
     notify_by = spec.options.get("notify_by")
@@ -240,7 +242,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     for note, status in add_monitor_route(am, {MONITOR_LABEL: spec.ref}, f"{spec.ref} {spec.name}", mentions,
                                           [lv.state for lv in levels], route_group,
                                           spec.window_minutes_option("renotify_interval"),
-                                          {h for h, _ in msg.mentions(recovery)}, renotified):
+                                          recovered, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
 
@@ -250,6 +252,8 @@ def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[ms
     """Handles Datadog notifies only on re-notifications (``{{#is_renotify}}``
     blocks, ``escalation_message``): Alertmanager cannot tell a repeat from the
     first notification, so they are routed from the first one on (noted)."""
+    if not esc and not msg.has_blocks(body, RENOTIFY_BLOCK):
+        return   # a re-notification says what the first notification said: no handle to add
     late: dict[str, bool] = {}      # handle → routed for some state
     for state, found in mentions.items():
         text = msg.resolve(body, state, spec.priority, renotify=True) + msg.resolve(esc, state, spec.priority)

@@ -63,6 +63,7 @@ class Label:
 
 
 PORT_RE = ":[0-9]+$"
+_PORT = re.compile(PORT_RE)
 
 
 @dataclass
@@ -207,14 +208,19 @@ def _merge_text(parts: list[Part]) -> list[Part]:
     return out
 
 
+_TRAILING_BLANKS = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def tidy(parts: list[Part]) -> list[Part]:
     """Trim blank lines left by removed blocks (leading/trailing whitespace, 3+ newlines)."""
     parts = _merge_text(parts)
     out = []
     for i, p in enumerate(parts):
         if isinstance(p, Text):
-            t = re.sub(r"[ \t]+\n", "\n", p.text)
-            t = re.sub(r"\n{3,}", "\n\n", t)
+            t = p.text
+            if "\n" in t:   # both patterns need a newline
+                t = _BLANK_LINES.sub("\n\n", _TRAILING_BLANKS.sub("\n", t))
             if i == 0:
                 t = t.lstrip()
             if i == len(parts) - 1:
@@ -274,7 +280,7 @@ def to_go(parts: list[Part]) -> str:
 def _holds(block: Block, labels: dict[str, str]) -> bool:
     have = labels.get(block.args[0], "")
     if block.strip_port:
-        have = re.sub(PORT_RE, "", have)
+        have = _PORT.sub("", have)
     exact = RUNTIME_BLOCKS[block.name]
     hit = any((have == v) if exact else (v in have) for v in block.args[1:])
     return hit != block.negated
@@ -282,6 +288,8 @@ def _holds(block: Block, labels: dict[str, str]) -> bool:
 
 def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
     """What Prometheus prints for :func:`to_go` of ``parts`` (value already formatted)."""
+    if len(parts) == 1 and isinstance(parts[0], Text):   # most annotations are plain text
+        return parts[0].text
     out = []
     for p in parts:
         if isinstance(p, Text):
@@ -289,7 +297,7 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
         elif isinstance(p, Value):
             out.append(value)
         elif isinstance(p, Label):
-            out.append(re.sub(PORT_RE, "", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
+            out.append(_PORT.sub("", labels.get(p.name, "")) if p.strip_port else labels.get(p.name, ""))
         elif _holds(p, labels):
             out.append(render(p.children, labels, value))
     return "".join(out)
@@ -306,6 +314,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     out: list[tuple[str, tuple[Condition, ...]]] = []
     for p in parts:
         if isinstance(p, Text):
+            if "@" not in p.text:   # quicker than the pattern's look-behind at every position
+                continue
             for m in MENTION_RE.finditer(p.text):
                 templated = m.end() == len(p.text) and m.group(1).endswith("-")   # @slack-{{team.name}}
                 handle = m.group(1) + "{{…}}" if templated else m.group(1).rstrip(".-")
@@ -322,6 +332,8 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
 
 def first_link(message: str) -> str | None:
     """The runbook link of a message: a link named like a runbook, else the first link."""
+    if "http" not in message:   # every link the pattern finds starts with http(s)://
+        return None
     links = []
     for m in URL_RE.finditer(message):
         url = (m.group(2) or m.group(3) or "").rstrip(".,;:")

@@ -11,6 +11,7 @@ can drive the threshold logic with exact values.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -56,6 +57,9 @@ def duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
+# The promtool tests print the same few values (thresholds, levels between them)
+# over and over: number() and go_float() are memoised (bounded, pure functions).
+@functools.lru_cache(maxsize=1 << 14)
 def number(v: float) -> str:
     """A threshold as PromQL literal text."""
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
@@ -63,12 +67,18 @@ def number(v: float) -> str:
 
 def go_float(v: float) -> str:
     """How Go's fmt prints a float64 with %v (what ``{{ $value }}`` shows)."""
+    if v == 0:   # 0.0 and -0.0 are one cache key but print differently
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    return _go_nonzero(v)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _go_nonzero(v: float) -> str:
+    """:func:`go_float` of anything but zero."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    if v == 0:
-        return "-0" if math.copysign(1, v) < 0 else "0"
     sign, digits, exp = Decimal(repr(float(v))).normalize().as_tuple()
     ds = "".join(map(str, digits))
     dp = len(ds) + exp                   # position of the decimal point
@@ -128,8 +138,3 @@ def no_data_expr(value: str, group: list[str], lookback_seconds: int) -> str:
     by = f"group by ({', '.join([MONITOR_LABEL, *group])})"
     return (f"{by} (max_over_time({value}[{duration(lookback_seconds)}])) "
             f"unless {on_clause(group)} {by} ({value})")
-
-
-def holds(value: float, comparator: str, threshold: float) -> bool:
-    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
-            "<=": value <= threshold, "==": value == threshold, "!=": value != threshold}[comparator]

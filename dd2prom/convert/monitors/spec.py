@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dd2prom.convert.queries.mapping import label_for_tag
 from dd2prom.model import Status
 
 LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -20,13 +21,9 @@ def label_name(tag_key: str, mappings: Any = None, metric: str | None = None) ->
     """A Prometheus label name for a Datadog tag key: the transpiler's tag
     table when it has one (so messages and labels agree with the queries),
     else the key with invalid characters replaced."""
-    from dd2prom.convert.queries import mapping
-
-    fn = getattr(mapping, "label_for_tag", None)
-    if fn is not None:
-        mapped = fn(mappings, tag_key, metric)
-        if mapped and LABEL_RE.match(mapped):
-            return mapped
+    mapped = label_for_tag(mappings, tag_key, metric)
+    if mapped and LABEL_RE.match(mapped):
+        return mapped
     name = re.sub(r"[^a-zA-Z0-9_]", "_", tag_key.strip())
     if not name or name[0].isdigit():
         name = "_" + name

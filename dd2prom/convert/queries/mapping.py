@@ -59,6 +59,9 @@ class MetricInfo:
         return sorted(set(re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{[^{}]*@\}", self.template or "")))
 
 
+_MAX_CACHED = 1 << 16   # (tag, metric) answers kept per table
+
+
 @dataclass
 class Mappings:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -71,6 +74,7 @@ class Mappings:
     absent_ok: set[str] = field(default_factory=set)                   # tags often absent (one cluster per server)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
     _labels: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
+    _needs_join: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
 
 
 def load_mappings(user_file: Path | None = None) -> Mappings:
@@ -153,9 +157,18 @@ def join_for_tag(mappings: Mappings, tag_key: str, metric: str) -> dict[str, str
 def tag_needs_join(mappings: Mappings, tag_key: str, metric: str) -> bool:
     """Whether ``tag_key`` is known not to be a label of ``metric``'s series (and
     no join from :func:`join_for_tag` supplies it)."""
-    if tag_key in mappings.joins and any(metric.startswith(p) for p in mappings.join_metrics):
-        return join_for_tag(mappings, tag_key, metric) is None
-    return any(metric.startswith(prefix) and tag_key in tags for prefix, tags in mappings.not_carried.items())
+    key = (tag_key, metric)
+    needs = mappings._needs_join.get(key)
+    if needs is None:
+        if tag_key in mappings.joins and any(metric.startswith(p) for p in mappings.join_metrics):
+            needs = join_for_tag(mappings, tag_key, metric) is None
+        else:
+            needs = any(metric.startswith(prefix) and tag_key in tags
+                        for prefix, tags in mappings.not_carried.items())
+        if len(mappings._needs_join) >= _MAX_CACHED:
+            mappings._needs_join.clear()
+        mappings._needs_join[key] = needs
+    return needs
 
 
 def template(promql: str) -> str:
@@ -253,7 +266,8 @@ def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[st
     if mappings is None:
         mappings = load_mappings(None)
     cached = mappings._cache.get(dd_metric)
-    if cached is not None and metadata is None and not known:
+    # a mapped metric's row does not depend on the metadata; a derived name may
+    if cached is not None and (cached.mapped or (metadata is None and not known)):
         return cached
     row = mappings.metrics.get(dd_metric)
     if row is not None:

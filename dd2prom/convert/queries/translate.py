@@ -4,6 +4,7 @@ a query that does not parse)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from dd2prom.convert.queries import ast
@@ -24,7 +25,7 @@ from dd2prom.validate.promql import promql_error
 
 def translate(query: str, *, monitor: bool = False, ctx: TranslateContext | None = None) -> Translation:
     """One Datadog query (``monitor=True``: the monitor form ``avg(last_5m):... > 90``)."""
-    return _run(query, ctx, lambda gen: _translate(gen, query, monitor))
+    return _memoised(ctx, ("query", query, monitor), lambda: _run(query, ctx, lambda gen: _translate(gen, query, monitor)))
 
 
 def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateContext | None = None) -> Translation:
@@ -36,7 +37,43 @@ def translate_formula(formula: str, queries: dict[str, str], *, ctx: TranslateCo
             except QuerySyntaxError as exc:
                 raise QuerySyntaxError(f"in query {name}: {exc.message}", exc.pos, str(text)) from None
         return _translate(gen, formula, False)
-    return _run(formula, ctx, body)
+    key = ("formula", formula, tuple((name, str(text)) for name, text in (queries or {}).items()))
+    return _memoised(ctx, key, lambda: _run(formula, ctx, body))
+
+
+MEMO_SIZE = 8192   # translations kept per context family (oldest dropped first)
+
+
+def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Translation]) -> Translation:
+    """``run()``, or a copy of its result for the same query in the same context.
+    The translation depends only on the query and the context's fields; the
+    metadata and mapping tables (read-only during a run) are compared by
+    identity, and kept referenced by the entry so an id is not reused while it
+    is cached."""
+    if ctx is None:
+        return run()
+    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
+           tuple(ctx.template_variables.items()), tuple(ctx.template_variable_tags.items()),
+           id(ctx.metric_metadata), id(ctx.mappings))
+    memo = ctx.memo
+    try:
+        hit = memo.get(key)
+    except TypeError:   # an unhashable value somewhere: translate without the memo
+        return run()
+    if hit is not None and hit[0] is ctx.metric_metadata and hit[1] is ctx.mappings:
+        return _copy(hit[2])
+    result = run()
+    if len(memo) >= MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = (ctx.metric_metadata, ctx.mappings, result)
+    return _copy(result)
+
+
+def _copy(t: Translation) -> Translation:
+    """A translation callers may change without changing the memo's."""
+    return replace(t, notes=list(t.notes), metrics=list(t.metrics), prom_metrics=list(t.prom_metrics),
+                   labels=list(t.labels), group_by=list(t.group_by), unmapped_metrics=list(t.unmapped_metrics),
+                   monitor=replace(t.monitor) if t.monitor is not None else None)
 
 
 def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",

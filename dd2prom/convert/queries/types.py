@@ -36,6 +36,10 @@ class TranslateContext:
     # seconds every selector is shifted back (``offset``): a monitor's
     # evaluation_delay evaluates the query on data this old
     offset_seconds: int = 0
+    # translations already made, shared by the contexts derived from one base
+    # (ConvertContext.translate_context copies the fields): the same query text
+    # recurs across monitors and widgets. Keyed by the query and every field above.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
