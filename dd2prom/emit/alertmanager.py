@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from dd2prom.emit.k8s import obj
-from dd2prom.emit.yamlio import dump_yaml
+from dd2prom.emit.yamlio import dump_yaml, nest_yaml
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
@@ -86,12 +86,17 @@ def escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _equalities(matchers: list[str]) -> dict[str, str]:
+def _equalities(matchers: list[str], seen: dict[str, tuple[str, str] | None]) -> dict[str, str]:
+    """The label values ``matchers`` require; ``seen``: each matcher's equality
+    (or None), remembered (the state matchers of every monitor route repeat)."""
     out = {}
     for m in matchers:
-        match = _MATCHER_RE.match(m)
-        if match and match.group(2) == "=":
-            out[match.group(1)] = match.group(3)
+        eq = seen.get(m, False)
+        if eq is False:
+            match = _MATCHER_RE.match(m)
+            eq = seen[m] = match.group(1, 3) if match and match.group(2) == "=" else None
+        if eq is not None:
+            out[eq[0]] = eq[1]
     return out
 
 
@@ -280,27 +285,28 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return decided, anywhere, by_label, signed, {}
+        return decided, anywhere, by_label, signed, {}, {}
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
         such mute (a new dict where something changed; the builder's routes stay as built)."""
         own = dict(inherited)
-        own.update(_equalities(route.get("matchers", [])))
+        own.update(_equalities(route.get("matchers", []), index[-1]))
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        decided, anywhere, by_label, signed, cache = index
+        decided, anywhere, by_label, signed, cache, _ = index
         # two values allowed by the same matchers (a value none allows: as any
         # other such value) act alike: thousands of leaves (one per monitor) share a few keys
         key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in signed)
-        narrowed = cache.get(key)
-        if narrowed is None:
+        mute_children = cache.get(key)
+        if mute_children is None:
             candidates = set(anywhere)
             for label, (every, by_value) in by_label.items():
                 candidates.update(by_value.get(own[label], ()) if label in own else every)
-            narrowed = cache[key] = [(_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates)]
-        mute_children = _mute_children(narrowed)
+            # one list for every leaf with this key: the document is only dumped, never changed
+            mute_children = cache[key] = _mute_children(
+                [(_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates)])
         return {**route, "routes": mute_children} if mute_children else route
 
     # -- combining -------------------------------------------------------------
@@ -334,16 +340,21 @@ class AlertmanagerConfig:
                     self.secret_file(secret, key, user)
         for what in other.placeholders:
             self.placeholder(what)
-        for test in other.route_tests:
-            self.add_route_test(test["labels"], test["receivers"])
+        for test in other.route_tests:   # as add_route_test made them: taken as they are
+            if self._first("route test", frozenset(test["labels"].items()), tuple(test["receivers"])):
+                self.route_tests.append(test)
 
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         for _, interval in self.mutes:
             if interval not in self.time_intervals:
                 raise ValueError(f"mute_route names an unknown time interval: {interval}")
-        routes = list(self.routes)
         root = dict(self.root)
+        # (mute routes name no receiver: the routes as built name them all)
+        unknown = sorted({r for r in _receivers_used({**root, "routes": self.routes}) if r not in self.receivers})
+        if unknown:
+            raise ValueError(f"routes name unknown receivers: {', '.join(unknown)}")
+        routes = list(self.routes)
         if self.mutes:
             index = self._mute_index()
             routes = [self._muted(r, {}, index) for r in routes]
@@ -351,9 +362,6 @@ class AlertmanagerConfig:
             routes.extend(_mute_children(self.mutes))
         if routes:
             root["routes"] = routes
-        unknown = sorted({r for r in _receivers_used(root) if r not in self.receivers})
-        if unknown:
-            raise ValueError(f"routes name unknown receivers: {', '.join(unknown)}")
         doc: dict[str, Any] = {}
         if self.global_:
             doc["global"] = dict(self.global_)
@@ -396,14 +404,29 @@ class AlertmanagerConfig:
             values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
         return {"alertmanager": values}
 
+    def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, str]:
+        """The texts of the Secret and the Helm values holding the config: the
+        config's lines, 4 columns deeper, are both the Secret's ``|`` block (last
+        in the Secret) and the values' ``alertmanager.config`` (first), so they
+        are indented once rather than dumped twice more (see :func:`nest_yaml`)."""
+        secret, values = self.config_secret(namespace, text), self.helm_values(config)
+        nested = nest_yaml(text, 4)
+        rest = {k: v for k, v in values["alertmanager"].items() if k != "config"}
+        rest_text = nest_yaml(dump_yaml(rest), 2) if rest else ""
+        if nested is None or rest_text is None:
+            return {CONFIG_SECRET_OUTPUT: dump_yaml(secret), HELM_VALUES_OUTPUT: dump_yaml(values)}
+        del secret["stringData"]
+        return {CONFIG_SECRET_OUTPUT: dump_yaml(secret) + "stringData:\n  alertmanager.yaml: |\n" + nested,
+                HELM_VALUES_OUTPUT: "alertmanager:\n  config:\n" + nested + rest_text}
+
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:
         # at scale it is tens of MB, and the Secret and the values hold it again
         config = self.to_dict()
         text = dump_yaml(config)
         out.write_text(OUTPUT, text)
-        out.write_yaml(CONFIG_SECRET_OUTPUT, self.config_secret(namespace, text))
-        out.write_yaml(HELM_VALUES_OUTPUT, self.helm_values(config))
+        for path, file_text in self._config_copies(namespace, config, text).items():
+            out.write_text(path, file_text)
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
@@ -429,10 +452,12 @@ def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[s
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:
-    if route.get("receiver"):
-        yield route["receiver"]
-    for child in route.get("routes", []):
-        yield from _receivers_used(child)
+    todo = [route]
+    while todo:
+        route = todo.pop()
+        if route.get("receiver"):
+            yield route["receiver"]
+        todo.extend(route.get("routes", ()))
 
 
 def alertmanager_config(ctx) -> AlertmanagerConfig:

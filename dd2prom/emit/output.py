@@ -103,10 +103,10 @@ class OutputDir:
     def write_k8s(self, rel: str, objects: dict[str, Any] | Iterable[dict[str, Any]]) -> str:
         """Write one Kubernetes object, or several as a multi-document YAML file,
         and list the file in kustomization.yaml."""
-        if isinstance(objects, dict):
-            text = dump_yaml(objects)
-        else:
-            text = dump_yaml_all(objects)
+        return self.write_k8s_text(rel, dump_yaml(objects) if isinstance(objects, dict) else dump_yaml_all(objects))
+
+    def write_k8s_text(self, rel: str, text: str) -> str:
+        """:meth:`write_k8s` for objects already written as YAML text."""
         self.write_text(rel, text)
         self.k8s_files[rel] = None
         return rel

@@ -16,6 +16,8 @@ _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+WIDTH = 10_000   # PyYAML folds long plain and quoted scalars past this column
+
 _STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
@@ -78,7 +80,7 @@ def dump_yaml(obj: Any) -> str:
     if text is not None:
         return text
     return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=10_000)
+                     allow_unicode=True, width=WIDTH)
 
 
 def dump_yaml_all(objs: Iterable[Any]) -> str:
@@ -87,7 +89,55 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
     if text is not None:
         return text
     return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=10_000, explicit_start=True)
+                         allow_unicode=True, width=WIDTH, explicit_start=True)
+
+
+def nest_yaml(text: str, spaces: int) -> str | None:
+    """``text``, what :func:`dump_yaml` wrote for a non-empty dict, ``spaces`` deeper
+    without dumping the dict again (alertmanager.yaml is tens of MB, and its Secret
+    and Helm values hold it again). It is what :func:`dump_yaml` writes both for the
+    same dict as the value of a key at column ``spaces - 2`` (after ``key:``) and
+    for ``text`` as a ``|`` block whose lines start at column ``spaces``: every
+    line indented, empty ones (inside ``|`` blocks) left empty.
+
+    None where that may not hold: text that would not be written as a ``|`` block
+    (see :func:`_literal_ok`; NEL, LS and PS are line breaks to PyYAML that this
+    indents past), a document end marker, or a line that may be folded at the width
+    (see :func:`_unfolded`)."""
+    if not _literal_ok(text) or text[0] in " \n" or any(c in text for c in "\x85\u2028\u2029") \
+            or text.endswith("\n...\n") or not _unfolded(text, WIDTH - spaces):
+        return None
+    pad = " " * spaces
+    body = text[:-1] if text.endswith("\n") else text
+    nested = pad + body.replace("\n", "\n" + pad)
+    if "\n\n" in body:   # empty lines (inside | blocks) stay empty
+        nested = "\n".join(line if line != pad else "" for line in nested.split("\n"))
+    return nested + "\n" if text.endswith("\n") else nested
+
+
+def _unfolded(text: str, width: int) -> bool:
+    """No line was folded and none would be within ``width`` columns. Scalars are
+    folded at a space past the width, the rest going on a deeper line; a long line
+    without spaces near its end (a regex of ids) is left as it is. A line that long
+    holds a whole block of ``width // 2`` characters aligned to a multiple of that:
+    only lines around such blocks without a line break are looked at."""
+    block = max(width // 2, 1)
+    end = 0   # where the last line looked at ends
+    for start in range(0, len(text) - block + 1, block):
+        if start < end or text.find("\n", start, start + block) != -1:
+            continue
+        first = text.rfind("\n", 0, start) + 1
+        end = _line_end(text, start + block)
+        line, following = text[first:end], text[end + 1:_line_end(text, end + 1)]
+        if len(line) >= width and (line.find(" ", width - 1) != -1 or
+                                   len(following) - len(following.lstrip(" ")) > len(line) - len(line.lstrip(" "))):
+            return False
+    return True
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end == -1 else end
 
 
 def dump_yaml_items(items: list[Any], depth: int) -> str:

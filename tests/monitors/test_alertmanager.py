@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from dd2prom.emit.alertmanager import AlertmanagerConfig, matcher_list
-from dd2prom.emit.yamlio import dump_yaml
+from dd2prom.emit.yamlio import dump_yaml, nest_yaml
 from tests.support import require_binary
 
 
@@ -84,3 +84,21 @@ def test_matchers_are_quoted_and_checked():
     assert matcher_list({"name": 'a"b'}) == ['name="a\\"b"']
     with pytest.raises(ValueError):
         matcher_list(["not a matcher"])
+
+
+@pytest.mark.parametrize("long_text", [None, "word " * 3000])   # a line past the width: dumped again
+@pytest.mark.parametrize("secrets", [True, False])
+def test_secret_and_helm_values_hold_the_config_as_dumped(tmp_path, long_text, secrets):
+    from dd2prom.emit.alertmanager import CONFIG_SECRET_OUTPUT, HELM_VALUES_OUTPUT
+    from dd2prom.emit.output import OutputDir
+    am = build() if secrets else AlertmanagerConfig()
+    if long_text:
+        am.add_receiver("hook", webhook_configs=[{"url": "http://x.invalid/", "text": long_text}])
+    am.add_receiver("multi-line", slack_configs=[{"text": "first\n\n  indented\nlast\n"}])
+    with OutputDir(tmp_path / "out") as out:
+        am.write(out)
+        config = am.to_dict()
+        text = dump_yaml(config)
+        assert (nest_yaml(text, 4) is None) == bool(long_text)
+        assert (out.root / CONFIG_SECRET_OUTPUT).read_text() == dump_yaml(am.config_secret("monitoring", text))
+        assert (out.root / HELM_VALUES_OUTPUT).read_text() == dump_yaml(am.helm_values(config))

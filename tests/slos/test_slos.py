@@ -307,3 +307,17 @@ def test_slo_alert_monitor_routes_follow_recovery_and_renotify_rules(tmp_path, f
     assert configs and all(c.get("send_resolved") is False for c in configs)
     text = (tmp_path / "out/alertmanager/alertmanager.yaml").read_text()
     assert "8760h" in text   # warnings are not re-notified (renotify_statuses default: alert, no data)
+
+
+@pytest.mark.parametrize("expr", ["slo:sli_error:ratio_rate1h > 0.01", "a " * 6000])   # the second folds
+def test_prometheus_rule_text_is_the_object_dumped(expr):
+    from types import SimpleNamespace
+
+    from dd2prom.emit import k8s
+    from dd2prom.emit.yamlio import dump_yaml
+    spec, opts = SimpleNamespace(id="abc", name="API availability"), ConvertOptions()
+    groups = [{"name": "slo-x", "rules": [{"record": "r", "expr": expr, "labels": {"k": "v"}}]}]
+    want = dump_yaml(k8s.monitoring("PrometheusRule", "slo-x", {"groups": groups}, namespace=opts.namespace,
+                                    labels={"release": opts.release_label, "dd2prom.io/slo-id": "abc"},
+                                    annotations={"dd2prom.io/slo-name": spec.name}))
+    assert slos._prometheus_rule("slo-x", spec, opts, groups, dump_yaml({"groups": groups})) == want

@@ -28,6 +28,7 @@ from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, pr
 from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import alertmanager_config
+from dd2prom.emit.yamlio import dump_yaml, nest_yaml
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot, dumps
 from dd2prom.validate.promql import promql_error
@@ -152,12 +153,10 @@ def _write(name: str, rules: burn_rate.SloRules, item: CoverageItem, ctx: Conver
     spec, opts = rules.spec, ctx.options
     groups = _groups(name, rules)
     _check(groups)
+    rule_file = dump_yaml({"groups": groups})
     outputs = [
-        ctx.out.write_k8s(f"prometheus/rules/{name}.yaml", k8s.monitoring(
-            "PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
-            labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
-            annotations={"dd2prom.io/slo-name": spec.name})),
-        ctx.out.write_yaml(f"prometheus/rule-files/{name}.rules.yaml", {"groups": groups}),
+        ctx.out.write_k8s_text(f"prometheus/rules/{name}.yaml", _prometheus_rule(name, spec, opts, groups, rule_file)),
+        ctx.out.write_text(f"prometheus/rule-files/{name}.rules.yaml", rule_file),
     ]
     if spec.type == "monitor" and rules.sli.alerts_labels is None:
         item.note("No promtool test: the SLO's monitor groups use patterns, so no ALERTS series can be made up.")
@@ -165,6 +164,19 @@ def _write(name: str, rules: burn_rate.SloRules, item: CoverageItem, ctx: Conver
         test = promtool_tests.test_file(rules, f"../rule-files/{name}.rules.yaml", rules.sli.alerts_labels)
         outputs.append(ctx.out.write_yaml(f"prometheus/tests/{name}.test.yaml", test))
     return outputs
+
+
+def _prometheus_rule(name: str, spec: SloSpec, opts, groups: list[dict[str, Any]], rule_file: str) -> str:
+    """The PrometheusRule holding ``groups``; ``rule_file``, their rule file's text:
+    indented, it is the object's ``spec`` (last), so the groups are not dumped again."""
+    rule = k8s.monitoring("PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
+                          labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
+                          annotations={"dd2prom.io/slo-name": spec.name})
+    nested = nest_yaml(rule_file, 2)
+    if nested is None:
+        return dump_yaml(rule)
+    del rule["spec"]
+    return dump_yaml(rule) + "spec:\n" + nested
 
 
 def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
@@ -212,8 +224,8 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
 
 def _write_dashboard(ctx: ConvertContext, converted: list[SloSpec]) -> None:
     dash = dashboard.dashboard(converted)
-    outputs = [ctx.out.write_json(f"grafana/dashboards/{dashboard.UID}.json", dash)]
-    text = dumps(dash)
+    text = dumps(dash)   # the file and the ConfigMap's copy, serialised once
+    outputs = [ctx.out.write_text(f"grafana/dashboards/{dashboard.UID}.json", text)]
     fits, sentence = sidecar.size_problem(text)
     if fits:
         outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap(

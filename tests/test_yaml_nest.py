@@ -1,0 +1,73 @@
+"""yamlio.nest_yaml: a dumped mapping moved deeper is what dump_yaml writes for it
+there, as a nested mapping and as a ``|`` block, or None."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dd2prom.emit import yamlio
+from dd2prom.emit.yamlio import dump_yaml, nest_yaml
+from tests.test_yaml_fast import data, keys
+
+
+def check(obj: dict) -> str | None:
+    """nest_yaml of obj's YAML four columns deeper, checked against both dumps."""
+    nested = nest_yaml(dump_yaml(obj), 4)
+    if nested is not None:
+        assert "a:\n  b:\n" + nested == dump_yaml({"a": {"b": obj}})
+        assert "a:\n  b: |\n" + nested == dump_yaml({"a": {"b": dump_yaml(obj)}})
+        assert "c:\n" + nest_yaml(dump_yaml(obj), 2) == dump_yaml({"c": obj})
+    return nested
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(keys, data, min_size=1, max_size=5))
+def test_nested_text_is_what_dump_yaml_writes_there(obj):
+    check(obj)
+
+
+IDS = 'dd_monitor_id=~"' + "|".join(str(i) for i in range(3000)) + '"'   # one line past the width
+
+
+@pytest.mark.parametrize("obj, fast", [
+    ({"route": {"routes": [{"matchers": ['a="b"'], "receiver": "x"}]}, "receivers": [{"name": "x"}]}, True),
+    ({"text": "first\n\n\nlast\n", "list": [["a"], {"b": "c\n"}], "empty": {}, "none": []}, True),
+    ({"emoji": "😀 and \t tab", "x": 1.5, "nel": "a\x85b"}, True),
+    ({"": "\n", "kept": "a\n\n"}, True),   # quoted, not |+ blocks (PyYAML ends the document after those)
+    ({"long": IDS, "list": [IDS, {"k": IDS}], "after": {"a": IDS}}, True),
+    ({"long": "a " + IDS}, True),
+    ({"long": "a " + IDS + " b"}, False),   # folded at the width
+    ({"folded": "x y " * 3000}, False),
+    ({"list": [{"a": "x y " * 3000}, "x y " * 3000]}, False),
+    ({"quoted": "'quoted' " * 3000}, False),
+    ({"double": "tab\t " * 3000}, False),
+    ({"block": IDS + "\n  deeper\n"}, False),
+    ({"block": IDS + "\nsame\n"}, True),
+])
+def test_shapes(obj, fast):
+    assert (check(obj) is not None) == fast
+
+
+def test_a_document_end_marker_is_not_nested():
+    assert nest_yaml("a: |+\n  x\n\n...\n", 2) is None
+
+
+def unfolded_by_lines(text: str, width: int) -> bool:
+    """_unfolded's rule, line by line."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if len(line) >= width and (" " in line[width - 1:] or
+                                   len(following) - len(following.lstrip()) > len(line) - len(line.lstrip())):
+            return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["x", "-", " ", "x y", "ab"]), st.integers(0, 40)),
+                max_size=12), st.integers(3, 30))
+def test_long_lines_are_found_by_blocks(shape, width):
+    text = "\n".join(" " * indent + (piece * length)[:length] for indent, piece, length in shape)
+    assert yamlio._unfolded(text, width) == unfolded_by_lines(text, width)
