@@ -96,6 +96,6 @@ def test_items_dumped_in_pieces_join_to_the_whole_list(items, cut, depth):
     head = "".join(" " * (2 * level) + "_:\n" for level in range(depth))
     pieces = yamlio.dump_yaml_items(items[:cut], depth) + yamlio.dump_yaml_items(items[cut:], depth)
     assert head + pieces == yamlio.dump_yaml(whole)
-    deeper = yamlio.indent_items(pieces)
+    deeper = yamlio.nest_yaml(pieces, 2)
     if deeper is not None:   # (None: lines near the width, which fold by column)
         assert deeper == yamlio.dump_yaml_items(items, depth + 1)

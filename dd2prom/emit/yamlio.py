@@ -93,9 +93,10 @@ def dump_yaml_all(objs: Iterable[Any]) -> str:
 
 
 def nest_yaml(text: str, spaces: int) -> str | None:
-    """``text``, what :func:`dump_yaml` wrote for a non-empty dict, ``spaces`` deeper
-    without dumping the dict again (alertmanager.yaml is tens of MB, and its Secret
-    and Helm values hold it again). It is what :func:`dump_yaml` writes both for the
+    """``text``, what :func:`dump_yaml` wrote for a non-empty dict (or
+    :func:`dump_yaml_items` for a list's items), ``spaces`` deeper without dumping
+    again (alertmanager.yaml is tens of MB, and its Secret and Helm values hold it
+    again; a PrometheusRule holds its rule file's groups). It is what :func:`dump_yaml` writes both for the
     same dict as the value of a key at column ``spaces - 2`` (after ``key:``) and
     for ``text`` as a ``|`` block whose lines start at column ``spaces``: every
     line indented, empty ones (inside ``|`` blocks) left empty.
@@ -157,18 +158,6 @@ def dump_yaml_items(items: list[Any], depth: int) -> str:
     if not text.startswith(prefix) or text.endswith("\n...\n"):
         raise ValueError(f"unexpected YAML for nested items: {text[:80]!r}")
     return text[len(prefix):]
-
-
-def indent_items(text: str, depth: int = 1) -> str | None:
-    """``dump_yaml_items`` text moved ``depth`` levels deeper, or None when that
-    is not certain to be what dumping there writes: block YAML shifts line by
-    line (empty lines in ``|`` blocks stay empty), except near the width, where
-    lines fold by column."""
-    lines = text.splitlines(keepends=True)
-    if any(len(line) > 5_000 or line[0] not in "- \n" for line in lines):
-        return None   # long lines, or document markers PyYAML adds after some scalars
-    pad = "  " * depth
-    return "".join(pad + line if line != "\n" else line for line in lines)
 
 
 def load_yaml_all(text: str) -> list[Any]:

@@ -26,7 +26,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors.build import MonitorRules
 from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.emit import k8s
-from dd2prom.emit.yamlio import dump_yaml, dump_yaml_items, indent_items
+from dd2prom.emit.yamlio import dump_yaml, dump_yaml_items, nest_yaml
 from dd2prom.model import CoverageItem
 from dd2prom.snapshot import dumps
 
@@ -59,7 +59,7 @@ class RenderedRules:
         tests = tests_for(mr)
         # the indented JSON of the rules: a little longer than their YAML, much quicker to make
         rule_file = dump_yaml_items(group, 1)
-        rule_cr = indent_items(rule_file) or dump_yaml_items(group, 2)
+        rule_cr = nest_yaml(rule_file, 2) or dump_yaml_items(group, 2)
         return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value, len(dumps(rule_dicts)),
                    rule_cr, rule_file, dump_yaml_items(tests, 1), len(tests))
 
