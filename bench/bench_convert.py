@@ -51,6 +51,20 @@ def floor(snapshot: Path, out_files: int, out_bytes: int, scratch: Path) -> floa
     return time.perf_counter() - t0
 
 
+def _settle(snapshot: Path) -> None:
+    """The same start for convert and each floor run: no dirty pages waiting to be
+    written, the page cache emptied where allowed (root), then the snapshot read
+    back into it. Writing 800 MB costs very different system time when the kernel
+    must first reclaim cached pages (the floor varied 1.6-5.8 s without this)."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    except OSError:
+        pass
+    for p in snapshot.rglob("*.json"):
+        p.read_bytes()
+
+
 def tree_bytes(root: Path) -> tuple[int, int]:
     n = size = 0
     for p in root.rglob("*"):
@@ -89,7 +103,7 @@ def main() -> None:
 
         out = work / "out"
         cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(out), "--jobs", str(args.jobs)]
-        os.sync()   # start with no dirty pages of the snapshot's writing
+        _settle(snap)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -106,13 +120,11 @@ def main() -> None:
               f"{tree_peak:.0f} MiB PSS (all processes at once, sampled); "
               f"{len(cov['items'])} ledger items, {n_out} files, {out_bytes / 1e6:.1f} MB written")
         print("coverage:", json.dumps(cov.get("counts", {}), sort_keys=True))
-        # the least of three runs, each after the page cache's dirty pages are written
-        # out (the kernel throttles writers while earlier writes are flushed: without
-        # this the floor varied 1.8-4.0 s right after convert's 800 MB)
+        # the least of three runs, each from the same state as convert (see _settle)
         runs = []
         for _ in range(3):
             shutil.rmtree(work / "floor", ignore_errors=True)
-            os.sync()
+            _settle(snap)
             c0 = time.process_time()
             runs.append((floor(snap, n_out, out_bytes, work / "floor"), time.process_time() - c0))
         fl, fl_cpu = min(runs)
