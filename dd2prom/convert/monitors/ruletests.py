@@ -115,11 +115,13 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     batches = [list(scenarios)] if mr.group else [[name] for name in scenarios]
     tests = []
     checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
+    # the same alert (labels, level, value) at several times and in several
+    # scenarios: one object, which the YAML writer copies as text
+    expected: dict[tuple[tuple[tuple[str, str], ...], int, float], dict[str, Any]] = {}
     for batch in batches:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
         firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks[-1])
                   for name in batch for i, lv in enumerate(threshold_levels)}
-        expected: dict[tuple[str, int, float], dict[str, Any]] = {}   # the same alert at several times
         alert_tests = []
         for at in checks:
             exp_alerts = []
@@ -127,9 +129,10 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
                 for i, lv in enumerate(threshold_levels):
                     if firing[name, i][at]:
                         value = _last(scenarios[name], at)
-                        if (name, i, value) not in expected:
-                            expected[name, i, value] = _expected(mr, lv, series[name], value)
-                        exp_alerts.append(expected[name, i, value])
+                        key = (tuple(series[name].items()), i, value)
+                        if key not in expected:
+                            expected[key] = _expected(mr, lv, series[name], value)
+                        exp_alerts.append(expected[key])
             alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp_alerts})
         tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
