@@ -71,3 +71,16 @@ def unfolded_by_lines(text: str, width: int) -> bool:
 def test_long_lines_are_found_by_blocks(shape, width):
     text = "\n".join(" " * indent + (piece * length)[:length] for indent, piece, length in shape)
     assert yamlio._unfolded(text, width) == unfolded_by_lines(text, width)
+
+
+def test_split_at_slot_keeps_what_surrounds_the_slot():
+    from dd2prom.emit.yamlio import SLOT, dump_yaml_items, split_at_slot
+
+    items = [{"name": "a", "rules": [{"expr": "up"}]}, {"name": "b"}]
+    head, tail = split_at_slot({"kind": "X", "spec": {"groups": [SLOT], "after": 1}})
+    assert head + dump_yaml_items(items, 2) + tail == dump_yaml({"kind": "X", "spec": {"groups": items, "after": 1}})
+    value = {"route": {"receiver": "r"}}
+    head, tail = split_at_slot({"a": {"config": SLOT, "secrets": ["s"]}})
+    assert head + nest_yaml(dump_yaml(value), 4) + tail == dump_yaml({"a": {"config": value, "secrets": ["s"]}})
+    with pytest.raises(ValueError):
+        split_at_slot({"a": [SLOT, SLOT]})

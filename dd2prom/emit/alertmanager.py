@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from dd2prom.emit.k8s import obj
-from dd2prom.emit.yamlio import dump_yaml, nest_yaml
+from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
@@ -396,7 +396,7 @@ class AlertmanagerConfig:
                                                  "it replaces the chart's alertmanager.config"},
                    stringData={"alertmanager.yaml": config_text})
 
-    def helm_values(self, config: dict[str, Any]) -> dict[str, Any]:
+    def helm_values(self, config: Any) -> dict[str, Any]:
         """``helm upgrade -f`` input for kube-prometheus-stack: Helm replaces the chart's lists
         (route.routes, receivers, inhibit_rules) and merges its maps (global, templates stay)."""
         values: dict[str, Any] = {"config": config}
@@ -406,18 +406,17 @@ class AlertmanagerConfig:
 
     def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, str]:
         """The texts of the Secret and the Helm values holding the config: the
-        config's lines, 4 columns deeper, are both the Secret's ``|`` block (last
-        in the Secret) and the values' ``alertmanager.config`` (first), so they
-        are indented once rather than dumped twice more (see :func:`nest_yaml`)."""
-        secret, values = self.config_secret(namespace, text), self.helm_values(config)
+        config's lines, 4 columns deeper, are both the Secret's ``|`` block and
+        the values' ``alertmanager.config``, so they are indented once rather
+        than dumped twice more (see :func:`nest_yaml`)."""
         nested = nest_yaml(text, 4)
-        rest = {k: v for k, v in values["alertmanager"].items() if k != "config"}
-        rest_text = nest_yaml(dump_yaml(rest), 2) if rest else ""
-        if nested is None or rest_text is None:
-            return {CONFIG_SECRET_OUTPUT: dump_yaml(secret), HELM_VALUES_OUTPUT: dump_yaml(values)}
-        del secret["stringData"]
-        return {CONFIG_SECRET_OUTPUT: dump_yaml(secret) + "stringData:\n  alertmanager.yaml: |\n" + nested,
-                HELM_VALUES_OUTPUT: "alertmanager:\n  config:\n" + nested + rest_text}
+        if nested is None:
+            return {CONFIG_SECRET_OUTPUT: dump_yaml(self.config_secret(namespace, text)),
+                    HELM_VALUES_OUTPUT: dump_yaml(self.helm_values(config))}
+        head, tail = split_at_slot(self.config_secret(namespace, SLOT))
+        secret = head[:-1] + " |\n" + nested + tail   # the block's indicator goes after the key
+        head, tail = split_at_slot(self.helm_values(SLOT))
+        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: head + nested + tail}
 
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:

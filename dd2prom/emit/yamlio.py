@@ -141,6 +141,24 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end == -1 else end
 
 
+SLOT = "dd2prom-slot"   # a value standing for YAML text made elsewhere (see split_at_slot)
+
+
+def split_at_slot(document: Any) -> tuple[str, str]:
+    """:func:`dump_yaml` of ``document`` cut where its one :data:`SLOT` value
+    stands: text made for that place (:func:`dump_yaml_items` for a list whose
+    item is the slot, :func:`nest_yaml` for a mapping value) goes between the
+    head and the tail. The head ends with a line break: before the slot's ``-``,
+    or after ``key:``."""
+    text = dump_yaml(document)
+    at = text.find(f" {SLOT}\n")
+    if at == -1 or text.find(f" {SLOT}\n", at + 1) != -1:
+        raise ValueError("the document must hold the slot value once")
+    line = text.rfind("\n", 0, at) + 1
+    head = text[:line] if text[line:at].strip() == "-" else text[:at] + "\n"
+    return head, text[at + len(SLOT) + 2:]
+
+
 def dump_yaml_items(items: list[Any], depth: int) -> str:
     """The text :func:`dump_yaml` writes for ``items`` where they are a block
     sequence ``depth`` mappings deep (1: the value of a top-level key, whose

@@ -26,7 +26,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors.build import MonitorRules
 from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.emit import k8s
-from dd2prom.emit.yamlio import dump_yaml, dump_yaml_items, nest_yaml
+from dd2prom.emit.yamlio import SLOT, dump_yaml_items, nest_yaml, split_at_slot
 from dd2prom.model import CoverageItem
 from dd2prom.snapshot import dumps
 
@@ -34,7 +34,6 @@ from dd2prom.snapshot import dumps
 # ~1.5 MiB: an owner's rules are split into parts well under that
 MAX_RULE_BYTES = 200_000
 BUFFERED = 32 << 20    # text held before the open parts' files are appended to
-_SLOT = "dd2prom-items-go-here"
 
 
 @dataclass
@@ -101,7 +100,7 @@ class RuleFiles:
         if rr.n_tests:
             if tests not in part.tails:
                 self._begin(part, tests, {"rule_files": [f"../rule-files/{part.name}.rules.yaml"],
-                                          "evaluation_interval": "1m", "tests": [_SLOT]})
+                                          "evaluation_interval": "1m", "tests": [SLOT]})
             self._append(tests, rr.tests)
         part.size += rr.cost
         part.members.append((item, rr.ref, rr.n_tests))
@@ -127,17 +126,15 @@ class RuleFiles:
         if owner:
             labels["dd2prom.io/owner"] = k8s.label_value(owner)
         cr, rule_file, _ = part.paths
-        self._begin(part, cr, k8s.monitoring("PrometheusRule", part.name, {"groups": [_SLOT]},
+        self._begin(part, cr, k8s.monitoring("PrometheusRule", part.name, {"groups": [SLOT]},
                                              namespace=self.ctx.options.namespace, labels=labels))
         self.ctx.out.k8s_files[cr] = None
-        self._begin(part, rule_file, {"groups": [_SLOT]})
+        self._begin(part, rule_file, {"groups": [SLOT]})
         return part
 
     def _begin(self, part: _Part, rel: str, document: dict[str, Any]) -> None:
-        """Start a file with ``document`` up to its slot (one list item ``_SLOT``)."""
-        head, sep, tail = dump_yaml(document).partition(f"- {_SLOT}\n")
-        assert sep and _SLOT not in tail, "the slot must appear once"
-        head = head[:head.rindex("\n") + 1]    # the slot's indentation goes with it
+        """Start a file with ``document`` up to its slot (the list item ``SLOT``)."""
+        head, tail = split_at_slot(document)
         self._buffers[rel] = [head]
         self._buffered += len(head)
         part.tails[rel] = tail

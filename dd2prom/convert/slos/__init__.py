@@ -28,7 +28,7 @@ from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, pr
 from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
 from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import alertmanager_config
-from dd2prom.emit.yamlio import dump_yaml, nest_yaml
+from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
 from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot, dumps
 from dd2prom.validate.promql import promql_error
@@ -168,15 +168,16 @@ def _write(name: str, rules: burn_rate.SloRules, item: CoverageItem, ctx: Conver
 
 def _prometheus_rule(name: str, spec: SloSpec, opts, groups: list[dict[str, Any]], rule_file: str) -> str:
     """The PrometheusRule holding ``groups``; ``rule_file``, their rule file's text:
-    indented, it is the object's ``spec`` (last), so the groups are not dumped again."""
-    rule = k8s.monitoring("PrometheusRule", name, {"groups": groups}, namespace=opts.namespace,
-                          labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
-                          annotations={"dd2prom.io/slo-name": spec.name})
+    indented, it is the object's ``spec``, so the groups are not dumped again."""
+    def rule(body: Any) -> dict[str, Any]:
+        return k8s.monitoring("PrometheusRule", name, body, namespace=opts.namespace,
+                              labels={"release": opts.release_label, "dd2prom.io/slo-id": k8s.label_value(spec.id)},
+                              annotations={"dd2prom.io/slo-name": spec.name})
     nested = nest_yaml(rule_file, 2)
     if nested is None:
-        return dump_yaml(rule)
-    del rule["spec"]
-    return dump_yaml(rule) + "spec:\n" + nested
+        return dump_yaml(rule({"groups": groups}))
+    head, tail = split_at_slot(rule(SLOT))
+    return head + nested + tail
 
 
 def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: ConvertContext,
