@@ -8,7 +8,6 @@ emit is a :class:`Note`: a severity and one human sentence (pint style).
 from __future__ import annotations
 
 import enum
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +69,6 @@ class Note:
 
 KINDS = ("monitor", "dashboard", "widget", "slo", "synthetics", "check", "downtime")
 _KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
-_by_id = operator.attrgetter("id")
 
 
 @dataclass
@@ -145,8 +143,5 @@ class Ledger:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        by_kind: dict[int, list[CoverageItem]] = {}   # kinds in KINDS order, others last; then by id
-        for item in self:
-            by_kind.setdefault(_KIND_RANK.get(item.kind, 99), []).append(item)
-        return {"items": [i.to_json() for rank in sorted(by_kind) for i in sorted(by_kind[rank], key=_by_id)],
-                "counts": self.counts()}
+        items = sorted(self, key=lambda i: (_KIND_RANK.get(i.kind, 99), i.id))   # kinds in KINDS order, others last
+        return {"items": [i.to_json() for i in items], "counts": self.counts()}

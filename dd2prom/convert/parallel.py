@@ -198,8 +198,9 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     jobs = jobs_for(ctx)
     size = chunk or CHUNK
     todo = iter(inputs)
-    head = list(itertools.islice(todo, min(MIN_PARALLEL, 2 * size)))
-    if jobs == 1 or len(head) < min(MIN_PARALLEL, 2 * size):
+    enough = min(MIN_PARALLEL, 2 * size)   # fewer inputs: not worth forking
+    head = list(itertools.islice(todo, enough))
+    if jobs == 1 or len(head) < enough:
         return _serial(ctx, fn, itertools.chain(head, todo))
     chunks: Iterable[list[T]] = _chunked(itertools.chain(head, todo), size)
     if ahead:

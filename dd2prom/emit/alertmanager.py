@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from dd2prom.emit.k8s import obj
 from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
@@ -256,14 +256,14 @@ class AlertmanagerConfig:
         if self._first("mute", tuple(entry[0]), interval_name):
             self.mutes.append(entry)
 
-    def _mute_index(self):
+    def _mute_index(self) -> "_MuteIndex":
         """Each mute's matchers decided once (:func:`_decide`), and which mutes a
         leaf route must look at: those decided by no label (``anywhere``) and,
         per label, those that can only match some of its values: a leaf route
         that knows that label's value looks only at the mutes allowing it.
         ``signatures``: per label a mute decides on, per value, which of those
         matchers (mute, position) allow it: what a leaf gets depends only on its
-        labels' signatures (the key of ``cache``)."""
+        labels' signatures (the key of ``children``)."""
         decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
         signatures: dict[str, dict[str, list[tuple[int, int]]]] = {}
         for i, ms in enumerate(decided):
@@ -285,28 +285,27 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return decided, anywhere, by_label, signed, {}, {}
+        return _MuteIndex(decided, anywhere, by_label, signed, {}, {})
 
-    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index) -> dict[str, Any]:
+    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index: "_MuteIndex") -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
         such mute (a new dict where something changed; the builder's routes stay as built)."""
         own = dict(inherited)
-        own.update(_equalities(route.get("matchers", []), index[-1]))
+        own.update(_equalities(route.get("matchers", []), index.equalities))
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        decided, anywhere, by_label, signed, cache, _ = index
         # two values allowed by the same matchers (a value none allows: as any
         # other such value) act alike: thousands of leaves (one per monitor) share a few keys
-        key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in signed)
-        mute_children = cache.get(key)
+        key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in index.signed)
+        mute_children = index.children.get(key)
         if mute_children is None:
-            candidates = set(anywhere)
-            for label, (every, by_value) in by_label.items():
+            candidates = set(index.anywhere)
+            for label, (every, by_value) in index.by_label.items():
                 candidates.update(by_value.get(own[label], ()) if label in own else every)
             # one list for every leaf with this key: the document is only dumped, never changed
-            mute_children = cache[key] = _mute_children(
-                [(_narrow(decided[i], own), self.mutes[i][1]) for i in sorted(candidates)])
+            mute_children = index.children[key] = _mute_children(
+                [(_narrow(index.decided[i], own), self.mutes[i][1]) for i in sorted(candidates)])
         return {**route, "routes": mute_children} if mute_children else route
 
     # -- combining -------------------------------------------------------------
@@ -430,6 +429,17 @@ class AlertmanagerConfig:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
             out.write_yaml(ROUTE_TESTS_OUTPUT, {"tests": self.route_tests})
+
+
+class _MuteIndex(NamedTuple):
+    """What :meth:`AlertmanagerConfig._muted` looks mutes up in (see ``_mute_index``)."""
+
+    decided: list[list[Any]]
+    anywhere: list[int]
+    by_label: dict[str, tuple[list[int], dict[str, list[int]]]]
+    signed: list[tuple[str, dict[str, tuple[tuple[int, int], ...]]]]
+    children: dict[tuple, list[dict[str, Any]]]       # signature key → the leaf's mute children
+    equalities: dict[str, tuple[str, str] | None]     # matcher → the equality it requires
 
 
 def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ _LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd
 _TEXT = re.compile("[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*\\Z")
 # a plain scalar may not start with an indicator, nor with ``- ``, ``? ``, ``: ``, ``---``, ``...``
 _NOT_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
-_WIDTH = 10_000        # yamlio's width: libyaml folds plain scalars at a space past it
+WIDTH = 10_000         # yamlio's width: libyaml folds plain scalars at a space past it
 _MAX_LINE = 8_000      # shorter one-line scalars can never reach the width
 _FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where it is written
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
@@ -76,12 +76,15 @@ def _literal(s: str, indent: int, out: list[str]) -> None:
     """`` |-`` / `` |`` and the text's lines, each non-empty one indented."""
     out.append(" |-\n" if not s.endswith("\n") else " |\n")
     pad = " " * indent
-    body = s[:-1] if s.endswith("\n") else s
-    if "\n\n" in body:   # empty lines stay empty
-        out.append("\n".join(pad + line if line else "" for line in body.split("\n")))
-    else:                  # (a dashboard's JSON in its ConfigMap: a million lines at scale)
-        out.append(pad + body.replace("\n", "\n" + pad))
+    out.append(indent_lines(s[:-1] if s.endswith("\n") else s, pad))
     out.append("\n")
+
+
+def indent_lines(body: str, pad: str) -> str:
+    """Every line of ``body`` after ``pad``; empty lines stay empty."""
+    if "\n\n" in body:
+        return "\n".join(pad + line if line else "" for line in body.split("\n"))
+    return pad + body.replace("\n", "\n" + pad)   # (a dashboard's JSON in its ConfigMap: a million lines)
 
 
 def _float(x: float) -> str:
@@ -117,14 +120,14 @@ def _folded(s: str, column: int, indent: int) -> str:
     promtool series of a day of minutes are 10,000 characters long.)"""
     parts = []
     start = 0
-    pos = s.find(" ", start + max(0, _WIDTH - column + 1))
+    pos = s.find(" ", start + max(0, WIDTH - column + 1))
     while pos != -1:
         if s[pos - 1] != " " and s[pos + 1:pos + 2] not in ("", " "):
             parts.append(s[start:pos])
             parts.append("\n" + " " * indent)
             column = indent
             start = pos + 1
-            pos = s.find(" ", start + max(0, _WIDTH - column + 1))
+            pos = s.find(" ", start + max(0, WIDTH - column + 1))
         else:
             pos = s.find(" ", pos + 1)
     parts.append(s[start:])
@@ -154,19 +157,16 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
     raise _Unsure
 
 
-def _key(k: Any) -> str:
-    """``key:`` as written, or _Unsure."""
-    text = _key_cache.get(k) if type(k) is str else None
-    if text is None:
-        if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
-            raise _Unsure
-        inline = _inline(k)
-        if inline is None:
-            raise _Unsure
-        text = inline + ":"
-        if len(_key_cache) > 100_000:
-            _key_cache.clear()
-        _key_cache[k] = text
+def _new_key(k: Any) -> str:
+    """``key:`` as written, for a key not in :data:`_key_cache` yet, or _Unsure."""
+    if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
+        raise _Unsure
+    inline = _inline(k)
+    if inline is None:
+        raise _Unsure
+    if len(_key_cache) > 100_000:
+        _key_cache.clear()
+    text = _key_cache[k] = inline + ":"
     return text
 
 
@@ -177,7 +177,7 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
     for k, v in d.items():
         key = _key_cache.get(k) if type(k) is str else None
         if key is None:
-            key = _key(k)
+            key = _new_key(k)
         if first:
             out.append(key)
             first = False

@@ -16,7 +16,7 @@ _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-WIDTH = 10_000   # PyYAML folds long plain and quoted scalars past this column
+WIDTH = fastyaml.WIDTH   # PyYAML folds long plain and quoted scalars past this column
 
 _STR, _INT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null"))
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -108,11 +108,7 @@ def nest_yaml(text: str, spaces: int) -> str | None:
     if not _literal_ok(text) or text[0] in " \n" or any(c in text for c in "\x85\u2028\u2029") \
             or text.endswith("\n...\n") or not _unfolded(text, WIDTH - spaces):
         return None
-    pad = " " * spaces
-    body = text[:-1] if text.endswith("\n") else text
-    nested = pad + body.replace("\n", "\n" + pad)
-    if "\n\n" in body:   # empty lines (inside | blocks) stay empty
-        nested = "\n".join(line if line != pad else "" for line in nested.split("\n"))
+    nested = fastyaml.indent_lines(text[:-1] if text.endswith("\n") else text, " " * spaces)
     return nested + "\n" if text.endswith("\n") else nested
 
 

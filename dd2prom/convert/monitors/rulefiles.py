@@ -56,9 +56,9 @@ class RenderedRules:
         rule_dicts = [r.to_dict() for r in mr.rules]
         group = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": rule_dicts}]
         tests = tests_for(mr)
-        # the indented JSON of the rules: a little longer than their YAML, much quicker to make
         rule_file = dump_yaml_items(group, 1)
         rule_cr = nest_yaml(rule_file, 2) or dump_yaml_items(group, 2)
+        # cost: the indented JSON of the rules, a little longer than their YAML, much quicker to make
         return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value, len(dumps(rule_dicts)),
                    rule_cr, rule_file, dump_yaml_items(tests, 1), len(tests))
 
@@ -85,7 +85,7 @@ class RuleFiles:
         self.ctx = ctx
         self._open: dict[str, _Part] = {}          # owner → its current part
         self._count: dict[str, int] = {}           # owner → parts started
-        self._parts: list[tuple[str, int, _Part]] = []
+        self._parts: list[_Part] = []
         self._buffers: dict[str, list[str]] = {}
         self._buffered = 0
 
@@ -108,11 +108,11 @@ class RuleFiles:
     def finish(self, more_outputs: Callable[[str], list[str]]) -> None:
         """Close every part; ``more_outputs(monitor id)``: further files the
         monitor's alert goes to (the Alertmanager config), listed after its rule files."""
-        for _, _, part in self._parts:
+        for part in self._parts:
             for rel, tail in part.tails.items():
                 self._append(rel, tail)
         self._flush()
-        for owner, _, part in sorted(self._parts, key=lambda p: (p[0], p[1])):
+        for part in self._parts:
             outputs = [rel for rel in part.paths if rel in part.tails]
             for item, ref, n_tests in part.members:
                 item.extra["tests"] = n_tests
@@ -121,7 +121,7 @@ class RuleFiles:
 
     def _start(self, owner: str, number: int) -> _Part:
         part = _Part(k8s.dns_name(f"monitors-{owner or 'unowned'}" + (f"-{number}" if number > 1 else "")))
-        self._parts.append((owner, number, part))
+        self._parts.append(part)
         labels = {"release": self.ctx.options.release_label}
         if owner:
             labels["dd2prom.io/owner"] = k8s.label_value(owner)
