@@ -285,13 +285,14 @@ class AlertmanagerConfig:
             every.append(i)
             for v in first[1]:
                 by_value.setdefault(v, []).append(i)
-        return _MuteIndex(decided, anywhere, by_label, signed, {}, {})
+        return _MuteIndex(decided, anywhere, by_label, signed, {}, {}, {})
 
     def _muted(self, route: dict[str, Any], inherited: dict[str, str], index: "_MuteIndex") -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
-        such mute (a new dict where something changed; the builder's routes stay as built)."""
-        own = dict(inherited)
-        own.update(_equalities(route.get("matchers", []), index.equalities))
+        such mute (a new dict where something changed, one dict for equal leaves; the
+        builder's routes stay as built)."""
+        required = _equalities(route.get("matchers", ()), index.equalities)
+        own = {**inherited, **required} if required else inherited
         children = route.get("routes")
         if children:
             return {**route, "routes": [self._muted(child, own, index) for child in children]}
@@ -306,7 +307,16 @@ class AlertmanagerConfig:
             # one list for every leaf with this key: the document is only dumped, never changed
             mute_children = index.children[key] = _mute_children(
                 [(_narrow(index.decided[i], own), self.mutes[i][1]) for i in sorted(candidates)])
-        return {**route, "routes": mute_children} if mute_children else route
+        # tens of thousands of leaves (a state route per monitor) are a hundred
+        # different ones: equal leaves become one object, which the YAML writer
+        # writes once and copies (see fastyaml._sequence)
+        leaf_key = _frozen(route, id(mute_children))
+        leaf = index.leaves.get(leaf_key) if leaf_key is not None else None
+        if leaf is None:
+            leaf = {**route, "routes": mute_children} if mute_children else route
+            if leaf_key is not None:
+                index.leaves[leaf_key] = leaf
+        return leaf
 
     # -- combining -------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -440,6 +450,24 @@ class _MuteIndex(NamedTuple):
     signed: list[tuple[str, dict[str, tuple[tuple[int, int], ...]]]]
     children: dict[tuple, list[dict[str, Any]]]       # signature key → the leaf's mute children
     equalities: dict[str, tuple[str, str] | None]     # matcher → the equality it requires
+    leaves: dict[tuple, dict[str, Any]]               # a leaf's items and mute children → the one muted leaf
+
+
+def _frozen(route: dict[str, Any], children_id: int) -> tuple | None:
+    """A hashable key of a leaf route's items in order (its lists of strings as
+    tuples) and of its mute children (``children_id``, the id of the one list kept
+    in ``_MuteIndex.children``); None for any other value (the leaf is kept as it is)."""
+    items: list[Any] = [children_id]
+    for k, v in route.items():
+        if type(v) is list:
+            if not all(type(x) is str for x in v):
+                return None
+            v = tuple(v)
+        elif not isinstance(v, (str, int, float, bool)) and v is not None:
+            return None
+        items.append(k)
+        items.append(v)
+    return tuple(items)
 
 
 def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[str, Any]]:
