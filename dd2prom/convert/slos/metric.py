@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.queries import translate, translate_formula
-from dd2prom.convert.queries.types import Translation
+from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.convert.slos.spec import Sli, SliError, SloSpec, record
 from dd2prom.model import Status
 
@@ -42,8 +42,7 @@ def _queries(data: dict[str, Any]) -> tuple[Any, Any]:
     raise SliError("The SLO has no numerator/denominator queries.", Status.ERROR)
 
 
-def _translate(query: Any, ctx: ConvertContext, window: str) -> Translation:
-    tctx = ctx.translate_context("plain", window=window)
+def _translate(query: Any, tctx: TranslateContext) -> Translation:
     if isinstance(query, tuple):
         formula, named = query
         # only the queries the formula names, so an unused one cannot fail it
@@ -64,7 +63,8 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
     labels = spec.labels
     sli = Sli(base_rules=[], ratios={})
     for window in ["5m", *[w for w in windows if w != "5m"]]:
-        good, total = _translate(good_q, ctx, window), _translate(total_q, ctx, window)
+        tctx = ctx.translate_context("plain", window=window)
+        good, total = _translate(good_q, tctx), _translate(total_q, tctx)
         for role, query, tr in (("good events", good_q, good), ("total events", total_q, total)):
             if not tr.ok:
                 reason = tr.error or " ".join(tr.notes) or "not translatable"

@@ -19,8 +19,12 @@ EVAL = "10m"
 
 
 def _series(name: str, labels: dict[str, str]) -> str:
-    inner = ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in labels.items())
-    return f"{name}{{{inner}}}"
+    return name + _braces(labels)
+
+
+def _braces(labels: dict[str, str]) -> str:
+    """``{k="v",...}``, the label part of a series."""
+    return "{" + ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in labels.items()) + "}"
 
 
 def _constant(value: float, minutes: int = 60) -> str:
@@ -32,9 +36,10 @@ def _expected(rules: SloRules, alert: BurnAlert | BudgetAlert, extra: dict[str, 
     return {"exp_labels": labels, "exp_annotations": dict(alert.annotations)}
 
 
-def _case(name: str, series: list[tuple[str, dict[str, str], str]], alertname: str,
+def _case(name: str, series: list[tuple[str, str]], alertname: str,
           expected: list[dict[str, Any]], eval_time: str = EVAL) -> dict[str, Any]:
-    inputs = [{"series": _series(n, lbl), "values": values} for n, lbl, values in series]
+    """``series``: (series as text, values)."""
+    inputs = [{"series": text, "values": values} for text, values in series]
     if not inputs:  # promtool needs some input; this series matches no rule
         inputs = [{"series": 'dd2prom_test_placeholder{job="none"}', "values": "0+0x10"}]
     return {"name": name, "interval": "1m", "input_series": inputs,
@@ -74,9 +79,13 @@ def _ratio_cases(rules: SloRules) -> list[dict[str, Any]]:
                                f"{fmt_number(factor * scale)}x over {long} and "
                                f"{fmt_number(factor * short_scale)}x over {short} {how}",
                                {long: limit * scale, short: limit * short_scale}))
+    # an alert's expectation is one object in every case that expects it: the
+    # YAML writer writes it once and copies it (fastyaml caches dicts by identity)
+    expectations = [_expected(rules, a) for a in rules.alerts]
+    braces = _braces(spec.labels)
     for alertname, name, ratios in inputs:
-        expected = [_expected(rules, a) for a in rules.alerts if a.alertname == alertname and _fires(a, ratios)]
-        out.append(_case(name, [(ratio_name(w), spec.labels, _constant(v)) for w, v in ratios.items()],
+        expected = [exp for a, exp in zip(rules.alerts, expectations) if a.alertname == alertname and _fires(a, ratios)]
+        out.append(_case(name, [(ratio_name(w) + braces, _constant(v)) for w, v in ratios.items()],
                          alertname, expected))
     return out
 
@@ -85,7 +94,8 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
     """ALERTS fed: a monitor firing for an hour uses the whole budget (error
     ratio 1 in every window); no alerts uses none."""
     spec, out = rules.spec, []
-    firing = [("ALERTS", {"alertname": "DatadogMonitor", "alertstate": "firing", **alerts_labels}, "1+0x60")]
+    firing_labels = {"alertname": "DatadogMonitor", "alertstate": "firing", **alerts_labels}
+    firing = [(_series("ALERTS", firing_labels), "1+0x60")]
     by_name: dict[str, list[BurnAlert | BudgetAlert]] = {}
     for alert in rules.alerts:
         by_name.setdefault(alert.alertname, []).append(alert)
@@ -101,9 +111,8 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
         out.append(_case(f"{alertname}: a monitor alerting for 30m fires", firing, alertname, expected, "30m"))
         out.append(_case(f"{alertname}: no monitor alerting stays quiet", [], alertname, [], "30m"))
     # half of the last hour alerting → error ratio 0.5 over 1h
-    half = [("ALERTS", firing[0][1], "1+0x29 stale")]
     out.append({"name": "error ratio over 1h with a monitor alerting 30 of the last 60 minutes", "interval": "1m",
-                "input_series": [{"series": _series(n, lbl), "values": v} for n, lbl, v in half],
+                "input_series": [{"series": firing[0][0], "values": "1+0x29 stale"}],
                 "promql_expr_test": [{"eval_time": "59m", "expr": ratio_name("1h") + spec.selector,
                                       "exp_samples": [{"labels": _series(ratio_name("1h"), spec.labels),
                                                        "value": 0.5}]}]})
