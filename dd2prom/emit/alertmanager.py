@@ -65,7 +65,10 @@ SHARED_KEY = "alertmanager"
 
 Matchers = Union[dict[str, str], list[str], None]
 
-_MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+# the quoted value: runs of plain characters between escapes (the same strings as
+# ``(?:[^"\\]|\\.)*``, matched several times faster: a downtime's monitor-id
+# alternatives are tens of thousands of characters)
+_MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"\\]*(?:\\.[^"\\]*)*)"\s*$')
 
 
 def matcher_list(matchers: Matchers) -> list[str]:
@@ -100,7 +103,7 @@ def _equalities(matchers: list[str], seen: dict[str, tuple[str, str] | None]) ->
     return out
 
 
-_LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(\|[A-Za-z0-9_.:/@ -]+)*$")
+_LITERAL_ALTS_RE = re.compile(r"^[A-Za-z0-9_.:/@ -]+(?:\|[A-Za-z0-9_.:/@ -]+)*$")
 
 
 Decided = tuple[str, Union[str, None], Union[frozenset, None]]

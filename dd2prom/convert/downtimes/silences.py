@@ -71,8 +71,9 @@ def monitor_matchers(dt: Downtime, monitor_tags: TagIndex) -> tuple[list[Matcher
         return None, notes
     notes.append(f"Monitor tags {', '.join(tags)} resolved to the monitors {', '.join(ids)} of the snapshot; "
                  "monitors tagged later are not muted.")
-    # (re.escape leaves letters and digits as they are: most ids skip it)
-    return [Matcher(MONITOR_LABEL, "|".join(i if i.isalnum() else re.escape(i) for i in ids), regex=True)], notes
+    # (re.escape leaves letters and digits as they are: ids usually are only that)
+    alternatives = ids if all(map(str.isalnum, ids)) else [i if i.isalnum() else re.escape(i) for i in ids]
+    return [Matcher(MONITOR_LABEL, "|".join(alternatives), regex=True)], notes
 
 
 def _id_key(mid: str) -> tuple[int, str]:
