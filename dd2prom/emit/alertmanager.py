@@ -264,17 +264,24 @@ class AlertmanagerConfig:
         leaf route must look at: those decided by no label (``anywhere``) and,
         per label, those that can only match some of its values: a leaf route
         that knows that label's value looks only at the mutes allowing it.
-        ``signatures``: per label a mute decides on, per value, which of those
-        matchers (mute, position) allow it: what a leaf gets depends only on its
-        labels' signatures (the key of ``children``)."""
-        decided = [[_decide(m) for m in ms] for ms, _ in self.mutes]
-        signatures: dict[str, dict[str, list[tuple[int, int]]]] = {}
-        for i, ms in enumerate(decided):
-            for j, (_, name, allowed) in enumerate(ms):
-                if name is not None:
+        ``signatures``: per label a mute decides on, per value, which of the
+        distinct sets of values those matchers allow hold it (so which matchers
+        allow it): what a leaf gets depends only on its labels' signatures (the
+        key of ``children``). A downtime's scope is the same matchers in several
+        mutes (one per interval): equal matchers are decided once and their set
+        of values (thousands of monitor ids) is gone through once."""
+        known: dict[str, Decided] = {}
+        decided = [[known[m] if m in known else known.setdefault(m, _decide(m)) for m in ms]
+                   for ms, _ in self.mutes]
+        signatures: dict[str, dict[str, list[int]]] = {}
+        value_sets: dict[tuple[str, frozenset], int] = {}
+        for ms in decided:
+            for _, name, allowed in ms:
+                if name is not None and (name, allowed) not in value_sets:
+                    n = value_sets[(name, allowed)] = len(value_sets)   # type: ignore[index]
                     per_value = signatures.setdefault(name, {})
                     for v in allowed:   # type: ignore[union-attr]
-                        per_value.setdefault(v, []).append((i, j))
+                        per_value.setdefault(v, []).append(n)
         signed = sorted((label, {v: tuple(sig) for v, sig in per_value.items()})
                         for label, per_value in signatures.items())
         anywhere: list[int] = []
@@ -450,7 +457,7 @@ class _MuteIndex(NamedTuple):
     decided: list[list[Any]]
     anywhere: list[int]
     by_label: dict[str, tuple[list[int], dict[str, list[int]]]]
-    signed: list[tuple[str, dict[str, tuple[tuple[int, int], ...]]]]
+    signed: list[tuple[str, dict[str, tuple[int, ...]]]]
     children: dict[tuple, list[dict[str, Any]]]       # signature key → the leaf's mute children
     equalities: dict[str, tuple[str, str] | None]     # matcher → the equality it requires
     leaves: dict[tuple, dict[str, Any]]               # a leaf's items and mute children → the one muted leaf
