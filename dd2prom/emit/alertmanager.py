@@ -432,10 +432,11 @@ class AlertmanagerConfig:
         if nested is None:
             return {CONFIG_SECRET_OUTPUT: dump_yaml(self.config_secret(namespace, text)),
                     HELM_VALUES_OUTPUT: dump_yaml(self.helm_values(config))}
+        # (joined, not added up: each + would copy the tens of MB again)
         head, tail = split_at_slot(self.config_secret(namespace, SLOT))
-        secret = head[:-1] + " |\n" + nested + tail   # the block's indicator goes after the key
+        secret = "".join((head[:-1], " |\n", nested, tail))   # the block's indicator goes after the key
         head, tail = split_at_slot(self.helm_values(SLOT))
-        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: head + nested + tail}
+        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: "".join((head, nested, tail))}
 
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:
