@@ -37,20 +37,28 @@ class TagIndex:
     set lookups, not a scan of tens of thousands of monitors per downtime."""
 
     def __init__(self, monitor_tags: dict[str, list[str]]) -> None:
-        # each monitor's place by id (numeric ids by value; equal keys in snapshot order)
-        self.rank = {mid: i for i, mid in enumerate(sorted(monitor_tags, key=_id_key))}
-        self.by_tag: dict[str, set[str]] = {}
-        for mid, tags in monitor_tags.items():
-            for t in tags:
-                self.by_tag.setdefault(t, set()).add(mid)
+        # per tag its monitors as a set and as a list by id (numeric ids by value;
+        # equal keys in snapshot order): a downtime's monitors come out in that
+        # order without sorting thousands of ids again per downtime
+        self.monitors = set(monitor_tags)
+        self.by_tag: dict[str, tuple[set[str], list[str]]] = {}
+        for mid in sorted(monitor_tags, key=_id_key):
+            for t in monitor_tags[mid]:
+                members, ordered = self.by_tag.setdefault(t, (set(), []))
+                if mid not in members:
+                    members.add(mid)
+                    ordered.append(mid)
 
     def __contains__(self, mid: str) -> bool:
-        return mid in self.rank
+        return mid in self.monitors
 
     def tagged(self, tags: list[str]) -> list[str]:
         """The monitors carrying every one of ``tags``, by id."""
-        sets = sorted((self.by_tag.get(t, set()) for t in tags), key=len)
-        return sorted(sets[0].intersection(*sets[1:]), key=self.rank.__getitem__)
+        found = sorted((self.by_tag.get(t, (set(), [])) for t in tags), key=lambda entry: len(entry[1]))
+        fewest = found[0][1]
+        for members, _ in found[1:]:
+            fewest = [mid for mid in fewest if mid in members]
+        return list(fewest)
 
 
 def monitor_matchers(dt: Downtime, monitor_tags: TagIndex) -> tuple[list[Matcher] | None, list[str]]:
