@@ -102,3 +102,35 @@ def test_secret_and_helm_values_hold_the_config_as_dumped(tmp_path, long_text, s
         assert (nest_yaml(text, 4) is None) == bool(long_text)
         assert (out.root / CONFIG_SECRET_OUTPUT).read_text() == dump_yaml(am.config_secret("monitoring", text))
         assert (out.root / HELM_VALUES_OUTPUT).read_text() == dump_yaml(am.helm_values(config))
+
+
+def test_equal_muted_leaves_are_one_object_written_as_before():
+    # one state route per monitor: equal leaves become one dict (the YAML writer
+    # writes it once); the text is what separate copies write
+    import json
+    am = build()
+    for mid in ("3", "4"):
+        route = am.add_route({"dd_monitor_id": mid}, "default")
+        route["routes"] = [am.route(None, "slack-ops", continue_=True)]
+    am.add_time_interval("dt-3", [{"weekdays": ["monday"]}])
+    am.mute_route(['dd_monitor_id=~"3|4|5"', 'env="prod"'], "dt-3")
+    doc = am.to_dict()
+    leaf3, leaf4 = (r["routes"][0] for r in doc["route"]["routes"][1:3])
+    assert leaf3 is leaf4 and {"matchers": ['env="prod"'], "mute_time_intervals": ["dt-3"]} in leaf3["routes"]
+    assert dump_yaml(doc) == dump_yaml(json.loads(json.dumps(doc)))   # (no object shared)
+
+
+@pytest.mark.parametrize("matcher, groups", [
+    ('a="b"', ("a", "=", "b")),
+    (' a =~ "x\\\\"', ("a", "=~", "x\\\\")),
+    ('a!="b\\"c"', ("a", "!=", 'b\\"c')),
+    ('a=""', ("a", "=", "")),
+    ('a="b\\"', None),        # the closing quote is escaped
+    ('a="b"c"', None),        # an unescaped quote inside
+    ('a="b\\\n"', None),      # an escaped line break
+    ('1a="b"', None),
+])
+def test_matcher_syntax(matcher, groups):
+    from dd2prom.emit.alertmanager import _MATCHER_RE
+    found = _MATCHER_RE.match(matcher)
+    assert (found.groups() if found else None) == groups

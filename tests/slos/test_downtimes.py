@@ -231,3 +231,17 @@ def test_verify_checks_silences(converted, tmp_path):
                                              "createdBy": "me", "comment": "c"}]))
     res = check_silences(tmp_path)
     assert not res.ok and len(res.details) == 2
+
+
+@pytest.mark.parametrize("tags, ids", [
+    (["team:a"], ["2", "10", "x"]),                  # numeric ids by value, others after them
+    (["team:a", "env:prod"], ["10", "x"]),
+    (["env:prod", "team:a"], ["10", "x"]),
+    (["team:a", "nope:1"], []),
+    (["env:prod"], ["10", "11", "x"]),
+])
+def test_monitor_tags_resolve_in_id_order(tags, ids):
+    index = silences.TagIndex({"x": ["team:a", "env:prod"], "10": ["team:a", "env:prod", "team:a"],
+                               "2": ["team:a"], "11": ["env:prod"]})
+    assert index.tagged(tags) == ids
+    assert "2" in index and "3" not in index
