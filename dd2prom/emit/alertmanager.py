@@ -423,20 +423,21 @@ class AlertmanagerConfig:
             values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
         return {"alertmanager": values}
 
-    def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, str]:
-        """The texts of the Secret and the Helm values holding the config: the
-        config's lines, 4 columns deeper, are both the Secret's ``|`` block and
-        the values' ``alertmanager.config``, so they are indented once rather
-        than dumped twice more (see :func:`nest_yaml`)."""
+    def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, list[str]]:
+        """The texts of the Secret and the Helm values holding the config, each
+        as pieces to write one after the other: the config's lines, 4 columns
+        deeper, are both the Secret's ``|`` block and the values'
+        ``alertmanager.config``, so they are indented once rather than dumped
+        twice more (see :func:`nest_yaml`), and written as they are rather than
+        copied into each file's text (tens of MB at scale)."""
         nested = nest_yaml(text, 4)
         if nested is None:
-            return {CONFIG_SECRET_OUTPUT: dump_yaml(self.config_secret(namespace, text)),
-                    HELM_VALUES_OUTPUT: dump_yaml(self.helm_values(config))}
-        # (joined, not added up: each + would copy the tens of MB again)
+            return {CONFIG_SECRET_OUTPUT: [dump_yaml(self.config_secret(namespace, text))],
+                    HELM_VALUES_OUTPUT: [dump_yaml(self.helm_values(config))]}
         head, tail = split_at_slot(self.config_secret(namespace, SLOT))
-        secret = "".join((head[:-1], " |\n", nested, tail))   # the block's indicator goes after the key
+        secret = [head[:-1] + " |\n", nested, tail]   # the block's indicator goes after the key
         head, tail = split_at_slot(self.helm_values(SLOT))
-        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: "".join((head, nested, tail))}
+        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: [head, nested, tail]}
 
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:
@@ -444,8 +445,10 @@ class AlertmanagerConfig:
         config = self.to_dict()
         text = dump_yaml(config)
         out.write_text(OUTPUT, text)
-        for path, file_text in self._config_copies(namespace, config, text).items():
-            out.write_text(path, file_text)
+        for path, (first, *rest) in self._config_copies(namespace, config, text).items():
+            out.write_text(path, first)
+            for piece in rest:
+                out.append_text(path, piece)
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:
