@@ -8,7 +8,6 @@ emit is a :class:`Note`: a severity and one human sentence (pint style).
 from __future__ import annotations
 
 import enum
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,12 +144,4 @@ class Ledger:
 
     def to_json(self) -> dict[str, Any]:
         items = sorted(self, key=lambda i: (_KIND_RANK.get(i.kind, 99), i.id))   # kinds in KINDS order, others last
-        # a hundred thousand new rows (dicts and lists) in no cycle: the collector
-        # would only rescan them (a third of this method's CPU at that scale)
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return {"items": [i.to_json() for i in items], "counts": self.counts()}
-        finally:
-            if enabled:
-                gc.enable()
+        return {"items": [i.to_json() for i in items], "counts": self.counts()}
