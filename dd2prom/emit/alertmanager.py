@@ -365,6 +365,8 @@ class AlertmanagerConfig:
 
     # -- output ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The alertmanager.yaml document. Equal parts of it (a leaf's mute routes,
+        equal muted leaves) are one shared object: dump it, do not change it."""
         for _, interval in self.mutes:
             if interval not in self.time_intervals:
                 raise ValueError(f"mute_route names an unknown time interval: {interval}")
