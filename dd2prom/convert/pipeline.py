@@ -64,7 +64,8 @@ def _run(snapshot: Snapshot, out: Path | str, options: ConvertOptions, only: set
                     module.run(snapshot, ctx)
                 else:
                     later.append((stage, human, start(snapshot, ctx)))
-        ctx.run_finishers()
+        with collector_paused():
+            ctx.run_finishers()
         for stage, human, finish in later:
             with _stage_errors(ctx, stage, human):
                 finish()
@@ -85,13 +86,22 @@ def _stage_errors(ctx: ConvertContext, stage: str, human: str) -> Iterator[None]
 
 
 def _write_coverage(ctx: ConvertContext, outdir: OutputDir) -> None:
-    """coverage.json: a hundred thousand rows (dicts and lists, in no cycle) built,
-    written and dropped with the collector paused; it would only scan them, and
-    pausing it just while they are built defers that scan to the next collection."""
+    """coverage.json: a hundred thousand rows built, written and dropped (see
+    :func:`collector_paused`)."""
+    with collector_paused():
+        outdir.write_json("coverage.json", coverage_document(ctx))
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while a step builds large documents (dicts and
+    lists in no cycle: the Alertmanager config, coverage.json's rows), writes
+    and drops them: the collector would only scan them. Pausing it while they
+    are built but not dropped would just defer that scan to the next collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        outdir.write_json("coverage.json", coverage_document(ctx))
+        yield
     finally:
         if enabled:
             gc.enable()
