@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
 from dd2prom.convert.context import ConvertContext
+from dd2prom.emit.writer import writer
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
 from dd2prom.model import CoverageItem
 from dd2prom.snapshot import dumps
@@ -78,7 +79,7 @@ class RecordingOutput:
             self.files[rel] = File(rel, text, k8s)
         else:
             scratch = self._spill_dir / f"{os.getpid()}-{next(_SCRATCH)}"
-            scratch.write_text(text, encoding="utf-8")
+            writer().write(scratch, text)
             self.files[rel] = File(rel, None, k8s, str(scratch))
         if rel not in self.written:
             self.written[rel] = self._writes
@@ -98,7 +99,7 @@ class RecordingOutput:
     def _drop(self, rel: str) -> None:
         old = self.files.pop(rel, None)
         if old is not None and old.spilled:
-            os.unlink(old.spilled)
+            writer().unlink(Path(old.spilled))
 
     def remove(self, rel: str) -> None:
         self._drop(rel)
@@ -176,7 +177,9 @@ _SCRATCH = itertools.count()
 def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
     assert _WORK is not None
     fn, ctx, spill_dir = _WORK
-    return [run_item(fn, ctx, item, spill_dir) for item in chunk]
+    results = [run_item(fn, ctx, item, spill_dir) for item in chunk]
+    writer().flush()   # the scratch files are complete before the parent renames them
+    return results
 
 
 def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
@@ -260,4 +263,7 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
     finally:
         gc.unfreeze()
         _WORK = None
-        shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied
+        try:
+            writer().flush()   # renames out of the scratch folder may still be queued
+        finally:
+            shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied
