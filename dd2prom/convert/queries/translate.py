@@ -52,7 +52,7 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     is cached."""
     if ctx is None:
         return run()
-    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
+    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds, ctx.check,
            tuple(ctx.template_variables.items()), tuple(ctx.template_variable_tags.items()),
            id(ctx.metric_metadata), id(ctx.mappings))
     memo = ctx.memo
@@ -131,7 +131,7 @@ def _run(query: str, ctx: TranslateContext | None, body) -> Translation:
     promql = cond.expr if cond is not None and cond.comparator is None else out.text
     if cond is not None and cond.comparator is not None:
         promql = f"{cond.expr} {cond.comparator} {fmt_number(cond.threshold)}"
-    problem = promql_error(promql)
+    problem = promql_error(promql) if ctx.check else None
     if problem is not None:
         result.status = Status.ERROR
         result.error = f"generated PromQL does not parse: {problem}"

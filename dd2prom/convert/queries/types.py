@@ -36,6 +36,11 @@ class TranslateContext:
     # seconds every selector is shifted back (``offset``): a monitor's
     # evaluation_delay evaluates the query on data this old
     offset_seconds: int = 0
+    # parse the generated PromQL before answering (``Translation.ok`` then
+    # promises valid PromQL). Off only for a caller that parses every expression
+    # it emits built on the translation (dashboards: the panel query wraps it),
+    # so the same text is not parsed twice
+    check: bool = True
     # translations already made, shared by the contexts derived from one base
     # (ConvertContext.translate_context copies the fields): the same query text
     # recurs across monitors and widgets. Keyed by the query and every field above.
