@@ -105,6 +105,8 @@ def label_for_tag(tctx: TranslateContext, tag: str) -> str:
 def split_top_level(q: str) -> list[str]:
     """Split a classic ``q`` on commas outside parentheses and braces
     (``a{x:1,y:2}, top(b, 10, 'mean', 'desc')`` → two queries)."""
+    if "," not in q:   # most requests: one query, no character to walk through
+        return [q.strip()] if q.strip() else []
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(q):
         if ch in "({[":
