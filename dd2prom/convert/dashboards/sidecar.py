@@ -10,8 +10,6 @@ limited to 256 KiB.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from dd2prom.emit.k8s import config_map, dns_name
@@ -29,34 +27,32 @@ def configmap(uid: str, dashboard_json: str, *, namespace: str, folder: str, sou
                       annotations={FOLDER_ANNOTATION: folder, "dd2prom.io/source": source})
 
 
-# control characters other than the newline: JSON we write never holds them raw
-# (its strings escape them), but any text given is measured right
-_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
+# bytes.translate deletes these, leaving the control characters (UTF-8 writes no
+# other character with a byte below 0x20)
+_NOT_CONTROL = bytes(range(0x20, 0x100))
+_SHORT_ESCAPES = b"\b\t\n\f\r"   # JSON writes these as \n...; other control characters as \u00XX
 
 
-def utf8_size(text: str) -> int:
-    """Bytes of ``text`` in UTF-8 (without encoding a copy when it is ASCII)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
-def last_applied_size(dashboard_json: str) -> int:
-    """Bytes the dashboard takes in ``kubectl.kubernetes.io/last-applied-configuration``:
+def last_applied_size(dashboard_json: bytes) -> int:
+    """Bytes the dashboard (its UTF-8 JSON) takes in ``kubectl.kubernetes.io/last-applied-configuration``:
     the object as JSON, so the text is escaped again (every quote and newline of the
-    pretty-printed dashboard doubles; Go's encoder also writes <, > and & as \u003c)."""
-    if _CONTROL.search(dashboard_json):
-        escaped = len(json.dumps(dashboard_json, ensure_ascii=False).encode("utf-8"))
-    else:   # what json.dumps adds, counted without building the escaped copy
-        escaped = utf8_size(dashboard_json) + 2 + sum(dashboard_json.count(c) for c in '"\\\n')
-    return escaped + 5 * sum(dashboard_json.count(c) for c in "<>&") + _METADATA_ALLOWANCE
+    pretty-printed dashboard doubles; Go's encoder also writes <, > and & as \u003c).
+    Counted on the bytes (C-speed ``count``) rather than by escaping a copy."""
+    control = dashboard_json.translate(None, _NOT_CONTROL)
+    short = sum(control.count(c) for c in _SHORT_ESCAPES)
+    escaped = (len(dashboard_json) + 2 + dashboard_json.count(b'"') + dashboard_json.count(b"\\")
+               + short + 5 * (len(control) - short))
+    return escaped + 5 * sum(dashboard_json.count(c) for c in b"<>&") + _METADATA_ALLOWANCE
 
 
 def size_problem(dashboard_json: str) -> tuple[bool, str | None]:
     """(fits in a ConfigMap, sentence about its size or None)."""
-    size = utf8_size(dashboard_json)
+    data = dashboard_json.encode("utf-8")
+    size = len(data)
     if size >= MAX_DATA:
         return False, (f"The dashboard JSON is {size // 1024} KiB, over the 1 MiB a ConfigMap holds; no ConfigMap "
                        "was written: provision grafana/dashboards/ another way (e.g. a Grafana dashboard provider).")
-    applied = last_applied_size(dashboard_json)
+    applied = last_applied_size(data)
     if applied > MAX_CLIENT_APPLY:
         return True, (f"The dashboard's ConfigMap needs {applied // 1024} KiB in kubectl's last-applied annotation, "
                       "over the 256 KiB limit: apply with `kubectl apply --server-side -k` "

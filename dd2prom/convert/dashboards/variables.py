@@ -61,14 +61,16 @@ class Usage:
         self.metrics: dict[str, Counter[str]] = {}
         for t in translations:
             promql = t.promql if t.ok else None
-            if not promql or "$" not in promql:
+            if not promql or '"$' not in promql:   # (``[$__rate_interval]`` is in most queries)
                 continue
             seen: set[str] = set()
             for label, name in _VARIABLE_MATCHER.findall(promql):
-                self.labels.setdefault(name, Counter())[label] += 1
                 if name not in seen:
                     seen.add(name)
-                    self.metrics.setdefault(name, Counter()).update(t.prom_metrics)
+                    if name not in self.labels:
+                        self.labels[name], self.metrics[name] = Counter(), Counter()
+                    self.metrics[name].update(t.prom_metrics)
+                self.labels[name][label] += 1
 
     def used(self, name: str) -> tuple[str | None, str | None]:
         """(label, metric) the translated queries filter with ``$name`` most often:
