@@ -61,19 +61,12 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     except TypeError:   # an unhashable value somewhere: translate without the memo
         return run()
     if hit is not None and hit[0] is ctx.metric_metadata and hit[1] is ctx.mappings:
-        return _copy(hit[2])
+        return hit[2].copy()   # a translation callers may change without changing the memo's
     result = run()
     if len(memo) >= MEMO_SIZE:
         del memo[next(iter(memo))]
     memo[key] = (ctx.metric_metadata, ctx.mappings, result)
-    return _copy(result)
-
-
-def _copy(t: Translation) -> Translation:
-    """A translation callers may change without changing the memo's."""
-    return replace(t, notes=list(t.notes), metrics=list(t.metrics), prom_metrics=list(t.prom_metrics),
-                   labels=list(t.labels), group_by=list(t.group_by), unmapped_metrics=list(t.unmapped_metrics),
-                   monitor=replace(t.monitor) if t.monitor is not None else None)
+    return result.copy()
 
 
 def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",
