@@ -102,18 +102,23 @@ def label_for_tag(tctx: TranslateContext, tag: str) -> str:
     return mapping.label_for_tag(tctx.mappings, tag)
 
 
+_SPLIT_CHARS = re.compile(r"[()\[\]{},]")
+
+
 def split_top_level(q: str) -> list[str]:
     """Split a classic ``q`` on commas outside parentheses and braces
     (``a{x:1,y:2}, top(b, 10, 'mean', 'desc')`` → two queries)."""
     if "," not in q:   # most requests: one query, no character to walk through
         return [q.strip()] if q.strip() else []
     parts, depth, start = [], 0, 0
-    for i, ch in enumerate(q):
+    for m in _SPLIT_CHARS.finditer(q):   # only the brackets and commas, not every character
+        ch = m.group()
         if ch in "({[":
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif depth == 0:
+            i = m.start()
             parts.append(q[start:i])
             start = i + 1
     parts.append(q[start:])

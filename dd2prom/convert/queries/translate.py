@@ -4,6 +4,7 @@ a query that does not parse)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -151,14 +152,20 @@ def _fill(result: Translation, gen: Generator) -> None:
 
 def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
     if ctx.target == "dashboard" and monitor_seconds is None:
-        return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
-                   step="$__interval", offset=ctx.offset_seconds)
+        return _dashboard_env(ctx.offset_seconds)
     if monitor_seconds is not None:
         window = ctx.window or fmt_duration(monitor_seconds)
     else:
         window = ctx.window or ctx.default_window
     return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)),
                offset=ctx.offset_seconds)
+
+
+@functools.lru_cache(maxsize=64)
+def _dashboard_env(offset: int) -> Env:
+    """Grafana's windows (one Env, frozen, shared by every dashboard query)."""
+    return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
+               step="$__interval", offset=offset)
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:
