@@ -425,6 +425,8 @@ class Generator:
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
+        if isinstance(s, ast.Tag):      # (most nodes: tested first)
+            return self._tag(s, neg, metric, env)
         if isinstance(s, ast.ScopeNot):
             return self._dnf(s.item, not neg, metric, env)
         if isinstance(s, (ast.ScopeAnd, ast.ScopeOr)):
