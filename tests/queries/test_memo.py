@@ -50,3 +50,18 @@ def test_memo_key_covers_every_context_field() -> None:
     keyed = {"target", "metric_metadata", "mappings", "template_variables", "template_variable_tags",
              "default_window", "window", "offset_seconds"}
     assert {f.name for f in fields(TranslateContext)} - {"memo"} == keyed
+
+
+def test_copy_covers_every_translation_field() -> None:
+    """Translation.copy spells its fields out (speed): a new field must be added there."""
+    from dataclasses import fields
+
+    from dd2prom.convert.queries.types import MonitorCondition, Translation
+    from dd2prom.model import Status
+    t = Translation("q", "p", Status.APPROXIMATE, ["n"], ["m"], ["pm"], ["l"], ["g"], ["u"],
+                    MonitorCondition("avg", 60, "x", ">", 1.0), "e")
+    assert len(fields(Translation)) == 11
+    c = t.copy()
+    assert c == t
+    assert all(getattr(c, f.name) is not getattr(t, f.name) for f in fields(t)
+               if isinstance(getattr(t, f.name), (list, MonitorCondition)))
