@@ -30,6 +30,9 @@ _MAX_LINE = 8_000      # shorter one-line scalars can never reach the width
 _FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where it is written
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
+# first characters of the scalars PyYAML may read as something else than a string
+# (numbers, booleans, null...); the resolver is not asked about the others
+_RESOLVED_FIRST = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
 _CACHED = 200          # strings up to this long have their answers remembered
 _CACHE_MAX = 100_000   # entries per cache before it starts over (caches live for the process)
 _inline_cache: dict[str, str | None] = {}
@@ -59,11 +62,11 @@ def _inline(s: str) -> str | None:
     out: str | None
     if not s:
         out = "''"
-    elif not _LINE.match(s):
+    elif not (s.isprintable() if s.isascii() else _LINE.match(s)):   # (the same test for ASCII, quicker)
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
             or s[-1] in " :" or ": " in s or " #" in s \
-            or _resolver.resolve(ScalarNode, s, (True, False)) != _STR:
+            or (s[0] in _RESOLVED_FIRST and _resolver.resolve(ScalarNode, s, (True, False)) != _STR):
         # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
         out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:

@@ -101,8 +101,13 @@ def _last(runs: Runs, at: int) -> float:
     return last
 
 
-def _expected(mr: MonitorRules, level: Level, labels: dict[str, str], value: float) -> dict[str, Any]:
-    exp_labels = {**labels, **{k: _unescape(v) for k, v in level.rule.labels.items()}}
+def _rule_labels(level: Level) -> dict[str, str]:
+    """The labels the rule adds to its alerts, as promtool shows them."""
+    return {k: _unescape(v) for k, v in level.rule.labels.items()}
+
+
+def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
+    exp_labels = {**labels, **rule_labels}
     annotations = {k: msg.render(parts, labels, go_float(value)) for k, parts in level.annotation_parts.items()}
     return {"exp_labels": exp_labels, "exp_annotations": annotations}
 
@@ -150,7 +155,9 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
     # the same alert (labels, level, value) at several times and in several
     # scenarios: one object, which the YAML writer copies as text
-    expected: dict[tuple[tuple[tuple[str, str], ...], int, float], dict[str, Any]] = {}
+    # (the labels: a multi-alert monitor's series are named after their scenario)
+    expected: dict[tuple[str | None, int, float], dict[str, Any]] = {}
+    rule_labels = [_rule_labels(lv) for lv in threshold_levels]
     for batch in batches:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
         firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks)
@@ -162,10 +169,11 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
                 for i, lv in enumerate(threshold_levels):
                     if firing[name, i][at]:
                         value = _last(scenarios[name], at)
-                        key = (tuple(series[name].items()), i, value)
-                        if key not in expected:
-                            expected[key] = _expected(mr, lv, series[name], value)
-                        exp_alerts.append(expected[key])
+                        key = (name if mr.group else None, i, value)
+                        alert = expected.get(key)
+                        if alert is None:
+                            alert = expected[key] = _expected(lv, rule_labels[i], series[name], value)
+                        exp_alerts.append(alert)
             alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp_alerts})
         tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
@@ -176,7 +184,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
         tests.append(_case(mr, "nodata", [(labels, [(vals["ok"], stop)])], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
-             "exp_alerts": [_expected(mr, nodata, labels, 1.0)]},
+             "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
         ]))
     return tests
 
