@@ -158,23 +158,28 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     # (the labels: a multi-alert monitor's series are named after their scenario)
     expected: dict[tuple[str | None, int, float], dict[str, Any]] = {}
     rule_labels = [_rule_labels(lv) for lv in threshold_levels]
+    checks_made: dict[tuple, dict[str, Any]] = {}
     for batch in batches:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
         firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks)
                   for name in batch for i, lv in enumerate(threshold_levels)}
         alert_tests = []
         for at in checks:
-            exp_alerts = []
+            keys = []
             for name in batch:
                 for i, lv in enumerate(threshold_levels):
                     if firing[name, i][at]:
                         value = _last(scenarios[name], at)
                         key = (name if mr.group else None, i, value)
-                        alert = expected.get(key)
-                        if alert is None:
-                            alert = expected[key] = _expected(lv, rule_labels[i], series[name], value)
-                        exp_alerts.append(alert)
-            alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp_alerts})
+                        if key not in expected:
+                            expected[key] = _expected(lv, rule_labels[i], series[name], value)
+                        keys.append(key)
+            # so is the same check in several scenarios (nothing fires at 2m…)
+            made = (at, *keys)
+            if made not in checks_made:
+                checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
+                                     "exp_alerts": [expected[key] for key in keys]}
+            alert_tests.append(checks_made[made])
         tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
