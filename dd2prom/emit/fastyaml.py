@@ -41,7 +41,7 @@ _inline_cache: dict[str, str | None] = {}
 _line_cache: dict[str, str] = {}
 # (multi-line text, indent of its key) → the ``|`` block as written, for short texts
 _literal_cache: dict[tuple[str, int], str] = {}
-_LITERAL_CACHED, _LITERAL_CACHE_MAX = 2_000, 10_000
+_LITERAL_CACHED, _LITERAL_CACHE_MAX = 1_000, 10_000   # (at most ~20 MB)
 _key_cache: dict[str, str] = {}     # mapping key → ``key:`` as written
 _padded_keys: dict[int, dict[str, str]] = {}   # indent → key → ``key:`` after the indentation
 # dicts written as sequence items during one emit: (id, indent) → their slice of
