@@ -71,8 +71,12 @@ class MonitorRules:
         return self.records + [lv.rule for lv in self.levels]
 
 
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_VARIABLE = re.compile(r"\{\{[^}]*\}\}")
+
+
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"\{\{[^}]*\}\}", " ", spec.name))
+    words = _WORD.findall(_VARIABLE.sub(" ", spec.name))
     name = "".join(w[:1].upper() + w[1:] for w in words)[:80] or f"DatadogMonitor{spec.ref}"
     if not name[0].isalpha():
         name = "Monitor" + name
