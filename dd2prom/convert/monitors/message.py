@@ -230,7 +230,7 @@ def tidy(parts: list[Part]) -> list[Part]:
             if i == len(parts) - 1:
                 t = t.rstrip()
             if t:
-                out.append(Text(t))
+                out.append(p if t == p.text else Text(t))
         else:
             out.append(p)
     return out
