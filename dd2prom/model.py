@@ -23,16 +23,21 @@ class Status(str, enum.Enum):
 
     @property
     def rank(self) -> int:
-        return _STATUS_ORDER.index(self)
+        return _STATUS_RANK[self]
 
     @classmethod
     def worst(cls, *statuses: "Status") -> "Status":
-        """The least faithful of several statuses (EXACT when none are given)."""
-        result = cls.EXACT
+        """The least faithful of several statuses (EXACT when none are given).
+        (Called for every note of every item: the member and its rank are looked
+        up in dicts rather than through ``Status(s)``.)"""
+        result, worst_rank = cls.EXACT, 0
         for s in statuses:
-            s = cls(s)
-            if s.rank > result.rank:
-                result = s
+            member = _STATUS_MEMBER.get(s) if isinstance(s, str) else None
+            if member is None:
+                member = cls(s)
+            rank = _STATUS_RANK[member]
+            if rank > worst_rank:
+                result, worst_rank = member, rank
         return result
 
     def __str__(self) -> str:  # pragma: no cover - trivial
@@ -40,6 +45,8 @@ class Status(str, enum.Enum):
 
 
 _STATUS_ORDER = [Status.EXACT, Status.APPROXIMATE, Status.MANUAL, Status.UNSUPPORTED, Status.ERROR]
+_STATUS_RANK = {s: i for i, s in enumerate(_STATUS_ORDER)}
+_STATUS_MEMBER = {s.value: s for s in Status}   # a member or its value → the member
 # Status(s).value without the enum machinery, for the hundred thousand rows of coverage.json
 _STATUS_VALUE = {s: s.value for s in Status}
 

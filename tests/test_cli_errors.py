@@ -36,6 +36,21 @@ def test_convert_replaces_its_own_earlier_output(tmp_path):
     assert (out / "coverage.json").is_file()
 
 
+def test_only_the_process_entry_point_keeps_a_run_until_exit(tmp_path):
+    """main() keeps the last convert run referenced until the process exits (a
+    quicker exit); called from another program the CLI keeps nothing."""
+    import subprocess
+    import sys
+
+    import dd2prom.cli as cli
+    r = runner.invoke(app, ["convert", str(sample_org_dir()), "--out", str(tmp_path / "a")])
+    assert r.exit_code in (0, 1) and cli._KEPT is None
+    p = subprocess.run([sys.executable, "-m", "dd2prom", "convert", str(sample_org_dir()), "--out", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode in (0, 1) and "items in coverage.json" in " ".join(p.stderr.split())
+    assert (tmp_path / "a" / "coverage.json").read_bytes() == (tmp_path / "b" / "coverage.json").read_bytes()
+
+
 def test_convert_of_a_folder_without_datadog_objects(tmp_path):
     r = runner.invoke(app, ["convert", str(tmp_path), "--out", str(tmp_path / "out")])
     assert r.exit_code == 2 and "no Datadog objects" in r.output

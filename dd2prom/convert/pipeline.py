@@ -51,7 +51,7 @@ def run_convert(snapshot_dir: Path | str, out: Path | str, options: ConvertOptio
 
 
 def _run(snapshot: Snapshot, out: Path | str, options: ConvertOptions, only: set[str] | None) -> ConvertContext:
-    with OutputDir(out) as outdir:
+    with OutputDir(out, background=True) as outdir:
         ctx = ConvertContext(snapshot=snapshot, out=outdir, options=options)
         later: list[tuple[str, str, Callable[[], None]]] = []
         for stage, human in STAGES:

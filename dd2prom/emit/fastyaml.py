@@ -30,8 +30,20 @@ _MAX_LINE = 8_000      # shorter one-line scalars can never reach the width
 _FOLD = "\0fold"       # _inline's answer for a long plain scalar: fold it where it is written
 _MAX_KEY = 100         # libyaml writes keys over 128 characters as complex keys
 _resolver = Resolver()
+# first characters of the scalars PyYAML may read as something else than a string
+# (numbers, booleans, null...); the resolver is not asked about the others
+_RESOLVED_FIRST = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
+_CACHED = 200          # strings up to this long have their answers remembered
+_CACHE_MAX = 100_000   # entries per cache before it starts over (caches live for the process)
 _inline_cache: dict[str, str | None] = {}
+# a one-line string that is written inline → `` text\n``, as it follows ``key:`` or ``-``
+# (the common value: a label, a state, a duration; one lookup instead of three)
+_line_cache: dict[str, str] = {}
+# (multi-line text, indent of its key) → the ``|`` block as written, for short texts
+_literal_cache: dict[tuple[str, int], str] = {}
+_LITERAL_CACHED, _LITERAL_CACHE_MAX = 1_000, 10_000   # (at most ~20 MB)
 _key_cache: dict[str, str] = {}     # mapping key → ``key:`` as written
+_padded_keys: dict[int, dict[str, str]] = {}   # indent → key → ``key:`` after the indentation
 # dicts written as sequence items during one emit: (id, indent) → their slice of
 # the output (start, end), or their text once asked for again
 _seen: dict[tuple[int, int], tuple[int, int] | str] = {}
@@ -50,19 +62,22 @@ def _inline(s: str) -> str | None:
     out: str | None
     if not s:
         out = "''"
-    elif not _LINE.match(s):
+    elif not (s.isprintable() if s.isascii() else _LINE.match(s)):   # (the same test for ASCII, quicker)
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
             or s[-1] in " :" or ": " in s or " #" in s \
-            or _resolver.resolve(ScalarNode, s, (True, False)) != _STR:
+            or (s[0] in _RESOLVED_FIRST and _resolver.resolve(ScalarNode, s, (True, False)) != _STR):
         # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
         out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:
         out = _FOLD if len(s) > _MAX_LINE and " " in s else s
-    if len(s) <= 200:
-        if len(_inline_cache) > 100_000:
+    if len(s) <= _CACHED:
+        if len(_inline_cache) > _CACHE_MAX:
             _inline_cache.clear()
+            _line_cache.clear()
         _inline_cache[s] = out
+        if out is not None and out is not _FOLD:
+            _line_cache[s] = " " + out + "\n"
     return out
 
 
@@ -72,12 +87,10 @@ def _literal_ok(s: str) -> bool:
         and _TEXT.match(s) is not None   # (literal blocks are never folded)
 
 
-def _literal(s: str, indent: int, out: list[str]) -> None:
+def _literal(s: str, indent: int) -> str:
     """`` |-`` / `` |`` and the text's lines, each non-empty one indented."""
-    out.append(" |-\n" if not s.endswith("\n") else " |\n")
-    pad = " " * indent
-    out.append(indent_lines(s[:-1] if s.endswith("\n") else s, pad))
-    out.append("\n")
+    body = indent_lines(s[:-1] if s.endswith("\n") else s, " " * indent)
+    return (" |-\n" if not s.endswith("\n") else " |\n") + body + "\n"
 
 
 def indent_lines(body: str, pad: str) -> str:
@@ -140,13 +153,29 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
     where the value starts (after the space)."""
     t = type(value)
     if t is str:
-        text = _inline(value) if "\n" not in value else None
+        line = _line_cache.get(value)
+        if line is not None:
+            out.append(line)
+            return
+        if "\n" in value:
+            # the same text repeats in a document (an alert's description, expected in several tests)
+            key = (value, indent)
+            text = _literal_cache.get(key)
+            if text is None:
+                if not _literal_ok(value):
+                    raise _Unsure
+                text = _literal(value, indent + 2)
+                if len(value) <= _LITERAL_CACHED:
+                    if len(_literal_cache) > _LITERAL_CACHE_MAX:
+                        _literal_cache.clear()
+                    _literal_cache[key] = text
+            out.append(text)
+            return
+        text = _inline(value)
         if text is _FOLD:
             out.append(" " + _folded(value, column, indent + 2) + "\n")
         elif text is not None:
             out.append(" " + text + "\n")
-        elif _literal_ok(value):
-            _literal(value, indent + 2, out)
         else:
             raise _Unsure
         return
@@ -157,68 +186,86 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
     raise _Unsure
 
 
-def _new_key(k: Any) -> str:
-    """``key:`` as written, for a key not in :data:`_key_cache` yet, or _Unsure."""
+def _key(k: Any) -> str:
+    """``key:`` as written, or _Unsure."""
+    key = _key_cache.get(k) if type(k) is str else None
+    if key is not None:
+        return key
     if type(k) is not str or len(k) > _MAX_KEY or "\n" in k:
         raise _Unsure
     inline = _inline(k)
     if inline is None:
         raise _Unsure
-    if len(_key_cache) > 100_000:
+    if len(_key_cache) > _CACHE_MAX:
         _key_cache.clear()
-    text = _key_cache[k] = inline + ":"
+    key = _key_cache[k] = inline + ":"
+    return key
+
+
+def _padded_key(k: Any, indent: int, keys: dict[str, str]) -> str:
+    """``key:`` after ``indent`` spaces, remembered in ``keys`` (that indent's)."""
+    text = " " * indent + _key(k)
+    if len(keys) > _CACHE_MAX:
+        keys.clear()
+    keys[k] = text
     return text
 
 
 def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
-    """A block mapping at ``indent``; ``first_inline``: its first key follows ``- ``."""
-    pad = " " * indent
-    first = first_inline
+    """A block mapping at ``indent``; ``first_inline``: its first key follows ``- ``.
+    (The hottest loop of a conversion: the common cases, a key written before
+    and a short one-line string value, are looked up whole.)"""
+    keys = _padded_keys.get(indent)
+    if keys is None:
+        keys = _padded_keys[indent] = {}
+    append = out.append
     for k, v in d.items():
-        key = _key_cache.get(k) if type(k) is str else None
-        if key is None:
-            key = _new_key(k)
-        if first:
-            out.append(key)
-            first = False
+        if first_inline:
+            key = _key(k)
+            column = indent + len(key) + 1
+            first_inline = False
         else:
-            out.append(pad + key)
-        if type(v) is str and "\n" not in v:   # the most common value: a short one-line string
-            text = _inline_cache.get(v, False)
-            if text is False:
-                text = _inline(v)
-            if text is not None and text is not _FOLD:
-                out.append(" " + text + "\n")   # type: ignore[operator]
-                continue
-        _node_after_key(v, indent, out, indent + len(key) + 1)
-
-
-def _node_after_key(v: Any, indent: int, out: list[str], column: int) -> None:
-    t = type(v)
-    if t is dict:
-        if not v:
-            out.append(" {}\n")
+            key = keys.get(k) if type(k) is str else None
+            if key is None:
+                key = _padded_key(k, indent, keys)
+            column = len(key) + 1
+        append(key)
+        t = type(v)
+        if t is str:
+            line = _line_cache.get(v)
+            if line is not None:
+                append(line)
+            else:
+                _value(v, indent, out, column)
+        elif t is dict:
+            if v:
+                append("\n")
+                _mapping(v, indent + 2, out, False)
+            else:
+                append(" {}\n")
+        elif t is list:
+            if v:
+                append("\n")
+                _sequence(v, indent, out, False)   # indentless under a key
+            else:
+                append(" []\n")
         else:
-            out.append("\n")
-            _mapping(v, indent + 2, out, False)
-    elif t is list:
-        if not v:
-            out.append(" []\n")
-        else:
-            out.append("\n")
-            _sequence(v, indent, out, False)   # indentless under a key
-    else:
-        _value(v, indent, out, column)
+            _value(v, indent, out, column)
 
 
 def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> None:
     """A block sequence whose ``-`` sit at ``indent``."""
-    pad = " " * indent
-    for i, v in enumerate(items):
-        out.append("-" if (first_inline and i == 0) else pad + "-")
+    dash = " " * indent + "-"
+    append = out.append
+    for v in items:
+        if first_inline:
+            append("-")
+            first_inline = False
+        else:
+            append(dash)
         t = type(v)
         if t is dict and v:
-            out.append(" ")
+            append(" ")
             # the same dict object at the same place is the same text: documents
             # that list one object several times (promtool tests expecting one
             # alert at several times) write it once and copy it
@@ -229,17 +276,17 @@ def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> N
                 _mapping(v, indent + 2, out, True)
                 _seen[key] = (start, len(out))
             elif type(seen) is str:
-                out.append(seen)
+                append(seen)
             else:
                 text = _seen[key] = "".join(out[seen[0]:seen[1]])
-                out.append(text)
+                append(text)
         elif t is list and v:
-            out.append(" ")
+            append(" ")
             _sequence(v, indent + 2, out, True)
         elif t is dict:
-            out.append(" {}\n")
+            append(" {}\n")
         elif t is list:
-            out.append(" []\n")
+            append(" []\n")
         else:
             _value(v, indent, out, indent + 2)
 

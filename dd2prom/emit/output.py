@@ -2,7 +2,10 @@
 
 All files go to ``<out>.dd2prom-staging-*`` first; :meth:`OutputDir.commit`
 swaps it into place. A crash before that leaves the previous output intact
-and no partial files behind (the staging folder is removed)."""
+and no partial files behind (the staging folder is removed). With
+``background=True`` (convert) the writes happen on a background thread
+(:mod:`dd2prom.emit.writer`), in order; :meth:`OutputDir.flush` and
+:meth:`OutputDir.commit` wait for them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from dd2prom.emit.writer import IMMEDIATE, writer
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
 from dd2prom.snapshot import dumpb
 
@@ -36,9 +40,10 @@ def ensure_replaceable(final: Path, marker: str) -> None:
 
 
 class OutputDir:
-    def __init__(self, out: Path | str, marker: str = "coverage.json"):
+    def __init__(self, out: Path | str, marker: str = "coverage.json", background: bool = False):
         """``marker``: the file an earlier run of the same command leaves in the
-        folder; only such a folder (or an empty one) is replaced."""
+        folder; only such a folder (or an empty one) is replaced. ``background``:
+        write on a background thread (files are on disk after :meth:`flush`)."""
         self.final = Path(out).resolve()
         ensure_replaceable(self.final, marker)
         self.final.parent.mkdir(parents=True, exist_ok=True)
@@ -51,8 +56,16 @@ class OutputDir:
         self._writes = 0
         self._dirs: set[Path] = set()
         self._committed = False
+        self._background = background
 
     # -- writing -------------------------------------------------------------
+    def _io(self):
+        return writer() if self._background else IMMEDIATE
+
+    def flush(self) -> None:
+        """Wait for the writes asked for so far; raise the first that failed."""
+        self._io().flush()
+
     def path(self, rel: str) -> Path:
         rel = rel.lstrip("/")
         if ".." in Path(rel).parts:
@@ -64,19 +77,18 @@ class OutputDir:
         return p
 
     def write_text(self, rel: str, text: str) -> str:
-        self.path(rel).write_text(text, encoding="utf-8")
+        self._io().write(self.path(rel), text)
         return self._record(rel)
 
     def append_text(self, rel: str, text: str) -> str:
         """Add to a file written in pieces (created by the first call)."""
-        with open(self.path(rel), "a", encoding="utf-8") as f:
-            f.write(text)
+        self._io().write(self.path(rel), text, append=True)
         return self._record(rel)
 
     def adopt(self, rel: str, finished: Path) -> str:
         """Move a finished file (written elsewhere in the staging folder's file
         system, e.g. by a worker process) to ``rel``."""
-        os.replace(finished, self.path(rel))
+        self._io().replace(finished, self.path(rel))
         return self._record(rel)
 
     def _record(self, rel: str) -> str:
@@ -94,7 +106,7 @@ class OutputDir:
         return [rel for rel, seq in self.written.items() if seq >= mark]
 
     def write_json(self, rel: str, data: Any) -> str:
-        self.path(rel).write_bytes(dumpb(data))
+        self._io().write(self.path(rel), dumpb(data))
         return self._record(rel)
 
     def write_yaml(self, rel: str, data: Any) -> str:
@@ -112,9 +124,7 @@ class OutputDir:
         return rel
 
     def remove(self, rel: str) -> None:
-        p = self.root / rel
-        if p.exists():
-            p.unlink()
+        self._io().unlink(self.root / rel)
         self.written.pop(rel, None)
         self.k8s_files.pop(rel, None)
 
@@ -130,6 +140,7 @@ class OutputDir:
         """Swap the staging folder into place; the old output is removed."""
         if self._committed:
             return self.final
+        self.flush()
         backup = None
         if self.final.exists():
             backup = self.final.with_name(f".{self.final.name}.dd2prom-old-{os.getpid()}")
@@ -143,6 +154,10 @@ class OutputDir:
 
     def abort(self) -> None:
         if not self._committed:
+            try:
+                self.flush()   # nothing may still be writing into the folder removed now
+            except Exception:   # noqa: BLE001 - the run already failed; its files go anyway
+                pass
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "OutputDir":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dd2prom.convert.dashboards import sidecar, widgets
 from dd2prom.convert.dashboards.dashboard import grafana_uid
 from dd2prom.emit.yamlio import load_yaml_all
@@ -31,6 +33,15 @@ def test_uid_is_stable_short_and_a_valid_name():
     uid = grafana_uid("extras__some_integration__A_Very_Long_Dashboard_Name_Overview")
     assert uid == grafana_uid("extras__some_integration__A_Very_Long_Dashboard_Name_Overview")
     assert len(uid) <= 40 and uid == uid.lower()
+
+
+@pytest.mark.parametrize("text", [
+    '{\n  "a": "b\\"c",\n  "d": "<x> & y"\n}\n', "é — 😀 \u2028", "\t\r\b\f\x00\x1f\x7f", "", '\\"\\'])
+def test_last_applied_size_is_the_escaped_length(text):
+    """Counted on the bytes; must equal what escaping the text as a JSON string gives."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    expected = len(escaped.encode()) + 5 * sum(escaped.count(c) for c in "<>&") + sidecar._METADATA_ALLOWANCE
+    assert sidecar.last_applied_size(text.encode()) == expected
 
 
 def test_too_large_for_a_configmap(run, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dd2prom.convert.dashboards.panel import rewrite_variables
-from dd2prom.convert.dashboards.variables import _used, build, grafana_names
+from dd2prom.convert.dashboards.variables import Usage, build, grafana_names
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
 
@@ -78,4 +78,4 @@ def test_group_by_variable_is_said():
 ])
 def test_label_of_a_variable_is_read_from_the_matchers(promql, label):
     t = Translation(query="", promql=promql, status=Status.EXACT, prom_metrics=["a"])
-    assert _used("host", [t])[0] == label
+    assert Usage([t]).used("host")[0] == label

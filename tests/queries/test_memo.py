@@ -48,5 +48,35 @@ def test_memo_key_covers_every_context_field() -> None:
     in translate._memoised (then add it here)."""
     from dataclasses import fields
     keyed = {"target", "metric_metadata", "mappings", "template_variables", "template_variable_tags",
-             "default_window", "window", "offset_seconds"}
+             "default_window", "window", "offset_seconds", "check"}
     assert {f.name for f in fields(TranslateContext)} - {"memo"} == keyed
+
+
+def test_copy_covers_every_translation_field() -> None:
+    """Translation.copy spells its fields out (speed): a new field must be added there."""
+    from dataclasses import fields
+
+    from dd2prom.convert.queries.types import MonitorCondition, Translation
+    from dd2prom.model import Status
+    t = Translation("q", "p", Status.APPROXIMATE, ["n"], ["m"], ["pm"], ["l"], ["g"], ["u"],
+                    MonitorCondition("avg", 60, "x", ">", 1.0), "e")
+    assert len(fields(Translation)) == 11
+    c = t.copy()
+    assert c == t
+    assert all(getattr(c, f.name) is not getattr(t, f.name) for f in fields(t)
+               if isinstance(getattr(t, f.name), (list, MonitorCondition)))
+
+
+def test_a_context_that_does_not_check_gives_the_same_promql_unparsed() -> None:
+    """check=False (dashboards parse every panel query built on a translation)
+    skips only the parse: same PromQL, and the memo keeps the two apart."""
+    from dd2prom.convert.queries import translate
+    from unittest import mock
+    checked, unchecked = TranslateContext(target="dashboard"), TranslateContext(target="dashboard", check=False)
+    q = "sum:system.cpu.user{env:prod} by {host}"
+    with mock.patch("dd2prom.convert.queries.translate.promql_error", return_value=None) as parse:
+        a = translate(q, ctx=unchecked)
+        assert parse.call_count == 0
+        b = translate(q, ctx=checked)
+        assert parse.call_count == 1
+    assert a.ok and a.promql == b.promql and a.status == b.status

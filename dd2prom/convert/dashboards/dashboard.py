@@ -41,8 +41,11 @@ class DashboardConverter:
         self.id = str(dashboard_id)
         self.data = data
         self.names = variables.grafana_names(data.get("template_variables"))
+        # every panel query built on a translation is parsed (requests.py, change.py):
+        # the transpiler need not parse the translation on its own as well
         self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names),
-                                          template_variable_tags=variables.tags(data.get("template_variables")))
+                                          template_variable_tags=variables.tags(data.get("template_variables")),
+                                          check=False)
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []

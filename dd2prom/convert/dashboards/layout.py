@@ -71,17 +71,12 @@ def flow(widgets: list[dict[str, Any]], columns: int = DATADOG_COLUMNS) -> list[
     return boxes
 
 
-def _overlaps(a: dict[str, int], b: dict[str, int]) -> bool:
-    return (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
-            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"])
-
-
 def place(boxes: list[Box], top: int, columns: float) -> list[dict[str, int]]:
     """Grafana gridPos for boxes of one section (a row), starting at row ``top``."""
     fx = COLUMNS / max(columns, 1.0)
     fy = fx * ROWS_PER_COLUMN
     y0 = min((b.y for b in boxes), default=0.0)
-    placed: list[dict[str, int]] = []
+    placed: list[tuple[int, int, int, int]] = []   # (x, w, y, h)
     out: list[dict[str, int]] = [{}] * len(boxes)
     order = sorted(range(len(boxes)), key=lambda i: (boxes[i].y, boxes[i].x, i))
     for i in order:
@@ -90,16 +85,15 @@ def place(boxes: list[Box], top: int, columns: float) -> list[dict[str, int]]:
         w = max(1, min(math.floor((b.x + b.w) * fx) - x, COLUMNS - x))
         y = top + math.floor((b.y - y0) * fy)
         h = max(1, math.floor((b.y - y0 + b.h) * fy) - (y - top))
-        pos = {"h": h, "w": w, "x": x, "y": y}
         moved = True
-        while moved:
+        while moved:   # below every placed box it overlaps (x, w fixed; y moves down)
             moved = False
-            for other in placed:
-                if _overlaps(pos, other):
-                    pos["y"] = other["y"] + other["h"]
+            for ox, ow, oy, oh in placed:
+                if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
+                    y = oy + oh
                     moved = True
-        placed.append(pos)
-        out[i] = pos
+        placed.append((x, w, y, h))
+        out[i] = {"h": h, "w": w, "x": x, "y": y}
     return out
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, count, dicts, query_text
 from dd2prom.convert.dashboards.units import number_format_unit
@@ -102,26 +102,32 @@ def label_for_tag(tctx: TranslateContext, tag: str) -> str:
     return mapping.label_for_tag(tctx.mappings, tag)
 
 
+_SPLIT_CHARS = re.compile(r"[()\[\]{},]")
+
+
 def split_top_level(q: str) -> list[str]:
     """Split a classic ``q`` on commas outside parentheses and braces
     (``a{x:1,y:2}, top(b, 10, 'mean', 'desc')`` → two queries)."""
+    if "," not in q:   # most requests: one query, no character to walk through
+        return [q.strip()] if q.strip() else []
     parts, depth, start = [], 0, 0
-    for i, ch in enumerate(q):
+    for m in _SPLIT_CHARS.finditer(q):   # only the brackets and commas, not every character
+        ch = m.group()
         if ch in "({[":
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif depth == 0:
+            i = m.start()
             parts.append(q[start:i])
             start = i + 1
     parts.append(q[start:])
     return [p.strip() for p in parts if p.strip()]
 
 
-def ref_ids() -> Iterator[str]:
-    letters = string.ascii_uppercase
-    for n in range(10_000):
-        yield letters[n % 26] * (n // 26 + 1)
+def ref_id(n: int) -> str:
+    """The ``n``-th target's refId: A..Z, then AA..ZZ, AAA..."""
+    return string.ascii_uppercase[n % 26] * (n // 26 + 1)
 
 
 def _mentions(formula: str, name: str) -> bool:
@@ -137,7 +143,6 @@ class RequestTranslator:
         self.sort = sort   # order instant results by value (top lists)
         self.series: list[Series] = []
         self.failed: list[tuple[str, str]] = []   # (original, reason)
-        self._ids = ref_ids()
 
     # -- entry ---------------------------------------------------------------
     def run(self, requests: Any) -> list[Series]:
@@ -226,7 +231,7 @@ class RequestTranslator:
         if err:
             self.failed.append((original, f"the generated PromQL does not parse ({err})"))
             return
-        series = Series(ref_id=next(self._ids), expr=expr, base=t.promql or "", original=original,
+        series = Series(ref_id=ref_id(len(self.series)), expr=expr, base=t.promql or "", original=original,
                         aggregator=aggregator,
                         request=req, formula=formula, translation=t)
         series.legend = self._legend(series, t)

@@ -45,23 +45,39 @@ def tags(template_variables: Any) -> dict[str, str]:
             if tv.get("name") and isinstance(tv.get("prefix"), str) and tv["prefix"]}
 
 
-def _used(name: str, translations: Iterable[Translation]) -> tuple[str | None, str | None]:
-    """(label, metric) the translated queries filter with ``$name`` most often:
-    the transpiler's own choice of label (it may depend on the metric)."""
-    # (?<![A-Za-z_]): a label starts at the first letter of a word; trying every later
-    # character of it as a start too (which can never match first) made this slow
-    matcher = re.compile(rf'(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"\$\{{?{re.escape(name)}\}}?"')
-    refs = ("$" + name, "${" + name)   # one of them is in every match
-    labels: Counter[str] = Counter()
-    metrics: Counter[str] = Counter()
-    for t in translations:
-        promql = (t.promql or "") if t.ok else ""
-        found = matcher.findall(promql) if any(r in promql for r in refs) else []
-        if found:
-            labels.update(found)
-            metrics.update(t.prom_metrics)
-    return (labels.most_common(1)[0][0] if labels else None,
-            metrics.most_common(1)[0][0] if metrics else None)
+# ``label op "$name"`` / ``"${name}"``: a matcher on a template variable (Grafana
+# names are word characters). (?<![A-Za-z_]): a label starts at the first letter
+# of a word; trying every later character of it as a start too (which can never
+# match first) made this slow.
+_VARIABLE_MATCHER = re.compile(r'(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"\$\{?(\w+)\}?"')
+
+
+class Usage:
+    """Which labels and metrics the dashboard's translated queries filter with each
+    variable: one scan of the queries for every variable of the dashboard."""
+
+    def __init__(self, translations: Iterable[Translation]):
+        self.labels: dict[str, Counter[str]] = {}
+        self.metrics: dict[str, Counter[str]] = {}
+        for t in translations:
+            promql = t.promql if t.ok else None
+            if not promql or '"$' not in promql:   # (``[$__rate_interval]`` is in most queries)
+                continue
+            seen: set[str] = set()
+            for label, name in _VARIABLE_MATCHER.findall(promql):
+                if name not in seen:
+                    seen.add(name)
+                    if name not in self.labels:
+                        self.labels[name], self.metrics[name] = Counter(), Counter()
+                    self.metrics[name].update(t.prom_metrics)
+                self.labels[name][label] += 1
+
+    def used(self, name: str) -> tuple[str | None, str | None]:
+        """(label, metric) the translated queries filter with ``$name`` most often:
+        the transpiler's own choice of label (it may depend on the metric)."""
+        labels, metrics = self.labels.get(name), self.metrics.get(name)
+        return (labels.most_common(1)[0][0] if labels else None,
+                metrics.most_common(1)[0][0] if metrics else None)
 
 
 def _metric_for(label: str, translations: Iterable[Translation]) -> str | None:
@@ -85,9 +101,9 @@ def _defaults(tv: dict[str, Any]) -> list[str]:
 
 
 def query_variable(name: str, label_text: str, tag: str, tctx: TranslateContext,
-                   translations: list[Translation], defaults: list[str] | None = None) -> dict[str, Any]:
+                   translations: list[Translation], usage: Usage, defaults: list[str] | None = None) -> dict[str, Any]:
     """A multi-select Grafana query variable listing the values of the label ``tag`` maps to."""
-    used_label, used_metric = _used(name, translations)
+    used_label, used_metric = usage.used(name)
     label = used_label or label_for_tag(tctx, tag)
     metric = used_metric or _metric_for(label, translations)
     return {
@@ -107,6 +123,7 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
     then the variables split groups repeat over) and sentences about what differs."""
     out: list[dict[str, Any]] = [dict(DATASOURCE_VARIABLE)]
     notes: list[str] = []
+    usage = Usage(translations)
     for tv in dicts(template_variables):
         if str(tv.get("name")) not in names:
             continue
@@ -122,11 +139,11 @@ def build(template_variables: Any, names: dict[str, str], tctx: TranslateContext
             notes.append(f"Template variable {tv['name']!r} defaults to the wildcard {', '.join(defaults)}; "
                          "Grafana selects values, not patterns, so it starts on All.")
             defaults = []
-        var = query_variable(names[str(tv["name"])], str(tv["name"]), tag, tctx, translations, defaults)
+        var = query_variable(names[str(tv["name"])], str(tv["name"]), tag, tctx, translations, usage, defaults)
         available = [v for v in strings(tv.get("available_values")) if v]
         if available:
             var["regex"] = "/^(" + "|".join(re.escape(v).replace(r"\*", ".*") for v in available) + ")$/"
         out.append(var)
     for name, tag in (split or {}).items():
-        out.append(query_variable(name, f"{tag} (one graph each)", tag, tctx, translations))
+        out.append(query_variable(name, f"{tag} (one graph each)", tag, tctx, translations, usage))
     return out, notes

@@ -71,8 +71,12 @@ class MonitorRules:
         return self.records + [lv.rule for lv in self.levels]
 
 
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_VARIABLE = re.compile(r"\{\{[^}]*\}\}")
+
+
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"\{\{[^}]*\}\}", " ", spec.name))
+    words = _WORD.findall(_VARIABLE.sub(" ", spec.name))
     name = "".join(w[:1].upper() + w[1:] for w in words)[:80] or f"DatadogMonitor{spec.ref}"
     if not name[0].isalpha():
         name = "Monitor" + name
@@ -163,6 +167,10 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
 
     levels: list[Level] = []
     mentions: dict[str, list] = {}
+    static = {k: v for k, v in static.items() if v}
+    static_go = {k: msg.to_go(v) for k, v in static.items()}   # the same on every rule
+    # a title without blocks (most are) reads the same in every state
+    summary = None if msg.has_blocks(title) else msg.tidy(title)
 
     def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int,
               keep: tuple[str, int] | None = None) -> None:
@@ -172,13 +180,14 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         for n in block_notes:
             item.note(n)
         mentions[state] = msg.mentions(resolved)
-        parts = {"summary": msg.tidy(msg.resolve(title, state, spec.priority)) or [msg.Text(spec.name or name)],
-                 "description": msg.tidy(resolved)}
+        title_parts = summary if summary is not None else msg.tidy(msg.resolve(title, state, spec.priority))
+        parts = {"summary": title_parts or [msg.Text(spec.name or name)], "description": msg.tidy(resolved)}
         if has_recovery:   # resolved notifications carry the alert's annotations: Datadog's text for
             # the recovery of this state ({{#is_alert_recovery}} on the critical rule…) kept apart
             parts["recovery_message"] = msg.tidy(msg.resolve(body, f"{state}_recovery", spec.priority))
-        parts = {k: v for k, v in (parts | static).items() if v}
-        annotations = {k: msg.to_go(v) for k, v in parts.items()}
+        parts = {k: v for k, v in parts.items() if v}
+        annotations = {k: msg.to_go(v) for k, v in parts.items()} | static_go
+        parts |= static
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels
         levels.append(Level(state, threshold, recovery,
                             Rule(rule_name, expr, state, for_seconds, rule_labels, annotations), parts,

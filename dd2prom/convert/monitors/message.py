@@ -92,6 +92,8 @@ class Variables:
 def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
     """Parse a Datadog message; unbalanced blocks and unknown variables become
     text (escaped later) with a note."""
+    if "{{" not in message:   # no tag (most monitor names): one piece of text
+        return [Text(message)] if message else []
     root: list[Part] = []
     stack: list[Block] = []
     pos = 0
@@ -194,8 +196,10 @@ def find_blocks(parts: list[Part], names: set[str]) -> list[Block]:
     return out
 
 
-def has_blocks(parts: list[Part], names: set[str]) -> bool:
-    return any(isinstance(p, Block) and (p.name in names or has_blocks(p.children, names)) for p in parts)
+def has_blocks(parts: list[Part], names: set[str] | None = None) -> bool:
+    """Whether ``parts`` hold a block named in ``names`` (None: any block)."""
+    return any(isinstance(p, Block) and (names is None or p.name in names or has_blocks(p.children, names))
+               for p in parts)
 
 
 def _merge_text(parts: list[Part]) -> list[Part]:
@@ -226,7 +230,7 @@ def tidy(parts: list[Part]) -> list[Part]:
             if i == len(parts) - 1:
                 t = t.rstrip()
             if t:
-                out.append(Text(t))
+                out.append(p if t == p.text else Text(t))
         else:
             out.append(p)
     return out

@@ -11,6 +11,7 @@ label and has one child per receiver, restricted to the rule states
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,10 +49,8 @@ def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str, send_resolve
 
 def _integration(am: AlertmanagerConfig, handle: str, monitor: str) -> tuple[str, dict, str | None, Status | None]:
     """Receiver name, configs (without send_resolved), note and status for a handle."""
-    kind, _, rest = handle.partition("-")
-    key = dns_name(rest or handle, max_len=253)
-    name = dns_name(handle, max_len=253)
-    if EMAIL_RE.match(handle):
+    kind, rest, key, name, email = _handle_names(handle)
+    if email:
         am.set_global(smtp_smarthost=am.placeholder("smtp.example.invalid:587"),
                       smtp_from=am.placeholder("alertmanager@example.invalid"))
         return (f"email-{handle}", {"email_configs": [{"to": handle}]},
@@ -88,6 +87,15 @@ def _integration(am: AlertmanagerConfig, handle: str, monitor: str) -> tuple[str
                 f"configure receiver {name}.", Status.MANUAL)
     return (name, {}, f"@{handle} has no Alertmanager integration equivalent here; receiver {name} is empty.",
             Status.MANUAL)
+
+
+@functools.lru_cache(maxsize=4096)
+def _handle_names(handle: str) -> tuple[str, str, str, str, bool]:
+    """Integration kind, the rest, its Secret key, the receiver name and whether
+    it is an e-mail address (a few handles, named by thousands of monitors)."""
+    kind, _, rest = handle.partition("-")
+    return kind, rest, dns_name(rest or handle, max_len=253), dns_name(handle, max_len=253), \
+        EMAIL_RE.match(handle) is not None
 
 
 def condition_matchers(conds: tuple[Condition, ...]) -> list[str]:

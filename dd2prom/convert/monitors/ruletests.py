@@ -34,29 +34,53 @@ def _minutes(seconds: int) -> int:
     return -(-seconds // STEP)
 
 
-def _firing(level: Level, comparator: str, values: list[float | None], until: int) -> list[bool]:
-    """Whether ``level`` fires at each minute up to ``until`` (for: and recovery
-    hysteresis included), simulated as Prometheus evaluates the rule."""
+Runs = list[tuple[float | None, int]]   # a series as (value, minutes) runs; None: no value
+
+
+def _firing(level: Level, comparator: str, runs: Runs, checks: list[int]) -> dict[int, bool]:
+    """Whether ``level`` fires at each minute of ``checks`` (for: and recovery
+    hysteresis included), as Prometheus evaluates the rule every minute. The
+    value is constant within a run, and so is the condition: the state is worked
+    out run by run, not minute by minute (tests of week-long ``for:`` hold ten
+    thousand minutes; ``tests/monitors/test_ruletests.py`` checks both agree)."""
     hold = _minutes(level.rule.for_seconds)
+    first = _minutes(level.delay)      # the first minute a (new) group is evaluated
+    keep = _minutes(level.keep)        # a firing group whose value stopped fires this long after it
     crosses = _COMPARE[comparator]
-    threshold, recovery = level.threshold, level.recovery
-    firing, active_since, seen = False, None, None
-    out = []
-    for t in range(until + 1):
-        v = values[t] if t < len(values) else None
-        if v is None:
-            # a firing group whose value stopped keeps firing for `keep` (last status)
-            cond = firing and seen is not None and (t - seen) * STEP < level.keep
+    total = sum(count for _, count in runs)
+    if total <= checks[-1]:
+        runs = [*runs, (None, checks[-1] + 1 - total)]
+    # after the previous minute: firing?, since when the condition holds, last minute with a value
+    firing, active, seen = False, None, None
+    out: dict[int, bool] = {}
+    start = 0
+    for value, count in runs:
+        if not count:
+            continue
+        end = start + count
+        lo = hi = end                  # the run fires at minutes lo … hi - 1
+        holds = False                  # the condition holds at its last minute
+        if value is None:
+            if firing and seen is not None:
+                lo, hi = start, min(end, seen + keep)
         else:
-            seen = t
-            cond = t * STEP >= level.delay and (crosses(v, threshold)
-                                               or (firing and recovery is not None and crosses(v, recovery)))
-        if not cond:
-            firing, active_since = False, None
-        else:
-            active_since = t if active_since is None else active_since
-            firing = t - active_since >= hold
-        out.append(firing)
+            seen = end - 1
+            evaluated = max(start, first)
+            if evaluated > start:      # not evaluated yet: nothing holds
+                firing, active = False, None
+            if evaluated < end and crosses(value, level.threshold):
+                holds = True
+                active = evaluated if active is None else active
+                lo = max(evaluated, active + hold)
+            elif evaluated < end and firing and level.recovery is not None and crosses(value, level.recovery):
+                lo = start             # between recovery and trigger: a firing alert stays firing
+        for at in checks:
+            if start <= at < end:
+                out[at] = lo <= at < hi
+        firing = lo < hi == end
+        if not (firing or holds):
+            active = None
+        start = end
     return out
 
 
@@ -64,12 +88,26 @@ def _unescape(value: str) -> str:
     return value.replace('{{ "{{" }}', "{{")
 
 
-def _last(values: list[float | None], at: int) -> float:
-    return next(v for v in reversed(values[:at + 1]) if v is not None)
+def _last(runs: Runs, at: int) -> float:
+    """The last value at or before minute ``at``."""
+    start, last = 0, None
+    for value, count in runs:
+        if start > at:
+            break
+        if count and value is not None:
+            last = value
+        start += count
+    assert last is not None, "an alert fires only once its series had a value"
+    return last
 
 
-def _expected(mr: MonitorRules, level: Level, labels: dict[str, str], value: float) -> dict[str, Any]:
-    exp_labels = {**labels, **{k: _unescape(v) for k, v in level.rule.labels.items()}}
+def _rule_labels(level: Level) -> dict[str, str]:
+    """The labels the rule adds to its alerts, as promtool shows them."""
+    return {k: _unescape(v) for k, v in level.rule.labels.items()}
+
+
+def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
+    exp_labels = {**labels, **rule_labels}
     annotations = {k: msg.render(parts, labels, go_float(value)) for k, parts in level.annotation_parts.items()}
     return {"exp_labels": exp_labels, "exp_annotations": annotations}
 
@@ -101,61 +139,76 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
     hold = max(_minutes(lv.rule.for_seconds + lv.delay) for lv in threshold_levels)
     n = 5 + hold + 10
-    scenarios: dict[str, list[float | None]] = {
-        "ok": [vals["ok"]] * n,
-        "crit": [vals["ok"]] * 5 + [vals["crit"]] * (n - 5),
+    scenarios: dict[str, Runs] = {
+        "ok": [(vals["ok"], n)],
+        "crit": [(vals["ok"], 5), (vals["crit"], n - 5)],
     }
     if "warn" in vals:
-        scenarios["warn"] = [vals["ok"]] * 5 + [vals["warn"]] * (n - 5)
+        scenarios["warn"] = [(vals["ok"], 5), (vals["warn"], n - 5)]
     # the value stops while the alert fires: resolves at once, or keeps its last status
-    scenarios["stop"] = [vals["ok"]] * 5 + [vals["crit"]] * (n - 11) + [None] * 6
+    scenarios["stop"] = [(vals["ok"], 5), (vals["crit"], n - 11), (None, 6)]
     if "between" in vals:
-        scenarios["recovery"] = [vals["ok"]] * 3 + [vals["crit"]] * (hold + 3) + [vals["between"]] * 4 + [vals["ok"]] * 5
+        scenarios["recovery"] = [(vals["ok"], 3), (vals["crit"], hold + 3), (vals["between"], 4), (vals["ok"], 5)]
     # one case per scenario; a multi-alert monitor runs them side by side as groups
     batches = [list(scenarios)] if mr.group else [[name] for name in scenarios]
     tests = []
     checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
     # the same alert (labels, level, value) at several times and in several
     # scenarios: one object, which the YAML writer copies as text
-    expected: dict[tuple[tuple[tuple[str, str], ...], int, float], dict[str, Any]] = {}
+    # (the labels: a multi-alert monitor's series are named after their scenario)
+    expected: dict[tuple[str | None, int, float], dict[str, Any]] = {}
+    rule_labels = [_rule_labels(lv) for lv in threshold_levels]
+    checks_made: dict[tuple, dict[str, Any]] = {}
     for batch in batches:
         series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
-        firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks[-1])
+        firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks)
                   for name in batch for i, lv in enumerate(threshold_levels)}
         alert_tests = []
         for at in checks:
-            exp_alerts = []
+            keys = []
             for name in batch:
                 for i, lv in enumerate(threshold_levels):
                     if firing[name, i][at]:
                         value = _last(scenarios[name], at)
-                        key = (tuple(series[name].items()), i, value)
+                        key = (name if mr.group else None, i, value)
                         if key not in expected:
-                            expected[key] = _expected(mr, lv, series[name], value)
-                        exp_alerts.append(expected[key])
-            alert_tests.append({"eval_time": f"{at}m", "alertname": mr.alert_name, "exp_alerts": exp_alerts})
+                            expected[key] = _expected(lv, rule_labels[i], series[name], value)
+                        keys.append(key)
+            # so is the same check in several scenarios (nothing fires at 2m…)
+            made = (at, *keys)
+            if made not in checks_made:
+                checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
+                                     "exp_alerts": [expected[key] for key in keys]}
+            alert_tests.append(checks_made[made])
         tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
         stop = 10
         at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(labels, [vals["ok"]] * stop)], [
+        tests.append(_case(mr, "nodata", [(labels, [(vals["ok"], stop)])], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
-             "exp_alerts": [_expected(mr, nodata, labels, 1.0)]},
+             "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
         ]))
     return tests
 
 
-def _values_text(values: list[float | None]) -> str:
+def _values_text(runs: Runs) -> str:
     """promtool's series notation; a value that stops is a staleness marker, as a
     recording rule writes when its expression returns nothing."""
-    spelled = {v: number(v) for v in set(values) if v is not None}   # a scenario has few distinct values
-    if None not in values:   # (hours of minutes: joined in C, not through a generator)
-        return " ".join(map(spelled.__getitem__, values))  # type: ignore[arg-type]
-    return " ".join(spelled[v] if v is not None else "stale" if i and values[i - 1] is not None else "_"
-                    for i, v in enumerate(values))
+    words = []
+    after_value = False
+    for value, count in runs:
+        if not count:
+            continue
+        if value is None:
+            words.append("stale" if after_value else "_")
+            words.extend(["_"] * (count - 1))
+        else:
+            words.append(" ".join([number(value)] * count))
+        after_value = value is not None
+    return " ".join(words)
 
 
 def _series(labels: dict[str, str]) -> str:
@@ -163,7 +216,7 @@ def _series(labels: dict[str, str]) -> str:
     return f"{VALUE_METRIC}{{{body}}}"
 
 
-def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], list[float]]],
+def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], Runs]],
           alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",

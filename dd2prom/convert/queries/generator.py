@@ -128,7 +128,8 @@ class Generator:
             info = self._guess_type(q, info, mods)
         self.resolved[id(q)] = info
         groups = tuple(dict.fromkeys(label_for_tag(self.mappings, t, q.metric) for t in q.group_by))
-        self._check_carried(q)
+        keys = self._tag_keys(q)
+        self._check_carried(q, keys)
         self._use(self.labels, *groups)
         if "weighted" in mods:
             self.note(".weighted() has no PromQL counterpart; Prometheus averages the series as they are.")
@@ -141,7 +142,7 @@ class Generator:
         fn, win = self._time_fn(q, mods, env, mode)
         if "fill" in mods:
             fn, win = self._fill(mods["fill"], fn, win, mode)
-        joins = self._joins(q, groups, conjuncts)
+        joins = self._joins(q, keys)
         series_groups = tuple(g for g in groups if g not in joins)
 
         def one(matchers: list[tuple[str, str, str]], e: Env) -> str:
@@ -169,12 +170,17 @@ class Generator:
             out = self.zero_fill(out, q, info, conjuncts, env, groups, limit=fmt_duration(limit))
         return out
 
-    def _joins(self, q: ast.MetricQuery, groups: tuple[str, ...], conjuncts: list) -> dict[str, dict[str, str]]:
-        """Label → join spec for the tags of ``q`` its series only get through a join."""
+    def _tag_keys(self, q: ast.MetricQuery) -> list[str]:
+        """The tag keys ``q`` groups or filters by, each once (a lone ``$var`` is the tag it filters)."""
         tvars = self.ctx.template_variable_tags
-        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
+        scoped = _scope_keys(q.scope, []) if q.scope is not None else []
+        return list(dict.fromkeys(
+            q.group_by + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in scoped]))
+
+    def _joins(self, q: ast.MetricQuery, keys: list[str]) -> dict[str, dict[str, str]]:
+        """Label → join spec for the tags of ``q`` (its ``keys``) its series only get through a join."""
         out: dict[str, dict[str, str]] = {}
-        for key in dict.fromkeys(keys):
+        for key in keys:
             spec = join_for_tag(self.mappings, key, q.metric)
             if spec is not None:
                 out[spec["label"]] = spec
@@ -204,10 +210,8 @@ class Generator:
                 text = f"({joined}) or ({bare} unless on (namespace, pod) {owners('', spec)})"
         return text
 
-    def _check_carried(self, q: ast.MetricQuery) -> None:
-        tvars = self.ctx.template_variable_tags
-        keys = list(q.group_by) + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in _scope_keys(q.scope)]
-        for key in dict.fromkeys(keys):
+    def _check_carried(self, q: ast.MetricQuery, keys: list[str]) -> None:
+        for key in keys:
             if tag_needs_join(self.mappings, key, q.metric):
                 label = label_for_tag(self.mappings, key, q.metric)
                 self.note(f"Tag {key} is not a label of the series behind {q.metric}; the label {label} must be "
@@ -421,6 +425,8 @@ class Generator:
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
+        if isinstance(s, ast.Tag):      # (most nodes: tested first)
+            return self._tag(s, neg, metric, env)
         if isinstance(s, ast.ScopeNot):
             return self._dnf(s.item, not neg, metric, env)
         if isinstance(s, (ast.ScopeAnd, ast.ScopeOr)):
@@ -531,18 +537,21 @@ class Generator:
         return functions.call(self, node, env)
 
 
-def _scope_keys(s: ast.Scope | None):
-    if isinstance(s, (ast.ScopeAnd, ast.ScopeOr)):
+def _scope_keys(s: ast.Scope, out: list[str]) -> list[str]:
+    """``out`` with the tag keys ``s`` filters on appended, in order (``$var`` for a lone variable)."""
+    if isinstance(s, ast.Tag):
+        if s.key not in (None, "*") and (s.value is not None or s.var is not None):
+            out.append(s.key)
+        elif s.key is None and s.var is not None:
+            out.append("$" + s.var)
+    elif isinstance(s, (ast.ScopeAnd, ast.ScopeOr)):
         for item in s.items:
-            yield from _scope_keys(item)
+            _scope_keys(item, out)
     elif isinstance(s, ast.ScopeNot):
-        yield from _scope_keys(s.item)
+        _scope_keys(s.item, out)
     elif isinstance(s, ast.TagIn):
-        yield s.key
-    elif isinstance(s, ast.Tag) and s.key not in (None, "*") and (s.value is not None or s.var is not None):
-        yield s.key
-    elif isinstance(s, ast.Tag) and s.key is None and s.var is not None:
-        yield "$" + s.var
+        out.append(s.key)
+    return out
 
 
 def _tags_of(q: ast.MetricQuery, groups: tuple[str, ...]) -> tuple[str, ...] | None:

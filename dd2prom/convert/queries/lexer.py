@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MODIFIERS = frozenset({"rollup", "as_count", "as_rate", "fill", "weighted"})
 
@@ -28,15 +28,17 @@ class QuerySyntaxError(ValueError):
         return f"{self.message} at position {pos}:\n  {line}\n  {' ' * (pos - line_start)}^"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One token (a tuple: the parser makes tens of thousands of them)."""
+
     kind: str      # IDENT NUMBER STRING SCOPE VAR OP CMP ( ) , : . EOF
     text: str
     pos: int
 
 
 _TOKEN = re.compile(r"""
-    (?P<ws>\s+)
+    (?P<SCOPE>\{[^}]*\})
+  | (?P<ws>\s+)
   | (?P<NUMBER>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_]))
   | (?P<IDENT>[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]|[A-Za-z_])
   | (?P<VAR>\$[A-Za-z_][A-Za-z0-9_.\-]*)
@@ -48,30 +50,30 @@ _TOKEN = re.compile(r"""
 
 
 def tokenize(source: str) -> list[Token]:
+    """Braces are one raw ``SCOPE`` token (its text without the braces)."""
     tokens: list[Token] = []
-    i, n = 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "{":
-            end = source.find("}", i + 1)
-            if end < 0:
-                raise QuerySyntaxError("unclosed '{'", i)
-            tokens.append(Token("SCOPE", source[i + 1:end], i + 1))
-            i = end + 1
-            continue
-        m = _TOKEN.match(source, i)
-        if not m:
-            raise QuerySyntaxError(f"unexpected character {ch!r}", i)
+    i = 0
+    for m in _TOKEN.finditer(source):
+        start = m.start()
+        if start != i:   # no token starts at i
+            break
         kind = m.lastgroup
-        text = m.group()
-        if kind == "IDENT":
-            tokens.extend(_split_ident(text, i, source, m.end()))
-        elif kind == "PUNCT":
-            tokens.append(Token(text, text, i))
-        elif kind != "ws":
-            tokens.append(Token(kind, text, i))
         i = m.end()
-    tokens.append(Token("EOF", "", n))
+        if kind == "ws":
+            continue
+        if kind == "SCOPE":
+            tokens.append(Token("SCOPE", source[start + 1:i - 1], start + 1))
+        elif kind == "IDENT":
+            tokens.extend(_split_ident(m.group(), start, source, i))
+        elif kind == "PUNCT":
+            text = m.group()
+            tokens.append(Token(text, text, start))
+        else:
+            tokens.append(Token(kind, m.group(), start))
+    if i < len(source):
+        ch = source[i]
+        raise QuerySyntaxError("unclosed '{'" if ch == "{" else f"unexpected character {ch!r}", i)
+    tokens.append(Token("EOF", "", len(source)))
     return tokens
 
 

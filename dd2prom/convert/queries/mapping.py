@@ -147,9 +147,9 @@ def join_for_tag(mappings: Mappings, tag_key: str, metric: str) -> dict[str, str
     """The join that gives ``metric``'s pod-level series the label of ``tag_key``
     (from kube-state-metrics' owner metrics), or None."""
     spec = mappings.joins.get(tag_key)
-    if spec is None or not any(metric.startswith(p) for p in mappings.join_metrics):
+    if spec is None or not metric.startswith(tuple(mappings.join_metrics)):
         return None
-    if any(metric.startswith(p) for p in mappings.no_pod_label):
+    if metric.startswith(tuple(mappings.no_pod_label)):
         return None
     return spec
 
@@ -160,7 +160,7 @@ def tag_needs_join(mappings: Mappings, tag_key: str, metric: str) -> bool:
     key = (tag_key, metric)
     needs = mappings._needs_join.get(key)
     if needs is None:
-        if tag_key in mappings.joins and any(metric.startswith(p) for p in mappings.join_metrics):
+        if tag_key in mappings.joins and metric.startswith(tuple(mappings.join_metrics)):
             needs = join_for_tag(mappings, tag_key, metric) is None
         else:
             needs = any(metric.startswith(prefix) and tag_key in tags

@@ -81,11 +81,13 @@ class _Parser:
     def __init__(self, source: str):
         self.source = source
         self.tokens = tokenize(source)
+        self.last = len(self.tokens) - 1   # the EOF token, what peeking past the end sees
         self.i = 0
 
     # -- token helpers
     def peek(self, k: int = 0) -> Token:
-        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+        j = self.i + k
+        return self.tokens[j if j < self.last else self.last]
 
     def next(self) -> Token:
         tok = self.peek()

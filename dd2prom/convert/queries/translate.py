@@ -4,6 +4,7 @@ a query that does not parse)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -52,7 +53,7 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     is cached."""
     if ctx is None:
         return run()
-    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds,
+    key = (what, ctx.target, ctx.default_window, ctx.window, ctx.offset_seconds, ctx.check,
            tuple(ctx.template_variables.items()), tuple(ctx.template_variable_tags.items()),
            id(ctx.metric_metadata), id(ctx.mappings))
     memo = ctx.memo
@@ -61,19 +62,12 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     except TypeError:   # an unhashable value somewhere: translate without the memo
         return run()
     if hit is not None and hit[0] is ctx.metric_metadata and hit[1] is ctx.mappings:
-        return _copy(hit[2])
+        return hit[2].copy()   # a translation callers may change without changing the memo's
     result = run()
     if len(memo) >= MEMO_SIZE:
         del memo[next(iter(memo))]
     memo[key] = (ctx.metric_metadata, ctx.mappings, result)
-    return _copy(result)
-
-
-def _copy(t: Translation) -> Translation:
-    """A translation callers may change without changing the memo's."""
-    return replace(t, notes=list(t.notes), metrics=list(t.metrics), prom_metrics=list(t.prom_metrics),
-                   labels=list(t.labels), group_by=list(t.group_by), unmapped_metrics=list(t.unmapped_metrics),
-                   monitor=replace(t.monitor) if t.monitor is not None else None)
+    return result.copy()
 
 
 def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",
@@ -131,7 +125,7 @@ def _run(query: str, ctx: TranslateContext | None, body) -> Translation:
     promql = cond.expr if cond is not None and cond.comparator is None else out.text
     if cond is not None and cond.comparator is not None:
         promql = f"{cond.expr} {cond.comparator} {fmt_number(cond.threshold)}"
-    problem = promql_error(promql)
+    problem = promql_error(promql) if ctx.check else None
     if problem is not None:
         result.status = Status.ERROR
         result.error = f"generated PromQL does not parse: {problem}"
@@ -158,14 +152,20 @@ def _fill(result: Translation, gen: Generator) -> None:
 
 def _env(ctx: TranslateContext, monitor_seconds: int | None = None) -> Env:
     if ctx.target == "dashboard" and monitor_seconds is None:
-        return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
-                   step="$__interval", offset=ctx.offset_seconds)
+        return _dashboard_env(ctx.offset_seconds)
     if monitor_seconds is not None:
         window = ctx.window or fmt_duration(monitor_seconds)
     else:
         window = ctx.window or ctx.default_window
     return Env(ctx.target, window, window, window, step=subquery_step(duration_seconds(window)),
                offset=ctx.offset_seconds)
+
+
+@functools.lru_cache(maxsize=64)
+def _dashboard_env(offset: int) -> Env:
+    """Grafana's windows (one Env, frozen, shared by every dashboard query)."""
+    return Env("dashboard", "$__rate_interval", "$__interval", "$__range", range_at_end=True,
+               step="$__interval", offset=offset)
 
 
 def _translate(gen: Generator, query: str, monitor: bool) -> tuple[Out, MonitorCondition | None]:

@@ -1,0 +1,140 @@
+"""File writes handed to a background thread.
+
+Creating a file on a journaling file system can block for a journal commit
+while the kernel writes back what the run wrote before (at full scale convert
+writes 800 MB; single ``open`` calls then take milliseconds). Python releases
+the GIL during those system calls, so a thread that does the writes lets the
+converting thread go on meanwhile.
+
+One thread per process, operations in the order they were asked for (an
+append after a write, a rename after the write of its source). A failed
+operation is raised by the next call, or by :meth:`Writer.flush`, which
+callers run before anything depends on the files being on disk (renaming the
+output folder into place, handing a worker's files to the parent).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+#: text waiting to be written, at most (bounds the memory the queue holds)
+MAX_PENDING = 32 << 20
+
+
+class Writer:
+    def __init__(self, max_pending: int = MAX_PENDING) -> None:
+        self._ops: deque[tuple[Callable[..., None], tuple, int]] = deque()
+        self._cond = threading.Condition()
+        self._pending = 0          # bytes (characters) queued, not yet written
+        self._max = max_pending
+        self._busy = False         # the thread is running an operation
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- operations ------------------------------------------------------------
+    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
+        self._put(_write, (path, data, append), len(data))
+
+    def replace(self, src: Path, dst: Path) -> None:
+        self._put(os.replace, (src, dst), 0)
+
+    def unlink(self, path: Path) -> None:
+        self._put(_unlink, (path,), 0)
+
+    def flush(self) -> None:
+        """Wait until every operation asked for is done; raise the first that failed."""
+        with self._cond:
+            while self._ops or self._busy:
+                self._cond.wait()
+            self._raise()
+
+    # -- the thread ------------------------------------------------------------
+    def _put(self, fn: Callable[..., None], args: tuple, size: int) -> None:
+        with self._cond:
+            self._raise()
+            while self._pending and self._pending + size > self._max:
+                self._cond.wait()
+                self._raise()
+            self._ops.append((fn, args, size))
+            self._pending += size
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="dd2prom-writer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._ops.clear()
+            self._pending = 0
+            raise error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._ops:
+                    self._cond.wait()
+                fn, args, size = self._ops.popleft()
+                self._busy = True
+            try:
+                if self._error is None:   # after a failure, later operations are dropped
+                    fn(*args)
+            except BaseException as exc:   # handed to the caller's next call
+                self._error = exc
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._pending -= size
+                    self._cond.notify_all()
+
+
+def _write(path: Path, data: str | bytes, append: bool) -> None:
+    if isinstance(data, str):
+        with open(path, "a" if append else "w", encoding="utf-8") as f:
+            f.write(data)
+    else:
+        with open(path, "ab" if append else "wb") as f:
+            f.write(data)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Immediate:
+    """A :class:`Writer` that does each operation at once (for callers that read
+    the files back while they write)."""
+
+    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
+        _write(path, data, append)
+
+    def replace(self, src: Path, dst: Path) -> None:
+        os.replace(src, dst)
+
+    def unlink(self, path: Path) -> None:
+        _unlink(path)
+
+    def flush(self) -> None:
+        pass
+
+
+IMMEDIATE = Immediate()
+_WRITERS: dict[int, Writer] = {}
+
+
+def writer() -> Writer:
+    """This process's writer (a forked worker gets its own: the parent's
+    thread does not exist in it)."""
+    pid = os.getpid()
+    w = _WRITERS.get(pid)
+    if w is None:
+        _WRITERS.clear()   # a parent's writer, copied by fork: never used here
+        w = _WRITERS[pid] = Writer()
+    return w

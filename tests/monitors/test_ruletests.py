@@ -1,0 +1,62 @@
+"""ruletests works out when a rule fires run by run; it must agree with
+evaluating the rule minute by minute, as Prometheus does."""
+
+from __future__ import annotations
+
+import operator
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dd2prom.convert.monitors.build import Level
+from dd2prom.convert.monitors.rules import Rule
+from dd2prom.convert.monitors.ruletests import STEP, _firing, _last, _values_text
+
+COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+def minute_by_minute(level: Level, comparator: str, values: list[float | None], until: int) -> list[bool]:
+    """The rule evaluated at every minute up to ``until`` (the reference)."""
+    hold = -(-level.rule.for_seconds // STEP)
+    firing, active_since, seen = False, None, None
+    out = []
+    for t in range(until + 1):
+        v = values[t] if t < len(values) else None
+        if v is None:
+            cond = firing and seen is not None and (t - seen) * STEP < level.keep
+        else:
+            seen = t
+            cond = t * STEP >= level.delay and (COMPARE[comparator](v, level.threshold) or (
+                firing and level.recovery is not None and COMPARE[comparator](v, level.recovery)))
+        if not cond:
+            firing, active_since = False, None
+        else:
+            active_since = t if active_since is None else active_since
+            firing = t - active_since >= hold
+        out.append(firing)
+    return out
+
+
+seconds = st.sampled_from([0, 30, 60, 90, 120, 180, 300, 600])
+runs = st.lists(st.tuples(st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0])),
+                          st.integers(0, 8)), min_size=1, max_size=6)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(runs, st.sampled_from(sorted(COMPARE)), st.sampled_from([1.0, 2.0, 3.0]),
+       st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0])), seconds, seconds, seconds,
+       st.lists(st.integers(0, 40), min_size=1, max_size=5).map(lambda c: sorted(set(c))))
+def test_run_by_run_agrees_with_minute_by_minute(series, comparator, threshold, recovery, for_seconds,
+                                                 delay, keep, checks):
+    level = Level("alert", threshold, recovery, Rule("A", "x", "alert", for_seconds), delay=delay, keep=keep)
+    values = [v for v, count in series for _ in range(count)]
+    expected = minute_by_minute(level, comparator, values, checks[-1])
+    assert _firing(level, comparator, series, checks) == {at: expected[at] for at in checks}
+    for at in checks:
+        seen = [v for v in values[:at + 1] if v is not None]
+        if seen:
+            assert _last(series, at) == seen[-1]
+
+
+def test_values_text_marks_where_a_value_stops():
+    assert _values_text([(None, 2), (1.0, 2), (None, 3), (2.5, 1), (None, 0), (3.0, 1)]) == "_ _ 1 1 stale _ _ 2.5 3"
