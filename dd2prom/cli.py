@@ -141,6 +141,10 @@ def convert(
     except OutputRefused as exc:
         console.print(f"error: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2)
+    except OSError as exc:   # a write failed (full disk, permissions): the run was not committed
+        console.print(f"error: could not write the output: {escape(str(exc))}; {escape(str(out))} "
+                      "is as it was before this run", soft_wrap=True)
+        raise typer.Exit(2)
     print_coverage(ctx.ledger.counts())
     errors = ctx.shared.get("errors", [])
     for e in errors:

@@ -27,16 +27,22 @@ def test_operations_happen_in_the_order_asked(tmp_path):
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "gone.txt").exists()
 
 
-def test_a_failed_write_is_raised_once_and_later_ones_are_dropped(tmp_path):
+def test_a_failed_write_fails_the_writer_until_cleared(tmp_path):
+    """A lost write is never silent: later operations are dropped, not blamed on
+    whoever writes next, and every flush raises the first failure."""
     w = Writer()
-    with pytest.raises(FileNotFoundError):   # from the next call, or from flush when the thread is slower
-        w.write(tmp_path / "missing-folder" / "x.txt", "lost")
-        w.write(tmp_path / "after.txt", "dropped: it was queued behind the failure, or never queued")
-        w.flush()
-    assert not (tmp_path / "after.txt").exists()
-    w.write(tmp_path / "later.txt", "written")   # the writer goes on after reporting
+    w.write(tmp_path / "missing-folder" / "x.txt", "lost")
+    w.write(tmp_path / "after.txt", "dropped")   # no exception here: this caller did nothing wrong
+    for _ in range(2):
+        with pytest.raises(FileNotFoundError, match="missing-folder"):
+            w.flush()
+    w.write(tmp_path / "later.txt", "dropped too")
+    with pytest.raises(FileNotFoundError):
+        w.flush(clear=True)   # a worker: its chunk is converted again elsewhere
+    assert not (tmp_path / "after.txt").exists() and not (tmp_path / "later.txt").exists()
+    w.write(tmp_path / "again.txt", "written")
     w.flush()
-    assert (tmp_path / "later.txt").read_text() == "written"
+    assert (tmp_path / "again.txt").read_text() == "written"
 
 
 def test_commit_waits_for_queued_writes_and_raises_their_failure(tmp_path):
@@ -78,3 +84,61 @@ def test_a_forked_process_gets_its_own_writer(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0
     assert (tmp_path / "child.txt").read_text() == "c"
     assert (tmp_path / "parent.txt").read_text() == "p"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("lost", ["a dashboard", "a rule file", "coverage.json"])
+def test_a_run_that_loses_a_write_is_not_committed(tmp_path, monkeypatch, jobs, lost):
+    """A full disk part-way through convert (in the parent or in a worker): the
+    run fails with the file system's error, the previous output stays as it was,
+    no staging folder is left."""
+    import errno
+    import sys
+    from pathlib import Path
+
+    import dd2prom.emit.writer as w
+    from dd2prom.convert import ConvertOptions, run_convert
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.synth_org import generate, write_snapshot
+
+    snap = write_snapshot(generate(120, 40, seed=3), tmp_path / "snap")
+    out = tmp_path / "out"
+    run_convert(snap, out, ConvertOptions(jobs=jobs))
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    real = w._write
+    fails = {
+        "a dashboard": lambda path, data: '"annotations"' in str(data[:40]),   # a worker's scratch file too
+        "a rule file": lambda path, data: path.name.startswith("monitors-"),
+        "coverage.json": lambda path, data: path.name == "coverage.json",
+    }[lost]
+
+    def disk_full(path, data, append):
+        if fails(path, data):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data, append)
+
+    monkeypatch.setattr(w, "_write", disk_full)   # forked workers inherit it
+    with pytest.raises(OSError, match="No space left"):
+        run_convert(snap, out, ConvertOptions(jobs=jobs))
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "snap"]
+
+
+def test_the_cli_says_a_lost_write_left_the_output_as_it_was(tmp_path, monkeypatch):
+    import errno
+
+    from typer.testing import CliRunner
+
+    import dd2prom.emit.writer as w
+    from dd2prom.cli import app
+    from dd2prom.resources import sample_org_dir
+
+    def disk_full(path, data, append):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(w, "_write", disk_full)
+    r = CliRunner().invoke(app, ["convert", str(sample_org_dir()), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert "could not write the output" in text and "No space left on device" in text and "as it was" in text
+    assert list(tmp_path.iterdir()) == []

@@ -183,7 +183,9 @@ def _run_chunk(chunk: Sequence[Any]) -> list[ItemResult]:
     assert _WORK is not None
     fn, ctx, spill_dir = _WORK
     results = [run_item(fn, ctx, item, spill_dir) for item in chunk]
-    writer().flush()   # the scratch files are complete before the parent renames them
+    # the scratch files are complete before the parent renames them; a failed
+    # write fails the chunk (the parent converts it again) and not this worker
+    writer().flush(clear=True)
     return results
 
 

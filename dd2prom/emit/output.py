@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from dd2prom.emit.writer import IMMEDIATE, writer
+from dd2prom.emit.writer import IMMEDIATE, Writer
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
 from dd2prom.snapshot import dumpb
 
@@ -56,15 +56,13 @@ class OutputDir:
         self._writes = 0
         self._dirs: set[Path] = set()
         self._committed = False
-        self._background = background
+        # its own writer: a write this folder lost fails this folder's run only
+        self._io = Writer() if background else IMMEDIATE
 
     # -- writing -------------------------------------------------------------
-    def _io(self):
-        return writer() if self._background else IMMEDIATE
-
     def flush(self) -> None:
         """Wait for the writes asked for so far; raise the first that failed."""
-        self._io().flush()
+        self._io.flush()
 
     def path(self, rel: str) -> Path:
         rel = rel.lstrip("/")
@@ -77,18 +75,18 @@ class OutputDir:
         return p
 
     def write_text(self, rel: str, text: str) -> str:
-        self._io().write(self.path(rel), text)
+        self._io.write(self.path(rel), text)
         return self._record(rel)
 
     def append_text(self, rel: str, text: str) -> str:
         """Add to a file written in pieces (created by the first call)."""
-        self._io().write(self.path(rel), text, append=True)
+        self._io.write(self.path(rel), text, append=True)
         return self._record(rel)
 
     def adopt(self, rel: str, finished: Path) -> str:
         """Move a finished file (written elsewhere in the staging folder's file
         system, e.g. by a worker process) to ``rel``."""
-        self._io().replace(finished, self.path(rel))
+        self._io.replace(finished, self.path(rel))
         return self._record(rel)
 
     def _record(self, rel: str) -> str:
@@ -106,7 +104,7 @@ class OutputDir:
         return [rel for rel, seq in self.written.items() if seq >= mark]
 
     def write_json(self, rel: str, data: Any) -> str:
-        self._io().write(self.path(rel), dumpb(data))
+        self._io.write(self.path(rel), dumpb(data))
         return self._record(rel)
 
     def write_yaml(self, rel: str, data: Any) -> str:
@@ -124,7 +122,7 @@ class OutputDir:
         return rel
 
     def remove(self, rel: str) -> None:
-        self._io().unlink(self.root / rel)
+        self._io.unlink(self.root / rel)
         self.written.pop(rel, None)
         self.k8s_files.pop(rel, None)
 
@@ -140,7 +138,7 @@ class OutputDir:
         """Swap the staging folder into place; the old output is removed."""
         if self._committed:
             return self.final
-        self.flush()
+        self._io.close()
         backup = None
         if self.final.exists():
             backup = self.final.with_name(f".{self.final.name}.dd2prom-old-{os.getpid()}")
@@ -155,7 +153,7 @@ class OutputDir:
     def abort(self) -> None:
         if not self._committed:
             try:
-                self.flush()   # nothing may still be writing into the folder removed now
+                self._io.close()   # nothing may still be writing into the folder removed now
             except Exception:   # noqa: BLE001 - the run already failed; its files go anyway
                 pass
             shutil.rmtree(self.root, ignore_errors=True)

@@ -8,9 +8,12 @@ converting thread go on meanwhile.
 
 One thread per process, operations in the order they were asked for (an
 append after a write, a rename after the write of its source). A failed
-operation is raised by the next call, or by :meth:`Writer.flush`, which
-callers run before anything depends on the files being on disk (renaming the
-output folder into place, handing a worker's files to the parent).
+operation (a full disk, say) fails the writer: the operations after it are
+dropped and :meth:`Writer.flush` raises the first failure, every time it is
+called. Callers flush before anything depends on the files being on disk
+(renaming the output folder into place, handing a worker's files to the
+parent), so a run that lost a write is never committed. The failure is not
+raised into whatever item happens to write next: that item did nothing wrong.
 """
 
 from __future__ import annotations
@@ -45,20 +48,37 @@ class Writer:
     def unlink(self, path: Path) -> None:
         self._put(_unlink, (path,), 0)
 
-    def flush(self) -> None:
-        """Wait until every operation asked for is done; raise the first that failed."""
+    def flush(self, clear: bool = False) -> None:
+        """Wait until every operation asked for is done; raise the first that
+        failed. ``clear``: forget the failure once raised (a worker whose chunk
+        is then converted again elsewhere)."""
         with self._cond:
             while self._ops or self._busy:
                 self._cond.wait()
-            self._raise()
+            if self._error is not None:
+                error = self._error
+                if clear:
+                    self._error = None
+                raise error
+
+    def close(self) -> None:
+        """Flush, then end the thread (a later operation starts a new one)."""
+        try:
+            self.flush()
+        finally:
+            with self._cond:
+                if self._thread is not None:
+                    self._ops.append((_STOP, (), 0))
+                    self._cond.notify_all()
+                    self._thread = None
 
     # -- the thread ------------------------------------------------------------
     def _put(self, fn: Callable[..., None], args: tuple, size: int) -> None:
         with self._cond:
-            self._raise()
-            while self._pending and self._pending + size > self._max:
+            while self._pending and self._pending + size > self._max and self._error is None:
                 self._cond.wait()
-                self._raise()
+            if self._error is not None:
+                return   # the writer failed: flush raises that, nothing more is written
             self._ops.append((fn, args, size))
             self._pending += size
             if self._thread is None:
@@ -66,30 +86,30 @@ class Writer:
                 self._thread.start()
             self._cond.notify_all()
 
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            self._ops.clear()
-            self._pending = 0
-            raise error
-
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._ops:
                     self._cond.wait()
                 fn, args, size = self._ops.popleft()
+                if fn is _STOP:
+                    self._cond.notify_all()   # a flush may wait for the queue to empty
+                    return
                 self._busy = True
             try:
                 if self._error is None:   # after a failure, later operations are dropped
                     fn(*args)
-            except BaseException as exc:   # handed to the caller's next call
+            except BaseException as exc:   # raised by flush
                 self._error = exc
             finally:
                 with self._cond:
                     self._busy = False
                     self._pending -= size
                     self._cond.notify_all()
+
+
+def _STOP() -> None:
+    """The operation that ends a writer's thread (see :meth:`Writer.close`)."""
 
 
 def _write(path: Path, data: str | bytes, append: bool) -> None:
@@ -121,7 +141,10 @@ class Immediate:
     def unlink(self, path: Path) -> None:
         _unlink(path)
 
-    def flush(self) -> None:
+    def flush(self, clear: bool = False) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 
@@ -130,8 +153,9 @@ _WRITERS: dict[int, Writer] = {}
 
 
 def writer() -> Writer:
-    """This process's writer (a forked worker gets its own: the parent's
-    thread does not exist in it)."""
+    """This process's writer, for the scratch files of worker processes (a
+    forked worker gets its own: the parent's thread does not exist in it). An
+    output folder has a writer of its own (:class:`~dd2prom.emit.output.OutputDir`)."""
     pid = os.getpid()
     w = _WRITERS.get(pid)
     if w is None:
