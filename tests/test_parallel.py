@@ -95,3 +95,32 @@ def test_convert_items_keeps_order_and_isolates_errors(jobs, small_chunks, tmp_p
     assert [r.value for _, r in results] == [0, 2, 4, 6, 8, None, 12, 14, 16]
     assert results[5][1].error == "ValueError: five" and results[5][1].files == []
     assert [f.rel for f in results[4][1].files] == ["out/4.json"]
+
+
+def test_renames_queued_behind_a_slow_write_land_before_the_scratch_folder_goes(small_chunks, monkeypatch, tmp_path):
+    """With the output folder writing on a background thread, the workers' files
+    are renamed into place by that thread: the scratch folder is removed only
+    once those renames are done."""
+    import time
+
+    import dd2prom.emit.writer as w
+    from dd2prom.convert.context import ConvertContext
+    from dd2prom.emit.output import OutputDir
+    from dd2prom.snapshot import Snapshot
+
+    real = w._write
+
+    def slow(path, data, append):
+        if path.name == "slow.txt":
+            time.sleep(0.3)
+        real(path, data, append)
+
+    monkeypatch.setattr(w, "_write", slow)
+    with OutputDir(tmp_path / "out", background=True) as out:
+        ctx = ConvertContext(snapshot=Snapshot.open(tmp_path), out=out, options=ConvertOptions(jobs=2))
+        for n, result in parallel.convert_items(ctx, _double_or_fail, range(9)):
+            if n == 0:
+                out.write_text("slow.txt", "the renames after this wait for it")
+            parallel.apply(ctx, result)
+        out.commit()
+    assert sorted(p.name for p in (tmp_path / "out" / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]

@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-try:
-    import fcntl
-except ImportError:   # not on Windows (workers need fork anyway)
-    fcntl = None  # type: ignore[assignment]
 import logging
 import multiprocessing
 import os
@@ -40,6 +36,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
+
+try:
+    import fcntl
+except ImportError:   # not on Windows (workers need fork anyway)
+    fcntl = None  # type: ignore[assignment]
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.emit.writer import writer
@@ -288,6 +289,6 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
         gc.unfreeze()
         _WORK = None
         try:
-            writer().flush()   # renames out of the scratch folder may still be queued
+            ctx.out.flush()   # the output folder's renames out of the scratch folder may still be queued
         finally:
             shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied
