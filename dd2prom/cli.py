@@ -145,11 +145,12 @@ def convert(
         console.print(f"error: could not write the output: {escape(str(exc))}; {escape(str(out))} "
                       "is as it was before this run", soft_wrap=True)
         raise typer.Exit(2)
-    print_coverage(ctx.ledger.counts())
+    counts = ctx.ledger.counts()
+    print_coverage(counts)
     errors = ctx.shared.get("errors", [])
     for e in errors:
         console.print(Text.assemble(("error:", "red"), f" {e}"), highlight=False)   # no markup: YAML errors hold [ ]
-    failed = sum(per.get("error", 0) for per in ctx.ledger.counts().values())
+    failed = sum(per.get("error", 0) for per in counts.values())
     console.print(f"wrote {out} ({len(ctx.ledger)} items in coverage.json"
                   + (f", {failed} with status error" if failed else "") + ")", markup=False)
     _keep_until_exit(ctx)

@@ -70,7 +70,8 @@ def _run(snapshot: Snapshot, out: Path | str, options: ConvertOptions, only: set
             with _stage_errors(ctx, stage, human):
                 finish()
         outdir.write_kustomization()
-        _write_coverage(ctx, outdir)
+        with collector_paused():   # a hundred thousand rows built, written and dropped
+            outdir.write_json("coverage.json", coverage_document(ctx))
         outdir.commit()
     return ctx
 
@@ -83,13 +84,6 @@ def _stage_errors(ctx: ConvertContext, stage: str, human: str) -> Iterator[None]
     except Exception as exc:
         log.exception("stage %s failed", stage)
         ctx.shared.setdefault("errors", []).append(f"{human}: {exc.__class__.__name__}: {exc}")
-
-
-def _write_coverage(ctx: ConvertContext, outdir: OutputDir) -> None:
-    """coverage.json: a hundred thousand rows built, written and dropped (see
-    :func:`collector_paused`)."""
-    with collector_paused():
-        outdir.write_json("coverage.json", coverage_document(ctx))
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ writes 800 MB; single ``open`` calls then take milliseconds). Python releases
 the GIL during those system calls, so a thread that does the writes lets the
 converting thread go on meanwhile.
 
-One thread per process, operations in the order they were asked for (an
+One thread per writer (an output folder has its own; worker processes share
+one for their scratch files), operations in the order they were asked for (an
 append after a write, a rename after the write of its source). A failed
 operation (a full disk, say) fails the writer: the operations after it are
 dropped and :meth:`Writer.flush` raises the first failure, every time it is
@@ -149,16 +150,14 @@ class Immediate:
 
 
 IMMEDIATE = Immediate()
-_WRITERS: dict[int, Writer] = {}
+_PROCESS: tuple[int, Writer] | None = None   # (pid, its writer)
 
 
 def writer() -> Writer:
     """This process's writer, for the scratch files of worker processes (a
-    forked worker gets its own: the parent's thread does not exist in it). An
+    forked worker makes its own: the parent's thread does not exist in it). An
     output folder has a writer of its own (:class:`~dd2prom.emit.output.OutputDir`)."""
-    pid = os.getpid()
-    w = _WRITERS.get(pid)
-    if w is None:
-        _WRITERS.clear()   # a parent's writer, copied by fork: never used here
-        w = _WRITERS[pid] = Writer()
-    return w
+    global _PROCESS
+    if _PROCESS is None or _PROCESS[0] != os.getpid():
+        _PROCESS = (os.getpid(), Writer())
+    return _PROCESS[1]

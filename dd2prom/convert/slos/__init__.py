@@ -201,14 +201,8 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
     return spec
 
 
+@collector_paused()   # each SLO's rules, tests and their YAML are made, written and dropped
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
-    # each SLO's rules, tests and their YAML are made, written and dropped:
-    # nothing for the collector (see collector_paused)
-    with collector_paused():
-        _run(snapshot, ctx)
-
-
-def _run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     monitors = _slo_alert_monitors(snapshot, ctx)
     converted: list[SloSpec] = []
     used: set[str] = set()
