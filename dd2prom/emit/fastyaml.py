@@ -338,7 +338,10 @@ def literal_lines(text: bytes, indent: int) -> bytes | None:
     if not text.endswith(b"\n") or text[0] in b" \n" or _SPACE_OR_BREAK_BREAK.search(text):
         return None
     rest = text.translate(None, _PLAIN_BYTES)
-    if rest and _TEXT.match(rest.decode("utf-8")) is None:
+    try:
+        if rest and _TEXT.match(rest.decode("utf-8")) is None:
+            return None
+    except UnicodeDecodeError:   # not UTF-8: not text this writer handles
         return None
     pad = b" " * (indent + 2)
     return pad + text[:-1].replace(b"\n", b"\n" + pad) + b"\n"

@@ -59,6 +59,11 @@ def test_configmap_yaml_is_what_dump_yaml_writes(text, folder):
         assert fastyaml.literal_lines(text.encode(), 2) is not None
 
 
+def test_literal_lines_refuses_bytes_that_are_not_utf8():
+    assert fastyaml.literal_lines(b"a\xff\nb\n", 2) is None
+    assert fastyaml.literal_lines(b"a\nb\n", 2) == b"    a\n    b\n"
+
+
 def test_too_large_for_a_configmap(run, monkeypatch):
     monkeypatch.setattr(sidecar, "MAX_DATA", 100)
     out, ctx = run([samples.free_dashboard()])
