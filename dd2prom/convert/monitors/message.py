@@ -307,6 +307,11 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
     return "".join(out)
 
 
+def uses_value(parts: list[Part]) -> bool:
+    """Whether :func:`render` of ``parts`` depends on the value (``{{value}}``)."""
+    return any(isinstance(p, Value) or (isinstance(p, Block) and uses_value(p.children)) for p in parts)
+
+
 def plain_text(parts: list[Part]) -> str:
     """The text without variables (for alert names)."""
     return "".join(p.text if isinstance(p, Text) else plain_text(p.children) if isinstance(p, Block) else " "

@@ -36,7 +36,7 @@ MAX_RULE_BYTES = 200_000
 BUFFERED = 32 << 20    # text held before the open parts' files are appended to
 
 
-@dataclass
+@dataclass(slots=True)
 class RenderedRules:
     """A converted monitor as text ready for its owner's files (cheap to send
     between processes)."""
