@@ -223,8 +223,11 @@ def tidy(parts: list[Part]) -> list[Part]:
     for i, p in enumerate(parts):
         if isinstance(p, Text):
             t = p.text
-            if "\n" in t:   # both patterns need a newline
-                t = _BLANK_LINES.sub("\n\n", _TRAILING_BLANKS.sub("\n", t))
+            # (the patterns only where they can match: most texts have neither)
+            if " \n" in t or "\t\n" in t:
+                t = _TRAILING_BLANKS.sub("\n", t)
+            if "\n\n\n" in t:
+                t = _BLANK_LINES.sub("\n\n", t)
             if i == 0:
                 t = t.lstrip()
             if i == len(parts) - 1:
