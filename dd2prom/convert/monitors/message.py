@@ -42,7 +42,9 @@ RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery", "i
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
 _ARG_RE = re.compile(r"\"([^\"]*)\"|'([^']*)'|([^\s]+)")
-MENTION_RE = re.compile(r"(?<![\w@.\-/])@([A-Za-z0-9_][\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+|[A-Za-z0-9_][\w.\-]*)")
+# an @ not preceded by a word character, @ . - /: the look-behind follows the @,
+# so the search jumps from @ to @ rather than trying it at every position
+MENTION_RE = re.compile(r"@(?<![\w@.\-/]@)([A-Za-z0-9_][\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+|[A-Za-z0-9_][\w.\-]*)")
 URL_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)|(https?://[^\s)>\]`'\"]+)")
 
 

@@ -199,16 +199,16 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 def _values_text(runs: Runs) -> str:
     """promtool's series notation; a value that stops is a staleness marker, as a
     recording rule writes when its expression returns nothing."""
-    words = []
+    words = []   # a run's words each (a run of a week-long test: ten thousand)
     after_value = False
     for value, count in runs:
         if not count:
             continue
         if value is None:
-            words.append("stale" if after_value else "_")
-            words.extend(["_"] * (count - 1))
+            words.append(("stale" if after_value else "_") + " _" * (count - 1))
         else:
-            words.append(" ".join([number(value)] * count))
+            word = number(value)
+            words.append((word + " ") * (count - 1) + word)
         after_value = value is not None
     return " ".join(words)
 
