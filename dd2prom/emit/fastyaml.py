@@ -66,7 +66,7 @@ def _inline(s: str) -> str | None:
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
             or s[-1] in " :" or (":" in s and ": " in s) or ("#" in s and " #" in s) \
-            or (s[0] in _RESOLVED_FIRST and _resolver.resolve(ScalarNode, s, (True, False)) != _STR):
+            or (s[0] in _RESOLVED_FIRST and _resolves_other(s)):
         # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
         out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:
@@ -79,6 +79,16 @@ def _inline(s: str) -> str | None:
         if out is not None and out is not _FOLD:
             _line_cache[s] = " " + out + "\n"
     return out
+
+
+def _resolves_other(s: str) -> bool:
+    """Whether PyYAML reads plain ``s`` as something else than a string (its first
+    character is one of :data:`_RESOLVED_FIRST`). A letter starts only booleans
+    and null, words of at most 5 letters: longer text (alert names, summaries)
+    needs no resolver."""
+    if len(s) > 5 and s[0].isalpha():
+        return False
+    return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
 
 
 _ASCII_PRINTABLE = bytes(range(0x20, 0x7f))
