@@ -270,13 +270,16 @@ def _go_condition(block: Block) -> str:
     return f"(not {cond})" if block.negated else cond
 
 
+GO_VALUE = "{{ $value }}"   # the value in a template (text is escaped: it never holds this)
+
+
 def to_go(parts: list[Part]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Text):
             out.append(go_escape(p.text))
         elif isinstance(p, Value):
-            out.append("{{ $value }}")
+            out.append(GO_VALUE)
         elif isinstance(p, Label) and p.strip_port:
             out.append("{{ reReplaceAll " + go_string(PORT_RE) + ' "" $labels.' + p.name + " }}")
         elif isinstance(p, Label):
@@ -310,11 +313,6 @@ def render(parts: list[Part], labels: dict[str, str], value: str) -> str:
         elif _holds(p, labels):
             out.append(render(p.children, labels, value))
     return "".join(out)
-
-
-def uses_value(parts: list[Part]) -> bool:
-    """Whether :func:`render` of ``parts`` depends on the value (``{{value}}``)."""
-    return any(isinstance(p, Value) or (isinstance(p, Block) and uses_value(p.children)) for p in parts)
 
 
 def plain_text(parts: list[Part]) -> str:

@@ -204,17 +204,25 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     # the value only when an annotation shows it: the expected alert holds no value)
     expected: dict[tuple[str | None, int, float | None], dict[str, Any]] = {}
     rule_labels = [_rule_labels(lv) for lv in threshold_levels]
-    shows_value = [any(msg.uses_value(parts) for parts in lv.annotation_parts.values()) for lv in threshold_levels]
+    # (the template of an annotation that shows the value holds msg.GO_VALUE; an
+    # is_match value spelling it too only makes the alerts less shared)
+    shows_value = [any(msg.GO_VALUE in text for text in lv.rule.annotations.values()) for lv in threshold_levels]
     checks_made: dict[tuple, dict[str, Any]] = {}
+    # each scenario's series labels and their text (one for all when the monitor has no groups)
+    series: dict[str, tuple[dict[str, str], str]] = {}
+    for name in plan.scenarios:
+        if mr.group or not series:
+            labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
+            text = _series(labels)
+        series[name] = (labels, text)
     for batch, timeline in plan.cases:
-        series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
         alert_tests = []
         for at, fired in timeline:
             keys = []
             for name, i, value in fired:
                 key = (name if mr.group else None, i, value if shows_value[i] else None)
                 if key not in expected:
-                    expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name], value)
+                    expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name][0], value)
                 keys.append(key)
             # so is the same check in several scenarios (nothing fires at 2m…)
             made = (at, *keys)
@@ -222,13 +230,14 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
                 checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
                                      "exp_alerts": [expected[key] for key in keys]}
             alert_tests.append(checks_made[made])
-        tests.append(_case(mr, "+".join(batch), [(series[name], plan.scenarios[name]) for name in batch], alert_tests))
+        tests.append(_case(mr, "+".join(batch), [(series[name][1], plan.scenarios[name]) for name in batch],
+                           alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
         stop = 10
         at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(labels, [(plan.ok, stop)])], [
+        tests.append(_case(mr, "nodata", [(_series(labels), [(plan.ok, stop)])], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
              "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
@@ -258,11 +267,12 @@ def _series(labels: dict[str, str]) -> str:
     return f"{VALUE_METRIC}{{{body}}}"
 
 
-def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], Runs]],
+def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
           alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """``series``: each input series (its text) and its values."""
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
         "interval": f"{STEP}s",
-        "input_series": [{"series": _series(labels), "values": _values_text(values)} for labels, values in series],
+        "input_series": [{"series": text, "values": _values_text(values)} for text, values in series],
         "alert_rule_test": alert_tests,
     }
