@@ -45,6 +45,8 @@ _ARG_RE = re.compile(r"\"([^\"]*)\"|'([^']*)'|([^\s]+)")
 # an @ not preceded by a word character, @ . - /: the look-behind follows the @,
 # so the search jumps from @ to @ rather than trying it at every position
 MENTION_RE = re.compile(r"@(?<![\w@.\-/]@)([A-Za-z0-9_][\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+|[A-Za-z0-9_][\w.\-]*)")
+_TAG_NAME = re.compile(r"[\w.\-/]+")
+_RUNBOOK = re.compile(r"runbook|playbook|troubleshoot", re.IGNORECASE)
 URL_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)|(https?://[^\s)>\]`'\"]+)")
 
 
@@ -142,7 +144,7 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
     if var in variables.literals:
         return Text(variables.literals[var])
     tag, _, attr = var.rpartition(".")
-    if attr == "name" and re.fullmatch(r"[\w.\-/]+", tag):
+    if attr == "name" and _TAG_NAME.fullmatch(tag):
         label = variables.labels(tag)
         if label is None:
             label = variables.any_label(tag)
@@ -352,6 +354,6 @@ def first_link(message: str) -> str | None:
         if url and "{{" not in url:
             links.append(((m.group(1) or "") + " " + url, url))
     for text, url in links:
-        if re.search(r"runbook|playbook|troubleshoot", text, re.IGNORECASE):
+        if _RUNBOOK.search(text):
             return url
     return links[0][1] if links else None
