@@ -91,9 +91,6 @@ def _resolves_other(s: str) -> bool:
     return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
 
 
-_ASCII_PRINTABLE = bytes(range(0x20, 0x7f))
-
-
 def _printable(s: str) -> bool:
     """Every character of one-line ``s`` is one libyaml prints as it is (:data:`_LINE`).
     (For ASCII that is ``isprintable()``; on long text, a promtool series of a
@@ -103,7 +100,7 @@ def _printable(s: str) -> bool:
         return _LINE.match(s) is not None
     if len(s) < 1_000:
         return s.isprintable()
-    return not s.encode("ascii").translate(None, _ASCII_PRINTABLE)
+    return not s.encode("ascii").translate(None, _PLAIN_BYTES)   # (no line break in one-line text)
 
 
 def _literal_ok(s: str) -> bool:
