@@ -55,7 +55,10 @@ def test_shapes(obj, fast):
 def test_unnested_items_are_what_dump_yaml_writes_there(items, depth):
     """What dd2prom.convert.monitors.rulefiles relies on: a PrometheusRule's
     groups, two columns in, are the rule file's groups."""
-    deeper = yamlio.dump_yaml_items(items, depth + 1)
+    try:
+        deeper = yamlio.dump_yaml_items(items, depth + 1)
+    except ValueError:   # items PyYAML ends with a document end (a |+ block last): not dumped in pieces
+        return
     unnested = yamlio.unnest_yaml(deeper, 2)
     if unnested is not None:
         assert unnested == yamlio.dump_yaml_items(items, depth)
