@@ -92,7 +92,7 @@ def export(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
 ) -> None:
     """Pull monitors, dashboards, SLOs, synthetics, downtimes, metric metadata and usage into a snapshot folder."""
-    from dd2prom.export import cli_export
+    from dd2prom.export.command import cli_export
 
     code = cli_export(out=out, site=site, api_url=api_url, only=only, tags=tag, id_file=id_file,
                       refresh=refresh, usage_months=usage_months, concurrency=concurrency,

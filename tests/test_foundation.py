@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from dd2prom.emit.output import OutputDir
-from dd2prom.model import Ledger, Status
 from dd2prom.convert import pipeline
 from dd2prom.convert.pipeline import coverage_document, write_coverage
+from dd2prom.emit.output import OutputDir
+from dd2prom.model import Ledger, Status
 from dd2prom.snapshot import Snapshot, atomic_write_json, dumpb, dumpb_pieces
 
 

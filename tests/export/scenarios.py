@@ -20,7 +20,7 @@ from typing import Any
 import vcr
 
 from bench.synth_org import generate
-from dd2prom.export import ExportOptions, export
+from dd2prom.export.command import ExportOptions, export
 from tests.fakeapi import API_KEY, APP_KEY, FakeDatadog, Faults, serve
 
 CASSETTES = Path(__file__).parent / "cassettes"

@@ -8,7 +8,7 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner
 
-from dd2prom.export import print_summary
+from dd2prom.export.command import print_summary
 
 
 def yaml_error() -> str:

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from bench.synth_org import generate
-from dd2prom.export import ExportOptions, cli_export, export
+from dd2prom.export.command import ExportOptions, cli_export, export
 from dd2prom.snapshot import Snapshot
 from tests.fakeapi import API_KEY, APP_KEY, FakeDatadog, Faults, serve
 

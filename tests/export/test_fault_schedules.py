@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.synth_org import generate
-from dd2prom.export import ExportOptions, export
+from dd2prom.export.command import ExportOptions, export
 from dd2prom.export.client import Datadog
 from tests.export.conftest import tree, without_manifest
 from tests.fakeapi import API_KEY, APP_KEY, FakeDatadog, Faults, serve

@@ -11,7 +11,7 @@ import pytest
 import vcr
 import yaml
 
-from dd2prom.export import ExportOptions, export
+from dd2prom.export.command import ExportOptions, export
 from dd2prom.snapshot import Snapshot
 from tests.support import shared_dir
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dd2prom.export import parse_only, read_id_file
+from dd2prom.export.command import parse_only, read_id_file
 from dd2prom.export.client import RedactingFilter, Redactor, RetryPolicy, site_host
 from dd2prom.export.metric_names import object_queries, query_metrics
 from dd2prom.export.resources.usage import month_range

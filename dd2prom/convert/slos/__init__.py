@@ -23,7 +23,7 @@ from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.downtimes.matchers import MONITOR_LABEL, STATE_LABEL, tag_labels
 from dd2prom.convert.monitors.slo import PENDING as PENDING_ROUTES
 from dd2prom.convert.monitors.spec import SLO_ALERT_MONITORS
-from dd2prom.convert.pipeline import collector_paused, record_unreadable
+from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.convert.slos import burn_rate, dashboard, metric, monitor_based, promtool_tests, slo_alerts, time_slice
 from dd2prom.convert.slos.spec import SHORT_WINDOWS, Sli, SliError, SloSpec, parse_spec
 from dd2prom.emit import k8s
@@ -201,7 +201,6 @@ def _convert(obj_id: str, data: dict[str, Any], item: CoverageItem, ctx: Convert
     return spec
 
 
-@collector_paused()   # each SLO's rules, tests and their YAML are made, written and dropped
 def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     monitors = _slo_alert_monitors(snapshot, ctx)
     converted: list[SloSpec] = []

@@ -1,0 +1,98 @@
+"""promql_error checks an expression by its shape (strings replaced by "x",
+cached) when that cannot change the parser's answer: it must answer exactly as
+parsing the expression itself does, valid or not, with the same message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import promql_parser
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dd2prom.validate import promql
+
+
+def parsed(expr: str) -> str | None:
+    """The answer of parsing the expression itself (what promql_error did before shapes)."""
+    probe = expr.replace("$__rate_interval", "5m").replace("$__interval", "1m").replace("$__range", "1h")
+    try:
+        promql_parser.parse(probe)
+    except Exception as exc:
+        return str(exc) or exc.__class__.__name__
+    return None
+
+
+def fresh(expr: str) -> str | None:
+    promql.promql_error.cache_clear()
+    return promql.promql_error(expr)
+
+
+# (expression, has a shape) — each a way the strings could change the answer
+CASES = [
+    ('sum(rate(http_requests_total{service="checkout",env=~"prod|staging"}[5m]))', True),
+    ('foo{a=~"veth.*|cali.*|lo"}', True),
+    ('foo{env=~"$env"}', True),                    # a Grafana variable: a valid regex, never empty
+    ('{a=~".*"}', False),                          # matches the empty string: refused alone
+    ('{a=~".*", b="x"}', False),
+    ('{a!~".*"}', False),
+    ('{a=~"x|"}', False),                          # an empty alternative
+    ('foo{a=~"("}', False),                        # an illegal regex
+    ('foo{a=~"a{2,1}"}', False),
+    ('{a=""}', False),                             # an empty value matches the empty string
+    ('{a!=""}', False),
+    ('{a="x"}', True),
+    ('foo{a="\\q"}', False),                       # an unknown escape
+    ('foo{a="\\u00e9"}', False),
+    ('foo{a="x\ny"}', False),                      # a raw newline in a string
+    ('foo{a="x}', False),                          # unterminated
+    ('foo{a="x", b="y}', False),
+    ("foo{a='x'}", False),
+    ('foo{a=`x`}', False),
+    ('foo{a="x"} # a comment with "quotes', False),
+    ('foo{__name__="bar"}', True),                 # the metric name set twice, whatever the value
+    ('{__name__=~"foo.*"}', True),
+    ('label_replace(foo, "dst", "$1", "src", "(.*)")', True),
+    ('count_values("code", foo)', True),
+    ('foo == "x"', True),                          # a comparison with a string: refused either way
+    ('foo{a="é"}', True),
+    ('foo{a="\ud800"}', False),                    # a lone surrogate
+    ('rate(foo{a="x"}[$__rate_interval])', True),
+    ('sum by (a) (foo{a=~"x"}) / on(a) group_left bar{b!~"y|z"}', True),
+]
+
+
+@pytest.mark.parametrize("expr,has_shape", CASES)
+def test_same_answer_as_parsing(expr, has_shape):
+    probe = expr.replace("$__rate_interval", "5m")
+    assert (promql._shape(probe) is not None) == has_shape
+    assert fresh(expr) == parsed(expr)
+
+
+def test_shapes_are_shared():
+    a = promql._shape('sum(rate(x{service="checkout",env=~"prod|staging"}[5m])) > 0.5')
+    b = promql._shape('sum(rate(x{service="cart",env=~"dev"}[5m])) > 0.5')
+    assert a == b == 'sum(rate(x{service="x",env=~"x"}[5m])) > 0.5'
+
+
+_GOLDEN = sorted({r["promql"] for r in yaml.safe_load((Path(__file__).parent / "queries" / "golden.yaml").read_text())
+                  if r.get("promql")} | {e for e, _ in CASES})
+_PIECES = ['"', '\\', "\n", "'", "`", "#", "{", "}", "(", ")", "=", "~", "!", ",", ".*", "|", "$", "x", "",
+           '=~"', '!~"', '=""', '"x"', "é", " "]
+
+
+def test_golden_promql_same_answer():
+    for expr in _GOLDEN:
+        assert fresh(expr) == parsed(expr), expr
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_GOLDEN), st.lists(st.tuples(st.integers(0, 400), st.sampled_from(_PIECES), st.integers(0, 2)),
+                                          min_size=1, max_size=3))
+def test_mutated_same_answer(expr, edits):
+    for at, piece, cut in edits:
+        at %= len(expr) + 1
+        expr = expr[:at] + piece + expr[at + cut:]
+    assert fresh(expr) == parsed(expr)
