@@ -41,8 +41,10 @@ CASES = [
     ('{a=~"x|"}', False),                          # an empty alternative
     ('foo{a=~"("}', False),                        # an illegal regex
     ('foo{a=~"a{2,1}"}', False),
-    ('{a=""}', False),                             # an empty value matches the empty string
-    ('{a!=""}', False),
+    ('{a=""}', True),                              # an empty value matches the empty string: stays empty
+    ('{a!=""}', True),
+    ('foo{container!="",container!="POD",namespace="a"}', True),
+    ('foo{a="""b"}', True),                        # two strings side by side: refused either way
     ('{a="x"}', True),
     ('foo{a="\\q"}', False),                       # an unknown escape
     ('foo{a="\\u00e9"}', False),

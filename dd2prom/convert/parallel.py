@@ -62,7 +62,7 @@ class File(NamedTuple):
     holding it, which :func:`apply` moves into place."""
 
     rel: str
-    text: str | None
+    text: str | bytes | None   # (a dashboard's JSON and ConfigMap are bytes)
     k8s: bool = False          # a Kubernetes object (listed in kustomization.yaml)
     spilled: str | None = None
 

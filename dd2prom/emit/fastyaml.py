@@ -319,3 +319,29 @@ def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
     finally:
         _seen.clear()
     return "".join(out)
+
+
+# bytes a ``|`` block holds as they are: the line break and printable ASCII. Deleting
+# them from UTF-8 text leaves its other characters, still valid UTF-8 (the bytes of
+# a multi-byte character are never ASCII), for :data:`_TEXT` to look at.
+_PLAIN_BYTES = bytes([0x0A, *range(0x20, 0x7F)])
+# a line break after a space or another line break: each line break found, then the
+# byte before it looked at (one pass; ``in`` is slow on text indented with spaces)
+_SPACE_OR_BREAK_BREAK = re.compile(rb"\n(?<=[ \n]\n)")
+
+
+def literal_lines(text: bytes, indent: int) -> bytes | None:
+    """The lines of the ``|`` block :func:`emit` writes for ``text`` (UTF-8 ending
+    in a line break) as the value of a key at ``indent``, as bytes; None when it
+    would not be such a block. For large texts (a dashboard's JSON in its
+    ConfigMap): one pass over the bytes instead of several over the string."""
+    if not text.endswith(b"\n") or text[0] in b" \n" or _SPACE_OR_BREAK_BREAK.search(text):
+        return None
+    rest = text.translate(None, _PLAIN_BYTES)
+    try:
+        if rest and _TEXT.match(rest.decode("utf-8")) is None:
+            return None
+    except UnicodeDecodeError:   # not UTF-8: not text this writer handles
+        return None
+    pad = b" " * (indent + 2)
+    return pad + text[:-1].replace(b"\n", b"\n" + pad) + b"\n"

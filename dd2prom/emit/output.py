@@ -74,8 +74,12 @@ class OutputDir:
             self._dirs.add(p.parent)
         return p
 
-    def write_text(self, rel: str, text: str) -> str:
+    def write_text(self, rel: str, text: str | bytes, *, k8s: bool = False) -> str:
+        """``text`` (or UTF-8 bytes) to ``rel``; ``k8s``: a Kubernetes object's YAML,
+        listed in kustomization.yaml (as :meth:`write_k8s_text`)."""
         self._io.write(self.path(rel), text)
+        if k8s:
+            self.k8s_files[rel] = None
         return self._record(rel)
 
     def append_text(self, rel: str, text: str) -> str:

@@ -13,7 +13,7 @@ because the parser looks into a string's content only to
   each of its regexes is words in alternatives (``prod|staging``, ``veth.*``),
   which compile and, like ``"x"``, never match the empty string;
 * refuse a selector whose matchers all match the empty string: for ``=`` and
-  ``!=`` that is an empty value, and empty strings (``""``) leave no shape.
+  ``!=`` that is an empty value, and empty strings stay empty in the shape.
 
 Single-quoted and backtick strings and comments leave no shape either, nor does
 a quote that does not close on its line. An expression without a shape, or whose
@@ -27,7 +27,8 @@ import re
 
 _STRING = re.compile(r'([=!]~\s*)?"([^"\n]*)"')   # (regex matcher's operator,) double-quoted string
 _NON_EMPTY = re.compile(r'"[^"\n]+"')
-_NO_SHAPE = re.compile(r"['`#\\]|\"\"")   # other strings, comments, escapes, empty strings
+_ANY_STRING = re.compile(r'"[^"\n]*"')
+_NO_SHAPE = re.compile(r"['`#\\]")   # other strings, comments, escapes
 # one alternative of a plain regex: word characters, `.*` and `$`, at least one
 # character that must be matched (so the regex never matches the empty string)
 _ALTERNATIVE = r"(?:\.\*|\$)*[A-Za-z0-9_.:/ -](?:[A-Za-z0-9_.:/ $-]|\.\*)*"
@@ -53,7 +54,7 @@ def is_valid_promql(expr: str) -> bool:
 
 
 def _shape(expr: str) -> str | None:
-    """``expr`` with each string replaced by ``"x"``, or None when the parser's
+    """``expr`` with each non-empty string replaced by ``"x"``, or None when the parser's
     answer could depend on what the strings hold (see the module docstring)."""
     if _NO_SHAPE.search(expr) or not _encodes(expr):
         return None
@@ -62,7 +63,13 @@ def _shape(expr: str) -> str | None:
         return None
     if any(op and not _PLAIN_REGEX.fullmatch(body) for op, body in strings):
         return None
+    if '""' in expr:   # empty strings stay empty (`container!=""`)
+        return _ANY_STRING.sub(_stand_in, expr)
     return _NON_EMPTY.sub('"x"', expr)
+
+
+def _stand_in(string: re.Match) -> str:
+    return '""' if string.end() - string.start() == 2 else '"x"'
 
 
 def _encodes(expr: str) -> bool:

@@ -8,6 +8,7 @@ import pytest
 
 from dd2prom.convert.dashboards import sidecar, widgets
 from dd2prom.convert.dashboards.dashboard import grafana_uid
+from dd2prom.emit import fastyaml
 from dd2prom.emit.yamlio import load_yaml_all
 from tests.dashboards import samples
 
@@ -42,6 +43,25 @@ def test_last_applied_size_is_the_escaped_length(text):
     escaped = json.dumps(text, ensure_ascii=False)
     expected = len(escaped.encode()) + 5 * sum(escaped.count(c) for c in "<>&") + sidecar._METADATA_ALLOWANCE
     assert sidecar.last_applied_size(text.encode()) == expected
+
+
+@pytest.mark.parametrize("text", [
+    '{\n  "a": "b — ·",\n  "d": "<x> & y"\n}\n', '{\n  "a": 1\n}\n', "x\n", "é\u2028\n", "a\x7f\n", "a\x85b\n",
+    "😀\n", "\ufeff\n", "a \nb\n", "a\n\nb\n", " a\n", "\na\n", "a\nb", "a\n\n", "\n", "a\tb\n"])
+@pytest.mark.parametrize("folder", ["Datadog", "team: web", "'quoted'"])
+def test_configmap_yaml_is_what_dump_yaml_writes(text, folder):
+    """The bytes fast path and the general one write the same file (or the fast one steps aside)."""
+    from dd2prom.emit.yamlio import dump_yaml
+    kw = {"namespace": "monitoring", "folder": folder, "source": "datadog dashboard abc-def-ghi"}
+    expected = dump_yaml(sidecar.configmap("dd-abc-def-ghi", text, **kw)).encode()
+    assert sidecar.configmap_yaml("dd-abc-def-ghi", text.encode(), **kw) == expected
+    if text.startswith("{"):   # dashboards' JSON takes the fast path
+        assert fastyaml.literal_lines(text.encode(), 2) is not None
+
+
+def test_literal_lines_refuses_bytes_that_are_not_utf8():
+    assert fastyaml.literal_lines(b"a\xff\nb\n", 2) is None
+    assert fastyaml.literal_lines(b"a\nb\n", 2) == b"    a\n    b\n"
 
 
 def test_too_large_for_a_configmap(run, monkeypatch):

@@ -20,7 +20,7 @@ from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.dashboards.dashboard import DashboardConverter
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.model import Status
-from dd2prom.snapshot import Snapshot, dumps
+from dd2prom.snapshot import Snapshot, dumpb
 
 KIND = "dashboard"
 
@@ -82,12 +82,12 @@ def convert_one(ctx: ConvertContext, converter: DashboardConverter, item) -> Non
     dashboard = converter.build()
     converter.summarize(item)
     uid = dashboard["uid"]
-    text = dumps(dashboard)
-    item.outputs.append(ctx.out.write_text(f"grafana/dashboards/{uid}.json", text))
-    fits, sentence = sidecar.size_problem(text)
+    data = dumpb(dashboard)   # UTF-8, written as it is to both files
+    item.outputs.append(ctx.out.write_text(f"grafana/dashboards/{uid}.json", data))
+    fits, sentence = sidecar.size_problem(data)
     if sentence:
         item.note(sentence, None if fits else Status.MANUAL)
     if fits:
-        cm = sidecar.configmap(uid, text, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
-                               source=f"datadog dashboard {converter.id}")
-        item.outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{uid}.yaml", cm))
+        cm = sidecar.configmap_yaml(uid, data, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
+                                    source=f"datadog dashboard {converter.id}")
+        item.outputs.append(ctx.out.write_text(f"grafana/configmaps/{uid}.yaml", cm, k8s=True))

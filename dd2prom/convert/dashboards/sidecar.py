@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dd2prom.emit import fastyaml
 from dd2prom.emit.k8s import config_map, dns_name
+from dd2prom.emit.yamlio import dump_yaml
 
 LABEL = {"grafana_dashboard": "1"}
 FOLDER_ANNOTATION = "grafana_folder"
@@ -25,6 +27,23 @@ def configmap(uid: str, dashboard_json: str, *, namespace: str, folder: str, sou
     return config_map(dns_name(uid, prefix="grafana-dashboard-"), {f"{uid}.json": dashboard_json},
                       namespace=namespace, labels=dict(LABEL),
                       annotations={FOLDER_ANNOTATION: folder, "dd2prom.io/source": source})
+
+
+_PROBE = "x\n"   # a short stand-in for the dashboard's JSON, written as a ``|`` block
+_PROBE_LINES = "    x\n"
+
+
+def configmap_yaml(uid: str, dashboard_json: bytes, *, namespace: str, folder: str, source: str) -> bytes:
+    """The ConfigMap's YAML as UTF-8, what ``dump_yaml(configmap(...))`` writes.
+    The dashboard's JSON (tens of kB, often not ASCII) is indented as bytes into
+    the YAML written around a stand-in, rather than checked, indented, joined and
+    encoded again as a string; anything else takes the general path."""
+    kw = {"namespace": namespace, "folder": folder, "source": source}
+    lines = fastyaml.literal_lines(dashboard_json, 2)   # data: / <uid>.json: (the last key) / its lines
+    head = fastyaml.emit(configmap(uid, _PROBE, **kw)) if lines is not None else None
+    if head is not None and head.endswith(" |\n" + _PROBE_LINES):
+        return head[:-len(_PROBE_LINES)].encode("utf-8") + lines
+    return dump_yaml(configmap(uid, dashboard_json.decode("utf-8"), **kw)).encode("utf-8")
 
 
 # the bytes that grow when the JSON text is escaped again: control characters (UTF-8
@@ -47,9 +66,9 @@ def last_applied_size(dashboard_json: bytes) -> int:
     return len(dashboard_json) + 2 + quoted + short + 5 * (control - short) + 5 * html + _METADATA_ALLOWANCE
 
 
-def size_problem(dashboard_json: str) -> tuple[bool, str | None]:
-    """(fits in a ConfigMap, sentence about its size or None)."""
-    data = dashboard_json.encode("utf-8")
+def size_problem(dashboard_json: str | bytes) -> tuple[bool, str | None]:
+    """(fits in a ConfigMap, sentence about its size or None); ``dashboard_json`` as text or UTF-8."""
+    data = dashboard_json.encode("utf-8") if isinstance(dashboard_json, str) else dashboard_json
     size = len(data)
     if size >= MAX_DATA:
         return False, (f"The dashboard JSON is {size // 1024} KiB, over the 1 MiB a ConfigMap holds; no ConfigMap "

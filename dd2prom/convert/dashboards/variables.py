@@ -12,6 +12,7 @@ variable comes first so the dashboard works against any Prometheus.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from typing import Any, Iterable
@@ -52,6 +53,13 @@ def tags(template_variables: Any) -> dict[str, str]:
 _VARIABLE_MATCHER = re.compile(r'(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)\s*"\$\{?(\w+)\}?"')
 
 
+@functools.lru_cache(maxsize=4096)
+def _variable_matchers(promql: str) -> list[tuple[str, str]]:
+    """(label, variable name) of each matcher on a template variable in ``promql``
+    (remembered: the same translated query recurs across dashboards). Read only."""
+    return _VARIABLE_MATCHER.findall(promql)
+
+
 class Usage:
     """Which labels and metrics the dashboard's translated queries filter with each
     variable: one scan of the queries for every variable of the dashboard."""
@@ -64,7 +72,7 @@ class Usage:
             if not promql or '"$' not in promql:   # (``[$__rate_interval]`` is in most queries)
                 continue
             seen: set[str] = set()
-            for label, name in _VARIABLE_MATCHER.findall(promql):
+            for label, name in _variable_matchers(promql):
                 if name not in seen:
                     seen.add(name)
                     if name not in self.labels:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dd2prom.convert.queries.ast import Scope, ScopeAnd, ScopeNot, ScopeOr, Tag, TagIn
@@ -12,9 +13,11 @@ _WORD = re.compile(r'\s*(\(|\)|,|(?:[^\s(),"]|"[^"]*"|")+)')
 _KEYWORDS = {"AND", "OR", "NOT", "IN"}
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_scope(text: str, offset: int) -> Scope | None:
     """None for ``*`` / empty (every series); ``offset`` = position of the
-    text in the whole query, for error carets."""
+    text in the whole query, for error carets. (Remembered: queries of other
+    metrics share scopes, and the nodes are frozen.)"""
     words: list[tuple[str, int]] = []
     i = 0
     while i < len(text):
