@@ -47,6 +47,15 @@ def test_json_in_pieces_is_the_whole_document(document, items, size):
     assert b"".join(dumpb_pieces(document, "items", iter(items), size)) == dumpb({**document, "items": items})
 
 
+def test_output_dir_writes_pieces(tmp_path):
+    with OutputDir(tmp_path / "out") as out:
+        out.write_pieces("a.txt", ["one ", b"two ", "three"])
+        out.write_pieces("empty.txt", [])
+        out.commit()
+    assert (tmp_path / "out" / "a.txt").read_text() == "one two three"
+    assert (tmp_path / "out" / "empty.txt").read_text() == ""
+
+
 def test_coverage_json_in_pieces(tmp_path, monkeypatch):
     led = Ledger()
     for n in range(7):

@@ -95,6 +95,8 @@ class OutputDir:
         for piece in pieces:
             self._io.write(path, piece, append=append)
             append = True
+        if not append:   # no pieces: an empty file
+            self._io.write(path, "")
         return self._record(rel)
 
     def adopt(self, rel: str, finished: Path) -> str:
