@@ -11,7 +11,8 @@ because the parser looks into a matcher's value only to
 * unquote it: an expression with a backslash (an escape) has no shape;
 * compile a regex matcher (``=~``, ``!~``): an expression has a shape only when
   each of its regexes is words in alternatives (``prod|staging``, ``veth.*``),
-  which compile and, like ``"x"``, never match the empty string;
+  which compile and, like ``"x"``, never match the empty string, and is short
+  (the regex engine refuses a regex that compiles too big: 10,486 ``.``);
 * refuse a selector whose matchers all match the empty string: for ``=`` and
   ``!=`` that is an empty value, and empty values stay empty in the shape.
 
@@ -37,6 +38,9 @@ _NO_SHAPE = re.compile(r"['`#\\]")   # other strings, comments, escapes
 # character that must be matched (so the regex never matches the empty string)
 _ALTERNATIVE = r"(?:\.\*|\$)*[A-Za-z0-9_.:/ -](?:[A-Za-z0-9_.:/ $-]|\.\*)*"
 _PLAIN_REGEX = re.compile(rf"{_ALTERNATIVE}(?:\|{_ALTERNATIVE})*")
+# The parser's regex engine refuses a regex whose compiled program is over its size limit.
+# `.` (any character) compiles biggest: 10,486 of them are refused, 1,000 are far below.
+_LONGEST_REGEX = 1000
 
 
 @functools.lru_cache(maxsize=65536)
@@ -65,7 +69,8 @@ def _shape(expr: str) -> str | None:
     strings = _STRING.findall(expr)   # (operator, gap, text)
     if 2 * len(strings) != expr.count('"'):   # a quote that does not close on its line
         return None
-    if any(op in ("=~", "!~") and not _PLAIN_REGEX.fullmatch(text) for op, _, text in strings):
+    if any(op in ("=~", "!~") and (len(text) > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(text))
+           for op, _, text in strings):
         return None
     return _STRING.sub(_stand_in, expr)
 
