@@ -5,6 +5,7 @@ would then pile up until the run ends. A cycle per item fails this test."""
 from __future__ import annotations
 
 import gc
+import logging
 
 from bench.synth_org import generate, write_snapshot
 from dd2prom.convert import ConvertOptions, run_convert
@@ -21,3 +22,44 @@ def test_convert_leaves_no_cycles_behind(tmp_path):
     del ctx
     assert items > 4000
     assert gc.collect() < 1000   # found: 0-350 objects, whatever the size of the org
+
+
+class _Unpicklable:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _n(ictx, item: _Unpicklable) -> int:
+    return item.n
+
+
+def test_a_chunk_redone_in_process_keeps_nothing_alive(tmp_path, monkeypatch):
+    """A chunk that fails in the pool (a worker died, an input could not be
+    pickled) is converted again in the parent: the failed future's exception
+    must not keep the conversion (the context, the whole run) in a cycle."""
+    import weakref
+
+    from dd2prom.convert import parallel
+    from dd2prom.convert.context import ConvertContext
+    from dd2prom.emit.output import OutputDir
+    from dd2prom.snapshot import Snapshot
+
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 2)
+    # (pytest keeps log records, whose arguments would keep the exception alive)
+    monkeypatch.setattr(logging.getLogger("dd2prom.convert"), "disabled", True)
+    gc.disable()   # as during a run
+    try:
+        with OutputDir(tmp_path / "out") as out:
+            ctx = ConvertContext(snapshot=Snapshot.open(tmp_path), out=out, options=ConvertOptions(jobs=2))
+            inputs = [_Unpicklable(n) for n in range(6)]
+            results = [result for _, result in parallel.convert_items(ctx, _n, inputs)]
+            alive = weakref.ref(ctx)
+            del ctx
+        assert [r.error for r in results] == ["TypeError: not picklable"] * 6   # each item's error
+        assert alive() is None
+    finally:
+        gc.enable()

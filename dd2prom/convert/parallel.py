@@ -287,6 +287,9 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
                     # could not be pickled (an input nested too deep): redo these here
                     log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
                     results = [run_item(fn, ctx, item, copy=True) for item in chunk]
+                    # the future holds the exception, whose traceback holds this frame: a
+                    # cycle that would keep the run alive (the collector is off, see pipeline)
+                    del future
                 yield from zip(chunk, results)
     finally:
         gc.unfreeze()
