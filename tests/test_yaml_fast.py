@@ -64,6 +64,17 @@ def test_long_plain_lines_fold_at_the_width_like_libyaml(shape, spacing):
         assert (mine.count("\n") > 1) == (spacing != "  ")
 
 
+@pytest.mark.parametrize("odd", ["", "\x07", "\x7f", "\u00e9", "\u2028", ": x", " #x", "'"])
+def test_long_one_line_text_is_checked_whole(odd):
+    """Long one-line text (a promtool series of a week) is checked another way
+    than short text: a character anywhere in it still decides how it is written."""
+    text = "0.5 " * 1500 + odd + " 1" * 1500
+    obj = {"values": text}
+    mine = fastyaml.emit(obj)
+    assert mine is None or mine == pyyaml(obj)
+    assert (mine is not None) == (odd in ("", "\u00e9", "'"))
+
+
 def test_long_quoted_lines_are_left_to_pyyaml():
     assert fastyaml.emit({"text": "'quoted' " * 3000}) is None
 

@@ -50,6 +50,32 @@ def test_shapes(obj, fast):
     assert (check(obj) is not None) == fast
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(data, min_size=1, max_size=5), st.integers(1, 3))
+def test_unnested_items_are_what_dump_yaml_writes_there(items, depth):
+    """What dd2prom.convert.monitors.rulefiles relies on: a PrometheusRule's
+    groups, two columns in, are the rule file's groups."""
+    try:
+        deeper = yamlio.dump_yaml_items(items, depth + 1)
+    except ValueError:   # items PyYAML ends with a document end (a |+ block last): not dumped in pieces
+        return
+    unnested = yamlio.unnest_yaml(deeper, 2)
+    if unnested is not None:
+        assert unnested == yamlio.dump_yaml_items(items, depth)
+        assert nest_yaml(unnested, 2) in (None, deeper)
+
+
+@pytest.mark.parametrize("items, fast", [
+    ([{"name": "g", "rules": [{"alert": "A", "annotations": {"description": "a\n\n\nb\n"}}]}], True),
+    ([{"text": "line\u2028next\nmore"}], False),
+    ([{"long": "a " + IDS + " b"}], False),
+])
+def test_unnest_shapes(items, fast):
+    unnested = yamlio.unnest_yaml(yamlio.dump_yaml_items(items, 2), 2)
+    assert (unnested is not None) == fast
+    assert unnested in (None, yamlio.dump_yaml_items(items, 1))
+
+
 def test_a_document_end_marker_is_not_nested():
     assert nest_yaml("a: |+\n  x\n\n...\n", 2) is None
 

@@ -62,11 +62,11 @@ def _inline(s: str) -> str | None:
     out: str | None
     if not s:
         out = "''"
-    elif not (s.isprintable() if s.isascii() else _LINE.match(s)):   # (the same test for ASCII, quicker)
+    elif not _printable(s):
         out = None
     elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
-            or s[-1] in " :" or ": " in s or " #" in s \
-            or (s[0] in _RESOLVED_FIRST and _resolver.resolve(ScalarNode, s, (True, False)) != _STR):
+            or s[-1] in " :" or (":" in s and ": " in s) or ("#" in s and " #" in s) \
+            or (s[0] in _RESOLVED_FIRST and _resolves_other(s)):
         # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
         out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:
@@ -79,6 +79,28 @@ def _inline(s: str) -> str | None:
         if out is not None and out is not _FOLD:
             _line_cache[s] = " " + out + "\n"
     return out
+
+
+def _resolves_other(s: str) -> bool:
+    """Whether PyYAML reads plain ``s`` as something else than a string (its first
+    character is one of :data:`_RESOLVED_FIRST`). A letter starts only booleans
+    and null, words of at most 5 letters: longer text (alert names, summaries)
+    needs no resolver."""
+    if len(s) > 5 and s[0].isalpha():
+        return False
+    return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
+
+
+def _printable(s: str) -> bool:
+    """Every character of one-line ``s`` is one libyaml prints as it is (:data:`_LINE`).
+    (For ASCII that is ``isprintable()``; on long text, a promtool series of a
+    week of minutes, deleting the printable bytes is several times quicker.
+    So, above, is looking for ``:`` and ``#`` before ``": "`` and ``" #"``.)"""
+    if not s.isascii():
+        return _LINE.match(s) is not None
+    if len(s) < 1_000:
+        return s.isprintable()
+    return not s.encode("ascii").translate(None, _PLAIN_BYTES)   # (no line break in one-line text)
 
 
 def _literal_ok(s: str) -> bool:

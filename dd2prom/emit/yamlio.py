@@ -112,6 +112,22 @@ def nest_yaml(text: str, spaces: int) -> str | None:
     return nested + "\n" if text.endswith("\n") else nested
 
 
+def unnest_yaml(text: str, spaces: int) -> str | None:
+    """The inverse of :func:`nest_yaml` for dumped data: ``text``, what
+    :func:`dump_yaml_items` wrote for items ``spaces // 2`` levels deeper, as
+    it writes them at their place (each line ``spaces`` fewer columns in; empty
+    lines, in ``|`` blocks, stay empty). One pass in C where nesting (empty
+    lines left as they are) goes line by line: a PrometheusRule's groups are
+    dumped at their depth and the rule file's taken from them.
+
+    None where that may not hold: a line that was or may be folded (see
+    :func:`_unfolded`), or a line break other than ``\n`` (NEL, LS, PS)."""
+    pad = " " * spaces
+    if not text.startswith(pad) or any(c in text for c in "\x85\u2028\u2029") or not _unfolded(text, WIDTH):
+        return None
+    return ("\n" + text).replace("\n" + pad, "\n")[1:]
+
+
 def _unfolded(text: str, width: int) -> bool:
     """No line was folded and none would be within ``width`` columns. Scalars are
     folded at a space past the width, the rest going on a deeper line; a long line

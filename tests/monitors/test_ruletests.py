@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dd2prom.convert.monitors.build import Level
 from dd2prom.convert.monitors.rules import Rule
-from dd2prom.convert.monitors.ruletests import STEP, _firing, _last, _values_text
+from dd2prom.convert.monitors.ruletests import STEP, Shape, _firing, _last, _values_text
 
 COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
@@ -51,7 +51,7 @@ def test_run_by_run_agrees_with_minute_by_minute(series, comparator, threshold, 
     level = Level("alert", threshold, recovery, Rule("A", "x", "alert", for_seconds), delay=delay, keep=keep)
     values = [v for v, count in series for _ in range(count)]
     expected = minute_by_minute(level, comparator, values, checks[-1])
-    assert _firing(level, comparator, series, checks) == {at: expected[at] for at in checks}
+    assert _firing(Shape.of(level), comparator, series, checks) == {at: expected[at] for at in checks}
     for at in checks:
         seen = [v for v in values[:at + 1] if v is not None]
         if seen:

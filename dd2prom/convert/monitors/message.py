@@ -42,7 +42,11 @@ RECOVERY_BLOCKS = {"is_recovery", "is_alert_recovery", "is_warning_recovery", "i
 _TAG_RE = re.compile(r"\{\{\s*([#^/])\s*([\w.]+)((?:\s+(?:\"[^\"]*\"|'[^']*'|[^\s}]+))*)\s*\}\}"
                      r"|\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
 _ARG_RE = re.compile(r"\"([^\"]*)\"|'([^']*)'|([^\s]+)")
-MENTION_RE = re.compile(r"(?<![\w@.\-/])@([A-Za-z0-9_][\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+|[A-Za-z0-9_][\w.\-]*)")
+# an @ not preceded by a word character, @ . - /: the look-behind follows the @,
+# so the search jumps from @ to @ rather than trying it at every position
+MENTION_RE = re.compile(r"@(?<![\w@.\-/]@)([A-Za-z0-9_][\w.+\-]*@[\w\-]+(?:\.[\w\-]+)+|[A-Za-z0-9_][\w.\-]*)")
+_TAG_NAME = re.compile(r"[\w.\-/]+")
+_RUNBOOK = re.compile(r"runbook|playbook|troubleshoot", re.IGNORECASE)
 URL_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)|(https?://[^\s)>\]`'\"]+)")
 
 
@@ -140,7 +144,7 @@ def _variable(var: str, raw: str, variables: Variables, notes: list[str]) -> Par
     if var in variables.literals:
         return Text(variables.literals[var])
     tag, _, attr = var.rpartition(".")
-    if attr == "name" and re.fullmatch(r"[\w.\-/]+", tag):
+    if attr == "name" and _TAG_NAME.fullmatch(tag):
         label = variables.labels(tag)
         if label is None:
             label = variables.any_label(tag)
@@ -223,8 +227,11 @@ def tidy(parts: list[Part]) -> list[Part]:
     for i, p in enumerate(parts):
         if isinstance(p, Text):
             t = p.text
-            if "\n" in t:   # both patterns need a newline
-                t = _BLANK_LINES.sub("\n\n", _TRAILING_BLANKS.sub("\n", t))
+            # (the patterns only where they can match: most texts have neither)
+            if " \n" in t or "\t\n" in t:
+                t = _TRAILING_BLANKS.sub("\n", t)
+            if "\n\n\n" in t:
+                t = _BLANK_LINES.sub("\n\n", t)
             if i == 0:
                 t = t.lstrip()
             if i == len(parts) - 1:
@@ -265,13 +272,16 @@ def _go_condition(block: Block) -> str:
     return f"(not {cond})" if block.negated else cond
 
 
+GO_VALUE = "{{ $value }}"   # the value in a template (text is escaped: it never holds this)
+
+
 def to_go(parts: list[Part]) -> str:
     out = []
     for p in parts:
         if isinstance(p, Text):
             out.append(go_escape(p.text))
         elif isinstance(p, Value):
-            out.append("{{ $value }}")
+            out.append(GO_VALUE)
         elif isinstance(p, Label) and p.strip_port:
             out.append("{{ reReplaceAll " + go_string(PORT_RE) + ' "" $labels.' + p.name + " }}")
         elif isinstance(p, Label):
@@ -344,6 +354,6 @@ def first_link(message: str) -> str | None:
         if url and "{{" not in url:
             links.append(((m.group(1) or "") + " " + url, url))
     for text, url in links:
-        if re.search(r"runbook|playbook|troubleshoot", text, re.IGNORECASE):
+        if _RUNBOOK.search(text):
             return url
     return links[0][1] if links else None

@@ -61,7 +61,9 @@ def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
 
 
 def convert(spec, ctx) -> Alerting:
-    head = HEAD_RE.match(spec.query)
+    # the monitor form split by hand: only for the models (forecast first, or
+    # a query the transpiler does not translate); a slow pattern on every query
+    head = HEAD_RE.match(spec.query) if "forecast(" in spec.query else None
     forecast = head and split_call(head.group(5), "forecast")
     if forecast:  # the horizon (next_2w) and history='…' belong to the monitor, not the query
         return _forecast(spec, ctx, head, *forecast)
@@ -71,6 +73,7 @@ def convert(spec, ctx) -> Alerting:
         return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),
                         window_seconds=m.window_seconds, status=tr.status, notes=list(tr.notes),
                         metrics=list(tr.metrics), prom_metrics=list(tr.prom_metrics), query_threshold=m.threshold)
+    head = head or HEAD_RE.match(spec.query)
     if head:
         left = head.group(5)
         for name, builder in (("anomalies", _anomalies), ("outliers", _outliers)):

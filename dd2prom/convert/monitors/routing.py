@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dd2prom.convert.monitors.message import Condition, regex_escape
 from dd2prom.convert.monitors.rules import STATE_LABEL, duration
-from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig, escape_value
+from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, SECRET_ROOT, AlertmanagerConfig, escape_value
 from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
@@ -40,53 +41,73 @@ def receiver_for(am: AlertmanagerConfig, handle: str, monitor: str, send_resolve
     """The receiver for one @-handle (created on first use). Datadog notifies a
     handle of the recovery only when the recovery message still mentions it;
     one that is not gets the ``<handle>-firing-only`` receiver (``send_resolved: false``)."""
-    name, configs, note, status = _integration(am, handle, monitor)
-    if not send_resolved:
-        name = f"{name}-firing-only"
-    configs = {k: [{**c, "send_resolved": send_resolved} for c in v] for k, v in configs.items()}
+    name, configs, note, status, needs = _integration(handle, send_resolved)
+    for secret, key in needs.secrets:
+        am.secret_file(secret, key, monitor)
+    for what in needs.placeholders:
+        am.placeholder(what)
+    if needs.smtp:
+        am.set_global(smtp_smarthost=SMTP_PLACEHOLDERS[0], smtp_from=SMTP_PLACEHOLDERS[1])
     return Receiver(am.add_receiver(name, **configs), note, status)
 
 
-def _integration(am: AlertmanagerConfig, handle: str, monitor: str) -> tuple[str, dict, str | None, Status | None]:
-    """Receiver name, configs (without send_resolved), note and status for a handle."""
+SMTP_PLACEHOLDERS = ("smtp.example.invalid:587", "alertmanager@example.invalid")
+
+
+class _Needs(NamedTuple):
+    """What a receiver's configs read, registered with the Alertmanager builder
+    of every monitor that uses it: Secret keys, placeholders, global SMTP."""
+
+    secrets: tuple[tuple[str, str], ...] = ()
+    placeholders: tuple[str, ...] = ()
+    smtp: bool = False
+
+
+@functools.lru_cache(maxsize=4096)
+def _integration(handle: str, send_resolved: bool) -> tuple[str, dict, str | None, Status | None, _Needs]:
+    """Receiver name, configs, note, status and what the configs need, for a
+    handle (a few handles, named by thousands of monitors: made once; the
+    configs are shared and never changed)."""
     kind, rest, key, name, email = _handle_names(handle)
+    firing_only = "" if send_resolved else "-firing-only"
     if email:
-        am.set_global(smtp_smarthost=am.placeholder("smtp.example.invalid:587"),
-                      smtp_from=am.placeholder("alertmanager@example.invalid"))
-        return (f"email-{handle}", {"email_configs": [{"to": handle}]},
-                "E-mail needs the global smtp_smarthost/smtp_from placeholders replaced.", None)
-    if kind == "slack" and rest:
-        secret = am.secret_file("dd2prom-slack", key, monitor)
-        return name, {"slack_configs": [{
-            "api_url_file": secret,
-            "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}]}, None, None
-    if kind == "pagerduty" and rest:
-        secret = am.secret_file("dd2prom-pagerduty", key, monitor)
-        return name, {"pagerduty_configs": [{
-            "routing_key_file": secret,
-            "severity": '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
-            "description": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]}, None, None
-    if kind == "opsgenie" and rest:
-        secret = am.secret_file("dd2prom-opsgenie", key, monitor)
-        return name, {"opsgenie_configs": [{
-            "api_key_file": secret,
-            "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
-            "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}]}, None, None
+        return (f"email-{handle}{firing_only}", {"email_configs": [{"to": handle, "send_resolved": send_resolved}]},
+                "E-mail needs the global smtp_smarthost/smtp_from placeholders replaced.", None,
+                _Needs(placeholders=SMTP_PLACEHOLDERS, smtp=True))
+    secret = _SECRETS.get(kind)
+    if secret and rest:
+        field, fields = _SECRET_FIELDS[kind]
+        config = {field: f"{SECRET_ROOT}/{secret}/{key}", **fields, "send_resolved": send_resolved}
+        return name + firing_only, {f"{kind}_configs": [config]}, None, None, _Needs(secrets=((secret, key),))
     if kind == "webhook" and rest:
-        url = am.placeholder(f"http://{key}.webhook.invalid/")
-        return (name, {"webhook_configs": [{"url": url}]},
+        url = f"http://{key}.webhook.invalid/"
+        return (name + firing_only, {"webhook_configs": [{"url": url, "send_resolved": send_resolved}]},
                 f"Webhook {handle}: Alertmanager 0.25 cannot read a webhook URL from a Secret; "
-                f"replace the placeholder {url}.", Status.MANUAL)
+                f"replace the placeholder {url}.", Status.MANUAL, _Needs(placeholders=(url,)))
     if kind == "teams" and rest:
-        url = am.placeholder(f"http://{key}.msteams-bridge.invalid/")
-        return (name, {"webhook_configs": [{"url": url}]},
+        url = f"http://{key}.msteams-bridge.invalid/"
+        return (name + firing_only, {"webhook_configs": [{"url": url, "send_resolved": send_resolved}]},
                 f"Microsoft Teams {handle}: Alertmanager 0.25 has no msteams_configs; point the "
-                f"placeholder {url} at a Teams bridge (e.g. prometheus-msteams).", Status.MANUAL)
+                f"placeholder {url} at a Teams bridge (e.g. prometheus-msteams).", Status.MANUAL,
+                _Needs(placeholders=(url,)))
     if kind == "team" and rest:
-        return (name, {}, f"{handle} is a Datadog Team: its notification channels are not in the snapshot; "
-                f"configure receiver {name}.", Status.MANUAL)
-    return (name, {}, f"@{handle} has no Alertmanager integration equivalent here; receiver {name} is empty.",
-            Status.MANUAL)
+        return (name + firing_only, {}, f"{handle} is a Datadog Team: its notification channels are not in the "
+                f"snapshot; configure receiver {name}.", Status.MANUAL, _Needs())
+    return (name + firing_only, {}, f"@{handle} has no Alertmanager integration equivalent here; receiver {name} "
+            "is empty.", Status.MANUAL, _Needs())
+
+
+# integrations whose credential is a mounted Secret key: the Secret, the *_file field, the other fields
+_SECRETS = {"slack": "dd2prom-slack", "pagerduty": "dd2prom-pagerduty", "opsgenie": "dd2prom-opsgenie"}
+_SECRET_FIELDS: dict[str, tuple[str, dict[str, str]]] = {
+    "slack": ("api_url_file", {"title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}),
+    "pagerduty": ("routing_key_file", {
+        "severity": '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+        "description": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}),
+    "opsgenie": ("api_key_file", {
+        "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
+        "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}),
+}
 
 
 @functools.lru_cache(maxsize=4096)

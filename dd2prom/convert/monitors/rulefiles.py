@@ -26,7 +26,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors.build import MonitorRules
 from dd2prom.convert.monitors.ruletests import tests_for
 from dd2prom.emit import k8s
-from dd2prom.emit.yamlio import SLOT, dump_yaml_items, nest_yaml, split_at_slot
+from dd2prom.emit.yamlio import SLOT, dump_yaml_items, split_at_slot, unnest_yaml
 from dd2prom.model import CoverageItem
 from dd2prom.snapshot import dumps
 
@@ -36,7 +36,7 @@ MAX_RULE_BYTES = 200_000
 BUFFERED = 32 << 20    # text held before the open parts' files are appended to
 
 
-@dataclass
+@dataclass(slots=True)
 class RenderedRules:
     """A converted monitor as text ready for its owner's files (cheap to send
     between processes)."""
@@ -56,8 +56,8 @@ class RenderedRules:
         rule_dicts = [r.to_dict() for r in mr.rules]
         group = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": rule_dicts}]
         tests = tests_for(mr)
-        rule_file = dump_yaml_items(group, 1)
-        rule_cr = nest_yaml(rule_file, 2) or dump_yaml_items(group, 2)
+        rule_cr = dump_yaml_items(group, 2)
+        rule_file = unnest_yaml(rule_cr, 2) or dump_yaml_items(group, 1)
         # cost: the indented JSON of the rules, a little longer than their YAML, much quicker to make
         return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value, len(dumps(rule_dicts)),
                    rule_cr, rule_file, dump_yaml_items(tests, 1), len(tests))

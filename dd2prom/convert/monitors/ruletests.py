@@ -11,8 +11,9 @@ rules against that expectation.
 
 from __future__ import annotations
 
+import functools
 import operator
-from typing import Any
+from typing import Any, NamedTuple
 
 from dd2prom.convert.monitors import message as msg
 from dd2prom.convert.monitors.build import Level, MonitorRules
@@ -37,13 +38,31 @@ def _minutes(seconds: int) -> int:
 Runs = list[tuple[float | None, int]]   # a series as (value, minutes) runs; None: no value
 
 
-def _firing(level: Level, comparator: str, runs: Runs, checks: list[int]) -> dict[int, bool]:
+class Shape(NamedTuple):
+    """What decides when a threshold rule fires (the numbers of its :class:`Level`)."""
+
+    state: str
+    threshold: float
+    recovery: float | None
+    for_seconds: int
+    delay: int
+    keep: int
+    # the thresholds as printed: 0.0 and -0.0 are equal, but the tests' values show their sign
+    spelling: str = ""
+
+    @classmethod
+    def of(cls, level: Level) -> "Shape":
+        return cls(level.state, level.threshold, level.recovery, level.rule.for_seconds,  # type: ignore[arg-type]
+                   level.delay, level.keep, f"{level.threshold!r} {level.recovery!r}")
+
+
+def _firing(level: Shape, comparator: str, runs: Runs, checks: list[int]) -> dict[int, bool]:
     """Whether ``level`` fires at each minute of ``checks`` (for: and recovery
     hysteresis included), as Prometheus evaluates the rule every minute. The
     value is constant within a run, and so is the condition: the state is worked
     out run by run, not minute by minute (tests of week-long ``for:`` hold ten
     thousand minutes; ``tests/monitors/test_ruletests.py`` checks both agree)."""
-    hold = _minutes(level.rule.for_seconds)
+    hold = _minutes(level.for_seconds)
     first = _minutes(level.delay)      # the first minute a (new) group is evaluated
     keep = _minutes(level.keep)        # a firing group whose value stopped fires this long after it
     crosses = _COMPARE[comparator]
@@ -112,14 +131,14 @@ def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str],
     return {"exp_labels": exp_labels, "exp_annotations": annotations}
 
 
-def _values(mr: MonitorRules) -> dict[str, float] | None:
+def _values(comparator: str, levels: tuple[Shape, ...]) -> dict[str, float] | None:
     """Values that are safely ok / critical / warning / between recovery and trigger."""
-    up = mr.comparator in (">", ">=")
-    if mr.comparator not in (">", ">=", "<", "<="):
+    up = comparator in (">", ">=")
+    if comparator not in (">", ">=", "<", "<="):
         return None
     sign = 1 if up else -1
-    crit = next(lv for lv in mr.levels if lv.state == "alert")
-    warn = next((lv for lv in mr.levels if lv.state == "warn"), None)
+    crit = next(lv for lv in levels if lv.state == "alert")
+    warn = next((lv for lv in levels if lv.state == "warn"), None)
     u = {k: sign * v for k, v in (("tc", crit.threshold), ("tw", warn and warn.threshold),
                                    ("rc", crit.recovery), ("rw", warn and warn.recovery)) if v is not None}
     out = {"ok": min(u.values()) - 1, "crit": max(u.values()) + 1}
@@ -130,14 +149,23 @@ def _values(mr: MonitorRules) -> dict[str, float] | None:
     return {k: sign * v for k, v in out.items()}
 
 
-def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
-    if not mr.testable:
-        return []
-    vals = _values(mr)
+class _Plan(NamedTuple):
+    """The scenarios of a monitor's tests and when its rules fire in them: the
+    same for every monitor with the same thresholds, windows and comparator."""
+
+    ok: float                                   # a value that never fires
+    scenarios: dict[str, Runs]
+    # per case: its scenarios, and per check minute the (scenario, level, value) firing then
+    cases: list[tuple[list[str], list[tuple[int, list[tuple[str, int, float]]]]]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(comparator: str, levels: tuple[Shape, ...], grouped: bool) -> _Plan | None:
+    """Tests are simulated once per shape (a few hundred among thousands of monitors)."""
+    vals = _values(comparator, levels)
     if vals is None:
-        return []
-    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
-    hold = max(_minutes(lv.rule.for_seconds + lv.delay) for lv in threshold_levels)
+        return None
+    hold = max(_minutes(lv.for_seconds + lv.delay) for lv in levels)
     n = 5 + hold + 10
     scenarios: dict[str, Runs] = {
         "ok": [(vals["ok"], n)],
@@ -150,43 +178,66 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     if "between" in vals:
         scenarios["recovery"] = [(vals["ok"], 3), (vals["crit"], hold + 3), (vals["between"], 4), (vals["ok"], 5)]
     # one case per scenario; a multi-alert monitor runs them side by side as groups
-    batches = [list(scenarios)] if mr.group else [[name] for name in scenarios]
-    tests = []
+    batches = [list(scenarios)] if grouped else [[name] for name in scenarios]
     checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
+    cases = []
+    for batch in batches:
+        firing = {(name, i): _firing(lv, comparator, scenarios[name], checks)
+                  for name in batch for i, lv in enumerate(levels)}
+        cases.append((batch, [(at, [(name, i, _last(scenarios[name], at))
+                                    for name in batch for i in range(len(levels)) if firing[name, i][at]])
+                              for at in checks]))
+    return _Plan(vals["ok"], scenarios, cases)
+
+
+def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
+    if not mr.testable:
+        return []
+    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
+    plan = _plan(mr.comparator, tuple(map(Shape.of, threshold_levels)), bool(mr.group))
+    if plan is None:
+        return []
+    tests = []
     # the same alert (labels, level, value) at several times and in several
     # scenarios: one object, which the YAML writer copies as text
-    # (the labels: a multi-alert monitor's series are named after their scenario)
-    expected: dict[tuple[str | None, int, float], dict[str, Any]] = {}
+    # (the labels: a multi-alert monitor's series are named after their scenario;
+    # the value only when an annotation shows it: the expected alert holds no value)
+    expected: dict[tuple[str | None, int, float | None], dict[str, Any]] = {}
     rule_labels = [_rule_labels(lv) for lv in threshold_levels]
+    # (the template of an annotation that shows the value holds msg.GO_VALUE; an
+    # is_match value spelling it too only makes the alerts less shared)
+    shows_value = [any(msg.GO_VALUE in text for text in lv.rule.annotations.values()) for lv in threshold_levels]
     checks_made: dict[tuple, dict[str, Any]] = {}
-    for batch in batches:
-        series = {name: {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}} for name in batch}
-        firing = {(name, i): _firing(lv, mr.comparator, scenarios[name], checks)
-                  for name in batch for i, lv in enumerate(threshold_levels)}
+    # each scenario's series labels and their text (one for all when the monitor has no groups)
+    series: dict[str, tuple[dict[str, str], str]] = {}
+    for name in plan.scenarios:
+        if mr.group or not series:
+            labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
+            text = _series(labels)
+        series[name] = (labels, text)
+    for batch, timeline in plan.cases:
         alert_tests = []
-        for at in checks:
+        for at, fired in timeline:
             keys = []
-            for name in batch:
-                for i, lv in enumerate(threshold_levels):
-                    if firing[name, i][at]:
-                        value = _last(scenarios[name], at)
-                        key = (name if mr.group else None, i, value)
-                        if key not in expected:
-                            expected[key] = _expected(lv, rule_labels[i], series[name], value)
-                        keys.append(key)
+            for name, i, value in fired:
+                key = (name if mr.group else None, i, value if shows_value[i] else None)
+                if key not in expected:
+                    expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name][0], value)
+                keys.append(key)
             # so is the same check in several scenarios (nothing fires at 2m…)
             made = (at, *keys)
             if made not in checks_made:
                 checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
                                      "exp_alerts": [expected[key] for key in keys]}
             alert_tests.append(checks_made[made])
-        tests.append(_case(mr, "+".join(batch), [(series[name], scenarios[name]) for name in batch], alert_tests))
+        tests.append(_case(mr, "+".join(batch), [(series[name][1], plan.scenarios[name]) for name in batch],
+                           alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
         stop = 10
         at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(labels, [(vals["ok"], stop)])], [
+        tests.append(_case(mr, "nodata", [(_series(labels), [(plan.ok, stop)])], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
              "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
@@ -197,16 +248,16 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 def _values_text(runs: Runs) -> str:
     """promtool's series notation; a value that stops is a staleness marker, as a
     recording rule writes when its expression returns nothing."""
-    words = []
+    words = []   # a run's words each (a run of a week-long test: ten thousand)
     after_value = False
     for value, count in runs:
         if not count:
             continue
         if value is None:
-            words.append("stale" if after_value else "_")
-            words.extend(["_"] * (count - 1))
+            words.append(("stale" if after_value else "_") + " _" * (count - 1))
         else:
-            words.append(" ".join([number(value)] * count))
+            word = number(value)
+            words.append((word + " ") * (count - 1) + word)
         after_value = value is not None
     return " ".join(words)
 
@@ -216,11 +267,12 @@ def _series(labels: dict[str, str]) -> str:
     return f"{VALUE_METRIC}{{{body}}}"
 
 
-def _case(mr: MonitorRules, scenario: str, series: list[tuple[dict[str, str], Runs]],
+def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
           alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """``series``: each input series (its text) and its values."""
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
         "interval": f"{STEP}s",
-        "input_series": [{"series": _series(labels), "values": _values_text(values)} for labels, values in series],
+        "input_series": [{"series": text, "values": _values_text(values)} for text, values in series],
         "alert_rule_test": alert_tests,
     }

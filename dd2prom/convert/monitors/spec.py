@@ -7,7 +7,7 @@ option that changes meaning visible in one place (see :func:`option_notes`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dd2prom.convert.queries.mapping import label_for_tag
@@ -46,7 +46,7 @@ def raw_tags(data: Any) -> list[str] | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Thresholds:
     critical: float | None = None
     warning: float | None = None
@@ -55,7 +55,7 @@ class Thresholds:
     ok: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class MonitorSpec:
     key: str                      # ledger id (file stem or id)
     ref: str                      # the Datadog monitor id (what composites and synthetics name)
@@ -67,7 +67,9 @@ class MonitorSpec:
     priority: int | None
     options: dict[str, Any]
     thresholds: Thresholds
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # a draft never notified in Datadog (the only other field read: the
+    # snapshot's JSON is not kept, so specs are small to send to a worker)
+    draft: bool = False
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
@@ -85,7 +87,7 @@ class MonitorSpec:
             options=options,
             thresholds=Thresholds(**{k: _num(th.get(k)) for k in
                                      ("critical", "warning", "critical_recovery", "warning_recovery", "ok")}),
-            raw=data,
+            draft=data.get("draft_status") == "draft",
         )
 
     def tag_values(self, key: str) -> list[str]:
@@ -194,7 +196,7 @@ def option_notes(spec: MonitorSpec, window_seconds: int) -> list[tuple[str, Stat
         scopes = ", ".join(sorted(o["silenced"])) if isinstance(o["silenced"], dict) else str(o["silenced"])
         out.append((f"The monitor is muted in Datadog (silenced: {scopes}); its alerts notify here unless "
                     f"you add an Alertmanager silence (matcher dd_monitor_id=\"{spec.ref}\").", Status.APPROXIMATE))
-    if spec.raw.get("draft_status") == "draft":
+    if spec.draft:
         out.append(("The monitor is a draft in Datadog (it never notified); here it is a live rule.",
                     Status.APPROXIMATE))
     if o.get("escalation_message"):
