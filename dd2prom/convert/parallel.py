@@ -79,7 +79,7 @@ class RecordingOutput:
         self._writes = 0
         self._spill_dir = spill_dir
 
-    def write_text(self, rel: str, text: str, *, k8s: bool = False) -> str:
+    def write_text(self, rel: str, text: str | bytes, *, k8s: bool = False) -> str:
         self._drop(rel)   # a rewrite moves the file last, as its final content
         if self._spill_dir is None:
             self.files[rel] = File(rel, text, k8s)
