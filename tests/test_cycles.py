@@ -63,3 +63,35 @@ def test_a_chunk_redone_in_process_keeps_nothing_alive(tmp_path, monkeypatch):
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_error_items_leave_no_cycles_behind(tmp_path, monkeypatch):
+    """Items that fail (an exception with its traceback, turned into status
+    error by ctx.guard) and unreadable files must not leave a cycle each either."""
+    import itertools
+
+    from dd2prom.convert import dashboards, monitors
+    from dd2prom.model import Status
+
+    def every_other_fails(convert):
+        calls = itertools.count()
+
+        def failing(*args, **kwargs):
+            if next(calls) % 2:
+                raise ValueError("broken on purpose")
+            return convert(*args, **kwargs)
+        return failing
+
+    monkeypatch.setattr(monitors, "convert_one", every_other_fails(monitors.convert_one))
+    monkeypatch.setattr(dashboards, "convert_one", every_other_fails(dashboards.convert_one))
+    run_convert(write_snapshot(generate(20, 4, seed=3), tmp_path / "warm"), tmp_path / "warm-out", ConvertOptions(jobs=1))
+    snap = write_snapshot(generate(300, 40, seed=3), tmp_path / "snap")
+    for i in range(50):
+        (snap / "monitors" / f"broken{i}.json").write_text('{"name": "half')
+        (snap / "dashboards" / f"broken{i}.json").write_text("[1,")
+    gc.collect()
+    ctx = run_convert(snap, tmp_path / "out", ConvertOptions(jobs=1))
+    errors = sum(item.status is Status.ERROR for item in ctx.ledger)
+    del ctx
+    assert errors >= 250   # half the monitors and dashboards, and the 100 unreadable files
+    assert gc.collect() < 1000
