@@ -8,6 +8,7 @@ emit is a :class:`Note`: a severity and one human sentence (pint style).
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class Note:
 
 KINDS = ("monitor", "dashboard", "widget", "slo", "synthetics", "check", "downtime")
 _KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
+_BY_ID = operator.attrgetter("id")
 
 
 @dataclass
@@ -98,6 +100,13 @@ class CoverageItem:
             self.notes.append(message)
         if status is not None:
             self.status = Status.worst(self.status, status)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments: the rows converted in worker
+        processes (a hundred thousand at scale) are unpickled by the parent
+        about a third quicker than through the instance's state dict."""
+        return CoverageItem, (self.kind, self.id, self.name, self.type, self.status, self.notes, self.outputs,
+                              self.extra)
 
     def to_json(self) -> dict[str, Any]:
         # the extras first: the fields after them win a clash (coverage.json sorts the keys)
@@ -150,5 +159,20 @@ class Ledger:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        items = sorted(self, key=lambda i: (_KIND_RANK.get(i.kind, 99), i.id))   # kinds in KINDS order, others last
-        return {"items": [i.to_json() for i in items], "counts": self.counts()}
+        return {"items": [i.to_json() for i in self.in_order()], "counts": self.counts()}
+
+    def in_order(self) -> list[CoverageItem]:
+        """The items as coverage.json lists them: kinds in KINDS order (any
+        other kind last), then by id. (Sorted kind by kind, on the id alone: a
+        hundred thousand rows.)"""
+        by_rank: dict[int, list[CoverageItem]] = {}
+        for item in self._items.values():
+            rank = _KIND_RANK.get(item.kind, 99)
+            rows = by_rank.get(rank)
+            if rows is None:
+                rows = by_rank[rank] = []
+            rows.append(item)
+        out: list[CoverageItem] = []
+        for rank in sorted(by_rank):
+            out += sorted(by_rank[rank], key=_BY_ID)
+        return out

@@ -19,12 +19,13 @@ for synthetics) or, when absent, its file name without ``.json``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 try:
     import orjson
@@ -56,6 +57,42 @@ def dumpb(obj: Any) -> bytes:
         except TypeError:   # orjson.JSONEncodeError is a TypeError
             pass
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size: int) -> Iterator[bytes]:
+    """:func:`dumpb` of ``document`` with ``document[key]`` the list of
+    ``items``, in pieces that join to the same bytes: the items are taken and
+    serialised ``size`` at a time, so a large file (coverage.json, 90 MB at
+    scale) is written while it is made and is never whole in memory.
+
+    Raises TypeError where orjson refuses a value (:func:`dumpb` would fall
+    back to the standard library, whose text differs): the caller writes the
+    whole document instead."""
+    if orjson is None:   # pragma: no cover - orjson is a dependency
+        yield dumpb({**document, key: list(items)})
+        return
+    # the document around one item: each piece of items goes where it stands
+    text, slot = orjson.dumps({**document, key: [_PIECE_SLOT]}, option=_ORJSON_OPTIONS), orjson.dumps(_PIECE_SLOT)
+    head, _, tail = text.partition(slot)
+    # a piece of items as they are indented there: the value of a top-level key
+    start, end = b'{\n  "_": [\n    ', b"\n  ]\n}"
+    todo = iter(items)
+    piece = list(itertools.islice(todo, size))
+    if text.count(slot) != 1 or not piece:
+        yield dumpb({**document, key: piece + list(todo)})
+        return
+    separator = head
+    while piece:
+        text = orjson.dumps({"_": piece}, option=_ORJSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE)
+        if not (text.startswith(start) and text.endswith(end)):   # pragma: no cover - orjson's layout
+            raise TypeError("unexpected layout of serialised items")
+        yield separator + text[len(start):-len(end)]
+        separator = b",\n    "
+        piece = list(itertools.islice(todo, size))
+    yield tail
+
+
+_PIECE_SLOT = "dd2prom-items"
 
 
 def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> None:
@@ -140,7 +177,7 @@ class Snapshot:
         """One object file (never raises on bad content, see :meth:`iter`)."""
         stem = path.stem
         try:
-            data = _loads(path.read_bytes())
+            data = _loads(_read(path))
         except (ValueError, UnicodeDecodeError) as exc:
             return SnapshotObject(kind, stem, path, None, error=f"{path.name}: not valid JSON ({exc})")
         oid = stem
@@ -184,6 +221,13 @@ class Snapshot:
     @property
     def checks_dir(self) -> Path:
         return self.root / "checks"
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, unbuffered (tens of thousands of small files: no
+    buffer object per file, one read sized by fstat)."""
+    with open(path, "rb", buffering=0) as f:
+        return f.readall()
 
 
 def _loads(raw: bytes) -> Any:

@@ -1,10 +1,15 @@
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
+import pytest
+
+from dd2prom.convert import pipeline
+from dd2prom.convert.pipeline import coverage_document, write_coverage
 from dd2prom.emit.output import OutputDir
 from dd2prom.model import Ledger, Status
-from dd2prom.snapshot import Snapshot, atomic_write_json
+from dd2prom.snapshot import Snapshot, atomic_write_json, dumpb, dumpb_pieces
 
 
 def test_status_worst():
@@ -20,6 +25,49 @@ def test_ledger_every_item_once():
     a.note("differs", Status.EXACT)
     assert a.notes == ["differs"] and a.status is Status.APPROXIMATE
     assert led.to_json()["items"][0]["status"] == "approximate"
+
+
+def test_ledger_order_kinds_then_ids():
+    led = Ledger()
+    for kind, id_ in [("widget", "b"), ("other", "2"), ("monitor", "9"), ("later", "1"), ("widget", "a"), ("monitor", "10")]:
+        led.add(kind, id_)
+    # kinds in KINDS order, any other kind last (those by id alone), then by id as text
+    assert [(i.kind, i.id) for i in led.in_order()] == [
+        ("monitor", "10"), ("monitor", "9"), ("widget", "a"), ("widget", "b"), ("later", "1"), ("other", "2")]
+
+
+@pytest.mark.parametrize("document, items", [
+    ({"counts": {"a": 1}, "snapshot": "x", "errors": []}, [{"b": 1, "a": [1, 2.5, None, "é\n"]}, {"z": {}}, {}, [], 3]),
+    ({"counts": {}, "errors": ["dd2prom-items"]}, [{"a": 1}]),     # the slot's text elsewhere: written whole
+    ({"errors": []}, []),                                            # no items: written whole
+    ({"x": 1, 2: "non-string key"}, [{"a": {1: 2}}] * 7),
+])
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_json_in_pieces_is_the_whole_document(document, items, size):
+    assert b"".join(dumpb_pieces(document, "items", iter(items), size)) == dumpb({**document, "items": items})
+
+
+def test_output_dir_writes_pieces(tmp_path):
+    with OutputDir(tmp_path / "out") as out:
+        out.write_pieces("a.txt", ["one ", b"two ", "three"])
+        out.write_pieces("empty.txt", [])
+        out.commit()
+    assert (tmp_path / "out" / "a.txt").read_text() == "one two three"
+    assert (tmp_path / "out" / "empty.txt").read_text() == ""
+
+
+def test_coverage_json_in_pieces(tmp_path, monkeypatch):
+    led = Ledger()
+    for n in range(7):
+        led.add("monitor", n, f"m{n}").note("a sentence", Status.APPROXIMATE)
+    ctx = SimpleNamespace(ledger=led, snapshot=SimpleNamespace(root=tmp_path), shared={"errors": ["e"]})
+    monkeypatch.setattr(pipeline, "COVERAGE_PIECE", 2)
+    for big in (1, 1 << 70):   # 2**70: orjson refuses it, so the standard library writes the whole document
+        led.get("monitor", 3).extra["big"] = big
+        with OutputDir(tmp_path / f"out{big}") as out:
+            write_coverage(out, ctx)
+            out.commit()
+        assert (tmp_path / f"out{big}" / "coverage.json").read_bytes() == dumpb(coverage_document(ctx))
 
 
 def test_snapshot_ids_and_bad_files(tmp_path):

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from dd2prom.convert.context import ConvertContext, ConvertOptions
 from dd2prom.emit.output import OutputDir
 from dd2prom.model import Status
-from dd2prom.snapshot import Snapshot
+from dd2prom.snapshot import Snapshot, dumpb_pieces
 
 log = logging.getLogger("dd2prom.convert")
 
@@ -72,7 +72,7 @@ def _run(snapshot: Snapshot, out: Path | str, options: ConvertOptions, only: set
             with _stage_errors(ctx, stage, human):
                 finish()
         outdir.write_kustomization()
-        outdir.write_json("coverage.json", coverage_document(ctx))
+        write_coverage(outdir, ctx)
         outdir.commit()
     return ctx
 
@@ -85,6 +85,24 @@ def _stage_errors(ctx: ConvertContext, stage: str, human: str) -> Iterator[None]
     except Exception as exc:
         log.exception("stage %s failed", stage)
         ctx.shared.setdefault("errors", []).append(f"{human}: {exc.__class__.__name__}: {exc}")
+
+
+COVERAGE = "coverage.json"
+COVERAGE_PIECE = 5_000   # rows of coverage.json serialised at a time (~5 MB)
+
+
+def write_coverage(out: OutputDir, ctx: ConvertContext) -> None:
+    """coverage.json, the bytes of :func:`coverage_document` made and written a
+    piece at a time: the output folder's writer thread writes a piece (tens of
+    MB in all, with the other core idle at the end of a run) while the next
+    rows are serialised."""
+    ledger = ctx.ledger
+    around = {"counts": ledger.counts(), "snapshot": str(ctx.snapshot.root), "errors": list(ctx.shared.get("errors", []))}
+    rows = (item.to_json() for item in ledger.in_order())
+    try:
+        out.write_pieces(COVERAGE, dumpb_pieces(around, "items", rows, COVERAGE_PIECE))
+    except TypeError:   # a value orjson refuses: the whole document, as dumpb writes it
+        out.write_json(COVERAGE, coverage_document(ctx))
 
 
 def coverage_document(ctx: ConvertContext) -> dict:

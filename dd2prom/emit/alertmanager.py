@@ -447,10 +447,8 @@ class AlertmanagerConfig:
         config = self.to_dict()
         text = dump_yaml(config)
         out.write_text(OUTPUT, text)
-        for path, (first, *rest) in self._config_copies(namespace, config, text).items():
-            out.write_text(path, first)
-            for piece in rest:
-                out.append_text(path, piece)
+        for path, pieces in self._config_copies(namespace, config, text).items():
+            out.write_pieces(path, pieces)
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
         if self.route_tests:

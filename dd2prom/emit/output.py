@@ -87,6 +87,18 @@ class OutputDir:
         self._io.write(self.path(rel), text, append=True)
         return self._record(rel)
 
+    def write_pieces(self, rel: str, pieces: Iterable[str | bytes]) -> str:
+        """Write a file made in pieces, each handed to the writer as it comes:
+        a file of tens of MB is written while its next piece is made. (A failure
+        between pieces leaves a partial file: writing ``rel`` again replaces it.)"""
+        path, append = self.path(rel), False
+        for piece in pieces:
+            self._io.write(path, piece, append=append)
+            append = True
+        if not append:   # no pieces: an empty file
+            self._io.write(path, "")
+        return self._record(rel)
+
     def adopt(self, rel: str, finished: Path) -> str:
         """Move a finished file (written elsewhere in the staging folder's file
         system, e.g. by a worker process) to ``rel``."""
