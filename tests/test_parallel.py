@@ -124,3 +124,41 @@ def test_renames_queued_behind_a_slow_write_land_before_the_scratch_folder_goes(
             parallel.apply(ctx, result)
         out.commit()
     assert sorted(p.name for p in (tmp_path / "out" / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]
+
+
+def _nested(levels: int) -> object:
+    deep: object = "x"
+    for _ in range(levels):
+        deep = {"widgets": [{"definition": {"type": "group", "widgets": [deep]}}]}
+    return deep
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("field", ["options", "tags", "name", "query"])
+def test_a_monitor_nested_too_deep_to_copy_fails_alone(jobs, field, small_chunks, tmp_path):
+    """An input nested too deep for pickle (a worker's copy of it) is that item's
+    error or conversion, not the monitor stage's: the other monitors convert."""
+    import json
+    import sys
+
+    from dd2prom.snapshot import Snapshot
+
+    snap = tmp_path / "snap"
+    (snap / "monitors").mkdir(parents=True)
+    base = {"name": "CPU", "type": "query alert", "query": "avg(last_5m):avg:system.cpu.user{*} > 90",
+            "options": {"thresholds": {"critical": 90}}}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)   # to write the file; json reads it back at the usual limit
+    try:
+        for i in range(1, 6):
+            nested = {field: _nested(220)} if field != "tags" else {"tags": ["team:a", _nested(220)]}
+            text = json.dumps(base | {"id": i} | (nested if i == 2 else {}))
+            (snap / "monitors" / f"{i}.json").write_text(text)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert next(o for o in Snapshot.open(snap).iter("monitors") if o.id == "2").error is None
+    ctx = run_convert(snap, tmp_path / "out", ConvertOptions(jobs=jobs))
+    assert "errors" not in ctx.shared, ctx.shared.get("errors")
+    statuses = {i.id: i.status.value for i in ctx.ledger if i.kind == "monitor"}
+    assert sorted(statuses) == ["1", "2", "3", "4", "5"]
+    assert {statuses[i] for i in "1345"} == {"exact"}

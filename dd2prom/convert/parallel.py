@@ -79,7 +79,7 @@ class RecordingOutput:
         self._writes = 0
         self._spill_dir = spill_dir
 
-    def write_text(self, rel: str, text: str, *, k8s: bool = False) -> str:
+    def write_text(self, rel: str, text: str | bytes, *, k8s: bool = False) -> str:
         self._drop(rel)   # a rewrite moves the file last, as its final content
         if self._spill_dir is None:
             self.files[rel] = File(rel, text, k8s)
@@ -137,10 +137,12 @@ def item_context(ctx: ConvertContext, spill_dir: Path | None = None) -> ConvertC
 
 
 def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: T,
-             spill_dir: Path | None = None) -> ItemResult:
+             spill_dir: Path | None = None, copy: bool = False) -> ItemResult:
+    """``copy``: ``fn`` gets a copy of ``item``, as a worker would (it may change
+    it); an input too deep to copy (RecursionError) is then this item's error."""
     ictx = item_context(ctx, spill_dir)
     try:
-        value = fn(ictx, item)
+        value = fn(ictx, _copy(item) if copy else item)
     except Exception as exc:
         log.debug("item conversion failed\n%s", traceback.format_exc())
         return ItemResult(error=f"{exc.__class__.__name__}: {exc}")
@@ -228,8 +230,8 @@ def _chunked(inputs: Iterator[T], size: int) -> Iterator[list[T]]:
 
 def _serial(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
             inputs: Iterable[T]) -> Iterator[tuple[T, ItemResult]]:
-    for item in inputs:   # fn gets a copy, as a worker would: it may change it
-        yield item, run_item(fn, ctx, _copy(item))
+    for item in inputs:
+        yield item, run_item(fn, ctx, item, copy=True)
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
@@ -281,9 +283,13 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
                     pending.append((nxt, pool.submit(_run_chunk, nxt)))
                 try:
                     results = future.result()
-                except Exception as exc:   # a worker died (e.g. out of memory): redo these here
+                except Exception as exc:   # a worker died (e.g. out of memory) or the chunk
+                    # could not be pickled (an input nested too deep): redo these here
                     log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
-                    results = [run_item(fn, ctx, _copy(item)) for item in chunk]
+                    results = [run_item(fn, ctx, item, copy=True) for item in chunk]
+                    # the future holds the exception, whose traceback holds this frame: a
+                    # cycle that would keep the run alive (the collector is off, see pipeline)
+                    del future
                 yield from zip(chunk, results)
     finally:
         gc.unfreeze()

@@ -76,7 +76,7 @@ class OutputDir:
 
     def write_text(self, rel: str, text: str | bytes, *, k8s: bool = False) -> str:
         """``text`` (or UTF-8 bytes) to ``rel``; ``k8s``: a Kubernetes object's YAML,
-        listed in kustomization.yaml (as :meth:`write_k8s_text`)."""
+        listed in kustomization.yaml."""
         self._io.write(self.path(rel), text)
         if k8s:
             self.k8s_files[rel] = None
@@ -133,9 +133,7 @@ class OutputDir:
 
     def write_k8s_text(self, rel: str, text: str) -> str:
         """:meth:`write_k8s` for objects already written as YAML text."""
-        self.write_text(rel, text)
-        self.k8s_files[rel] = None
-        return rel
+        return self.write_text(rel, text, k8s=True)
 
     def remove(self, rel: str) -> None:
         self._io.unlink(self.root / rel)

@@ -2,22 +2,28 @@
 Prometheus grammar). ``promtool check rules`` remains the final word.
 
 Every expression dd2prom writes is checked here, tens of thousands per run, and
-most differ only in their strings: ``sum(rate(x{service="a"}[5m]))`` and
+most differ only in their label values: ``sum(rate(x{service="a"}[5m]))`` and
 ``...{service="b"}...``. Parsing each costs 30-100 µs, so an expression whose
-strings are all simple is checked by its *shape*, each non-empty string
-replaced by ``"x"``, and shapes are cached. That gives the parser's answer,
-because the parser looks into a string's content only to
+strings are all simple is checked by its *shape*, each label matcher's non-empty
+value replaced by ``"x"``, and shapes are cached. That gives the parser's answer,
+because the parser looks into a matcher's value only to
 
 * unquote it: an expression with a backslash (an escape) has no shape;
 * compile a regex matcher (``=~``, ``!~``): an expression has a shape only when
   each of its regexes is words in alternatives (``prod|staging``, ``veth.*``),
-  which compile and, like ``"x"``, never match the empty string;
+  which compile and, like ``"x"``, never match the empty string, and is short
+  (the regex engine refuses a regex that compiles too big: 10,486 ``.``);
 * refuse a selector whose matchers all match the empty string: for ``=`` and
-  ``!=`` that is an empty value, and empty strings stay empty in the shape.
+  ``!=`` that is an empty value, and empty values stay empty in the shape.
 
-Single-quoted and backtick strings and comments leave no shape either, nor does
-a quote that does not close on its line. An expression without a shape, or whose
-shape fails, is parsed as it is (so the message is about the expression).
+Every other string stays as written: quoted label and metric names are compared
+with other names (``foo{"__name__"="bar"}`` sets the metric name twice,
+``on("a") group_left(a)`` names a label twice), function arguments are few. (A
+string after ``==``/``!=`` of a comparison is replaced too: a comparison refuses
+a string, whatever it holds.) Single-quoted and backtick strings and comments
+leave no shape, nor does a quote that does not close on its line. An expression
+without a shape, or whose shape fails, is parsed as it is (so the message is
+about the expression).
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ from __future__ import annotations
 import functools
 import re
 
-_STRING = re.compile(r'([=!]~\s*)?"([^"\n]*)"')   # (regex matcher's operator,) double-quoted string
-_NON_EMPTY = re.compile(r'"[^"\n]+"')
-_ANY_STRING = re.compile(r'"[^"\n]*"')
+# a double-quoted string, with the operator of a label matcher (or comparison) before it
+_STRING = re.compile(r'(?P<op>[=!]~|!?=)?(?P<gap>\s*)"(?P<text>[^"\n]*)"')
 _NO_SHAPE = re.compile(r"['`#\\]")   # other strings, comments, escapes
 # one alternative of a plain regex: word characters, `.*` and `$`, at least one
 # character that must be matched (so the regex never matches the empty string)
 _ALTERNATIVE = r"(?:\.\*|\$)*[A-Za-z0-9_.:/ -](?:[A-Za-z0-9_.:/ $-]|\.\*)*"
 _PLAIN_REGEX = re.compile(rf"{_ALTERNATIVE}(?:\|{_ALTERNATIVE})*")
+# The parser's regex engine refuses a regex whose compiled program is over its size limit.
+# `.` (any character) compiles biggest: 10,486 of them are refused, 1,000 are far below.
+_LONGEST_REGEX = 1000
 
 
 @functools.lru_cache(maxsize=65536)
@@ -54,22 +62,23 @@ def is_valid_promql(expr: str) -> bool:
 
 
 def _shape(expr: str) -> str | None:
-    """``expr`` with each non-empty string replaced by ``"x"``, or None when the parser's
+    """``expr`` with each matcher's non-empty value replaced by ``"x"``, or None when the parser's
     answer could depend on what the strings hold (see the module docstring)."""
     if _NO_SHAPE.search(expr) or not _encodes(expr):
         return None
-    strings = _STRING.findall(expr)
+    strings = _STRING.findall(expr)   # (operator, gap, text)
     if 2 * len(strings) != expr.count('"'):   # a quote that does not close on its line
         return None
-    if any(op and not _PLAIN_REGEX.fullmatch(body) for op, body in strings):
+    if any(op in ("=~", "!~") and (len(text) > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(text))
+           for op, _, text in strings):
         return None
-    if '""' in expr:   # empty strings stay empty (`container!=""`)
-        return _ANY_STRING.sub(_stand_in, expr)
-    return _NON_EMPTY.sub('"x"', expr)
+    return _STRING.sub(_stand_in, expr)
 
 
 def _stand_in(string: re.Match) -> str:
-    return '""' if string.end() - string.start() == 2 else '"x"'
+    """A matcher's non-empty value becomes ``"x"``; other strings stay as written."""
+    op, gap, text = string.groups()
+    return f'{op}{gap}"x"' if op and text else string[0]
 
 
 def _encodes(expr: str) -> bool:

@@ -79,7 +79,9 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
             try:
                 spec = MonitorSpec.parse(obj.id, obj.data)
             except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
-                item = ctx.ledger.add(KIND, obj.id, name=str(obj.data.get("name") or ""), type="?")
+                name = obj.data.get("name")   # (str() of a dict nested too deep would raise)
+                name = str(name) if isinstance(name, (str, int, float)) and name else ""
+                item = ctx.ledger.add(KIND, obj.id, name=name, type="?")
                 item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
                 continue
             item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")

@@ -39,9 +39,10 @@ SLO_ALERT_MONITORS = "slo_alert_monitors"
 
 
 def raw_tags(data: Any) -> list[str] | None:
-    """A snapshot monitor's tags as strings, None when it has no tag list."""
+    """A snapshot monitor's tags as strings (those :class:`MonitorSpec` keeps),
+    None when it has no tag list."""
     if isinstance(data, dict) and isinstance(data.get("tags"), list):
-        return [str(t) for t in data["tags"]]
+        return [str(t) for t in data["tags"] if isinstance(t, (str, int))]
     return None
 
 
