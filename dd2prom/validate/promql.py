@@ -31,8 +31,9 @@ from __future__ import annotations
 import functools
 import re
 
-# a double-quoted string, with the operator of a label matcher (or comparison) before it
-_STRING = re.compile(r'(?P<op>[=!]~|!?=)?(?P<gap>\s*)"(?P<text>[^"\n]*)"')
+_STRING = re.compile(r'"[^"\n]*"')   # a double-quoted string (no escapes on this path)
+_NON_EMPTY = re.compile(r'"[^"\n]+"')
+_OPERATORS = ("=~", "!~", "!=", "=")   # of a label matcher (or a comparison: see _shape)
 _NO_SHAPE = re.compile(r"['`#\\]")   # other strings, comments, escapes
 # one alternative of a plain regex: word characters, `.*` and `$`, at least one
 # character that must be matched (so the regex never matches the empty string)
@@ -66,19 +67,27 @@ def _shape(expr: str) -> str | None:
     answer could depend on what the strings hold (see the module docstring)."""
     if _NO_SHAPE.search(expr) or not _encodes(expr):
         return None
-    strings = _STRING.findall(expr)   # (operator, gap, text)
+    strings = [(m.start(), m.end(), _operator(expr, m.start())) for m in _STRING.finditer(expr)]
     if 2 * len(strings) != expr.count('"'):   # a quote that does not close on its line
         return None
-    if any(op in ("=~", "!~") and (len(text) > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(text))
-           for op, _, text in strings):
-        return None
-    return _STRING.sub(_stand_in, expr)
+    for start, end, op in strings:
+        if op in ("=~", "!~") and (end - start - 2 > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(expr, start + 1, end - 1)):
+            return None
+    if all(op for _, _, op in strings) and '""' not in expr:   # the common case, in one pass in C
+        return _NON_EMPTY.sub('"x"', expr)
+    pieces, at = [], 0
+    for start, end, op in strings:
+        if op and end - start > 2:
+            pieces += (expr[at:start], '"x"')
+            at = end
+    return "".join(pieces) + expr[at:]
 
 
-def _stand_in(string: re.Match) -> str:
-    """A matcher's non-empty value becomes ``"x"``; other strings stay as written."""
-    op, gap, text = string.groups()
-    return f'{op}{gap}"x"' if op and text else string[0]
+def _operator(expr: str, quote: int) -> str | None:
+    """The operator just before the string starting at ``quote`` (spaces
+    between them allowed), if it is one of :data:`_OPERATORS`."""
+    head = expr[max(0, quote - 12):quote].rstrip(" \t\n\r")
+    return next((op for op in _OPERATORS if head.endswith(op)), None)
 
 
 def _encodes(expr: str) -> bool:
