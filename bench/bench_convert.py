@@ -12,6 +12,9 @@ dashboards by default, ~60,000 widgets), then measures
     python bench/bench_convert.py [--monitors 20000] [--dashboards 2000] [--profile]
     python bench/bench_convert.py --snapshot DIR     # an existing snapshot
     python bench/bench_convert.py --runs 5           # least of 5 runs of each (default 3)
+
+Every run writes a folder of its own in a temporary folder, removed at the end:
+at full scale with 3 runs that is about 6 GB at once (see main()).
 """
 
 from __future__ import annotations
