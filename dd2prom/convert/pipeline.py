@@ -96,20 +96,21 @@ def write_coverage(out: OutputDir, ctx: ConvertContext) -> None:
     piece at a time: the output folder's writer thread writes a piece (tens of
     MB in all, with the other core idle at the end of a run) while the next
     rows are serialised."""
-    ledger = ctx.ledger
-    around = {"counts": ledger.counts(), "snapshot": str(ctx.snapshot.root), "errors": list(ctx.shared.get("errors", []))}
-    rows = (item.to_json() for item in ledger.in_order())
+    head = {"counts": ctx.ledger.counts(), **_about_run(ctx)}
+    rows = (item.to_json() for item in ctx.ledger.in_order())
     try:
-        out.write_pieces(COVERAGE, dumpb_pieces(around, "items", rows, COVERAGE_PIECE))
+        out.write_pieces(COVERAGE, dumpb_pieces(head, "items", rows, COVERAGE_PIECE))
     except TypeError:   # a value orjson refuses: the whole document, as dumpb writes it
         out.write_json(COVERAGE, coverage_document(ctx))
 
 
 def coverage_document(ctx: ConvertContext) -> dict:
-    doc = ctx.ledger.to_json()
-    doc["snapshot"] = str(ctx.snapshot.root)
-    doc["errors"] = list(ctx.shared.get("errors", []))
-    return doc
+    return {**ctx.ledger.to_json(), **_about_run(ctx)}
+
+
+def _about_run(ctx: ConvertContext) -> dict:
+    """coverage.json's fields besides the ledger's rows and counts."""
+    return {"snapshot": str(ctx.snapshot.root), "errors": list(ctx.shared.get("errors", []))}
 
 
 def record_unreadable(ctx: ConvertContext, kind: str, obj) -> bool:
