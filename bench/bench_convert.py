@@ -122,20 +122,26 @@ def main() -> None:
 
         # convert and the floor are measured the same way: each run from the same
         # state (see _settle), the least of --runs runs compared (this VM's write
-        # speed moves single runs of either by seconds). Each run writes a folder
-        # of its own, all removed at the end: on ext4, creating files within ~30 s
-        # of deleting thousands of others makes the kernel look over the recently
-        # deleted inodes (perf: recently_deleted, find_inode_bit; seconds of system
-        # time here), which would charge whichever run came after a deletion.
-        runs = []
+        # speed moves single runs of either by seconds), and their runs alternate
+        # (convert, floor, convert, floor...) so that both meet the machine in the
+        # same states. Each run writes a folder of its own, all removed at the end:
+        # on ext4 without a journal, creating files within 1-6 minutes of deleting
+        # thousands of others makes the kernel look over the recently deleted
+        # inodes (perf: recently_deleted, find_inode_bit; seconds of system time
+        # here), which would charge whichever runs came first after a deletion.
+        runs, floors = [], []
         for i in range(args.runs):
             out = work / f"out-{i}"
             cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(out), "--jobs", str(args.jobs)]
             runs.append((*_convert_once(cmd, snap), out))
+            if i == 0:
+                n_out, out_bytes = tree_bytes(out)
+            _settle(snap)
+            c0 = time.process_time()
+            floors.append((floor(snap, n_out, out_bytes, work / f"floor-{i}"), time.process_time() - c0))
         wall, cpu, peak_mib, _, proc, stderr, out = min(runs, key=lambda r: r[0])
         cmd = [sys.executable, "-m", "dd2prom", "convert", str(snap), "--out", str(work / "out-pss"), "--jobs", str(args.jobs)]
         tree_peak = _convert_once(cmd, snap, pss=True)[3]   # a run of its own (see _convert_once)
-        n_out, out_bytes = tree_bytes(out)
         cov = json.loads((out / "coverage.json").read_text())
         print(f"convert (--jobs {args.jobs}; least of {args.runs}: {', '.join(f'{r[0]:.1f}' for r in runs)} s): "
               f"exit {proc.returncode}, wall {wall:.1f}s, cpu {cpu:.1f}s "
@@ -143,11 +149,6 @@ def main() -> None:
               f"{tree_peak:.0f} MiB PSS (all processes at once, sampled in one more run); "
               f"{len(cov['items'])} ledger items, {n_out} files, {out_bytes / 1e6:.1f} MB written")
         print("coverage:", json.dumps(cov.get("counts", {}), sort_keys=True))
-        floors = []
-        for i in range(args.runs):
-            _settle(snap)
-            c0 = time.process_time()
-            floors.append((floor(snap, n_out, out_bytes, work / f"floor-{i}"), time.process_time() - c0))
         fl, fl_cpu = min(floors)
         median = sorted(r[0] for r in runs)[len(runs) // 2] / sorted(f[0] for f in floors)[len(floors) // 2]
         print(f"floor (load the same JSON, write the same bytes; least of {args.runs}: "
