@@ -16,6 +16,17 @@ because the parser looks into a matcher's value only to
 * refuse a selector whose matchers all match the empty string: for ``=`` and
   ``!=`` that is an empty value, and empty values stay empty in the shape.
 
+The operator of a matcher matters only for the same two things: ``=~`` and ``!~``
+compile their value, and whether the matcher matches the empty string depends on
+it. A shape's regex compiles (above) and never matches the empty string, like
+``"x"``: ``=~"prod|staging"`` and ``="x"`` both refuse it, ``!~"prod|staging"``
+and ``!="x"`` both accept it. So a shape writes such a matcher with ``=`` or
+``!=`` (compiling ``"x"`` as a regex costs the parser ~5 µs a matcher, the third
+of a typical dashboard query's parse, and the shapes of ``=~`` and ``=`` matchers
+fall together), but only when the operator follows a name or a space, where
+``=~`` cannot be the tail of a longer operator (``a!=~"x"`` is ``!=`` then ``~``,
+an error ``a!="x"`` is not).
+
 Every other string stays as written: quoted label and metric names are compared
 with other names (``foo{"__name__"="bar"}`` sets the metric name twice,
 ``on("a") group_left(a)`` names a label twice), function arguments are few. (A
@@ -34,6 +45,9 @@ import re
 _STRING = re.compile(r'"[^"\n]*"')   # a double-quoted string (no escapes on this path)
 _OPERATORS = ("=~", "!~", "!=", "=")   # of a label matcher (or a comparison: see _shape)
 _NO_SHAPE = re.compile(r"['`#\\]")   # other strings, comments, escapes
+# a regex matcher's operator in a shape, and what may come just before it (see the module docstring)
+_REGEX_OPERATORS = {"=~": "=", "!~": "!="}
+_AFTER_NAME = re.compile(r'[A-Za-z0-9_" \t\n\r]')
 # one alternative of a plain regex: word characters, `.*` and `$`, at least one
 # character that must be matched (so the regex never matches the empty string)
 _ALTERNATIVE = r"(?:\.\*|\$)*[A-Za-z0-9_.:/ -](?:[A-Za-z0-9_.:/ $-]|\.\*)*"
@@ -69,22 +83,26 @@ def _shape(expr: str) -> str | None:
     strings = [(m.start(), m.end(), _operator(expr, m.start())) for m in _STRING.finditer(expr)]
     if 2 * len(strings) != expr.count('"'):   # a quote that does not close on its line
         return None
-    for start, end, op in strings:
-        if op in ("=~", "!~") and (end - start - 2 > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(expr, start + 1, end - 1)):
+    for start, end, (op, _) in strings:
+        if op in _REGEX_OPERATORS and (end - start - 2 > _LONGEST_REGEX or not _PLAIN_REGEX.fullmatch(expr, start + 1, end - 1)):
             return None
     pieces, at = [], 0
-    for start, end, op in strings:
+    for start, end, (op, op_at) in strings:
         if op and end - start > 2:
-            pieces += (expr[at:start], '"x"')
+            if op in _REGEX_OPERATORS and op_at > 0 and _AFTER_NAME.match(expr, op_at - 1):
+                pieces += (expr[at:op_at], _REGEX_OPERATORS[op], '"x"')
+            else:
+                pieces += (expr[at:start], '"x"')
             at = end
     return "".join(pieces) + expr[at:]
 
 
-def _operator(expr: str, quote: int) -> str | None:
+def _operator(expr: str, quote: int) -> tuple[str | None, int]:
     """The operator just before the string starting at ``quote`` (spaces
-    between them allowed), if it is one of :data:`_OPERATORS`."""
+    between them allowed), if it is one of :data:`_OPERATORS`, and where it starts."""
     head = expr[max(0, quote - 12):quote].rstrip(" \t\n\r")
-    return next((op for op in _OPERATORS if head.endswith(op)), None)
+    op = next((op for op in _OPERATORS if head.endswith(op)), None)
+    return op, quote - (len(expr[max(0, quote - 12):quote]) - len(head)) - len(op or "")
 
 
 def _encodes(expr: str) -> bool:
