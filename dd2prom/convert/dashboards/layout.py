@@ -85,12 +85,15 @@ def place(boxes: list[Box], top: int, columns: float) -> list[dict[str, int]]:
         w = max(1, min(math.floor((b.x + b.w) * fx) - x, COLUMNS - x))
         y = top + math.floor((b.y - y0) * fy)
         h = max(1, math.floor((b.y - y0 + b.h) * fy) - (y - top))
+        # below every placed box it overlaps: x and w are fixed, so only the boxes
+        # in the same columns can (found once, not on every pass as y moves down)
+        above = [(oy, oy + oh) for ox, ow, oy, oh in placed if x < ox + ow and ox < x + w]
         moved = True
-        while moved:   # below every placed box it overlaps (x, w fixed; y moves down)
+        while moved:
             moved = False
-            for ox, ow, oy, oh in placed:
-                if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
-                    y = oy + oh
+            for oy, bottom in above:
+                if y < bottom and oy < y + h:
+                    y = bottom
                     moved = True
         placed.append((x, w, y, h))
         out[i] = {"h": h, "w": w, "x": x, "y": y}
