@@ -77,7 +77,6 @@ def place(boxes: list[Box], top: int, columns: float) -> list[dict[str, int]]:
     fy = fx * ROWS_PER_COLUMN
     y0 = min((b.y for b in boxes), default=0.0)
     placed: list[tuple[int, int, int, int]] = []   # (x, w, y, h)
-    bottoms = [0] * COLUMNS   # per column, the lowest edge of the boxes placed in it
     out: list[dict[str, int]] = [{}] * len(boxes)
     order = sorted(range(len(boxes)), key=lambda i: (boxes[i].y, boxes[i].x, i))
     for i in order:
@@ -86,20 +85,14 @@ def place(boxes: list[Box], top: int, columns: float) -> list[dict[str, int]]:
         w = max(1, min(math.floor((b.x + b.w) * fx) - x, COLUMNS - x))
         y = top + math.floor((b.y - y0) * fy)
         h = max(1, math.floor((b.y - y0 + b.h) * fy) - (y - top))
-        # below every placed box it overlaps: x and w are fixed, so only the boxes in
-        # the same columns can, and none does when y is below all of them (most boxes)
-        if y < max(bottoms[x:x + w]):
-            above = [(oy, oy + oh) for ox, ow, oy, oh in placed if x < ox + ow and ox < x + w]
-            moved = True
-            while moved:
-                moved = False
-                for oy, bottom in above:
-                    if y < bottom and oy < y + h:
-                        y = bottom
-                        moved = True
+        moved = True
+        while moved:   # below every placed box it overlaps (x, w fixed; y moves down)
+            moved = False
+            for ox, ow, oy, oh in placed:
+                if x < ox + ow and ox < x + w and y < oy + oh and oy < y + h:
+                    y = oy + oh
+                    moved = True
         placed.append((x, w, y, h))
-        for c in range(x, x + w):
-            bottoms[c] = max(bottoms[c], y + h)
         out[i] = {"h": h, "w": w, "x": x, "y": y}
     return out
 
