@@ -16,16 +16,19 @@ because the parser looks into a matcher's value only to
 * refuse a selector whose matchers all match the empty string: for ``=`` and
   ``!=`` that is an empty value, and empty values stay empty in the shape.
 
-The operator of a matcher matters only for the same two things: ``=~`` and ``!~``
-compile their value, and whether the matcher matches the empty string depends on
-it. A shape's regex compiles (above) and never matches the empty string, like
-``"x"``: ``=~"prod|staging"`` and ``="x"`` both refuse it, ``!~"prod|staging"``
-and ``!="x"`` both accept it. So a shape writes such a matcher with ``=`` or
-``!=`` (compiling ``"x"`` as a regex costs the parser ~5 µs a matcher, the third
-of a typical dashboard query's parse, and the shapes of ``=~`` and ``=`` matchers
-fall together), but only when the operator follows a name or a space, where
-``=~`` cannot be the tail of a longer operator (``a!=~"x"`` is ``!=`` then ``~``,
-an error ``a!="x"`` is not).
+The four operators are the grammar's one kind of token, a matcher's operator, and
+nothing else in PromQL is written ``=`` or ``=~`` (the metric name set twice is
+found by the label's name, whatever the operator). The parser reads which one it
+is for the same two things: ``=~`` and ``!~`` compile their value, and whether
+the matcher matches the empty string depends on it. A shape's regex compiles
+(above) and never matches the empty string, like ``"x"``: ``=~"prod|staging"``
+and ``="x"`` both refuse it, ``!~"prod|staging"`` and ``!="x"`` both accept it.
+So a shape writes such a matcher with ``=`` or ``!=`` (compiling ``"x"`` as a
+regex costs the parser ~5 µs a matcher, the third of a typical dashboard query's
+parse, and the shapes of ``=~`` and ``=`` matchers fall together), but only when
+the operator follows a name, a quote or a space, where the characters before it
+stay the tokens they were (``a!=~"x"`` is ``!=`` then ``~``, an error; ``a!="x"``
+would not be).
 
 Every other string stays as written: quoted label and metric names are compared
 with other names (``foo{"__name__"="bar"}`` sets the metric name twice,
