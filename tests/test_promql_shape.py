@@ -89,6 +89,7 @@ CASES = [
     ('foo =~"b"', True),                           # outside a selector: an error either way
     ('=~"b"', True),
     ('foo{a=~"b"} =~ "c"', True),
+    ('foo !~ "b"', True),                          # a shape's != outside a selector: a comparison with a string
     ('{a!~"b"}', True),                            # every matcher matches the empty string: refused
     ('{a!~"b", c=~"d"}', True),
     ('foo{__name__=~"b"}', True),

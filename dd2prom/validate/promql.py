@@ -16,9 +16,10 @@ because the parser looks into a matcher's value only to
 * refuse a selector whose matchers all match the empty string: for ``=`` and
   ``!=`` that is an empty value, and empty values stay empty in the shape.
 
-The four operators are the grammar's one kind of token, a matcher's operator, and
-nothing else in PromQL is written ``=`` or ``=~`` (the metric name set twice is
-found by the label's name, whatever the operator). The parser reads which one it
+The four operators are the grammar's one kind of token, a matcher's operator
+(``!=`` is a comparison too, but a comparison with a string is refused either
+way; the metric name set twice is found by the label's name, whatever the
+operator). The parser reads which one it
 is for the same two things: ``=~`` and ``!~`` compile their value, and whether
 the matcher matches the empty string depends on it. A shape's regex compiles
 (above) and never matches the empty string, like ``"x"``: ``=~"prod|staging"``
