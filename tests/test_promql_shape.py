@@ -78,6 +78,21 @@ CASES = [
     ('foo{a=~"%s"}' % ("." * 10486), False),
     ('foo{a=~"%s"}' % "|".join(["web-.*"] * 20000), False),
     ('foo{a=~"%s"}' % "|".join(["web-.*"] * 142), True),
+    # a plain regex's matcher is written with = or != in the shape, where the operator follows a name
+    # or a space; anything else before it could make a longer operator of the rewritten one
+    ('foo{a!=~"b"}', True),                        # != then ~: an error, a!="x" would not be
+    ('foo{a==~"b"}', True),
+    ('foo{a<=~"b"}', True),
+    ('foo{a!!~"b"}', True),
+    ('foo{a =~ "b", c !~ "d"}', True),
+    ('foo{"a"=~"b"}', True),
+    ('foo =~"b"', True),                           # outside a selector: an error either way
+    ('=~"b"', True),
+    ('foo{a=~"b"} =~ "c"', True),
+    ('foo !~ "b"', True),                          # a shape's != outside a selector: a comparison with a string
+    ('{a!~"b"}', True),                            # every matcher matches the empty string: refused
+    ('{a!~"b", c=~"d"}', True),
+    ('foo{__name__=~"b"}', True),
 ]
 
 
@@ -91,7 +106,8 @@ def test_same_answer_as_parsing(expr, has_shape):
 def test_shapes_are_shared():
     a = promql._shape('sum(rate(x{service="checkout",env=~"prod|staging"}[5m])) > 0.5')
     b = promql._shape('sum(rate(x{service="cart",env=~"dev"}[5m])) > 0.5')
-    assert a == b == 'sum(rate(x{service="x",env=~"x"}[5m])) > 0.5'
+    assert a == b == 'sum(rate(x{service="x",env="x"}[5m])) > 0.5'
+    assert promql._shape('x{a =~ "b|c", d!~"e"} / y{f!=~"g"}') == 'x{a ="x", d!="x"} / y{f!=~"x"}'
     assert promql._shape('foo{"a.b"="c", "d" != "e"} / on("a") bar') == 'foo{"a.b"="x", "d" != "x"} / on("a") bar'
     assert promql._shape('label_replace(foo{a=""}, "dst", "$1", "src", "(.*)")') == \
         'label_replace(foo{a=""}, "dst", "$1", "src", "(.*)")'

@@ -45,11 +45,21 @@ def test_formula_memo_keys_on_the_queries() -> None:
 
 def test_memo_key_covers_every_context_field() -> None:
     """A new TranslateContext field changes translations: it must join the memo key
-    in translate._memoised (then add it here)."""
+    in translate._memoised (then add it here). (``copy_results`` only says whether
+    the memo hands out copies.)"""
     from dataclasses import fields
     keyed = {"target", "metric_metadata", "mappings", "template_variables", "template_variable_tags",
              "default_window", "window", "offset_seconds", "check"}
-    assert {f.name for f in fields(TranslateContext)} - {"memo"} == keyed
+    assert {f.name for f in fields(TranslateContext)} - {"memo", "copy_results"} == keyed
+
+
+def test_readers_share_the_memo_translation_others_get_copies() -> None:
+    ctx = TranslateContext(target="dashboard", copy_results=False)
+    first = translate("avg:system.cpu.user{env:prod} by {host}", ctx=ctx)
+    assert translate("avg:system.cpu.user{env:prod} by {host}", ctx=ctx) is first
+    copying = replace(ctx, copy_results=True)
+    copy = translate("avg:system.cpu.user{env:prod} by {host}", ctx=copying)
+    assert copy == first and copy is not first and len(ctx.memo) == 1
 
 
 def test_copy_covers_every_translation_field() -> None:

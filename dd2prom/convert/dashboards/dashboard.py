@@ -42,10 +42,11 @@ class DashboardConverter:
         self.data = data
         self.names = variables.grafana_names(data.get("template_variables"))
         # every panel query built on a translation is parsed (requests.py, change.py):
-        # the transpiler need not parse the translation on its own as well
+        # the transpiler need not parse the translation on its own as well; the
+        # converters only read the translations, so they share the memo's
         self.tctx = ctx.translate_context("dashboard", template_variables=dict(self.names),
                                           template_variable_tags=variables.tags(data.get("template_variables")),
-                                          check=False)
+                                          check=False, copy_results=False)
         self.translations: list[Translation] = []
         self.widget_items: list[CoverageItem] = []
         self.notes: list[str] = []

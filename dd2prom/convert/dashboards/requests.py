@@ -214,8 +214,8 @@ class RequestTranslator:
             self.failed.append((original, t.error or "; ".join(t.notes) or "the transpiler could not translate it"))
             return
         for sentence in t.notes:
-            self.wc.note(sentence, t.status)
-        self.wc.note("", t.status)
+            self.wc.note(sentence)
+        self.wc.note("", t.status)   # (the status once, not once per sentence)
         if aggregator not in CALCS:
             if self.shape != "range":
                 self.wc.note(f"Aggregator {aggregator!r} has no Grafana equivalent; the average is shown.",

@@ -46,9 +46,10 @@ MEMO_SIZE = 20_000   # translations kept per context family (oldest dropped firs
 
 
 def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Translation]) -> Translation:
-    """``run()``, or a copy of its result for the same query in the same context.
-    The translation depends only on the query and the context's fields; the
-    metadata and mapping tables (read-only during a run) are compared by
+    """``run()``, or a copy of its result for the same query in the same context
+    (the result itself when ``ctx.copy_results`` is off).
+    The translation depends only on the query and the context's fields other
+    than ``copy_results``; the metadata and mapping tables (read-only during a run) are compared by
     identity, and kept referenced by the entry so an id is not reused while it
     is cached."""
     if ctx is None:
@@ -62,12 +63,14 @@ def _memoised(ctx: TranslateContext | None, what: tuple, run: Callable[[], Trans
     except TypeError:   # an unhashable value somewhere: translate without the memo
         return run()
     if hit is not None and hit[0] is ctx.metric_metadata and hit[1] is ctx.mappings:
-        return hit[2].copy()   # a translation callers may change without changing the memo's
-    result = run()
-    if len(memo) >= MEMO_SIZE:
-        del memo[next(iter(memo))]
-    memo[key] = (ctx.metric_metadata, ctx.mappings, result)
-    return result.copy()
+        result = hit[2]
+    else:
+        result = run()
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = (ctx.metric_metadata, ctx.mappings, result)
+    # a translation callers may change without changing the memo's, unless they only read it
+    return result.copy() if ctx.copy_results else result
 
 
 def scope_conjunctions(scope: str | ast.Scope | None, *, mappings: Mappings | None = None, metric: str = "",
