@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple, Union
 
 from dd2prom.emit.k8s import obj
-from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
+from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml_utf8, split_at_slot
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
@@ -425,29 +425,32 @@ class AlertmanagerConfig:
             values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
         return {"alertmanager": values}
 
-    def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, list[str]]:
+    def _config_copies(self, namespace: str, config: dict[str, Any], text: str,
+                       data: bytes) -> dict[str, list[str | bytes]]:
         """The texts of the Secret and the Helm values holding the config, each
         as pieces to write one after the other: the config's lines, 4 columns
         deeper, are both the Secret's ``|`` block and the values'
         ``alertmanager.config``, so they are indented once rather than dumped
-        twice more (see :func:`nest_yaml`), and written as they are rather than
-        copied into each file's text (tens of MB at scale)."""
-        nested = nest_yaml(text, 4)
+        twice more (see :func:`nest_yaml_utf8`; ``data``: ``text`` as UTF-8), and
+        written as they are rather than copied into each file's text (tens of MB
+        at scale)."""
+        nested = nest_yaml_utf8(text, data, 4)
         if nested is None:
             return {CONFIG_SECRET_OUTPUT: [dump_yaml(self.config_secret(namespace, text))],
                     HELM_VALUES_OUTPUT: [dump_yaml(self.helm_values(config))]}
         head, tail = split_at_slot(self.config_secret(namespace, SLOT))
-        secret = [head[:-1] + " |\n", nested, tail]   # the block's indicator goes after the key
+        secret = [head[:-1] + " |\n", *nested, tail]   # the block's indicator goes after the key
         head, tail = split_at_slot(self.helm_values(SLOT))
-        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: [head, nested, tail]}
+        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: [head, *nested, tail]}
 
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:
         # at scale it is tens of MB, and the Secret and the values hold it again
         config = self.to_dict()
         text = dump_yaml(config)
-        out.write_text(OUTPUT, text)
-        for path, pieces in self._config_copies(namespace, config, text).items():
+        data = text.encode("utf-8")   # (once: the writer would encode each copy)
+        out.write_text(OUTPUT, data)
+        for path, pieces in self._config_copies(namespace, config, text, data).items():
             out.write_pieces(path, pieces)
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
