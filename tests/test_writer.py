@@ -108,8 +108,8 @@ def test_a_run_that_loses_a_write_is_not_committed(tmp_path, monkeypatch, jobs, 
     real = w._write
     fails = {
         "a dashboard": lambda path, data: '"annotations"' in str(data[:40]),   # a worker's scratch file too
-        "a rule file": lambda path, data: path.name.startswith("monitors-"),
-        "coverage.json": lambda path, data: path.name == "coverage.json",
+        "a rule file": lambda path, data: Path(path).name.startswith("monitors-"),
+        "coverage.json": lambda path, data: Path(path).name == "coverage.json",
     }[lost]
 
     def disk_full(path, data, append):

@@ -332,7 +332,7 @@ class AlertmanagerConfig:
     def __getstate__(self) -> dict[str, Any]:
         """Only what differs from a new builder, without the dedupe keys: one is
         sent back from a worker process per monitor, and only :meth:`merge` reads it."""
-        fresh = vars(AlertmanagerConfig())
+        fresh = _fresh_state()
         return {k: v for k, v in vars(self).items() if k != "_seen" and v != fresh[k]}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -341,22 +341,30 @@ class AlertmanagerConfig:
 
     def merge(self, other: "AlertmanagerConfig") -> None:
         """Add what ``other`` (a builder one item was converted into, possibly
-        in another process) holds, as if its calls had been made on this one."""
-        self.set_global(**other.global_)
+        in another process) holds, as if its calls had been made on this one.
+        (Once per monitor: what ``other`` left empty is skipped, and a receiver
+        equal to the one here adds nothing.)"""
+        if other.global_:
+            self.set_global(**other.global_)
+        receivers = self.receivers
         for name, rec in other.receivers.items():
-            self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
+            if receivers.get(name) != rec:
+                self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
         self.routes.extend(other.routes)
         for rule in other.inhibit_rules:
             if self._first("inhibit", *(tuple(v) for v in rule.values())):
                 self.inhibit_rules.append(rule)
-        self.time_intervals.update(other.time_intervals)
+        if other.time_intervals:
+            self.time_intervals.update(other.time_intervals)
         for ms, interval in other.mutes:
             self.mute_route(ms, interval)
-        for secret, keys in other.secrets.items():
+        for secret, keys in other.secrets.items():   # as secret_file records them
+            mine = self.secrets.setdefault(secret, {})
             for key, users in keys.items():
-                self.secret_file(secret, key)
+                have = mine.setdefault(key, [])
                 for user in users:
-                    self.secret_file(secret, key, user)
+                    if user and self._first("secret", secret, key, user):
+                        have.append(user)
         for what in other.placeholders:
             self.placeholder(what)
         for test in other.route_tests:   # as add_route_test made them: taken as they are
@@ -503,6 +511,16 @@ def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[s
         elif interval not in child["mute_time_intervals"]:
             child["mute_time_intervals"].append(interval)
     return list(children.values())
+
+
+_FRESH: dict[str, Any] = {}
+
+
+def _fresh_state() -> dict[str, Any]:
+    """A new builder's state (made once; compared with, never changed)."""
+    if not _FRESH:
+        _FRESH.update(vars(AlertmanagerConfig()))
+    return _FRESH
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:

@@ -40,10 +40,10 @@ class Writer:
         self._thread: threading.Thread | None = None
 
     # -- operations ------------------------------------------------------------
-    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
+    def write(self, path: Path | str, data: str | bytes, append: bool = False) -> None:
         self._put(_write, (path, data, append), len(data))
 
-    def replace(self, src: Path, dst: Path) -> None:
+    def replace(self, src: Path | str, dst: Path | str) -> None:
         self._put(os.replace, (src, dst), 0)
 
     def unlink(self, path: Path) -> None:
@@ -113,7 +113,7 @@ def _STOP() -> None:
     """The operation that ends a writer's thread (see :meth:`Writer.close`)."""
 
 
-def _write(path: Path, data: str | bytes, append: bool) -> None:
+def _write(path: Path | str, data: str | bytes, append: bool) -> None:
     if isinstance(data, str):
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(data)
@@ -133,10 +133,10 @@ class Immediate:
     """A :class:`Writer` that does each operation at once (for callers that read
     the files back while they write)."""
 
-    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
+    def write(self, path: Path | str, data: str | bytes, append: bool = False) -> None:
         _write(path, data, append)
 
-    def replace(self, src: Path, dst: Path) -> None:
+    def replace(self, src: Path | str, dst: Path | str) -> None:
         os.replace(src, dst)
 
     def unlink(self, path: Path) -> None:
