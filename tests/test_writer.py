@@ -27,6 +27,18 @@ def test_operations_happen_in_the_order_asked(tmp_path):
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "gone.txt").exists()
 
 
+def test_lists_and_views_are_written_as_their_pieces_joined(tmp_path):
+    w = Writer(max_pending=64)
+    w.write(tmp_path / "t.txt", ["é", "b" * 100])
+    w.write(tmp_path / "t.txt", ["c", "\n"], append=True)
+    w.write(tmp_path / "t.txt", [], append=True)
+    w.write(tmp_path / "b.bin", [b"x", memoryview(b"yz")[1:]])
+    w.write(tmp_path / "b.bin", memoryview(b"-end-")[1:-1], append=True)
+    w.flush()
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "é" + "b" * 100 + "c\n"
+    assert (tmp_path / "b.bin").read_bytes() == b"xzend"
+
+
 def test_a_failed_write_fails_the_writer_until_cleared(tmp_path):
     """A lost write is never silent: later operations are dropped, not blamed on
     whoever writes next, and every flush raises the first failure."""

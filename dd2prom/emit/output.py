@@ -87,8 +87,9 @@ class OutputDir:
             self.k8s_files[rel] = None
         return self._record(rel)
 
-    def append_text(self, rel: str, text: str) -> str:
-        """Add to a file written in pieces (created by the first call)."""
+    def append_text(self, rel: str, text: str | list[str]) -> str:
+        """Add to a file written in pieces (created by the first call); a list
+        of texts is written one after the other (not joined into one more copy)."""
         self._io.write(self._file(rel), text, append=True)
         return self._record(rel)
 

@@ -23,10 +23,18 @@ import os
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 #: text waiting to be written, at most (bounds the memory the queue holds)
 MAX_PENDING = 32 << 20
+_LINES_BUFFER = 1 << 20   # the file's buffer when a list of texts is written
+
+#: what a write takes: text, UTF-8 bytes, or a list of either written one after the other
+Data = Union[str, bytes, memoryview, list]
+
+
+def _size(data: Data) -> int:
+    return sum(map(len, data)) if isinstance(data, list) else len(data)
 
 
 class Writer:
@@ -40,8 +48,8 @@ class Writer:
         self._thread: threading.Thread | None = None
 
     # -- operations ------------------------------------------------------------
-    def write(self, path: Path | str, data: str | bytes, append: bool = False) -> None:
-        self._put(_write, (path, data, append), len(data))
+    def write(self, path: Path | str, data: Data, append: bool = False) -> None:
+        self._put(_write, (path, data, append), _size(data))
 
     def replace(self, src: Path | str, dst: Path | str) -> None:
         self._put(os.replace, (src, dst), 0)
@@ -113,8 +121,16 @@ def _STOP() -> None:
     """The operation that ends a writer's thread (see :meth:`Writer.close`)."""
 
 
-def _write(path: Path | str, data: str | bytes, append: bool) -> None:
-    if isinstance(data, str):
+def _write(path: Path | str, data: Data, append: bool) -> None:
+    if isinstance(data, list):
+        # texts written one after the other through a large buffer rather than
+        # joined first: hundreds of MB of rule files are never copied into new
+        # strings (whose fresh pages the kernel would have to fault in and zero)
+        binary = bool(data) and not isinstance(data[0], str)
+        with open(path, ("a" if append else "w") + ("b" if binary else ""), buffering=_LINES_BUFFER,
+                  encoding=None if binary else "utf-8") as f:
+            f.writelines(data)
+    elif isinstance(data, str):
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(data)
     else:
@@ -133,7 +149,7 @@ class Immediate:
     """A :class:`Writer` that does each operation at once (for callers that read
     the files back while they write)."""
 
-    def write(self, path: Path | str, data: str | bytes, append: bool = False) -> None:
+    def write(self, path: Path | str, data: Data, append: bool = False) -> None:
         _write(path, data, append)
 
     def replace(self, src: Path | str, dst: Path | str) -> None:

@@ -147,6 +147,6 @@ class RuleFiles:
 
     def _flush(self) -> None:
         for rel, texts in self._buffers.items():
-            self.ctx.out.append_text(rel, "".join(texts))
+            self.ctx.out.append_text(rel, texts)
         self._buffers.clear()
         self._buffered = 0
