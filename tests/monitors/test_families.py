@@ -111,3 +111,14 @@ def test_a_spec_is_sent_to_a_worker_whole():
     copy = pickle.loads(pickle.dumps(original, pickle.HIGHEST_PROTOCOL))
     assert copy == original and dataclasses.astuple(copy) == dataclasses.astuple(original)
     assert copy.draft and copy.thresholds.warning_recovery == 0.2
+
+
+def test_rendered_rules_come_back_whole():
+    """RenderedRules pickles as its constructor's arguments: a field added later must be sent too."""
+    import dataclasses
+    import pickle
+
+    from dd2prom.convert.monitors.rulefiles import RenderedRules
+
+    original = RenderedRules(*[f"value {i}" for i, _ in enumerate(dataclasses.fields(RenderedRules))])
+    assert dataclasses.astuple(pickle.loads(pickle.dumps(original))) == dataclasses.astuple(original)
