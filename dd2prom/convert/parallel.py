@@ -156,7 +156,7 @@ def apply(ctx: ConvertContext, result: ItemResult) -> None:
     ctx.ledger.adopt_all(result.items)
     for f in result.files:
         if f.spilled:
-            ctx.out.adopt(f.rel, Path(f.spilled))
+            ctx.out.adopt(f.rel, f.spilled)
         else:
             ctx.out.write_text(f.rel, f.text or "")
         if f.k8s:

@@ -105,7 +105,7 @@ class OutputDir:
             self._io.write(path, "")
         return self._record(rel)
 
-    def adopt(self, rel: str, finished: Path) -> str:
+    def adopt(self, rel: str, finished: Path | str) -> str:
         """Move a finished file (written elsewhere in the staging folder's file
         system, e.g. by a worker process) to ``rel``."""
         self._io.replace(finished, self._file(rel))
