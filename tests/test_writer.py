@@ -34,9 +34,10 @@ def test_lists_and_views_are_written_as_their_pieces_joined(tmp_path):
     w.write(tmp_path / "t.txt", [], append=True)
     w.write(tmp_path / "b.bin", [b"x", memoryview(b"yz")[1:]])
     w.write(tmp_path / "b.bin", memoryview(b"-end-")[1:-1], append=True)
+    w.write(tmp_path / "b.bin", ["-é", b"\xc3\xa9"], append=True)   # text and bytes mixed
     w.flush()
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "é" + "b" * 100 + "c\n"
-    assert (tmp_path / "b.bin").read_bytes() == b"xzend"
+    assert (tmp_path / "b.bin").read_bytes() == b"xzend" + "-éé".encode("utf-8")
 
 
 def test_a_failed_write_fails_the_writer_until_cleared(tmp_path):

@@ -87,9 +87,10 @@ class OutputDir:
             self.k8s_files[rel] = None
         return self._record(rel)
 
-    def append_text(self, rel: str, text: str | list[str]) -> str:
+    def append_text(self, rel: str, text: str | list[str | bytes]) -> str:
         """Add to a file written in pieces (created by the first call); a list
-        of texts is written one after the other (not joined into one more copy)."""
+        of texts (or UTF-8 bytes) is written one after the other (not joined
+        into one more copy)."""
         self._io.write(self._file(rel), text, append=True)
         return self._record(rel)
 

@@ -29,7 +29,7 @@ from typing import Callable, Union
 MAX_PENDING = 32 << 20
 _LINES_BUFFER = 1 << 20   # the file's buffer when a list of texts is written
 
-#: what a write takes: text, UTF-8 bytes, or a list of either written one after the other
+#: what a write takes: text, UTF-8 bytes, or a list of those written one after the other
 Data = Union[str, bytes, memoryview, list]
 
 
@@ -123,13 +123,12 @@ def _STOP() -> None:
 
 def _write(path: Path | str, data: Data, append: bool) -> None:
     if isinstance(data, list):
-        # texts written one after the other through a large buffer rather than
-        # joined first: hundreds of MB of rule files are never copied into new
-        # strings (whose fresh pages the kernel would have to fault in and zero)
-        binary = bool(data) and not isinstance(data[0], str)
-        with open(path, ("a" if append else "w") + ("b" if binary else ""), buffering=_LINES_BUFFER,
-                  encoding=None if binary else "utf-8") as f:
-            f.writelines(data)
+        # pieces (text or bytes, mixed) written one after the other through a
+        # large buffer rather than joined first: hundreds of MB of rule files are
+        # never copied into new strings (whose fresh pages the kernel would have
+        # to fault in and zero)
+        with open(path, "ab" if append else "wb", buffering=_LINES_BUFFER) as f:
+            f.writelines(piece.encode("utf-8") if type(piece) is str else piece for piece in data)
     elif isinstance(data, str):
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(data)
