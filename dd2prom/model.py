@@ -78,6 +78,7 @@ class Note:
 KINDS = ("monitor", "dashboard", "widget", "slo", "synthetics", "check", "downtime")
 _KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
 _BY_ID = operator.attrgetter("id")
+_KEY = operator.attrgetter("kind", "id")   # a row's key in the ledger (its id already a string)
 
 
 @dataclass
@@ -140,6 +141,17 @@ class Ledger:
         """Add an item built elsewhere (another process's ledger); an item
         already present under the same key wins, as with :meth:`add`."""
         return self._items.setdefault((item.kind, item.id), item)
+
+    def adopt_all(self, items: list[CoverageItem]) -> None:
+        """:meth:`adopt` for each of ``items`` (a dashboard's widget rows: tens
+        of thousands in all, keyed in C)."""
+        setdefault = self._items.setdefault
+        for key, item in zip(map(_KEY, items), items):
+            setdefault(key, item)
+
+    def holds_any(self, items: list[CoverageItem]) -> bool:
+        """Whether a row with the key of one of ``items`` is already here."""
+        return any(map(self._items.__contains__, map(_KEY, items)))
 
     def get(self, kind: str, id: Any) -> CoverageItem | None:
         return self._items.get((kind, str(id)))

@@ -59,7 +59,7 @@ def dumpb(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size: int) -> Iterator[bytes]:
+def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size: int) -> Iterator[bytes | memoryview]:
     """:func:`dumpb` of ``document`` with ``document[key]`` the list of
     ``items``, in pieces that join to the same bytes: the items are taken and
     serialised ``size`` at a time, so a large file (coverage.json, 90 MB at
@@ -86,7 +86,8 @@ def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size:
         text = orjson.dumps({"_": piece}, option=_ORJSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE)
         if not (text.startswith(start) and text.endswith(end)):   # pragma: no cover - orjson's layout
             raise TypeError("unexpected layout of serialised items")
-        yield separator + text[len(start):-len(end)]
+        yield separator
+        yield memoryview(text)[len(start):-len(end)]   # (the piece's MBs not copied again)
         separator = b",\n    "
         piece = list(itertools.islice(todo, size))
     yield tail

@@ -111,7 +111,7 @@ def test_renames_queued_behind_a_slow_write_land_before_the_scratch_folder_goes(
     real = w._write
 
     def slow(path, data, append):
-        if path.name == "slow.txt":
+        if Path(path).name == "slow.txt":
             time.sleep(0.3)
         real(path, data, append)
 

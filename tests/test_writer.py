@@ -27,6 +27,19 @@ def test_operations_happen_in_the_order_asked(tmp_path):
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "gone.txt").exists()
 
 
+def test_lists_and_views_are_written_as_their_pieces_joined(tmp_path):
+    w = Writer(max_pending=64)
+    w.write(tmp_path / "t.txt", ["é", "b" * 100])
+    w.write(tmp_path / "t.txt", ["c", "\n"], append=True)
+    w.write(tmp_path / "t.txt", [], append=True)
+    w.write(tmp_path / "b.bin", [b"x", memoryview(b"yz")[1:]])
+    w.write(tmp_path / "b.bin", memoryview(b"-end-")[1:-1], append=True)
+    w.write(tmp_path / "b.bin", ["-é", b"\xc3\xa9"], append=True)   # text and bytes mixed
+    w.flush()
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "é" + "b" * 100 + "c\n"
+    assert (tmp_path / "b.bin").read_bytes() == b"xzend" + "-éé".encode("utf-8")
+
+
 def test_a_failed_write_fails_the_writer_until_cleared(tmp_path):
     """A lost write is never silent: later operations are dropped, not blamed on
     whoever writes next, and every flush raises the first failure."""
@@ -108,8 +121,8 @@ def test_a_run_that_loses_a_write_is_not_committed(tmp_path, monkeypatch, jobs, 
     real = w._write
     fails = {
         "a dashboard": lambda path, data: '"annotations"' in str(data[:40]),   # a worker's scratch file too
-        "a rule file": lambda path, data: path.name.startswith("monitors-"),
-        "coverage.json": lambda path, data: path.name == "coverage.json",
+        "a rule file": lambda path, data: Path(path).name.startswith("monitors-"),
+        "coverage.json": lambda path, data: Path(path).name == "coverage.json",
     }[lost]
 
     def disk_full(path, data, append):

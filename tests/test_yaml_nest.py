@@ -19,6 +19,9 @@ def check(obj: dict) -> str | None:
         assert "a:\n  b:\n" + nested == dump_yaml({"a": {"b": obj}})
         assert "a:\n  b: |\n" + nested == dump_yaml({"a": {"b": dump_yaml(obj)}})
         assert "c:\n" + nest_yaml(dump_yaml(obj), 2) == dump_yaml({"c": obj})
+    text = dump_yaml(obj)
+    pieces = yamlio.nest_yaml_utf8(text, text.encode("utf-8"), 4)
+    assert (b"".join(pieces) if pieces is not None else None) == (nested.encode("utf-8") if nested else None)
     return nested
 
 

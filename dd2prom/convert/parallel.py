@@ -153,11 +153,10 @@ def run_item(fn: Callable[[ConvertContext, T], Any], ctx: ConvertContext, item: 
 
 def apply(ctx: ConvertContext, result: ItemResult) -> None:
     """Add an item's ledger rows and files to the run (in the order produced)."""
-    for item in result.items:
-        ctx.ledger.adopt(item)
+    ctx.ledger.adopt_all(result.items)
     for f in result.files:
         if f.spilled:
-            ctx.out.adopt(f.rel, Path(f.spilled))
+            ctx.out.adopt(f.rel, f.spilled)
         else:
             ctx.out.write_text(f.rel, f.text or "")
         if f.k8s:
@@ -167,7 +166,7 @@ def apply(ctx: ConvertContext, result: ItemResult) -> None:
 def clashes(ctx: ConvertContext, result: ItemResult) -> bool:
     """True when the item's ledger rows collide with rows already in the run
     (duplicate ids): the stage then converts it again against the real context."""
-    return any(ctx.ledger.get(i.kind, i.id) is not None for i in result.items)
+    return ctx.ledger.holds_any(result.items)
 
 
 def jobs_for(ctx: ConvertContext) -> int:

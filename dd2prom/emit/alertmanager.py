@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple, Union
 
 from dd2prom.emit.k8s import obj
-from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
+from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml_utf8, split_at_slot
 
 OUTPUT = "alertmanager/alertmanager.yaml"
 SECRETS_OUTPUT = "alertmanager/required-secrets.yaml"
@@ -332,7 +332,7 @@ class AlertmanagerConfig:
     def __getstate__(self) -> dict[str, Any]:
         """Only what differs from a new builder, without the dedupe keys: one is
         sent back from a worker process per monitor, and only :meth:`merge` reads it."""
-        fresh = vars(AlertmanagerConfig())
+        fresh = _fresh_state()
         return {k: v for k, v in vars(self).items() if k != "_seen" and v != fresh[k]}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -341,22 +341,30 @@ class AlertmanagerConfig:
 
     def merge(self, other: "AlertmanagerConfig") -> None:
         """Add what ``other`` (a builder one item was converted into, possibly
-        in another process) holds, as if its calls had been made on this one."""
-        self.set_global(**other.global_)
+        in another process) holds, as if its calls had been made on this one.
+        (Once per monitor: what ``other`` left empty is skipped, and a receiver
+        equal to the one here adds nothing.)"""
+        if other.global_:
+            self.set_global(**other.global_)
+        receivers = self.receivers
         for name, rec in other.receivers.items():
-            self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
+            if receivers.get(name) != rec:
+                self.add_receiver(name, **{k: v for k, v in rec.items() if k != "name"})
         self.routes.extend(other.routes)
         for rule in other.inhibit_rules:
             if self._first("inhibit", *(tuple(v) for v in rule.values())):
                 self.inhibit_rules.append(rule)
-        self.time_intervals.update(other.time_intervals)
+        if other.time_intervals:
+            self.time_intervals.update(other.time_intervals)
         for ms, interval in other.mutes:
             self.mute_route(ms, interval)
-        for secret, keys in other.secrets.items():
+        for secret, keys in other.secrets.items():   # as secret_file records them
+            mine = self.secrets.setdefault(secret, {})
             for key, users in keys.items():
-                self.secret_file(secret, key)
+                have = mine.setdefault(key, [])
                 for user in users:
-                    self.secret_file(secret, key, user)
+                    if user and self._first("secret", secret, key, user):
+                        have.append(user)
         for what in other.placeholders:
             self.placeholder(what)
         for test in other.route_tests:   # as add_route_test made them: taken as they are
@@ -425,29 +433,32 @@ class AlertmanagerConfig:
             values["alertmanagerSpec"] = {"secrets": sorted(self.secrets)}
         return {"alertmanager": values}
 
-    def _config_copies(self, namespace: str, config: dict[str, Any], text: str) -> dict[str, list[str]]:
+    def _config_copies(self, namespace: str, config: dict[str, Any], text: str,
+                       data: bytes) -> dict[str, list[str | bytes]]:
         """The texts of the Secret and the Helm values holding the config, each
         as pieces to write one after the other: the config's lines, 4 columns
         deeper, are both the Secret's ``|`` block and the values'
         ``alertmanager.config``, so they are indented once rather than dumped
-        twice more (see :func:`nest_yaml`), and written as they are rather than
-        copied into each file's text (tens of MB at scale)."""
-        nested = nest_yaml(text, 4)
+        twice more (see :func:`nest_yaml_utf8`; ``data``: ``text`` as UTF-8), and
+        written as they are rather than copied into each file's text (tens of MB
+        at scale)."""
+        nested = nest_yaml_utf8(text, data, 4)
         if nested is None:
             return {CONFIG_SECRET_OUTPUT: [dump_yaml(self.config_secret(namespace, text))],
                     HELM_VALUES_OUTPUT: [dump_yaml(self.helm_values(config))]}
         head, tail = split_at_slot(self.config_secret(namespace, SLOT))
-        secret = [head[:-1] + " |\n", nested, tail]   # the block's indicator goes after the key
+        secret = [head[:-1] + " |\n", *nested, tail]   # the block's indicator goes after the key
         head, tail = split_at_slot(self.helm_values(SLOT))
-        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: [head, nested, tail]}
+        return {CONFIG_SECRET_OUTPUT: secret, HELM_VALUES_OUTPUT: [head, *nested, tail]}
 
     def write(self, out, namespace: str = "monitoring") -> None:
         # the document is built (mutes spread under every route) and dumped once:
         # at scale it is tens of MB, and the Secret and the values hold it again
         config = self.to_dict()
         text = dump_yaml(config)
-        out.write_text(OUTPUT, text)
-        for path, pieces in self._config_copies(namespace, config, text).items():
+        data = text.encode("utf-8")   # (once: the writer would encode each copy)
+        out.write_text(OUTPUT, data)
+        for path, pieces in self._config_copies(namespace, config, text, data).items():
             out.write_pieces(path, pieces)
         if self.secrets or self.placeholders:
             out.write_yaml(SECRETS_OUTPUT, self.required_secrets())
@@ -500,6 +511,16 @@ def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[s
         elif interval not in child["mute_time_intervals"]:
             child["mute_time_intervals"].append(interval)
     return list(children.values())
+
+
+_FRESH: dict[str, Any] = {}
+
+
+def _fresh_state() -> dict[str, Any]:
+    """A new builder's state (made once; compared with, never changed)."""
+    if not _FRESH:
+        _FRESH.update(vars(AlertmanagerConfig()))
+    return _FRESH
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:

@@ -23,10 +23,18 @@ import os
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 #: text waiting to be written, at most (bounds the memory the queue holds)
 MAX_PENDING = 32 << 20
+_LINES_BUFFER = 1 << 20   # the file's buffer when a list of texts is written
+
+#: what a write takes: text, UTF-8 bytes, or a list of those written one after the other
+Data = Union[str, bytes, memoryview, list]
+
+
+def _size(data: Data) -> int:
+    return sum(map(len, data)) if isinstance(data, list) else len(data)
 
 
 class Writer:
@@ -40,10 +48,10 @@ class Writer:
         self._thread: threading.Thread | None = None
 
     # -- operations ------------------------------------------------------------
-    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
-        self._put(_write, (path, data, append), len(data))
+    def write(self, path: Path | str, data: Data, append: bool = False) -> None:
+        self._put(_write, (path, data, append), _size(data))
 
-    def replace(self, src: Path, dst: Path) -> None:
+    def replace(self, src: Path | str, dst: Path | str) -> None:
         self._put(os.replace, (src, dst), 0)
 
     def unlink(self, path: Path) -> None:
@@ -113,8 +121,15 @@ def _STOP() -> None:
     """The operation that ends a writer's thread (see :meth:`Writer.close`)."""
 
 
-def _write(path: Path, data: str | bytes, append: bool) -> None:
-    if isinstance(data, str):
+def _write(path: Path | str, data: Data, append: bool) -> None:
+    if isinstance(data, list):
+        # pieces (text or bytes, mixed) written one after the other through a
+        # large buffer rather than joined first: hundreds of MB of rule files are
+        # never copied into new strings (whose fresh pages the kernel would have
+        # to fault in and zero)
+        with open(path, "ab" if append else "wb", buffering=_LINES_BUFFER) as f:
+            f.writelines(piece.encode("utf-8") if type(piece) is str else piece for piece in data)
+    elif isinstance(data, str):
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(data)
     else:
@@ -133,10 +148,10 @@ class Immediate:
     """A :class:`Writer` that does each operation at once (for callers that read
     the files back while they write)."""
 
-    def write(self, path: Path, data: str | bytes, append: bool = False) -> None:
+    def write(self, path: Path | str, data: Data, append: bool = False) -> None:
         _write(path, data, append)
 
-    def replace(self, src: Path, dst: Path) -> None:
+    def replace(self, src: Path | str, dst: Path | str) -> None:
         os.replace(src, dst)
 
     def unlink(self, path: Path) -> None:

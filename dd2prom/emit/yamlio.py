@@ -105,11 +105,32 @@ def nest_yaml(text: str, spaces: int) -> str | None:
     (see :func:`_literal_ok`; NEL, LS and PS are line breaks to PyYAML that this
     indents past), a document end marker, or a line that may be folded at the width
     (see :func:`_unfolded`)."""
-    if not _literal_ok(text) or text[0] in " \n" or any(c in text for c in "\x85\u2028\u2029") \
-            or text.endswith("\n...\n") or not _unfolded(text, WIDTH - spaces):
+    if not _nestable(text, spaces):
         return None
     nested = fastyaml.indent_lines(text[:-1] if text.endswith("\n") else text, " " * spaces)
     return nested + "\n" if text.endswith("\n") else nested
+
+
+def _nestable(text: str, spaces: int) -> bool:
+    """Whether :func:`nest_yaml` may indent ``text`` (see there)."""
+    return _literal_ok(text) and text[0] not in " \n" and not any(c in text for c in "\x85\u2028\u2029") \
+        and not text.endswith("\n...\n") and _unfolded(text, WIDTH - spaces)
+
+
+def nest_yaml_utf8(text: str, data: bytes, spaces: int) -> list[bytes] | None:
+    """:func:`nest_yaml` of ``text`` as UTF-8 (``data``: ``text`` encoded), in
+    pieces that join to it, or None. Text without empty lines (alertmanager.yaml,
+    tens of MB, written twice more nested) is indented in one pass over its
+    bytes, and the result is neither sliced nor joined again (``\n`` is never
+    part of a multi-byte UTF-8 character)."""
+    if "\n\n" in text or not text.endswith("\n"):   # empty lines stay empty: line by line
+        nested = nest_yaml(text, spaces)
+        return None if nested is None else [nested.encode("utf-8")]
+    if not _nestable(text, spaces):
+        return None
+    pad = b" " * spaces
+    # every line after the pad; the pad the last line break gets is cut off
+    return [pad, memoryview(data.replace(b"\n", b"\n" + pad))[:-spaces]]   # type: ignore[list-item]
 
 
 def unnest_yaml(text: str, spaces: int) -> str | None:

@@ -97,3 +97,28 @@ def test_unsupported_types_say_what_to_use(type_):
 ])
 def test_no_data_timeframe(options, window, want):
     assert no_data_timeframe_seconds(spec("metric alert", "q", **options), window) == want
+
+
+def test_a_spec_is_sent_to_a_worker_whole():
+    """MonitorSpec and Thresholds pickle as their constructors' arguments: every field comes back."""
+    import dataclasses
+    import pickle
+
+    original = MonitorSpec.parse("7", {"id": 7, "name": "n", "type": "query alert", "query": "q", "message": "m",
+                                       "tags": ["team:a"], "priority": 2, "draft_status": "draft",
+                                       "options": {"thresholds": {"critical": 1, "warning": 0.5, "ok": 0,
+                                                                  "critical_recovery": 0.8, "warning_recovery": 0.2}}})
+    copy = pickle.loads(pickle.dumps(original, pickle.HIGHEST_PROTOCOL))
+    assert copy == original and dataclasses.astuple(copy) == dataclasses.astuple(original)
+    assert copy.draft and copy.thresholds.warning_recovery == 0.2
+
+
+def test_rendered_rules_come_back_whole():
+    """RenderedRules pickles as its constructor's arguments: a field added later must be sent too."""
+    import dataclasses
+    import pickle
+
+    from dd2prom.convert.monitors.rulefiles import RenderedRules
+
+    original = RenderedRules(*[f"value {i}" for i, _ in enumerate(dataclasses.fields(RenderedRules))])
+    assert dataclasses.astuple(pickle.loads(pickle.dumps(original))) == dataclasses.astuple(original)

@@ -51,6 +51,13 @@ class RenderedRules:
     tests: str           # the promtool test cases, as items of a test file's tests
     n_tests: int
 
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments: a slotted dataclass's own
+        state functions look its fields up on every call (one per monitor, in
+        the worker and again in the parent)."""
+        return RenderedRules, (self.ref, self.alert_name, self.group, self.status, self.cost, self.rule_cr,
+                               self.rule_file, self.tests, self.n_tests)
+
     @classmethod
     def of(cls, mr: MonitorRules) -> "RenderedRules":
         rule_dicts = [r.to_dict() for r in mr.rules]
@@ -147,6 +154,6 @@ class RuleFiles:
 
     def _flush(self) -> None:
         for rel, texts in self._buffers.items():
-            self.ctx.out.append_text(rel, "".join(texts))
+            self.ctx.out.append_text(rel, texts)
         self._buffers.clear()
         self._buffered = 0

@@ -54,6 +54,10 @@ class Thresholds:
     warning_recovery: float | None = None
     ok: float | None = None
 
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments (see :meth:`MonitorSpec.__reduce__`)."""
+        return Thresholds, (self.critical, self.warning, self.critical_recovery, self.warning_recovery, self.ok)
+
 
 @dataclass(slots=True)
 class MonitorSpec:
@@ -70,6 +74,13 @@ class MonitorSpec:
     # a draft never notified in Datadog (the only other field read: the
     # snapshot's JSON is not kept, so specs are small to send to a worker)
     draft: bool = False
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments: a slotted dataclass's own
+        state functions look its fields up on every call, and twenty thousand
+        specs go to the worker processes."""
+        return MonitorSpec, (self.key, self.ref, self.name, self.type, self.query, self.message, self.tags,
+                             self.priority, self.options, self.thresholds, self.draft)
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
