@@ -42,6 +42,11 @@ _line_cache: dict[str, str] = {}
 # (multi-line text, indent of its key) → the ``|`` block as written, for short texts
 _literal_cache: dict[tuple[str, int], str] = {}
 _LITERAL_CACHED, _LITERAL_CACHE_MAX = 1_000, 10_000   # (at most ~20 MB)
+# (long one-line string, its column, indent) → `` text\n`` as written: a promtool
+# series of thousands of samples recurs in the tests of monitors alike
+_long_cache: dict[tuple[str, int, int], str] = {}
+_LONG_CACHE_CHARS = 8 << 20    # characters held at most
+_long_cached = 0
 _key_cache: dict[str, str] = {}     # mapping key → ``key:`` as written
 _padded_keys: dict[int, dict[str, str]] = {}   # indent → key → ``key:`` after the indentation
 # dicts written as sequence items during one emit: (id, indent) → their slice of
@@ -193,10 +198,11 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
                     _literal_cache[key] = text
             out.append(text)
             return
+        if len(value) > _CACHED:
+            out.append(_long(value, column, indent))
+            return
         text = _inline(value)
-        if text is _FOLD:
-            out.append(" " + _folded(value, column, indent + 2) + "\n")
-        elif text is not None:
+        if text is not None and text is not _FOLD:   # (a short string is never folded)
             out.append(" " + text + "\n")
         else:
             raise _Unsure
@@ -206,6 +212,29 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
         out.append(" " + text + "\n")
         return
     raise _Unsure
+
+
+def _long(value: str, column: int, indent: int) -> str:
+    """`` value\n`` for a one-line string longer than :data:`_CACHED`, as
+    :func:`_value` writes it, remembered (bounded by :data:`_LONG_CACHE_CHARS`)."""
+    global _long_cached
+    key = (value, column, indent)
+    line = _long_cache.get(key)
+    if line is not None:
+        return line
+    text = _inline(value)
+    if text is _FOLD:
+        line = " " + _folded(value, column, indent + 2) + "\n"
+    elif text is not None:
+        line = " " + text + "\n"
+    else:
+        raise _Unsure
+    if _long_cached + len(line) > _LONG_CACHE_CHARS:
+        _long_cache.clear()
+        _long_cached = 0
+    _long_cache[key] = line
+    _long_cached += len(line)
+    return line
 
 
 def _key(k: Any) -> str:

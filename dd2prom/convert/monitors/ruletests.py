@@ -245,6 +245,28 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     return tests
 
 
+_TEXTS: dict[tuple, str] = {}   # runs → their series notation (the same plans' runs recur)
+_TEXTS_MAX = 16 << 20           # characters held at most (a week-long test's series is ~100 kB)
+_texts_size = 0
+
+
+def _values_text_of(runs: Runs) -> str:
+    """:func:`_values_text`, remembered: monitors with the same plan share its
+    scenarios' series, and the same text object is then also the same YAML
+    text to the writer (see ``fastyaml``), not written again character by character."""
+    global _texts_size
+    key = tuple(runs)
+    text = _TEXTS.get(key)
+    if text is None:
+        text = _values_text(runs)
+        if _texts_size + len(text) > _TEXTS_MAX:
+            _TEXTS.clear()
+            _texts_size = 0
+        _TEXTS[key] = text
+        _texts_size += len(text)
+    return text
+
+
 def _values_text(runs: Runs) -> str:
     """promtool's series notation; a value that stops is a staleness marker, as a
     recording rule writes when its expression returns nothing."""
@@ -273,6 +295,6 @@ def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
         "interval": f"{STEP}s",
-        "input_series": [{"series": text, "values": _values_text(values)} for text, values in series],
+        "input_series": [{"series": text, "values": _values_text_of(values)} for text, values in series],
         "alert_rule_test": alert_tests,
     }
