@@ -26,6 +26,7 @@ from dd2prom.convert.monitors.rules import (
 )
 
 STEP = 60                 # seconds between samples and evaluations
+_INTERVAL = f"{STEP}s"
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
             "==": operator.eq, "!=": operator.ne}
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
@@ -127,7 +128,8 @@ def _rule_labels(level: Level) -> dict[str, str]:
 
 def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
     exp_labels = {**labels, **rule_labels}
-    annotations = {k: msg.render(parts, labels, go_float(value)) for k, parts in level.annotation_parts.items()}
+    shown = go_float(value)
+    annotations = {k: msg.render(parts, labels, shown) for k, parts in level.annotation_parts.items()}
     return {"exp_labels": exp_labels, "exp_annotations": annotations}
 
 
@@ -155,8 +157,8 @@ class _Plan(NamedTuple):
 
     ok: float                                   # a value that never fires
     scenarios: dict[str, Runs]
-    # per case: its scenarios, and per check minute the (scenario, level, value) firing then
-    cases: list[tuple[list[str], list[tuple[int, list[tuple[str, int, float]]]]]]
+    # per case: its scenarios, and per check minute (and as written) the (scenario, level, value) firing then
+    cases: list[tuple[list[str], list[tuple[int, str, list[tuple[str, int, float]]]]]]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,8 +186,8 @@ def _plan(comparator: str, levels: tuple[Shape, ...], grouped: bool) -> _Plan | 
     for batch in batches:
         firing = {(name, i): _firing(lv, comparator, scenarios[name], checks)
                   for name in batch for i, lv in enumerate(levels)}
-        cases.append((batch, [(at, [(name, i, _last(scenarios[name], at))
-                                    for name in batch for i in range(len(levels)) if firing[name, i][at]])
+        cases.append((batch, [(at, f"{at}m", [(name, i, _last(scenarios[name], at))
+                                              for name in batch for i in range(len(levels)) if firing[name, i][at]])
                               for at in checks]))
     return _Plan(vals["ok"], scenarios, cases)
 
@@ -206,7 +208,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     rule_labels = [_rule_labels(lv) for lv in threshold_levels]
     # (the template of an annotation that shows the value holds msg.GO_VALUE; an
     # is_match value spelling it too only makes the alerts less shared)
-    shows_value = [any(msg.GO_VALUE in text for text in lv.rule.annotations.values()) for lv in threshold_levels]
+    shows_value = [msg.GO_VALUE in "\0".join(lv.rule.annotations.values()) for lv in threshold_levels]
     checks_made: dict[tuple, dict[str, Any]] = {}
     # each scenario's series labels and their text (one for all when the monitor has no groups)
     series: dict[str, tuple[dict[str, str], str]] = {}
@@ -215,21 +217,23 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
             labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
             text = _series(labels)
         series[name] = (labels, text)
+    grouped = bool(mr.group)
     for batch, timeline in plan.cases:
         alert_tests = []
-        for at, fired in timeline:
+        for at, eval_time, fired in timeline:
             keys = []
             for name, i, value in fired:
-                key = (name if mr.group else None, i, value if shows_value[i] else None)
+                key = (name if grouped else None, i, value if shows_value[i] else None)
                 if key not in expected:
                     expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name][0], value)
                 keys.append(key)
             # so is the same check in several scenarios (nothing fires at 2m…)
             made = (at, *keys)
-            if made not in checks_made:
-                checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
-                                     "exp_alerts": [expected[key] for key in keys]}
-            alert_tests.append(checks_made[made])
+            check = checks_made.get(made)
+            if check is None:
+                check = checks_made[made] = {"eval_time": eval_time, "alertname": mr.alert_name,
+                                             "exp_alerts": [expected[key] for key in keys]}
+            alert_tests.append(check)
         tests.append(_case(mr, "+".join(batch), [(series[name][1], plan.scenarios[name]) for name in batch],
                            alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
@@ -294,7 +298,7 @@ def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
     """``series``: each input series (its text) and its values."""
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
-        "interval": f"{STEP}s",
+        "interval": _INTERVAL,
         "input_series": [{"series": text, "values": _values_text_of(values)} for text, values in series],
         "alert_rule_test": alert_tests,
     }
