@@ -232,8 +232,9 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
     if cond.input_expr:
         records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
-    for rule in records + [lv.rule for lv in levels]:   # before anything reaches the Alertmanager config
-        err = promql_error(rule.expr)
+    swaps = _placeholders(spec.ref, name)
+    checks = [(r, promql_error(r.expr)) for r in records] + [(lv.rule, _rule_error(lv.rule.expr, swaps)) for lv in levels]
+    for rule, err in checks:   # before anything reaches the Alertmanager config
         if err:
             raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     if warning is not None:
@@ -254,6 +255,40 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                                           recovered, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
+
+
+# The alerting rules' expressions of monitors alike (same comparator, thresholds,
+# windows, groups) differ only in the monitor's id and alert name, as quoted
+# values of the label matchers ``dd_monitor_id="…"`` and ``alertname="…"``; a
+# value without quote, backslash or line break cannot change whether an
+# expression parses. Expressions known to parse, those two values replaced by
+# placeholders, are remembered: checking the next such monitor's rules is a
+# lookup (the PromQL check by shape scans every string of the text).
+_PARSES: set[str] = set()
+_PARSES_MAX = 100_000
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def _placeholders(ref: str, name: str) -> tuple[tuple[str, str], ...]:
+    """The matchers of a monitor's alerting rules that :func:`_rule_error` replaces."""
+    return tuple((f'{label}="{value}"', f'{label}="_"') for label, value in ((MONITOR_LABEL, ref), ("alertname", name))
+                 if _PLAIN_VALUE.fullmatch(value))
+
+
+def _rule_error(expr: str, swaps: tuple[tuple[str, str], ...]) -> str | None:
+    """``promql_error(expr)``, remembered for the expression's text with ``swaps`` made
+    (see :data:`_PARSES`; an error is always the parser's message about ``expr``)."""
+    key = expr
+    for text, placeholder in swaps:
+        key = key.replace(text, placeholder)
+    if key in _PARSES:
+        return None
+    err = promql_error(expr)
+    if err is None:
+        if len(_PARSES) >= _PARSES_MAX:
+            _PARSES.clear()
+        _PARSES.add(key)
+    return err
 
 
 def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[msg.Part],
