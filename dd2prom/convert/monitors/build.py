@@ -131,12 +131,25 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []
+    metric = cond.metrics[0] if cond.metrics else None
+    label_names: dict[str, str] = {}   # (tags are named again and again: in the query, message, tags)
+
     def labeler(tag: str) -> str:
-        return label_name(tag, mappings, cond.metrics[0] if cond.metrics else None)
+        label = label_names.get(tag)
+        if label is None:
+            label = label_names[tag] = label_name(tag, mappings, metric)
+        return label
 
     group_tags = {t: labeler(t) for t in spec.datadog_group_tags}
+
+    def group_label(tag: str) -> str | None:
+        if tag in group_tags:
+            return group_tags[tag]
+        label = labeler(tag)
+        return label if label in group else None
+
     variables = msg.Variables(
-        labels=lambda tag: group_tags.get(tag) or (labeler(tag) if labeler(tag) in group else None),
+        labels=group_label,
         any_label=labeler,
         literals={k: number(v) for k, v in (("threshold", critical), ("warn_threshold", warning),
                                              ("critical_recovery", crit_rec), ("warning_recovery", warn_rec))
