@@ -51,6 +51,12 @@ class RenderedRules:
     tests: str           # the promtool test cases, as items of a test file's tests
     n_tests: int
 
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments (a slotted dataclass's state goes
+        through Python functions field by field): thousands cross from each worker."""
+        return RenderedRules, (self.ref, self.alert_name, self.group, self.status, self.cost, self.rule_cr,
+                               self.rule_file, self.tests, self.n_tests)
+
     @classmethod
     def of(cls, mr: MonitorRules) -> "RenderedRules":
         rule_dicts = [r.to_dict() for r in mr.rules]
