@@ -357,6 +357,19 @@ def emit(obj: Any) -> str | None:
     return emit_all([obj], start="")
 
 
+def emit_items(items: list[Any], indent: int) -> str | None:
+    """The block sequence of non-empty ``items`` as :func:`emit` writes it where its
+    ``-`` sit at column ``indent`` (under a key at that column), or None."""
+    out: list[str] = []
+    try:
+        _sequence(items, indent, out, False)
+    except (_Unsure, RecursionError):
+        return None
+    finally:
+        _seen.clear()
+    return "".join(out)
+
+
 def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
     """``yamlio.dump_yaml_all(objs)`` (``start`` before each document), or None."""
     out: list[str] = []
