@@ -276,7 +276,7 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
             column = indent + len(key) + 1
             first_inline = False
         else:
-            key = keys.get(k) if type(k) is str else None
+            key = keys.get(k)   # (only string keys are ever remembered)
             if key is None:
                 key = _padded_key(k, indent, keys)
             column = len(key) + 1

@@ -30,6 +30,7 @@ _INTERVAL = f"{STEP}s"
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
             "==": operator.eq, "!=": operator.ne}
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
+NODATA_STOP = 10          # minutes of values before the no-data test's series stops
 
 
 def _minutes(seconds: int) -> int:
@@ -155,8 +156,8 @@ class _Plan(NamedTuple):
     """The scenarios of a monitor's tests and when its rules fire in them: the
     same for every monitor with the same thresholds, windows and comparator."""
 
-    ok: float                                   # a value that never fires
     scenarios: dict[str, Runs]
+    nodata: Runs                                # the no-data test's series: ok, then nothing
     # per case: its scenarios, and per check minute (and as written) the (scenario, level, value) firing then
     cases: list[tuple[list[str], list[tuple[int, str, list[tuple[str, int, float]]]]]]
 
@@ -189,7 +190,7 @@ def _plan(comparator: str, levels: tuple[Shape, ...], grouped: bool) -> _Plan | 
         cases.append((batch, [(at, f"{at}m", [(name, i, _last(scenarios[name], at))
                                               for name in batch for i in range(len(levels)) if firing[name, i][at]])
                               for at in checks]))
-    return _Plan(vals["ok"], scenarios, cases)
+    return _Plan(scenarios, [(vals["ok"], NODATA_STOP)], cases)
 
 
 def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
@@ -239,9 +240,8 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
-        stop = 10
-        at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(_series(labels), [(plan.ok, stop)])], [
+        at = NODATA_STOP + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
+        tests.append(_case(mr, "nodata", [(_series(labels), plan.nodata)], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
              "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
@@ -249,7 +249,9 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     return tests
 
 
-_TEXTS: dict[tuple, str] = {}   # runs → their series notation (the same plans' runs recur)
+# a plan's runs (the same list objects for every monitor with that plan, see _plan)
+# → (them, their series notation); the runs are held here, so their id stays theirs
+_TEXTS: dict[int, tuple[Runs, str]] = {}
 _TEXTS_MAX = 16 << 20           # characters held at most (a week-long test's series is ~100 kB)
 _texts_size = 0
 
@@ -259,15 +261,15 @@ def _values_text_of(runs: Runs) -> str:
     scenarios' series, and the same text object is then also the same YAML
     text to the writer (see ``fastyaml``), not written again character by character."""
     global _texts_size
-    key = tuple(runs)
-    text = _TEXTS.get(key)
-    if text is None:
-        text = _values_text(runs)
-        if _texts_size + len(text) > _TEXTS_MAX:
-            _TEXTS.clear()
-            _texts_size = 0
-        _TEXTS[key] = text
-        _texts_size += len(text)
+    hit = _TEXTS.get(id(runs))
+    if hit is not None and hit[0] is runs:
+        return hit[1]
+    text = _values_text(runs)
+    if _texts_size + len(text) > _TEXTS_MAX:
+        _TEXTS.clear()
+        _texts_size = 0
+    _TEXTS[id(runs)] = (runs, text)
+    _texts_size += len(text)
     return text
 
 
