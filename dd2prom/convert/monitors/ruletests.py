@@ -252,7 +252,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
 # a plan's runs (the same list objects for every monitor with that plan, see _plan)
 # → (them, their series notation); the runs are held here, so their id stays theirs
 _TEXTS: dict[int, tuple[Runs, str]] = {}
-_TEXTS_MAX = 16 << 20           # characters held at most (a week-long test's series is ~100 kB)
+_TEXTS_MAX = 8 << 20            # characters held at most (a week-long test's series is ~100 kB)
 _texts_size = 0
 
 
