@@ -201,11 +201,10 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
         if len(value) > _CACHED:
             out.append(_long(value, column, indent))
             return
-        text = _inline(value)
-        if text is not None and text is not _FOLD:   # (a short string is never folded)
-            out.append(" " + text + "\n")
-        else:
+        text = _inline(value)   # (a string this short is never folded)
+        if text is None:
             raise _Unsure
+        out.append(" " + text + "\n")
         return
     text = _scalar(value)
     if text is not None:

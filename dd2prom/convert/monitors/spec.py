@@ -54,6 +54,9 @@ class Thresholds:
     warning_recovery: float | None = None
     ok: float | None = None
 
+    def __reduce__(self) -> tuple:
+        return Thresholds, (self.critical, self.warning, self.critical_recovery, self.warning_recovery, self.ok)
+
 
 @dataclass(slots=True)
 class MonitorSpec:
@@ -70,6 +73,12 @@ class MonitorSpec:
     # a draft never notified in Datadog (the only other field read: the
     # snapshot's JSON is not kept, so specs are small to send to a worker)
     draft: bool = False
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the constructor's arguments (a slotted dataclass's state goes
+        through Python functions field by field): every spec is sent to a worker."""
+        return MonitorSpec, (self.key, self.ref, self.name, self.type, self.query, self.message, self.tags,
+                             self.priority, self.options, self.thresholds, self.draft)
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
