@@ -73,15 +73,16 @@ class MonitorRules:
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _VARIABLE = re.compile(r"\{\{[^}]*\}\}")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
-    words = _WORD.findall(_VARIABLE.sub(" ", spec.name))
-    name = "".join(w[:1].upper() + w[1:] for w in words)[:80] or f"DatadogMonitor{spec.ref}"
+    words = _WORD.findall(_VARIABLE.sub(" ", spec.name) if "{{" in spec.name else spec.name)
+    name = "".join([w[0].upper() + w[1:] for w in words])[:80] or f"DatadogMonitor{spec.ref}"
     if not name[0].isalpha():
         name = "Monitor" + name
     if name in taken:
-        name = f"{name}{re.sub(r'[^A-Za-z0-9]', '', spec.ref)}"
+        name = name + _NOT_ALNUM.sub("", spec.ref)
     taken.add(name)
     return name
 
