@@ -93,6 +93,8 @@ def _resolves_other(s: str) -> bool:
     needs no resolver."""
     if len(s) > 5 and s[0].isalpha():
         return False
+    if s.isdigit() and s.isascii() and (s[0] != "0" or len(s) == 1):
+        return True   # a decimal integer (a monitor's id): PyYAML's int pattern, without asking it
     return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
 
 
