@@ -110,3 +110,20 @@ def test_items_dumped_in_pieces_join_to_the_whole_list(items, cut, depth):
     deeper = yamlio.nest_yaml(pieces, 2)
     if deeper is not None:   # (None: lines near the width, which fold by column)
         assert deeper == yamlio.dump_yaml_items(items, depth + 1)
+
+
+def test_digit_strings_resolve_as_pyyaml_says():
+    """fastyaml answers for decimal integers (monitor ids) without PyYAML's resolver:
+    the same answer, leading zeros (octal or a string) and non-ASCII digits included."""
+    import itertools
+
+    from yaml import ScalarNode
+    from yaml.resolver import Resolver
+
+    from dd2prom.emit import fastyaml
+
+    resolver = Resolver()
+    cases = ["0", "089", "15017", "9" * 30, "1_0", "\u0663", "\u00b2", "0x1", "1e3"]
+    cases += ["".join(p) for n in range(1, 5) for p in itertools.product("0189", repeat=n)]
+    for text in cases:
+        assert fastyaml._resolves_other(text) == (resolver.resolve(ScalarNode, text, (True, False)) != fastyaml._STR), text

@@ -113,3 +113,21 @@ def test_split_at_slot_keeps_what_surrounds_the_slot():
     assert head + nest_yaml(dump_yaml(value), 4) + tail == dump_yaml({"a": {"config": value, "secrets": ["s"]}})
     with pytest.raises(ValueError):
         split_at_slot({"a": [SLOT, SLOT]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(data, min_size=1, max_size=5), st.integers(1, 3))
+def test_items_written_in_place_are_the_wrapped_documents_text(items, depth):
+    """dump_yaml_items writes the items where they sit (fastyaml.emit_items), not
+    through a document of nested keys: the same text as that document's, cut."""
+    from dd2prom.emit import fastyaml
+
+    direct = fastyaml.emit_items(items, 2 * (depth - 1))
+    wrapped: object = items
+    for _ in range(depth):
+        wrapped = {"_": wrapped}
+    whole = fastyaml.emit(wrapped)
+    prefix = "".join(" " * (2 * level) + "_:\n" for level in range(depth))
+    assert (direct is None) == (whole is None)
+    if whole is not None:
+        assert prefix + direct == whole

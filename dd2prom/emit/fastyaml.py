@@ -42,6 +42,11 @@ _line_cache: dict[str, str] = {}
 # (multi-line text, indent of its key) → the ``|`` block as written, for short texts
 _literal_cache: dict[tuple[str, int], str] = {}
 _LITERAL_CACHED, _LITERAL_CACHE_MAX = 1_000, 10_000   # (at most ~20 MB)
+# (long one-line string, its column, indent) → `` text\n`` as written: a promtool
+# series of thousands of samples recurs in the tests of monitors alike
+_long_cache: dict[tuple[str, int, int], str] = {}
+_LONG_CACHE_CHARS = 8 << 20    # characters held at most
+_long_cached = 0
 _key_cache: dict[str, str] = {}     # mapping key → ``key:`` as written
 _padded_keys: dict[int, dict[str, str]] = {}   # indent → key → ``key:`` after the indentation
 # dicts written as sequence items during one emit: (id, indent) → their slice of
@@ -88,6 +93,8 @@ def _resolves_other(s: str) -> bool:
     needs no resolver."""
     if len(s) > 5 and s[0].isalpha():
         return False
+    if s.isdigit() and s.isascii() and (s[0] != "0" or len(s) == 1):
+        return True   # a decimal integer (a monitor's id): PyYAML's int pattern, without asking it
     return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
 
 
@@ -193,19 +200,42 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
                     _literal_cache[key] = text
             out.append(text)
             return
-        text = _inline(value)
-        if text is _FOLD:
-            out.append(" " + _folded(value, column, indent + 2) + "\n")
-        elif text is not None:
-            out.append(" " + text + "\n")
-        else:
+        if len(value) > _CACHED:
+            out.append(_long(value, column, indent))
+            return
+        text = _inline(value)   # (a string this short is never folded)
+        if text is None:
             raise _Unsure
+        out.append(" " + text + "\n")
         return
     text = _scalar(value)
     if text is not None:
         out.append(" " + text + "\n")
         return
     raise _Unsure
+
+
+def _long(value: str, column: int, indent: int) -> str:
+    """`` value\n`` for a one-line string longer than :data:`_CACHED`, as
+    :func:`_value` writes it, remembered (bounded by :data:`_LONG_CACHE_CHARS`)."""
+    global _long_cached
+    key = (value, column, indent)
+    line = _long_cache.get(key)
+    if line is not None:
+        return line
+    text = _inline(value)
+    if text is _FOLD:
+        line = " " + _folded(value, column, indent + 2) + "\n"
+    elif text is not None:
+        line = " " + text + "\n"
+    else:
+        raise _Unsure
+    if _long_cached + len(line) > _LONG_CACHE_CHARS:
+        _long_cache.clear()
+        _long_cached = 0
+    _long_cache[key] = line
+    _long_cached += len(line)
+    return line
 
 
 def _key(k: Any) -> str:
@@ -247,7 +277,7 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
             column = indent + len(key) + 1
             first_inline = False
         else:
-            key = keys.get(k) if type(k) is str else None
+            key = keys.get(k)   # (only string keys are ever remembered)
             if key is None:
                 key = _padded_key(k, indent, keys)
             column = len(key) + 1
@@ -326,6 +356,19 @@ def _document(obj: Any, out: list[str]) -> None:
 def emit(obj: Any) -> str | None:
     """``yamlio.dump_yaml(obj)`` for plain data, or None (use PyYAML)."""
     return emit_all([obj], start="")
+
+
+def emit_items(items: list[Any], indent: int) -> str | None:
+    """The block sequence of non-empty ``items`` as :func:`emit` writes it where its
+    ``-`` sit at column ``indent`` (under a key at that column), or None."""
+    out: list[str] = []
+    try:
+        _sequence(items, indent, out, False)
+    except (_Unsure, RecursionError):
+        return None
+    finally:
+        _seen.clear()
+    return "".join(out)
 
 
 def emit_all(objs: list[Any], start: str = "---\n") -> str | None:

@@ -3,6 +3,8 @@ literal blocks for multi-line strings, keys in the order they were built."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Iterable
 
 import yaml
@@ -146,7 +148,13 @@ def unnest_yaml(text: str, spaces: int) -> str | None:
     pad = " " * spaces
     if not text.startswith(pad) or any(c in text for c in "\x85\u2028\u2029") or not _unfolded(text, WIDTH):
         return None
-    return ("\n" + text).replace("\n" + pad, "\n")[1:]
+    # (a pattern's search finds a line break quicker than str.replace looks for one followed by spaces)
+    return _line_starts(spaces).sub("\n", "\n" + text)[1:]
+
+
+@functools.lru_cache(maxsize=16)
+def _line_starts(spaces: int) -> re.Pattern[str]:
+    return re.compile("\n" + " " * spaces)
 
 
 def _unfolded(text: str, width: int) -> bool:
@@ -201,6 +209,9 @@ def dump_yaml_items(items: list[Any], depth: int) -> str:
     a document can be assembled from pieces made in different processes."""
     if not items:
         return ""
+    text = fastyaml.emit_items(items, 2 * (depth - 1))   # (the same text, without the keys around)
+    if text is not None:
+        return text
     wrapped: Any = items
     for _ in range(depth):
         wrapped = {"_": wrapped}

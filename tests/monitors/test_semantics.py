@@ -377,3 +377,25 @@ def test_zero_fill_presence_is_shifted_too():
     t = translate("week_before(default_zero(sum:trace.http.request.errors{service:web}.as_count()))")
     found = list(selectors(promql_parser.parse(t.promql)))
     assert len(found) == 2 and all(s.offset == timedelta(weeks=1) for s in found), t.promql
+
+
+@pytest.mark.parametrize("ref, name, plain", [
+    ("123", "DiskFull", 2), ("a-b.c:1", "X", 2), ('1"2', "DiskFull", 1), ("1\\2", "A", 1), ("", "A", 1),
+])
+def test_rule_check_remembered_only_for_plain_values(ref, name, plain):
+    """Alerting rules alike but for the monitor's id and alert name are checked once;
+    only values that cannot change the parse are replaced, and errors are always
+    the parser's own message about the expression."""
+    import importlib
+
+    from dd2prom.validate.promql import promql_error
+
+    mod = importlib.import_module("dd2prom.convert.monitors.build")   # (the package's ``build`` is the function)
+    swaps = mod._placeholders(ref, name)
+    assert len(swaps) == plain
+    good = f'dd2prom:monitor_value{{dd_monitor_id="{ref}"}} > 5 and ALERTS{{alertname="{name}"}}'
+    bad = f'dd2prom:monitor_value{{dd_monitor_id="{ref}"}} > and ALERTS{{alertname="{name}"}}'
+    assert mod._rule_error(good, swaps) == promql_error(good)
+    assert mod._rule_error(bad, swaps) == promql_error(bad) is not None
+    other = mod._placeholders("999", "Other")
+    assert mod._rule_error(good.replace(f'"{ref}"', '"999"').replace(f'"{name}"', '"Other"'), other) is None

@@ -73,15 +73,16 @@ class MonitorRules:
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _VARIABLE = re.compile(r"\{\{[^}]*\}\}")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
 def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
-    words = _WORD.findall(_VARIABLE.sub(" ", spec.name))
-    name = "".join(w[:1].upper() + w[1:] for w in words)[:80] or f"DatadogMonitor{spec.ref}"
+    words = _WORD.findall(_VARIABLE.sub(" ", spec.name) if "{{" in spec.name else spec.name)
+    name = "".join([w[0].upper() + w[1:] for w in words])[:80] or f"DatadogMonitor{spec.ref}"
     if not name[0].isalpha():
         name = "Monitor" + name
     if name in taken:
-        name = f"{name}{re.sub(r'[^A-Za-z0-9]', '', spec.ref)}"
+        name = name + _NOT_ALNUM.sub("", spec.ref)
     taken.add(name)
     return name
 
@@ -131,12 +132,25 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []
+    metric = cond.metrics[0] if cond.metrics else None
+    label_names: dict[str, str] = {}   # (tags are named again and again: in the query, message, tags)
+
     def labeler(tag: str) -> str:
-        return label_name(tag, mappings, cond.metrics[0] if cond.metrics else None)
+        label = label_names.get(tag)
+        if label is None:
+            label = label_names[tag] = label_name(tag, mappings, metric)
+        return label
 
     group_tags = {t: labeler(t) for t in spec.datadog_group_tags}
+
+    def group_label(tag: str) -> str | None:
+        if tag in group_tags:
+            return group_tags[tag]
+        label = labeler(tag)
+        return label if label in group else None
+
     variables = msg.Variables(
-        labels=lambda tag: group_tags.get(tag) or (labeler(tag) if labeler(tag) in group else None),
+        labels=group_label,
         any_label=labeler,
         literals={k: number(v) for k, v in (("threshold", critical), ("warn_threshold", warning),
                                              ("critical_recovery", crit_rec), ("warning_recovery", warn_rec))
@@ -232,8 +246,9 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     records = [Rule(VALUE_METRIC, cond.expr, labels={MONITOR_LABEL: spec.ref})]
     if cond.input_expr:
         records.insert(0, Rule(INPUT_METRIC, cond.input_expr, labels={MONITOR_LABEL: spec.ref}))
-    for rule in records + [lv.rule for lv in levels]:   # before anything reaches the Alertmanager config
-        err = promql_error(rule.expr)
+    swaps = _placeholders(spec.ref, name)
+    checks = [(r, promql_error(r.expr)) for r in records] + [(lv.rule, _rule_error(lv.rule.expr, swaps)) for lv in levels]
+    for rule, err in checks:   # before anything reaches the Alertmanager config
         if err:
             raise ValueError(f"generated rule {rule.name} is not valid PromQL: {err}")
     if warning is not None:
@@ -254,6 +269,40 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
                                           recovered, renotified):
         item.note(note, status)
     return MonitorRules(spec, name, group, cond.comparator, records, levels, static, cond.testable, cond.status)
+
+
+# The alerting rules' expressions of monitors alike (same comparator, thresholds,
+# windows, groups) differ only in the monitor's id and alert name, as quoted
+# values of the label matchers ``dd_monitor_id="…"`` and ``alertname="…"``; a
+# value without quote, backslash or line break cannot change whether an
+# expression parses. Expressions known to parse, those two values replaced by
+# placeholders, are remembered: checking the next such monitor's rules is a
+# lookup (the PromQL check by shape scans every string of the text).
+_PARSES: set[str] = set()
+_PARSES_MAX = 100_000
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def _placeholders(ref: str, name: str) -> tuple[tuple[str, str], ...]:
+    """The matchers of a monitor's alerting rules that :func:`_rule_error` replaces."""
+    return tuple((f'{label}="{value}"', f'{label}="_"') for label, value in ((MONITOR_LABEL, ref), ("alertname", name))
+                 if _PLAIN_VALUE.fullmatch(value))
+
+
+def _rule_error(expr: str, swaps: tuple[tuple[str, str], ...]) -> str | None:
+    """``promql_error(expr)``, remembered for the expression's text with ``swaps`` made
+    (see :data:`_PARSES`; an error is always the parser's message about ``expr``)."""
+    key = expr
+    for text, placeholder in swaps:
+        key = key.replace(text, placeholder)
+    if key in _PARSES:
+        return None
+    err = promql_error(expr)
+    if err is None:
+        if len(_PARSES) >= _PARSES_MAX:
+            _PARSES.clear()
+        _PARSES.add(key)
+    return err
 
 
 def _add_renotify_mentions(spec: MonitorSpec, body: list[msg.Part], esc: list[msg.Part],

@@ -106,10 +106,11 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         (stack[-1].children if stack else root).append(p)
 
     for m in _TAG_RE.finditer(message):
-        if m.start() > pos:
-            add(Text(message[pos:m.start()]))
-        pos = m.end()
-        sigil, name, args, var = m.group(1), m.group(2), m.group(3), m.group(4)
+        start, end = m.span()
+        if start > pos:
+            add(Text(message[pos:start]))
+        pos = end
+        sigil, name, args, var = m.groups()
         if sigil in ("#", "^"):
             block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
             strip = False

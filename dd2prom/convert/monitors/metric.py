@@ -32,13 +32,18 @@ def period_seconds(text: str | None, default: int = 0) -> int:
     return int(m.group(1)) * UNIT[m.group(2)] if m else default
 
 
+_SEPARATORS = re.compile(r"""['"(){}\[\],]""")   # what split_call looks at (anything else is text)
+_KEYWORD = re.compile(r"^\w+\s*=")
+
+
 def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
     """Arguments of ``name(...)`` when ``text`` is exactly that call."""
     text = text.strip()
     if not text.startswith(name + "(") or not text.endswith(")"):
         return None
-    inside, depth, args, cur, quote = text[len(name) + 1:-1], 0, [], "", ""
-    for ch in inside:
+    inside, depth, args, start, quote = text[len(name) + 1:-1], 0, [], 0, ""
+    for m in _SEPARATORS.finditer(inside):
+        ch = m.group()
         if quote:
             quote = "" if ch == quote else quote
         elif ch in "'\"":
@@ -49,14 +54,12 @@ def split_call(text: str, name: str) -> tuple[list[str], dict[str, str]] | None:
             depth -= 1
             if depth < 0:
                 return None
-        elif ch == "," and depth == 0:
-            args.append(cur.strip())
-            cur = ""
-            continue
-        cur += ch
-    args.append(cur.strip())
-    positional = [a for a in args if not re.match(r"^\w+\s*=", a)]
-    keywords = {k.strip(): v.strip().strip("'\"") for k, v in (a.split("=", 1) for a in args if re.match(r"^\w+\s*=", a))}
+        elif depth == 0:   # a comma between arguments
+            args.append(inside[start:m.start()].strip())
+            start = m.end()
+    args.append(inside[start:].strip())
+    positional = [a for a in args if not _KEYWORD.match(a)]
+    keywords = {k.strip(): v.strip().strip("'\"") for k, v in (a.split("=", 1) for a in args if _KEYWORD.match(a))}
     return positional, keywords
 
 

@@ -145,15 +145,18 @@ def add_monitor_route(am: AlertmanagerConfig, matchers: dict[str, str], monitor_
     notes: list[tuple[str, Status | None]] = []
     # (receiver, conditions) → states it is notified for
     targets: dict[tuple[str, tuple[Condition, ...]], list[str]] = {}
+    receivers: dict[str, Receiver] = {}   # a handle mentioned for several states is registered once
     for state, found in mentions.items():
         for handle, conds in found:
             if "{{" in handle:
                 notes.append((f"@{handle} picks its channel from the alert's labels; add a route per "
                               "value by hand.", Status.MANUAL))
                 continue
-            rec = receiver_for(am, handle, monitor_label, resolved is None or handle in resolved)
-            if rec.note:
-                notes.append((rec.note, rec.status))
+            rec = receivers.get(handle)
+            if rec is None:
+                rec = receivers[handle] = receiver_for(am, handle, monitor_label, resolved is None or handle in resolved)
+                if rec.note:
+                    notes.append((rec.note, rec.status))
             states = targets.setdefault((rec.name, conds), [])
             if state not in states:
                 states.append(state)

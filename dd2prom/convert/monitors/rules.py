@@ -48,8 +48,9 @@ class Rule:
         return d
 
 
+@functools.lru_cache(maxsize=4096)
 def duration(seconds: float) -> str:
-    """A Prometheus duration (largest exact unit)."""
+    """A Prometheus duration (largest exact unit; a few durations, written again and again)."""
     seconds = round(seconds)
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:

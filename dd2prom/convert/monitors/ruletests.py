@@ -26,9 +26,11 @@ from dd2prom.convert.monitors.rules import (
 )
 
 STEP = 60                 # seconds between samples and evaluations
+_INTERVAL = f"{STEP}s"
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
             "==": operator.eq, "!=": operator.ne}
 LOOKBACK_MIN = 5          # Prometheus' instant-vector lookback (minutes)
+NODATA_STOP = 10          # minutes of values before the no-data test's series stops
 
 
 def _minutes(seconds: int) -> int:
@@ -127,7 +129,8 @@ def _rule_labels(level: Level) -> dict[str, str]:
 
 def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
     exp_labels = {**labels, **rule_labels}
-    annotations = {k: msg.render(parts, labels, go_float(value)) for k, parts in level.annotation_parts.items()}
+    shown = go_float(value)
+    annotations = {k: msg.render(parts, labels, shown) for k, parts in level.annotation_parts.items()}
     return {"exp_labels": exp_labels, "exp_annotations": annotations}
 
 
@@ -153,10 +156,10 @@ class _Plan(NamedTuple):
     """The scenarios of a monitor's tests and when its rules fire in them: the
     same for every monitor with the same thresholds, windows and comparator."""
 
-    ok: float                                   # a value that never fires
     scenarios: dict[str, Runs]
-    # per case: its scenarios, and per check minute the (scenario, level, value) firing then
-    cases: list[tuple[list[str], list[tuple[int, list[tuple[str, int, float]]]]]]
+    nodata: Runs                                # the no-data test's series: ok, then nothing
+    # per case: its scenarios, and per check minute (and as written) the (scenario, level, value) firing then
+    cases: list[tuple[list[str], list[tuple[int, str, list[tuple[str, int, float]]]]]]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,10 +187,10 @@ def _plan(comparator: str, levels: tuple[Shape, ...], grouped: bool) -> _Plan | 
     for batch in batches:
         firing = {(name, i): _firing(lv, comparator, scenarios[name], checks)
                   for name in batch for i, lv in enumerate(levels)}
-        cases.append((batch, [(at, [(name, i, _last(scenarios[name], at))
-                                    for name in batch for i in range(len(levels)) if firing[name, i][at]])
+        cases.append((batch, [(at, f"{at}m", [(name, i, _last(scenarios[name], at))
+                                              for name in batch for i in range(len(levels)) if firing[name, i][at]])
                               for at in checks]))
-    return _Plan(vals["ok"], scenarios, cases)
+    return _Plan(scenarios, [(vals["ok"], NODATA_STOP)], cases)
 
 
 def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
@@ -206,7 +209,7 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     rule_labels = [_rule_labels(lv) for lv in threshold_levels]
     # (the template of an annotation that shows the value holds msg.GO_VALUE; an
     # is_match value spelling it too only makes the alerts less shared)
-    shows_value = [any(msg.GO_VALUE in text for text in lv.rule.annotations.values()) for lv in threshold_levels]
+    shows_value = [msg.GO_VALUE in "\0".join(lv.rule.annotations.values()) for lv in threshold_levels]
     checks_made: dict[tuple, dict[str, Any]] = {}
     # each scenario's series labels and their text (one for all when the monitor has no groups)
     series: dict[str, tuple[dict[str, str], str]] = {}
@@ -215,34 +218,59 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
             labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
             text = _series(labels)
         series[name] = (labels, text)
+    grouped = bool(mr.group)
     for batch, timeline in plan.cases:
         alert_tests = []
-        for at, fired in timeline:
+        for at, eval_time, fired in timeline:
             keys = []
             for name, i, value in fired:
-                key = (name if mr.group else None, i, value if shows_value[i] else None)
+                key = (name if grouped else None, i, value if shows_value[i] else None)
                 if key not in expected:
                     expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name][0], value)
                 keys.append(key)
             # so is the same check in several scenarios (nothing fires at 2m…)
             made = (at, *keys)
-            if made not in checks_made:
-                checks_made[made] = {"eval_time": f"{at}m", "alertname": mr.alert_name,
-                                     "exp_alerts": [expected[key] for key in keys]}
-            alert_tests.append(checks_made[made])
+            check = checks_made.get(made)
+            if check is None:
+                check = checks_made[made] = {"eval_time": eval_time, "alertname": mr.alert_name,
+                                             "exp_alerts": [expected[key] for key in keys]}
+            alert_tests.append(check)
         tests.append(_case(mr, "+".join(batch), [(series[name][1], plan.scenarios[name]) for name in batch],
                            alert_tests))
     nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
-        stop = 10
-        at = stop + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(_series(labels), [(plan.ok, stop)])], [
+        at = NODATA_STOP + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
+        tests.append(_case(mr, "nodata", [(_series(labels), plan.nodata)], [
             {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
             {"eval_time": f"{at}m", "alertname": nodata.rule.name,
              "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
         ]))
     return tests
+
+
+# a plan's runs (the same list objects for every monitor with that plan, see _plan)
+# → (them, their series notation); the runs are held here, so their id stays theirs
+_TEXTS: dict[int, tuple[Runs, str]] = {}
+_TEXTS_MAX = 8 << 20            # characters held at most (a week-long test's series is ~100 kB)
+_texts_size = 0
+
+
+def _values_text_of(runs: Runs) -> str:
+    """:func:`_values_text`, remembered: monitors with the same plan share its
+    scenarios' series, and the same text object is then also the same YAML
+    text to the writer (see ``fastyaml``), not written again character by character."""
+    global _texts_size
+    hit = _TEXTS.get(id(runs))
+    if hit is not None and hit[0] is runs:
+        return hit[1]
+    text = _values_text(runs)
+    if _texts_size + len(text) > _TEXTS_MAX:
+        _TEXTS.clear()
+        _texts_size = 0
+    _TEXTS[id(runs)] = (runs, text)
+    _texts_size += len(text)
+    return text
 
 
 def _values_text(runs: Runs) -> str:
@@ -272,7 +300,7 @@ def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
     """``series``: each input series (its text) and its values."""
     return {
         "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
-        "interval": f"{STEP}s",
-        "input_series": [{"series": text, "values": _values_text(values)} for text, values in series],
+        "interval": _INTERVAL,
+        "input_series": [{"series": text, "values": _values_text_of(values)} for text, values in series],
         "alert_rule_test": alert_tests,
     }

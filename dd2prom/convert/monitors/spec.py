@@ -96,8 +96,7 @@ class MonitorSpec:
             tags=[str(t) for t in tags if isinstance(t, (str, int))],
             priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
             options=options,
-            thresholds=Thresholds(**{k: _num(th.get(k)) for k in
-                                     ("critical", "warning", "critical_recovery", "warning_recovery", "ok")}),
+            thresholds=Thresholds(*[_num(th.get(k)) for k in _THRESHOLDS]),
             draft=data.get("draft_status") == "draft",
         )
 
@@ -127,7 +126,13 @@ class MonitorSpec:
         return _num(self.options.get(name))
 
 
+_THRESHOLDS = ("critical", "warning", "critical_recovery", "warning_recovery", "ok")   # Thresholds' fields
+
+
 def _num(v: Any) -> float | None:
+    t = type(v)
+    if t is float or t is int:   # (most values: the others as before)
+        return float(v)
     if isinstance(v, bool) or v is None:
         return None
     try:
