@@ -53,11 +53,10 @@ def widget_box(widget: dict[str, Any]) -> Box | None:
 def flow(widgets: list[dict[str, Any]], columns: int = DATADOG_COLUMNS) -> list[Box]:
     """Positions for every widget: its own layout, or (no layout: auto reflow)
     the next free place left to right with the type's default size."""
-    boxes, cx, cy, row_h = [], 0.0, 0.0, 0.0
-    bottom = max((b.y + b.h for b in map(widget_box, widgets) if b), default=0.0)
-    cy = bottom
-    for w in widgets:
-        box = widget_box(w)
+    boxes, cx, row_h = [], 0.0, 0.0
+    own = [widget_box(w) for w in widgets]
+    cy = max((b.y + b.h for b in own if b), default=0.0)
+    for w, box in zip(widgets, own):
         if box is None:
             definition = w.get("definition")
             wtype = str(definition.get("type") or "") if isinstance(definition, dict) else ""
