@@ -16,6 +16,7 @@ A message is parsed once into parts (text, ``{{value}}``, tag variables,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -345,8 +346,10 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def first_link(message: str) -> str | None:
-    """The runbook link of a message: a link named like a runbook, else the first link."""
+    """The runbook link of a message: a link named like a runbook, else the first link.
+    (Remembered: monitors made from one template share their message.)"""
     if "http" not in message:   # every link the pattern finds starts with http(s)://
         return None
     links = []
