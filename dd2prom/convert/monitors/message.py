@@ -113,7 +113,8 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         pos = end
         sigil, name, args, var = m.groups()
         if sigil in ("#", "^"):
-            block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
+            # (most blocks, {{#is_alert}}..., have no arguments to look for)
+            block_args = [a or b or c for a, b, c in _ARG_RE.findall(args)] if args else []
             strip = False
             if name in RUNTIME_BLOCKS and block_args:   # first argument: a tag variable → its label
                 tag = block_args[0].removesuffix(".name")
