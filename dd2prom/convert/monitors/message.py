@@ -191,6 +191,30 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
     return _merge_text(out)
 
 
+class StateTexts:
+    """A message resolved for one state after another (:func:`resolve`, then
+    :func:`tidy` and :func:`to_go`). A state changes the outcome only through the
+    state blocks the message holds: states alike there (a monitor's warning and
+    no-data rules, all its recoveries) share one, made once."""
+
+    def __init__(self, parts: list[Part], priority: int | None) -> None:
+        self._parts, self._priority = parts, priority
+        self._blocks = sorted({b.name for b in find_blocks(parts, set(STATE_BLOCKS))})
+        self._made: dict[tuple[bool, ...], tuple[list[Part], list[str], list[Part], str]] = {}
+
+    def get(self, state: str) -> tuple[list[Part], list[str], list[Part], str]:
+        """The resolved parts, the notes :func:`resolve` made, the tidied parts
+        and their template. (Shared: callers must not change them.)"""
+        key = tuple(state in STATE_BLOCKS[name] for name in self._blocks)
+        made = self._made.get(key)
+        if made is None:
+            notes: list[str] = []
+            resolved = resolve(self._parts, state, self._priority, notes)
+            tidied = tidy(resolved)
+            made = self._made[key] = (resolved, notes, tidied, to_go(tidied))
+        return made
+
+
 TRANSITION_BLOCKS = {"is_alert_to_warning", "is_warning_to_alert"}
 
 
