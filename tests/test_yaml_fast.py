@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dd2prom.convert import ConvertOptions, run_convert
@@ -97,6 +97,11 @@ def test_a_converted_organisation_is_written_identically(tmp_path):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(data, min_size=1, max_size=6), st.integers(0, 6), st.integers(1, 3))
+# text ending in a line break of PyYAML's other than \n once made a |+ block (and a
+# document end) or a block whose last line had no line break
+@example([{"\n\u2028": None}], 0, 1)
+@example(["a\nb\u2028", "c"], 1, 1)
+@example(["a\n\x85", "x\n\u2029"], 1, 2)
 def test_items_dumped_in_pieces_join_to_the_whole_list(items, cut, depth):
     """What dd2prom.convert.monitors.rulefiles relies on: a long list's YAML
     assembled from slices dumped separately (in different processes) is the

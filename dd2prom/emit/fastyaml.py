@@ -33,6 +33,9 @@ _resolver = Resolver()
 # first characters of the scalars PyYAML may read as something else than a string
 # (numbers, booleans, null...); the resolver is not asked about the others
 _RESOLVED_FIRST = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
+# a string starting with none of these needs no test of its first characters (most:
+# letters, parentheses), one set lookup instead of four tests
+_FIRST_TO_CHECK = _NOT_FIRST | _RESOLVED_FIRST | frozenset("-?:.")
 _CACHED = 200          # strings up to this long have their answers remembered
 _CACHE_MAX = 100_000   # entries per cache before it starts over (caches live for the process)
 _inline_cache: dict[str, str | None] = {}
@@ -69,9 +72,10 @@ def _inline(s: str) -> str | None:
         out = "''"
     elif not _printable(s):
         out = None
-    elif s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "...")) \
-            or s[-1] in " :" or (":" in s and ": " in s) or ("#" in s and " #" in s) \
-            or (s[0] in _RESOLVED_FIRST and _resolves_other(s)):
+    elif (s[0] in _FIRST_TO_CHECK and (
+            s[0] in _NOT_FIRST or (s[0] in "-?:" and s[1:2] in ("", " ")) or s.startswith(("---", "..."))
+            or (s[0] in _RESOLVED_FIRST and _resolves_other(s)))) \
+            or s[-1] in " :" or (":" in s and ": " in s) or ("#" in s and " #" in s):
         # single-quoted scalars fold too, with other rules: long ones are left to PyYAML
         out = None if len(s) > _MAX_LINE and " " in s else "'" + s.replace("'", "''") + "'"
     else:
@@ -185,34 +189,39 @@ def _value(value: Any, indent: int, out: list[str], column: int) -> None:
         line = _line_cache.get(value)
         if line is not None:
             out.append(line)
-            return
-        if "\n" in value:
-            # the same text repeats in a document (an alert's description, expected in several tests)
-            key = (value, indent)
-            text = _literal_cache.get(key)
-            if text is None:
-                if not _literal_ok(value):
-                    raise _Unsure
-                text = _literal(value, indent + 2)
-                if len(value) <= _LITERAL_CACHED:
-                    if len(_literal_cache) > _LITERAL_CACHE_MAX:
-                        _literal_cache.clear()
-                    _literal_cache[key] = text
-            out.append(text)
-            return
-        if len(value) > _CACHED:
-            out.append(_long(value, column, indent))
-            return
-        text = _inline(value)   # (a string this short is never folded)
-        if text is None:
-            raise _Unsure
-        out.append(" " + text + "\n")
+        else:
+            _string(value, indent, out, column)
         return
     text = _scalar(value)
     if text is not None:
         out.append(" " + text + "\n")
         return
     raise _Unsure
+
+
+def _string(value: str, indent: int, out: list[str], column: int) -> None:
+    """:func:`_value` of a string not in :data:`_line_cache`."""
+    if "\n" in value:
+        # the same text repeats in a document (an alert's description, expected in several tests)
+        key = (value, indent)
+        text = _literal_cache.get(key)
+        if text is None:
+            if not _literal_ok(value):
+                raise _Unsure
+            text = _literal(value, indent + 2)
+            if len(value) <= _LITERAL_CACHED:
+                if len(_literal_cache) > _LITERAL_CACHE_MAX:
+                    _literal_cache.clear()
+                _literal_cache[key] = text
+        out.append(text)
+        return
+    if len(value) > _CACHED:
+        out.append(_long(value, column, indent))
+        return
+    text = _inline(value)   # (a string this short is never folded)
+    if text is None:
+        raise _Unsure
+    out.append(" " + text + "\n")
 
 
 def _long(value: str, column: int, indent: int) -> str:
@@ -271,16 +280,11 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
     if keys is None:
         keys = _padded_keys[indent] = {}
     append = out.append
+    first = len(out)   # (a first key after ``- `` loses its indentation once written, below)
     for k, v in d.items():
-        if first_inline:
-            key = _key(k)
-            column = indent + len(key) + 1
-            first_inline = False
-        else:
-            key = keys.get(k)   # (only string keys are ever remembered)
-            if key is None:
-                key = _padded_key(k, indent, keys)
-            column = len(key) + 1
+        key = keys.get(k)   # (only string keys are ever remembered)
+        if key is None:
+            key = _padded_key(k, indent, keys)
         append(key)
         t = type(v)
         if t is str:
@@ -288,7 +292,7 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
             if line is not None:
                 append(line)
             else:
-                _value(v, indent, out, column)
+                _string(v, indent, out, len(key) + 1)
         elif t is dict:
             if v:
                 append("\n")
@@ -302,19 +306,18 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
             else:
                 append(" []\n")
         else:
-            _value(v, indent, out, column)
+            _value(v, indent, out, len(key) + 1)
+    if first_inline:   # (its column was the same: ``- `` takes the indentation's place)
+        out[first] = out[first][indent:]
 
 
 def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> None:
     """A block sequence whose ``-`` sit at ``indent``."""
     dash = " " * indent + "-"
     append = out.append
+    first = len(out)
     for v in items:
-        if first_inline:
-            append("-")
-            first_inline = False
-        else:
-            append(dash)
+        append(dash)
         t = type(v)
         if t is dict and v:
             append(" ")
@@ -341,6 +344,8 @@ def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> N
             append(" []\n")
         else:
             _value(v, indent, out, indent + 2)
+    if first_inline:   # its ``-`` follows the enclosing item's ``- ``
+        out[first] = "-"
 
 
 def _document(obj: Any, out: list[str]) -> None:

@@ -28,9 +28,15 @@ def _literal_ok(data: str) -> bool:
     """Multi-line text that round-trips as a ``|`` literal block, and not one
     kept with ``|+`` (text that ends in an empty line): after those PyYAML ends
     the document with ``...``, and documents assembled from pieces
-    (:func:`dump_yaml_items`) must have no end before their last piece."""
+    (:func:`dump_yaml_items`) must have no end before their last piece. Nor text
+    ending in NEL, LS or PS: line breaks to PyYAML, which then writes ``|+`` or
+    leaves the block's last line without ``\n`` (the next piece would join it)."""
     return "\n" in data and "\r" not in data and "\t" not in data and not data.endswith((" ", "\n\n")) \
-        and " \n" not in data and data != "\n" and not data.endswith(("\x85\n", "\u2028\n", "\u2029\n"))
+        and " \n" not in data and data != "\n" and not data.endswith(_OTHER_BREAK_ENDS)
+
+
+# NEL, LS, PS: line breaks to PyYAML (see _literal_ok)
+_OTHER_BREAK_ENDS = ("\x85", "\u2028", "\u2029", "\x85\n", "\u2028\n", "\u2029\n")
 
 
 class _Dumper(_Base):  # type: ignore[valid-type,misc]

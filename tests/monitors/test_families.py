@@ -9,6 +9,7 @@ import pytest
 import dd2prom.convert.monitors.metric as metric_family
 from dd2prom.convert.monitors import composite, service_check, unsupported
 from dd2prom.convert.monitors.base import NotConverted
+import dd2prom.convert.monitors.spec as spec_module
 from dd2prom.convert.monitors.spec import MonitorSpec, no_data_timeframe_seconds
 from dd2prom.convert.queries.types import TranslateContext
 from dd2prom.model import Status
@@ -122,3 +123,18 @@ def test_rendered_rules_come_back_whole():
 
     original = RenderedRules(*[f"value {i}" for i, _ in enumerate(dataclasses.fields(RenderedRules))])
     assert dataclasses.astuple(pickle.loads(pickle.dumps(original))) == dataclasses.astuple(original)
+
+
+@pytest.mark.parametrize("query", [
+    "avg(last_5m):avg:cpu{*} by {host} > 1",
+    "avg(last_5m):avg:cpu{*} by {host,env} / avg:mem{*}by{ host , pod } > 1",
+    "avg(last_5m):avg:cpu{*} nearby {host} > 1",           # not a word "by"
+    "avg(last_5m):avg:cpu{*}.rollup(avg) by {a}by {b} > 1",
+    "by {first} ... xby {no} _by {no} -by {yes} by{} > 1",
+    "avg(last_5m):avg:cpu{*} > 1",
+])
+def test_group_tags_are_the_word_by(query):
+    """The group-by pattern finds "by" as a whole word, as ``\\bby`` does."""
+    import re
+    old = re.compile(r"\bby\s*\{([^}]*)\}")
+    assert [m.group(1) for m in spec_module.BY_RE.finditer(query)] == [m.group(1) for m in old.finditer(query)]

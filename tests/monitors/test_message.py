@@ -83,3 +83,21 @@ def test_host_on_the_instance_label_drops_the_port():
     assert msg.to_go(parts) == ('on {{ reReplaceAll ":[0-9]+$" "" $labels.instance }} / '
                                 '{{ reReplaceAll ":[0-9]+$" "" $labels.instance }}')
     assert msg.render(parts, {"instance": "10.0.0.5:9100"}, "1") == "on 10.0.0.5 / 10.0.0.5"
+
+
+@pytest.mark.parametrize("message", [
+    "{{#is_alert}}A {{value}}{{/is_alert}}{{#is_warning}}W{{/is_warning}}\n{{#is_recovery}}R{{/is_recovery}} @x",
+    "{{#is_alert_recovery}}AR{{/is_alert_recovery}}{{#is_no_data}}N{{/is_no_data}}{{#is_odd}}?{{/is_odd}}",
+    "{{#is_match \"host\" \"a\"}}{{#is_warning_recovery}}WR{{/is_warning_recovery}}{{/is_match}} plain",
+    "no blocks at all",
+])
+def test_state_texts_are_each_states_resolution(message):
+    """StateTexts shares one outcome between states alike in the message's state
+    blocks: every state gets what resolve, tidy and to_go make for it alone."""
+    variables = msg.Variables(labels=lambda t: t, any_label=lambda t: t)
+    parts = msg.parse(message, variables, [])
+    texts = msg.StateTexts(parts, 2)
+    for state in ("alert", "warn", "no_data", "recovery", "alert_recovery", "warn_recovery", "no_data_recovery"):
+        notes: list[str] = []
+        resolved = msg.resolve(parts, state, 2, notes)
+        assert texts.get(state) == (resolved, notes, msg.tidy(resolved), msg.to_go(msg.tidy(resolved)))

@@ -172,7 +172,8 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         item.note(f"{{{{#{block.name}}}}} is left out: Alertmanager notifies states, not transitions"
                   + (f"; {', '.join(handles)} mentioned there is not routed." if handles else "."),
                   Status.APPROXIMATE if handles else None)
-    recovery = msg.resolve(body, "recovery", spec.priority)   # any recovery: who hears of one
+    texts = msg.StateTexts(body, spec.priority)
+    recovery = texts.get("recovery")[0]   # any recovery: who hears of one
     has_recovery = msg.has_blocks(body, msg.RECOVERY_BLOCKS)
 
     labels = tag_labels(spec, group, item, labeler)
@@ -189,18 +190,18 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
     def level(state: str, threshold: float | None, recovery: float | None, expr: str, for_seconds: int,
               keep: tuple[str, int] | None = None) -> None:
         rule_name = name + ("NoData" if state == "no_data" else "")
-        block_notes: list[str] = []
-        resolved = msg.resolve(body, state, spec.priority, block_notes)
+        resolved, block_notes, description, description_go = texts.get(state)
         for n in block_notes:
             item.note(n)
         mentions[state] = msg.mentions(resolved)
         title_parts = summary if summary is not None else msg.tidy(msg.resolve(title, state, spec.priority))
-        parts = {"summary": title_parts or [msg.Text(spec.name or name)], "description": msg.tidy(resolved)}
+        parts = {"summary": title_parts or [msg.Text(spec.name or name)], "description": description}
+        templates = {"description": description_go}   # (made with the parts)
         if has_recovery:   # resolved notifications carry the alert's annotations: Datadog's text for
             # the recovery of this state ({{#is_alert_recovery}} on the critical rule…) kept apart
-            parts["recovery_message"] = msg.tidy(msg.resolve(body, f"{state}_recovery", spec.priority))
+            _, _, parts["recovery_message"], templates["recovery_message"] = texts.get(f"{state}_recovery")
         parts = {k: v for k, v in parts.items() if v}
-        annotations = {k: msg.to_go(v) for k, v in parts.items()} | static_go
+        annotations = {k: templates[k] if k in templates else msg.to_go(v) for k, v in parts.items()} | static_go
         parts |= static
         rule_labels = {"severity": SEVERITY[state], STATE_LABEL: state} | labels
         levels.append(Level(state, threshold, recovery,

@@ -16,6 +16,7 @@ A message is parsed once into parts (text, ``{{value}}``, tag variables,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -112,7 +113,8 @@ def parse(message: str, variables: Variables, notes: list[str]) -> list[Part]:
         pos = end
         sigil, name, args, var = m.groups()
         if sigil in ("#", "^"):
-            block_args = [a or b or c for a, b, c in _ARG_RE.findall(args or "")]
+            # (most blocks, {{#is_alert}}..., have no arguments to look for)
+            block_args = [a or b or c for a, b, c in _ARG_RE.findall(args)] if args else []
             strip = False
             if name in RUNTIME_BLOCKS and block_args:   # first argument: a tag variable → its label
                 tag = block_args[0].removesuffix(".name")
@@ -187,6 +189,30 @@ def resolve(parts: list[Part], state: str, priority: int | None, notes: list[str
         if on != p.negated:
             out.extend(resolve(p.children, state, priority, notes, renotify))
     return _merge_text(out)
+
+
+class StateTexts:
+    """A message resolved for one state after another (:func:`resolve`, then
+    :func:`tidy` and :func:`to_go`). A state changes the outcome only through the
+    state blocks the message holds: states alike there (a monitor's warning and
+    no-data rules, all its recoveries) share one, made once."""
+
+    def __init__(self, parts: list[Part], priority: int | None) -> None:
+        self._parts, self._priority = parts, priority
+        self._blocks = sorted({b.name for b in find_blocks(parts, set(STATE_BLOCKS))})
+        self._made: dict[tuple[bool, ...], tuple[list[Part], list[str], list[Part], str]] = {}
+
+    def get(self, state: str) -> tuple[list[Part], list[str], list[Part], str]:
+        """The resolved parts, the notes :func:`resolve` made, the tidied parts
+        and their template. (Shared: callers must not change them.)"""
+        key = tuple(state in STATE_BLOCKS[name] for name in self._blocks)
+        made = self._made.get(key)
+        if made is None:
+            notes: list[str] = []
+            resolved = resolve(self._parts, state, self._priority, notes)
+            tidied = tidy(resolved)
+            made = self._made[key] = (resolved, notes, tidied, to_go(tidied))
+        return made
 
 
 TRANSITION_BLOCKS = {"is_alert_to_warning", "is_warning_to_alert"}
@@ -345,8 +371,10 @@ def mentions(parts: list[Part], conditions: tuple[Condition, ...] = ()) -> list[
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def first_link(message: str) -> str | None:
-    """The runbook link of a message: a link named like a runbook, else the first link."""
+    """The runbook link of a message: a link named like a runbook, else the first link.
+    (Remembered: monitors made from one template share their message.)"""
     if "http" not in message:   # every link the pattern finds starts with http(s)://
         return None
     links = []

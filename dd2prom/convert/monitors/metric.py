@@ -70,7 +70,9 @@ def convert(spec, ctx) -> Alerting:
     forecast = head and split_call(head.group(5), "forecast")
     if forecast:  # the horizon (next_2w) and history='…' belong to the monitor, not the query
         return _forecast(spec, ctx, head, *forecast)
-    tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor", offset_seconds=evaluation_delay(spec)))
+    # (the memo's own translation: only read here, its lists copied into the Alerting)
+    tr = translate(spec.query, monitor=True, ctx=ctx.translate_context("monitor", offset_seconds=evaluation_delay(spec),
+                                                                        copy_results=False))
     if tr.ok and tr.monitor is not None:
         m = tr.monitor
         return Alerting(expr=m.expr, comparator=m.comparator, group=list(tr.group_by),

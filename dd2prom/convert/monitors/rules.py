@@ -38,13 +38,15 @@ class Rule:
     annotations: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as a rule file holds it (its labels and annotations are the
+        rule's own dicts: the document is only dumped)."""
         d: dict[str, Any] = {("alert" if self.state else "record"): self.name, "expr": self.expr}
         if self.for_seconds:
             d["for"] = duration(self.for_seconds)
         if self.labels:
-            d["labels"] = dict(self.labels)
+            d["labels"] = self.labels
         if self.annotations:
-            d["annotations"] = dict(self.annotations)
+            d["annotations"] = self.annotations
         return d
 
 

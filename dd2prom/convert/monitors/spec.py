@@ -14,7 +14,9 @@ from dd2prom.convert.queries.mapping import label_for_tag
 from dd2prom.model import Status
 
 LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-BY_RE = re.compile(r"\bby\s*\{([^}]*)\}")
+# ``\bby`` as a look-behind after ``by``: the search then jumps to each "by"
+# (a leading ``\b`` is tried at every position of the query)
+BY_RE = re.compile(r"by(?<!\wby)\s*\{([^}]*)\}")
 
 
 def label_name(tag_key: str, mappings: Any = None, metric: str | None = None) -> str:
