@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import operator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 
 class Status(str, enum.Enum):
@@ -128,6 +128,8 @@ class Ledger:
 
     def __init__(self) -> None:
         self._items: dict[tuple[str, str], CoverageItem] = {}
+        # first row's key → (rows, their coverage.json text made elsewhere): see add_text
+        self._texts: dict[tuple[str, str], tuple[list[CoverageItem], Any]] = {}
 
     def add(self, kind: str, id: Any, name: str = "", type: str = "") -> CoverageItem:
         key = (kind, str(id))
@@ -188,3 +190,30 @@ class Ledger:
         for rank in sorted(by_rank):
             out += sorted(by_rank[rank], key=_BY_ID)
         return out
+
+    def add_text(self, rows: list[CoverageItem], text: Any) -> None:
+        """``rows`` (already here, in :meth:`in_order`'s order) have ``text`` as
+        their coverage.json text, made where they were converted: a dashboard
+        worker serialises its widgets' rows, in parallel, rather than the
+        parent at the end of the run. Only for rows nothing will change: the
+        text is used while the same row objects stand together in the order."""
+        if rows:
+            self._texts[(rows[0].kind, rows[0].id)] = (rows, text)
+
+    def rows_json(self) -> Iterator[Any]:
+        """:meth:`in_order`'s rows for coverage.json: each row's ``to_json()``, or
+        for rows given a text (:meth:`add_text`) that text, once."""
+        texts = self._texts
+        rows = self.in_order()
+        i, n = 0, len(rows)
+        while i < n:
+            item = rows[i]
+            known = texts.get((item.kind, item.id)) if texts else None
+            if known is not None:
+                group, text = known
+                if len(group) <= n - i and all(map(operator.is_, group, rows[i:i + len(group)])):
+                    yield text
+                    i += len(group)
+                    continue
+            yield item.to_json()
+            i += 1

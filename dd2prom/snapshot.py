@@ -25,7 +25,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 try:
     import orjson
@@ -65,6 +65,9 @@ def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size:
     serialised ``size`` at a time, so a large file (coverage.json, 90 MB at
     scale) is written while it is made and is never whole in memory.
 
+    An item may also be an :class:`ItemsText`: items serialised elsewhere by
+    :func:`items_text`, copied as they are.
+
     Raises TypeError where orjson refuses a value (:func:`dumpb` would fall
     back to the standard library, whose text differs): the caller writes the
     whole document instead."""
@@ -74,23 +77,55 @@ def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size:
     # the document around one item: each piece of items goes where it stands
     text, slot = orjson.dumps({**document, key: [_PIECE_SLOT]}, option=_ORJSON_OPTIONS), orjson.dumps(_PIECE_SLOT)
     head, _, tail = text.partition(slot)
-    # a piece of items as they are indented there: the value of a top-level key
-    start, end = b'{\n  "_": [\n    ', b"\n  ]\n}"
-    todo = iter(items)
-    piece = list(itertools.islice(todo, size))
-    if text.count(slot) != 1 or not piece:
-        yield dumpb({**document, key: piece + list(todo)})
+    if text.count(slot) != 1:   # the placeholder's text elsewhere in the document: written whole
+        items = list(items)
+        if any(type(item) is ItemsText for item in items):
+            raise TypeError("the document holds the items' placeholder")
+        yield dumpb({**document, key: items})
         return
-    separator = head
-    while piece:
-        text = orjson.dumps({"_": piece}, option=_ORJSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE)
-        if not (text.startswith(start) and text.endswith(end)):   # pragma: no cover - orjson's layout
-            raise TypeError("unexpected layout of serialised items")
-        yield separator
-        yield memoryview(text)[len(start):-len(end)]   # (the piece's MBs not copied again)
-        separator = b",\n    "
-        piece = list(itertools.islice(todo, size))
+    separator, values, texts, held = head, [], [], 0
+    for item in itertools.chain(items, (None,)):   # (None: the end)
+        if values and (item is None or type(item) is ItemsText or len(values) >= size):
+            yield separator
+            yield items_text(values).text
+            separator, values = _BETWEEN_ITEMS, []
+        if texts and (item is None or type(item) is not ItemsText or held >= _TEXTS_HELD):
+            # texts given together are written together (thousands of small ones, a dashboard's rows each)
+            yield separator
+            yield _BETWEEN_ITEMS.join(texts)
+            separator, texts, held = _BETWEEN_ITEMS, [], 0
+        if type(item) is ItemsText:
+            if item.text:
+                texts.append(item.text)
+                held += len(item.text)
+        elif item is not None:
+            values.append(item)
+    if separator is head:   # no items
+        yield dumpb({**document, key: []})
+        return
     yield tail
+
+
+class ItemsText(NamedTuple):
+    """Items of a list that is a top-level key's value, as orjson writes them
+    there (see :func:`dumpb_pieces`)."""
+
+    text: bytes | memoryview
+
+
+_BETWEEN_ITEMS = b",\n    "
+_TEXTS_HELD = 4 << 20   # bytes of given texts joined into one piece at most
+_ITEMS_START, _ITEMS_END = b'{\n  "_": [\n    ', b"\n  ]\n}"
+
+
+def items_text(values: list[Any]) -> ItemsText:
+    """``values`` as :func:`dumpb_pieces` writes them (TypeError where orjson refuses one)."""
+    if not values:
+        return ItemsText(b"")
+    text = orjson.dumps({"_": values}, option=_ORJSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE)
+    if not (text.startswith(_ITEMS_START) and text.endswith(_ITEMS_END)):   # pragma: no cover - orjson's layout
+        raise TypeError("unexpected layout of serialised items")
+    return ItemsText(memoryview(text)[len(_ITEMS_START):-len(_ITEMS_END)])   # (the piece's MBs not copied again)
 
 
 _PIECE_SLOT = "dd2prom-items"

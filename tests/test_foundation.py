@@ -8,8 +8,8 @@ import pytest
 from dd2prom.convert import pipeline
 from dd2prom.convert.pipeline import coverage_document, write_coverage
 from dd2prom.emit.output import OutputDir
-from dd2prom.model import Ledger, Status
-from dd2prom.snapshot import Snapshot, atomic_write_json, dumpb, dumpb_pieces
+from dd2prom.model import CoverageItem, Ledger, Status
+from dd2prom.snapshot import Snapshot, atomic_write_json, dumpb, dumpb_pieces, items_text
 
 
 def test_status_worst():
@@ -45,6 +45,45 @@ def test_ledger_order_kinds_then_ids():
 @pytest.mark.parametrize("size", [1, 2, 3, 100])
 def test_json_in_pieces_is_the_whole_document(document, items, size):
     assert b"".join(dumpb_pieces(document, "items", iter(items), size)) == dumpb({**document, "items": items})
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+@pytest.mark.parametrize("given", ["none", "all", "odd", "even", "first", "last"])
+def test_json_in_pieces_copies_items_given_as_text(given, size):
+    """Items given as their text (items_text, made elsewhere) land exactly where orjson writes them."""
+    document = {"counts": {"a": 1}, "snapshot": "x", "errors": []}
+    items = [{"b": i, "a": [1, 2.5, None, "é\n", {"c": {}}], "n": {"x": [[], {}]}} for i in range(9)]
+    chosen = {"none": lambda i: False, "all": lambda i: True, "odd": lambda i: i % 2 == 1,
+              "even": lambda i: i % 2 == 0, "first": lambda i: i == 0, "last": lambda i: i == 8}[given]
+    pieces, run = [], []
+    for i, item in enumerate(items):   # consecutive chosen items given as one text, or one each
+        if chosen(i):
+            run.append(item)
+            if i % 3 == 2:
+                pieces.append(items_text(run)); run = []
+        else:
+            if run:
+                pieces.append(items_text(run)); run = []
+            pieces.append(item)
+    if run:
+        pieces.append(items_text(run))
+    pieces.append(items_text([]))   # an empty text adds nothing
+    expected = dumpb({**document, "items": items})
+    assert b"".join(dumpb_pieces(document, "items", iter(pieces), size)) == expected
+
+
+def test_ledger_rows_json_uses_texts_only_for_the_same_rows_together():
+    led = Ledger()
+    rows = [led.add("widget", f"d/{i}", name=f"w{i}") for i in range(5)]
+    other = led.add("monitor", "1", name="m")
+    led.add_text(rows[1:4], "TEXT")
+    assert list(led.rows_json()) == [other.to_json(), rows[0].to_json(), "TEXT", rows[4].to_json()]
+    # a row converted again (another object under the same key) or rows no longer together: each row's own JSON
+    led._items[("widget", "d/2")] = replaced = CoverageItem("widget", "d/2", name="again")
+    assert list(led.rows_json()) == [other.to_json()] + [r.to_json() for r in (rows[0], rows[1], replaced, rows[3], rows[4])]
+    led.add("widget", "d/1x")
+    led._items[("widget", "d/2")] = rows[2]
+    assert "TEXT" not in list(led.rows_json())
 
 
 def test_output_dir_writes_pieces(tmp_path):

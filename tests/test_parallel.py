@@ -11,7 +11,8 @@ from bench.synth_org import generate, write_snapshot
 from dd2prom.convert import ConvertOptions, parallel, run_convert
 from dd2prom.convert.dashboards import DashboardConverter
 from dd2prom.resources import sample_org_dir
-from dd2prom.snapshot import dumps
+from dd2prom.convert.pipeline import coverage_document
+from dd2prom.snapshot import dumpb, dumps
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ def test_parallel_output_is_byte_identical_to_serial(org, synthetic_org, small_c
     assert serial.shared.get("errors", []) == par.shared.get("errors", []) == []
     assert len(serial.ledger) > 20
     assert_same_trees(tmp_path / "serial", tmp_path / "parallel")
+    # the widget rows' text made in the workers is what serialising the rows here gives
+    assert (tmp_path / "parallel" / "coverage.json").read_bytes() == dumpb(coverage_document(par))
 
 
 def test_a_failing_dashboard_fails_alone_in_a_worker(synthetic_org, small_chunks, monkeypatch, tmp_path):

@@ -97,7 +97,7 @@ def write_coverage(out: OutputDir, ctx: ConvertContext) -> None:
     MB in all, with the other core idle at the end of a run) while the next
     rows are serialised."""
     head = {"counts": ctx.ledger.counts(), **_about_run(ctx)}
-    rows = (item.to_json() for item in ctx.ledger.in_order())
+    rows = ctx.ledger.rows_json()
     try:
         out.write_pieces(COVERAGE, dumpb_pieces(head, "items", rows, COVERAGE_PIECE))
     except TypeError:   # a value orjson refuses: the whole document, as dumpb writes it

@@ -12,6 +12,7 @@ rows), ``variables.py`` (template variables), ``units.py``, ``thresholds.py``
 from __future__ import annotations
 
 import contextlib
+import operator
 from typing import Callable
 
 from dd2prom.convert import parallel
@@ -20,7 +21,7 @@ from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.dashboards.dashboard import DashboardConverter
 from dd2prom.convert.pipeline import record_unreadable
 from dd2prom.model import Status
-from dd2prom.snapshot import Snapshot, dumpb
+from dd2prom.snapshot import ItemsText, Snapshot, dumpb, items_text
 
 KIND = "dashboard"
 
@@ -44,20 +45,34 @@ def start(snapshot: Snapshot, ctx: ConvertContext) -> Callable[[], None]:
         taken = ctx.shared.setdefault("dashboard_uids", set())
         with contextlib.closing(results):
             for path, result in results:
-                if result.error or result.value in taken or parallel.clashes(ctx, result):
+                uid, rows_text = result.value if result.error is None else (None, None)
+                if result.error or uid in taken or parallel.clashes(ctx, result):
                     convert_object(ctx, snapshot.load("dashboards", path))
                     continue
                 parallel.apply(ctx, result)
-                if result.value:
-                    taken.add(result.value)
+                if uid:
+                    taken.add(uid)
+                if rows_text is not None:
+                    ctx.ledger.add_text(_widget_rows(result.items), rows_text)
     return finish
 
 
-def _convert_file(ictx: ConvertContext, path) -> str | None:
-    """One dashboard file in an item context; returns the uid it took."""
+def _convert_file(ictx: ConvertContext, path) -> tuple[str | None, ItemsText | None]:
+    """One dashboard file in an item context; returns the uid it took and its
+    widget rows' coverage.json text (made here, in parallel: nothing changes
+    the rows after this; see Ledger.add_text)."""
     ictx.shared["dashboard_uids"] = set()
     convert_object(ictx, ictx.snapshot.load("dashboards", path))
-    return next(iter(ictx.shared["dashboard_uids"]), None)
+    try:
+        rows_text = ItemsText(bytes(items_text([row.to_json() for row in _widget_rows(list(ictx.ledger))]).text))
+    except TypeError:   # a value orjson refuses: the parent writes coverage.json another way
+        rows_text = None
+    return next(iter(ictx.shared["dashboard_uids"]), None), rows_text
+
+
+def _widget_rows(items: list) -> list:
+    """A dashboard's widget rows, in coverage.json's order."""
+    return sorted((item for item in items if item.kind == "widget"), key=operator.attrgetter("id"))
 
 
 def convert_object(ctx: ConvertContext, obj) -> None:
