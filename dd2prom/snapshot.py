@@ -25,13 +25,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple, TypeVar
 
 try:
     import orjson
     _ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib still works
     orjson = None
+
+T = TypeVar("T")
 
 RESOURCE_DIRS = ("monitors", "dashboards", "slos", "synthetics", "downtimes")
 ID_FIELD = {"synthetics": "public_id"}
@@ -83,23 +85,15 @@ def dumpb_pieces(document: dict[str, Any], key: str, items: Iterable[Any], size:
             raise TypeError("the document holds the items' placeholder")
         yield dumpb({**document, key: items})
         return
-    separator, values, texts, held = head, [], [], 0
-    for item in itertools.chain(items, (None,)):   # (None: the end)
-        if values and (item is None or type(item) is ItemsText or len(values) >= size):
-            yield separator
-            yield items_text(values).text
-            separator, values = _BETWEEN_ITEMS, []
-        if texts and (item is None or type(item) is not ItemsText or held >= _TEXTS_HELD):
-            # texts given together are written together (thousands of small ones, a dashboard's rows each)
-            yield separator
-            yield _BETWEEN_ITEMS.join(texts)
-            separator, texts, held = _BETWEEN_ITEMS, [], 0
-        if type(item) is ItemsText:
-            if item.text:
-                texts.append(item.text)
-                held += len(item.text)
-        elif item is not None:
-            values.append(item)
+    separator = head
+    for given, run in itertools.groupby(items, key=lambda item: type(item) is ItemsText):
+        # items serialised `size` at a time; texts given together written together
+        # (thousands of small ones, a dashboard's rows each)
+        for piece in (_joined(run) if given else (items_text(batch).text for batch in batches(run, size))):
+            if piece:
+                yield separator
+                yield piece
+                separator = _BETWEEN_ITEMS
     if separator is head:   # no items
         yield dumpb({**document, key: []})
         return
@@ -116,6 +110,27 @@ class ItemsText(NamedTuple):
 _BETWEEN_ITEMS = b",\n    "
 _TEXTS_HELD = 4 << 20   # bytes of given texts joined into one piece at most
 _ITEMS_START, _ITEMS_END = b'{\n  "_": [\n    ', b"\n  ]\n}"
+
+
+def batches(values: Iterator[T], size: int) -> Iterator[list[T]]:
+    """``values`` as lists of ``size`` (the last one shorter)."""
+    while batch := list(itertools.islice(values, size)):
+        yield batch
+
+
+def _joined(texts: Iterable[ItemsText]) -> Iterator[bytes]:
+    """Consecutive texts joined, into pieces of about :data:`_TEXTS_HELD` bytes."""
+    held: list[bytes | memoryview] = []
+    size = 0
+    for item in texts:
+        if item.text:
+            held.append(item.text)
+            size += len(item.text)
+        if size >= _TEXTS_HELD:
+            yield _BETWEEN_ITEMS.join(held)
+            held, size = [], 0
+    if held:
+        yield _BETWEEN_ITEMS.join(held)
 
 
 def items_text(values: list[Any]) -> ItemsText:

@@ -46,7 +46,7 @@ from dd2prom.convert.context import ConvertContext
 from dd2prom.emit.writer import writer
 from dd2prom.emit.yamlio import dump_yaml, dump_yaml_all
 from dd2prom.model import CoverageItem
-from dd2prom.snapshot import dumps
+from dd2prom.snapshot import batches, dumps
 
 log = logging.getLogger("dd2prom.convert")
 
@@ -214,17 +214,12 @@ def convert_items(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],
     head = list(itertools.islice(todo, enough))
     if jobs == 1 or len(head) < enough:
         return _serial(ctx, fn, itertools.chain(head, todo))
-    chunks: Iterable[list[T]] = _chunked(itertools.chain(head, todo), size)
+    chunks: Iterable[list[T]] = batches(itertools.chain(head, todo), size)
     if ahead:
         chunks = list(chunks)
     results = _parallel(ctx, fn, chunks, jobs, len(chunks) if ahead else jobs * IN_FLIGHT_PER_JOB)  # type: ignore[arg-type]
     next(results)   # forks the workers and queues the first tasks
     return results
-
-
-def _chunked(inputs: Iterator[T], size: int) -> Iterator[list[T]]:
-    while chunk := list(itertools.islice(inputs, size)):
-        yield chunk
 
 
 def _serial(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any],

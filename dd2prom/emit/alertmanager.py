@@ -42,6 +42,7 @@ intervals.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple, Union
@@ -186,7 +187,7 @@ class AlertmanagerConfig:
         users = self.secrets.setdefault(secret, {}).setdefault(key, [])
         if used_by and self._first("secret", secret, key, used_by):
             users.append(used_by)
-        return f"{SECRET_ROOT}/{secret}/{key}"
+        return secret_path(secret, key)
 
     def placeholder(self, what: str) -> str:
         """A value that must be replaced by hand (recorded in required-secrets.yaml)."""
@@ -358,13 +359,10 @@ class AlertmanagerConfig:
             self.time_intervals.update(other.time_intervals)
         for ms, interval in other.mutes:
             self.mute_route(ms, interval)
-        for secret, keys in other.secrets.items():   # as secret_file records them
-            mine = self.secrets.setdefault(secret, {})
+        for secret, keys in other.secrets.items():
             for key, users in keys.items():
-                have = mine.setdefault(key, [])
-                for user in users:
-                    if user and self._first("secret", secret, key, user):
-                        have.append(user)
+                for user in users or [""]:   # (a key no monitor uses is recorded all the same)
+                    self.secret_file(secret, key, user)
         for what in other.placeholders:
             self.placeholder(what)
         for test in other.route_tests:   # as add_route_test made them: taken as they are
@@ -513,14 +511,15 @@ def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[s
     return list(children.values())
 
 
-_FRESH: dict[str, Any] = {}
-
-
+@functools.cache
 def _fresh_state() -> dict[str, Any]:
     """A new builder's state (made once; compared with, never changed)."""
-    if not _FRESH:
-        _FRESH.update(vars(AlertmanagerConfig()))
-    return _FRESH
+    return vars(AlertmanagerConfig())
+
+
+def secret_path(secret: str, key: str) -> str:
+    """Where a Secret's key is mounted in the Alertmanager pod (what ``*_file`` fields name)."""
+    return f"{SECRET_ROOT}/{secret}/{key}"
 
 
 def _receivers_used(route: dict[str, Any]) -> Iterable[str]:

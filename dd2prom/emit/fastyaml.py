@@ -14,7 +14,7 @@ both writers on every file of converted organisations and on generated data.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from yaml import ScalarNode
 from yaml.resolver import Resolver
@@ -366,24 +366,24 @@ def emit(obj: Any) -> str | None:
 def emit_items(items: list[Any], indent: int) -> str | None:
     """The block sequence of non-empty ``items`` as :func:`emit` writes it where its
     ``-`` sit at column ``indent`` (under a key at that column), or None."""
-    out: list[str] = []
-    try:
-        _sequence(items, indent, out, False)
-    except (_Unsure, RecursionError):
-        return None
-    finally:
-        _seen.clear()
-    return "".join(out)
+    return _written(lambda out: _sequence(items, indent, out, False))
 
 
 def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
     """``yamlio.dump_yaml_all(objs)`` (``start`` before each document), or None."""
-    out: list[str] = []
-    try:
+    def documents(out: list[str]) -> None:
         for obj in objs:
             if start:
                 out.append(start)
             _document(obj, out)
+    return _written(documents)
+
+
+def _written(write: Callable[[list[str]], None]) -> str | None:
+    """The text ``write`` puts in a list, or None where this writer is not sure of it."""
+    out: list[str] = []
+    try:
+        write(out)
     except (_Unsure, RecursionError):
         return None
     finally:

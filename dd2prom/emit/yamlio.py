@@ -36,7 +36,13 @@ def _literal_ok(data: str) -> bool:
 
 
 # NEL, LS, PS: line breaks to PyYAML (see _literal_ok)
-_OTHER_BREAK_ENDS = ("\x85", "\u2028", "\u2029", "\x85\n", "\u2028\n", "\u2029\n")
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
+_OTHER_BREAK_ENDS = (*_OTHER_BREAKS, *(c + "\n" for c in _OTHER_BREAKS))
+
+
+def _other_breaks(text: str) -> bool:
+    """Whether ``text`` holds a line break other than ``\n`` (see _literal_ok)."""
+    return any(c in text for c in _OTHER_BREAKS)
 
 
 class _Dumper(_Base):  # type: ignore[valid-type,misc]
@@ -121,7 +127,7 @@ def nest_yaml(text: str, spaces: int) -> str | None:
 
 def _nestable(text: str, spaces: int) -> bool:
     """Whether :func:`nest_yaml` may indent ``text`` (see there)."""
-    return _literal_ok(text) and text[0] not in " \n" and not any(c in text for c in "\x85\u2028\u2029") \
+    return _literal_ok(text) and text[0] not in " \n" and not _other_breaks(text) \
         and not text.endswith("\n...\n") and _unfolded(text, WIDTH - spaces)
 
 
@@ -152,7 +158,7 @@ def unnest_yaml(text: str, spaces: int) -> str | None:
     None where that may not hold: a line that was or may be folded (see
     :func:`_unfolded`), or a line break other than ``\n`` (NEL, LS, PS)."""
     pad = " " * spaces
-    if not text.startswith(pad) or any(c in text for c in "\x85\u2028\u2029") or not _unfolded(text, WIDTH):
+    if not text.startswith(pad) or _other_breaks(text) or not _unfolded(text, WIDTH):
         return None
     # (a pattern's search finds a line break quicker than str.replace looks for one followed by spaces)
     return _line_starts(spaces).sub("\n", "\n" + text)[1:]

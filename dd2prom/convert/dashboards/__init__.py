@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import operator
-from typing import Callable
+from typing import Callable, Iterable
 
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.dashboards import sidecar
 from dd2prom.convert.dashboards.dashboard import DashboardConverter
 from dd2prom.convert.pipeline import record_unreadable
-from dd2prom.model import Status
+from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import ItemsText, Snapshot, dumpb, items_text
 
 KIND = "dashboard"
@@ -64,13 +64,14 @@ def _convert_file(ictx: ConvertContext, path) -> tuple[str | None, ItemsText | N
     ictx.shared["dashboard_uids"] = set()
     convert_object(ictx, ictx.snapshot.load("dashboards", path))
     try:
-        rows_text = ItemsText(bytes(items_text([row.to_json() for row in _widget_rows(list(ictx.ledger))]).text))
+        # (as bytes: it crosses to the parent, which a memoryview cannot)
+        rows_text = ItemsText(bytes(items_text([row.to_json() for row in _widget_rows(ictx.ledger)]).text))
     except TypeError:   # a value orjson refuses: the parent writes coverage.json another way
         rows_text = None
     return next(iter(ictx.shared["dashboard_uids"]), None), rows_text
 
 
-def _widget_rows(items: list) -> list:
+def _widget_rows(items: Iterable[CoverageItem]) -> list[CoverageItem]:
     """A dashboard's widget rows, in coverage.json's order."""
     return sorted((item for item in items if item.kind == "widget"), key=operator.attrgetter("id"))
 

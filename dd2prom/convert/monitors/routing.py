@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from dd2prom.convert.monitors.message import Condition, regex_escape
 from dd2prom.convert.monitors.rules import STATE_LABEL, duration
-from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, SECRET_ROOT, AlertmanagerConfig, escape_value
+from dd2prom.emit.alertmanager import DEFAULT_RECEIVER, AlertmanagerConfig, escape_value, secret_path
 from dd2prom.emit.k8s import dns_name
 from dd2prom.model import Status
 
@@ -74,10 +74,10 @@ def _integration(handle: str, send_resolved: bool) -> tuple[str, dict, str | Non
         return (f"email-{handle}{firing_only}", {"email_configs": [{"to": handle, "send_resolved": send_resolved}]},
                 "E-mail needs the global smtp_smarthost/smtp_from placeholders replaced.", None,
                 _Needs(placeholders=SMTP_PLACEHOLDERS, smtp=True))
-    secret = _SECRETS.get(kind)
-    if secret and rest:
-        field, fields = _SECRET_FIELDS[kind]
-        config = {field: f"{SECRET_ROOT}/{secret}/{key}", **fields, "send_resolved": send_resolved}
+    integration = _SECRET_INTEGRATIONS.get(kind)
+    if integration and rest:
+        secret, field, fields = integration
+        config = {field: secret_path(secret, key), **fields, "send_resolved": send_resolved}
         return name + firing_only, {f"{kind}_configs": [config]}, None, None, _Needs(secrets=((secret, key),))
     if kind == "webhook" and rest:
         url = f"http://{key}.webhook.invalid/"
@@ -98,13 +98,13 @@ def _integration(handle: str, send_resolved: bool) -> tuple[str, dict, str | Non
 
 
 # integrations whose credential is a mounted Secret key: the Secret, the *_file field, the other fields
-_SECRETS = {"slack": "dd2prom-slack", "pagerduty": "dd2prom-pagerduty", "opsgenie": "dd2prom-opsgenie"}
-_SECRET_FIELDS: dict[str, tuple[str, dict[str, str]]] = {
-    "slack": ("api_url_file", {"title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}),
-    "pagerduty": ("routing_key_file", {
+_SECRET_INTEGRATIONS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "slack": ("dd2prom-slack", "api_url_file", {
+        "title": '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}', "text": SLACK_TEXT}),
+    "pagerduty": ("dd2prom-pagerduty", "routing_key_file", {
         "severity": '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
         "description": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}),
-    "opsgenie": ("api_key_file", {
+    "opsgenie": ("dd2prom-opsgenie", "api_key_file", {
         "priority": "{{ .CommonLabels.priority }}",   # the monitor's P1…P5 (empty → Opsgenie's default)
         "message": '{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}'}),
 }
