@@ -292,8 +292,13 @@ def _keep_until_exit(obj: object) -> None:
     """The process ends right after this command: releasing a convert run's
     hundreds of thousands of objects one by one, and the collector's passes
     over them at shutdown, cost ~0.3 s at 20,000 monitors for memory the OS
-    takes back at once anyway. Keep them referenced, out of the collector."""
+    takes back at once anyway. Keep them referenced, out of the collector.
+    The list also holds itself: at exit the interpreter clears every module's
+    globals (this one's reference to the list too, which then freed the whole
+    run, ~0.25 s), but it never collects a frozen reference cycle."""
     if _KEPT is not None:
+        if not _KEPT:
+            _KEPT.append(_KEPT)
         _KEPT.append(obj)
         gc.freeze()
 
