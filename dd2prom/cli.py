@@ -127,7 +127,7 @@ def convert(
         # turned back on, its first pass would scan every object the run made (~0.15 s)
         gc.disable()
     from dd2prom.convert import ConvertOptions, run_convert
-    from dd2prom.convert.pipeline import STAGES
+    from dd2prom.convert.pipeline import COUNTS, STAGES
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
                           mappings_file=mappings, crd_dir=crd_dir, grafana_folder=grafana_folder,
@@ -154,7 +154,7 @@ def convert(
         console.print(f"error: could not write the output: {escape(str(exc))}; {escape(str(out))} "
                       "is as it was before this run", soft_wrap=True)
         raise typer.Exit(2)
-    counts = ctx.ledger.counts()
+    counts = ctx.shared.get(COUNTS) or ctx.ledger.counts()
     print_coverage(counts)
     errors = ctx.shared.get("errors", [])
     for e in errors:
