@@ -128,8 +128,11 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     in_place_specs.sort(key=lambda s: s[0].type == "composite")
     for spec, item, owner in in_place_specs:
         in_place(spec, item, owner)
-    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
-    files.finish(lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else [])
+    # the rule files' ends and their monitors' rows (outputs, tests) wait for the
+    # finishers: the dashboards' workers start sooner (nothing before reads them)
+    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}   # (the monitors' routes only)
+    ctx.on_finish("monitor-rule-files", lambda _: files.finish(
+        lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else []))
 
 
 def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
