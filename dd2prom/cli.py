@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import logging
+import os
+import stat
 import sys
+import typing
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 from rich.console import Console
@@ -123,7 +127,7 @@ def convert(
         # turned back on, its first pass would scan every object the run made (~0.15 s)
         gc.disable()
     from dd2prom.convert import ConvertOptions, run_convert
-    from dd2prom.convert.pipeline import STAGES
+    from dd2prom.convert.pipeline import COUNTS, STAGES
 
     opts = ConvertOptions(namespace=namespace, release_label=release_label, group_by_tag=group_by_tag,
                           mappings_file=mappings, crd_dir=crd_dir, grafana_folder=grafana_folder,
@@ -150,7 +154,7 @@ def convert(
         console.print(f"error: could not write the output: {escape(str(exc))}; {escape(str(out))} "
                       "is as it was before this run", soft_wrap=True)
         raise typer.Exit(2)
-    counts = ctx.ledger.counts()
+    counts = ctx.shared.get(COUNTS) or ctx.ledger.counts()
     print_coverage(counts)
     errors = ctx.shared.get("errors", [])
     for e in errors:
@@ -288,17 +292,123 @@ def _keep_until_exit(obj: object) -> None:
     """The process ends right after this command: releasing a convert run's
     hundreds of thousands of objects one by one, and the collector's passes
     over them at shutdown, cost ~0.3 s at 20,000 monitors for memory the OS
-    takes back at once anyway. Keep them referenced, out of the collector."""
+    takes back at once anyway. Keep them referenced, out of the collector.
+    The list also holds itself: at exit the interpreter clears every module's
+    globals (this one's reference to the list too, which then freed the whole
+    run, ~0.25 s), but it never collects a frozen reference cycle."""
     if _KEPT is not None:
+        if not _KEPT:
+            _KEPT.append(_KEPT)
         _KEPT.append(obj)
         gc.freeze()
+
+
+# ----------------------------------------------------------------------------- plain invocations
+# commands main() may run without typer's own parsing (see plain_call)
+PLAIN_COMMANDS: dict[str, Callable[..., None]] = {"convert": convert}
+
+
+class _NotPlain(Exception):
+    """A value typer would check, convert or report otherwise: typer parses."""
+
+
+def plain_call(args: list[str]) -> dict[str, Any] | None:
+    """The arguments of a plain ``convert ...`` command line, or None.
+
+    Why: typer (0.29) coerces every option's value through a pydantic
+    TypeAdapter; importing pydantic and building them took ~0.08 s at the start
+    of every convert run, with one core idle (no worker forked yet). The
+    options are still defined once, by the command's signature: its command
+    line is read by the parser typer builds for it, and each value taken as
+    its declaration says when it is a plain one (str, bool, a decimal int
+    within min/max, a Path passing its exists/file_okay/dir_okay/readable/
+    writable checks). Anything else (options before the command, --help, an
+    unknown option, a value typer would reject or convert some other way)
+    gives None, and typer then parses, helps and reports as ever."""
+    fn = PLAIN_COMMANDS.get(args[0]) if args else None
+    if fn is None:
+        return None
+    try:
+        command = typer.main.get_command(app).commands[args[0]]   # type: ignore[attr-defined]
+        ctx = command.context_class(command, info_name=args[0], **command.context_settings)
+        given, rest, _ = command.make_parser(ctx).parse_args(list(args[1:]))
+        declared = inspect.signature(fn).parameters
+        if rest or not set(given) <= set(declared):   # (--help is in given)
+            return None
+        hints = typing.get_type_hints(fn)
+        return {name: _plain_value(given[name], hints[name], p.default) if name in given else _default(p.default)
+                for name, p in declared.items()}
+    except Exception:   # _NotPlain, or a typer without these parts: typer parses
+        return None
+
+
+def _default(info: Any) -> Any:
+    _plain_declaration(info)
+    if info.default is ...:   # required
+        raise _NotPlain
+    return info.default
+
+
+def _plain_declaration(info: Any) -> None:
+    """Values of options declared with these are typer's to make."""
+    if info.callback or info.envvar or getattr(info, "parser", None) or getattr(info, "default_factory", None):
+        raise _NotPlain
+
+
+def _plain_value(raw: Any, annotation: Any, info: Any) -> Any:
+    """``raw`` from the command line as typer would pass it (see plain_call)."""
+    _plain_declaration(info)
+    kinds = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]   # (Optional[X]: X)
+    kind = kinds[0] if len(kinds) == 1 else None
+    if kind is bool and raw is True:   # a flag
+        return True
+    if kind is str and isinstance(raw, str):
+        return raw
+    if kind is int and isinstance(raw, str) and raw.isascii() and raw.isdigit() and str(int(raw)) == raw:
+        value = int(raw)
+        if (info.min is None or value >= info.min) and (info.max is None or value <= info.max):
+            return value
+    if kind is Path and isinstance(raw, str) and raw and not (info.resolve_path or info.allow_dash or info.path_type):
+        try:
+            mode = os.stat(raw).st_mode
+        except FileNotFoundError:
+            if not info.exists:
+                return Path(raw)
+        else:
+            if ((info.file_okay or not stat.S_ISREG(mode)) and (info.dir_okay or not stat.S_ISDIR(mode))
+                    and not (info.readable and not os.access(raw, os.R_OK))
+                    and not (info.writable and not os.access(raw, os.W_OK))):
+                return Path(raw)
+    raise _NotPlain
+
+
+# what typer passes the app's callback when no option comes before the command
+# (--version's callback turns False into None); tests/test_cli_plain.py checks it
+PLAIN_APP_OPTIONS: dict[str, Any] = {"verbose": False, "version": None}
+
+
+def run_plain(fn: Callable[..., None], kwargs: dict[str, Any]) -> None:
+    """Run a command as typer would: the app's callback first, an Exit's code
+    as the process's."""
+    try:
+        _main(**PLAIN_APP_OPTIONS)
+        fn(**kwargs)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)
 
 
 def main() -> None:
     global _KEPT
     _KEPT = []
     try:
-        app()
+        call = plain_call(sys.argv[1:])
+        if call is None:
+            app()
+        else:
+            run_plain(PLAIN_COMMANDS[sys.argv[1]], call)
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)

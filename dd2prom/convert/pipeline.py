@@ -89,6 +89,7 @@ def _stage_errors(ctx: ConvertContext, stage: str, human: str) -> Iterator[None]
 
 COVERAGE = "coverage.json"
 COVERAGE_PIECE = 5_000   # rows of coverage.json serialised at a time (~5 MB)
+COUNTS = "coverage_counts"   # ctx.shared: coverage.json's counts (kind -> status -> items)
 
 
 def write_coverage(out: OutputDir, ctx: ConvertContext) -> None:
@@ -96,7 +97,9 @@ def write_coverage(out: OutputDir, ctx: ConvertContext) -> None:
     piece at a time: the output folder's writer thread writes a piece (tens of
     MB in all, with the other core idle at the end of a run) while the next
     rows are serialised."""
-    head = {"counts": ctx.ledger.counts(), **_about_run(ctx)}
+    # (kept for the caller's summary too: the ledger is counted once, at the end of the run)
+    counts = ctx.shared[COUNTS] = ctx.ledger.counts()
+    head = {"counts": counts, **_about_run(ctx)}
     rows = ctx.ledger.rows_json()
     try:
         out.write_pieces(COVERAGE, dumpb_pieces(head, "items", rows, COVERAGE_PIECE))

@@ -46,6 +46,7 @@ from dd2prom.model import CoverageItem, Status
 from dd2prom.snapshot import Snapshot
 
 KIND = "monitor"
+RULE_FILES = "monitor_rule_files"   # ctx.shared: (RuleFiles, routed matchers) until the finishers close them
 IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
 FAMILIES = {
     "metric alert": metric.convert,
@@ -128,7 +129,16 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     in_place_specs.sort(key=lambda s: s[0].type == "composite")
     for spec, item, owner in in_place_specs:
         in_place(spec, item, owner)
-    routed = {r["matchers"][0] for r in am.routes if r.get("matchers")}
+    ctx.shared[RULE_FILES] = files, {r["matchers"][0] for r in am.routes if r.get("matchers")}
+    ctx.on_finish("monitor-rule-files", _close_rule_files)
+
+
+def _close_rule_files(ctx: ConvertContext) -> None:
+    """The rule files' ends and their monitors' rows (outputs, tests), with the
+    finishers: the dashboards' workers, forked right after the monitors stage,
+    start sooner (nothing before the finishers reads them). The files are
+    taken out of ctx.shared (they hold the context: no cycle left)."""
+    files, routed = ctx.shared.pop(RULE_FILES)   # (routed: the monitors' own routes, as the stage ended)
     files.finish(lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else [])
 
 
