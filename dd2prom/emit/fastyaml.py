@@ -397,7 +397,7 @@ def _written(write: Callable[[list[str]], None]) -> str | None:
 _PLAIN_BYTES = bytes([0x0A, *range(0x20, 0x7F)])
 # a line break after a space or another line break: each line break found, then the
 # byte before it looked at (one pass; ``in`` is slow on text indented with spaces)
-_SPACE_OR_BREAK_BREAK = re.compile(rb"\n(?<=[ \n]\n)")
+SPACE_OR_BREAK_BREAK = re.compile(rb"\n(?<=[ \n]\n)")
 
 
 def literal_lines(text: bytes, indent: int) -> bytes | None:
@@ -405,7 +405,7 @@ def literal_lines(text: bytes, indent: int) -> bytes | None:
     in a line break) as the value of a key at ``indent``, as bytes; None when it
     would not be such a block. For large texts (a dashboard's JSON in its
     ConfigMap): one pass over the bytes instead of several over the string."""
-    if not text.endswith(b"\n") or text[0] in b" \n" or _SPACE_OR_BREAK_BREAK.search(text):
+    if not text.endswith(b"\n") or text[0] in b" \n" or SPACE_OR_BREAK_BREAK.search(text):
         return None
     rest = text.translate(None, _PLAIN_BYTES)
     try:
