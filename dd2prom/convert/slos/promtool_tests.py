@@ -37,13 +37,18 @@ def _expected(rules: SloRules, alert: BurnAlert | BudgetAlert, extra: dict[str, 
 
 
 def _case(name: str, series: list[tuple[str, str]], alertname: str,
-          expected: list[dict[str, Any]], eval_time: str = EVAL) -> dict[str, Any]:
-    """``series``: (series as text, values)."""
-    inputs = [{"series": text, "values": values} for text, values in series]
+          expected: list[dict[str, Any]], shared: dict[tuple, dict[str, Any]], eval_time: str = EVAL) -> dict[str, Any]:
+    """``series``: (series as text, values). ``shared``: the input series and
+    alert tests of a test file so far: an equal one is the same object (the YAML
+    writer writes it once and copies it, see fastyaml._sequence); ``expected``'s
+    items are the file's one object per alert."""
+    inputs = [shared.get(key) or shared.setdefault(key, {"series": key[0], "values": key[1]}) for key in series]
     if not inputs:  # promtool needs some input; this series matches no rule
         inputs = [{"series": 'dd2prom_test_placeholder{job="none"}', "values": "0+0x10"}]
-    return {"name": name, "interval": "1m", "input_series": inputs,
-            "alert_rule_test": [{"eval_time": eval_time, "alertname": alertname, "exp_alerts": expected}]}
+    key = ("alert test", eval_time, alertname, *map(id, expected))
+    test = shared.get(key) or shared.setdefault(key, {"eval_time": eval_time, "alertname": alertname,
+                                                      "exp_alerts": expected})
+    return {"name": name, "interval": "1m", "input_series": inputs, "alert_rule_test": [test]}
 
 
 def _fires(alert: BurnAlert | BudgetAlert, ratios: dict[str, float]) -> bool:
@@ -83,10 +88,11 @@ def _ratio_cases(rules: SloRules) -> list[dict[str, Any]]:
     # YAML writer writes it once and copies it (fastyaml caches dicts by identity)
     expectations = [_expected(rules, a) for a in rules.alerts]
     braces = _braces(spec.labels)
+    shared: dict[tuple, dict[str, Any]] = {}
     for alertname, name, ratios in inputs:
         expected = [exp for a, exp in zip(rules.alerts, expectations) if a.alertname == alertname and _fires(a, ratios)]
         out.append(_case(name, [(ratio_name(w) + braces, _constant(v)) for w, v in ratios.items()],
-                         alertname, expected))
+                         alertname, expected, shared))
     return out
 
 
@@ -97,6 +103,7 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
     firing_labels = {"alertname": "DatadogMonitor", "alertstate": "firing", **alerts_labels}
     firing = [(_series("ALERTS", firing_labels), "1+0x60")]
     by_name: dict[str, list[BurnAlert | BudgetAlert]] = {}
+    shared: dict[tuple, dict[str, Any]] = {}
     for alert in rules.alerts:
         by_name.setdefault(alert.alertname, []).append(alert)
     for alertname, alerts in by_name.items():
@@ -108,8 +115,9 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
                 reachable = any(f * alert.objective.budget < 1 for _, _, f in alert.conditions)
             if reachable:
                 expected.append(_expected(rules, alert))
-        out.append(_case(f"{alertname}: a monitor alerting for 30m fires", firing, alertname, expected, "30m"))
-        out.append(_case(f"{alertname}: no monitor alerting stays quiet", [], alertname, [], "30m"))
+        out.append(_case(f"{alertname}: a monitor alerting for 30m fires", firing, alertname, expected,
+                         shared, "30m"))
+        out.append(_case(f"{alertname}: no monitor alerting stays quiet", [], alertname, [], shared, "30m"))
     # half of the last hour alerting → error ratio 0.5 over 1h
     out.append({"name": "error ratio over 1h with a monitor alerting 30 of the last 60 minutes", "interval": "1m",
                 "input_series": [{"series": firing[0][0], "values": "1+0x29 stale"}],
