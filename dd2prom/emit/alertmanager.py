@@ -489,15 +489,19 @@ def _frozen(route: dict[str, Any], children_id: int) -> tuple | None:
     in ``_MuteIndex.children``); None for any other value (the leaf is kept as it is)."""
     items: list[Any] = [children_id]
     for k, v in route.items():
-        if type(v) is list:
-            if not all(type(x) is str for x in v):
-                return None
+        t = type(v)
+        if t is list:
             v = tuple(v)
-        elif not isinstance(v, (str, int, float, bool)) and v is not None:
+            for x in v:
+                if type(x) is not str:
+                    return None
+        elif t not in _PLAIN_VALUES:
             return None
-        items.append(k)
-        items.append(v)
+        items += (k, v)
     return tuple(items)
+
+
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[str, Any]]:
