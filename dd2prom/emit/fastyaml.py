@@ -99,7 +99,14 @@ def _resolves_other(s: str) -> bool:
         return False
     if s.isdigit() and s.isascii() and (s[0] != "0" or len(s) == 1):
         return True   # a decimal integer (a monitor's id): PyYAML's int pattern, without asking it
+    if s[0] in "0123456789" and _NUMBER_OR_TIME.match(s) is None:
+        return False  # a digit then a character no int, float or timestamp holds ("100006 cart-api ...")
     return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
+
+
+# every character PyYAML's int, float and timestamp patterns (the resolvers of a
+# string starting with a digit) can match: a string with any other is none of them
+_NUMBER_OR_TIME = re.compile(r"[0-9_.eE+\-:bxa-fA-FTtZ \t]*\Z")
 
 
 def _printable(s: str) -> bool:
