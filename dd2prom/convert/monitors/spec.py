@@ -86,20 +86,24 @@ class MonitorSpec:
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
-        options = data.get("options") if isinstance(data.get("options"), dict) else {}
-        th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
-        corpus = data.get("_corpus") if isinstance(data.get("_corpus"), dict) else {}
-        ref = data.get("id") or corpus.get("original_id") or key
-        tags = data.get("tags") if isinstance(data.get("tags"), list) else []
-        priority = data.get("priority")
+        # (each field looked up once and passed in order: every monitor is parsed in the parent)
+        get = data.get
+        options = get("options")
+        options = options if isinstance(options, dict) else {}
+        th = options.get("thresholds")
+        th = th if isinstance(th, dict) else {}
+        corpus = get("_corpus")
+        ref = get("id") or (corpus.get("original_id") if isinstance(corpus, dict) else None) or key
+        tags = get("tags")
+        priority = get("priority")
         return cls(
-            key=str(key), ref=str(ref), name=str(data.get("name") or ""), type=str(data.get("type") or ""),
-            query=str(data.get("query") or ""), message=str(data.get("message") or ""),
-            tags=[str(t) for t in tags if isinstance(t, (str, int))],
-            priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
-            options=options,
-            thresholds=Thresholds(*[_num(th.get(k)) for k in _THRESHOLDS]),
-            draft=data.get("draft_status") == "draft",
+            str(key), str(ref), str(get("name") or ""), str(get("type") or ""),
+            str(get("query") or ""), str(get("message") or ""),
+            [str(t) for t in tags if isinstance(t, (str, int))] if isinstance(tags, list) else [],
+            int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
+            options,
+            Thresholds(*[_num(th[k]) if k in th else None for k in _THRESHOLDS]),
+            get("draft_status") == "draft",
         )
 
     def tag_values(self, key: str) -> list[str]:
