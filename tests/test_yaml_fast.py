@@ -130,5 +130,9 @@ def test_digit_strings_resolve_as_pyyaml_says():
     resolver = Resolver()
     cases = ["0", "089", "15017", "9" * 30, "1_0", "\u0663", "\u00b2", "0x1", "1e3"]
     cases += ["".join(p) for n in range(1, 5) for p in itertools.product("0189", repeat=n)]
+    # a digit then other characters: only those int, float or timestamp may hold ask the resolver
+    cases += ["2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14", "0x1F", "0b101",
+              "017", "1:30", "190:20:30.15", "1.5e+3", "6.8523015e+5", "12e03", "1.", "0o17", "100006 cart-api",
+              "1h", "5m", "0.01584+0x60", "1+0x29 stale", "3d", "1.5x", "2001-12-14 21:59:43 Z", "0.5 "]
     for text in cases:
         assert fastyaml._resolves_other(text) == (resolver.resolve(ScalarNode, text, (True, False)) != fastyaml._STR), text

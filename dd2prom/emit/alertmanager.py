@@ -298,26 +298,33 @@ class AlertmanagerConfig:
                 by_value.setdefault(v, []).append(i)
         return _MuteIndex(decided, anywhere, by_label, signed, {}, {}, {})
 
-    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index: "_MuteIndex") -> dict[str, Any]:
+    def _muted(self, route: dict[str, Any], inherited: dict[str, str], index: "_MuteIndex",
+               key: tuple | None = None) -> dict[str, Any]:
         """``route`` with, under every leaf that can match a mute, one child per
         such mute (a new dict where something changed, one dict for equal leaves; the
-        builder's routes stay as built)."""
-        required = _equalities(route.get("matchers", ()), index.equalities)
-        own = {**inherited, **required} if required else inherited
+        builder's routes stay as built). ``key``: the signature key of ``inherited``
+        (see below), worked out once for the children of a route that adds no
+        label value (a monitor's state routes) rather than once for each."""
+        matchers = route.get("matchers")
+        required = _equalities(matchers, index.equalities) if matchers else None
+        if required:
+            inherited, key = {**inherited, **required}, None
+        if key is None:
+            # two values allowed by the same matchers (a value none allows: as any
+            # other such value) act alike: thousands of leaves (one per monitor) share a few keys
+            key = tuple(per_value.get(inherited[label], True) if label in inherited else False
+                        for label, per_value in index.signed)
         children = route.get("routes")
         if children:
-            return {**route, "routes": [self._muted(child, own, index) for child in children]}
-        # two values allowed by the same matchers (a value none allows: as any
-        # other such value) act alike: thousands of leaves (one per monitor) share a few keys
-        key = tuple(per_value.get(own[label], True) if label in own else False for label, per_value in index.signed)
+            return {**route, "routes": [self._muted(child, inherited, index, key) for child in children]}
         mute_children = index.children.get(key)
         if mute_children is None:
             candidates = set(index.anywhere)
             for label, (every, by_value) in index.by_label.items():
-                candidates.update(by_value.get(own[label], ()) if label in own else every)
+                candidates.update(by_value.get(inherited[label], ()) if label in inherited else every)
             # one list for every leaf with this key: the document is only dumped, never changed
             mute_children = index.children[key] = _mute_children(
-                [(_narrow(index.decided[i], own), self.mutes[i][1]) for i in sorted(candidates)])
+                [(_narrow(index.decided[i], inherited), self.mutes[i][1]) for i in sorted(candidates)])
         # tens of thousands of leaves (a state route per monitor) are a hundred
         # different ones: equal leaves become one object, which the YAML writer
         # writes once and copies (see fastyaml._sequence)
@@ -482,15 +489,19 @@ def _frozen(route: dict[str, Any], children_id: int) -> tuple | None:
     in ``_MuteIndex.children``); None for any other value (the leaf is kept as it is)."""
     items: list[Any] = [children_id]
     for k, v in route.items():
-        if type(v) is list:
-            if not all(type(x) is str for x in v):
-                return None
+        t = type(v)
+        if t is list:
             v = tuple(v)
-        elif not isinstance(v, (str, int, float, bool)) and v is not None:
+            for x in v:
+                if type(x) is not str:
+                    return None
+        elif t not in _PLAIN_VALUES:
             return None
-        items.append(k)
-        items.append(v)
+        items += (k, v)
     return tuple(items)
+
+
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 def _mute_children(mutes: Iterable[tuple[list[str] | None, str]]) -> list[dict[str, Any]]:

@@ -99,7 +99,14 @@ def _resolves_other(s: str) -> bool:
         return False
     if s.isdigit() and s.isascii() and (s[0] != "0" or len(s) == 1):
         return True   # a decimal integer (a monitor's id): PyYAML's int pattern, without asking it
+    if s[0] in "0123456789" and _NUMBER_OR_TIME.match(s) is None:
+        return False  # a digit then a character no int, float or timestamp holds ("100006 cart-api ...")
     return _resolver.resolve(ScalarNode, s, (True, False)) != _STR
+
+
+# every character PyYAML's int, float and timestamp patterns (the resolvers of a
+# string starting with a digit) can match: a string with any other is none of them
+_NUMBER_OR_TIME = re.compile(r"[0-9_.eE+\-:bxa-fA-FTtZ \t]*\Z")
 
 
 def _printable(s: str) -> bool:
@@ -397,7 +404,7 @@ def _written(write: Callable[[list[str]], None]) -> str | None:
 _PLAIN_BYTES = bytes([0x0A, *range(0x20, 0x7F)])
 # a line break after a space or another line break: each line break found, then the
 # byte before it looked at (one pass; ``in`` is slow on text indented with spaces)
-_SPACE_OR_BREAK_BREAK = re.compile(rb"\n(?<=[ \n]\n)")
+SPACE_OR_BREAK_BREAK = re.compile(rb"\n(?<=[ \n]\n)")
 
 
 def literal_lines(text: bytes, indent: int) -> bytes | None:
@@ -405,7 +412,7 @@ def literal_lines(text: bytes, indent: int) -> bytes | None:
     in a line break) as the value of a key at ``indent``, as bytes; None when it
     would not be such a block. For large texts (a dashboard's JSON in its
     ConfigMap): one pass over the bytes instead of several over the string."""
-    if not text.endswith(b"\n") or text[0] in b" \n" or _SPACE_OR_BREAK_BREAK.search(text):
+    if not text.endswith(b"\n") or text[0] in b" \n" or SPACE_OR_BREAK_BREAK.search(text):
         return None
     rest = text.translate(None, _PLAIN_BYTES)
     try:

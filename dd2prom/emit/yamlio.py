@@ -31,8 +31,14 @@ def _literal_ok(data: str) -> bool:
     (:func:`dump_yaml_items`) must have no end before their last piece. Nor text
     ending in NEL, LS or PS: line breaks to PyYAML, which then writes ``|+`` or
     leaves the block's last line without ``\n`` (the next piece would join it)."""
+    return " \n" not in data and _literal_ok_but_line_ends(data)
+
+
+def _literal_ok_but_line_ends(data: str) -> bool:
+    """:func:`_literal_ok` of ``data`` whose lines are known to end in no space
+    (in large text that is looked for in one pass over its bytes, see :func:`nest_yaml_utf8`)."""
     return "\n" in data and "\r" not in data and "\t" not in data and not data.endswith((" ", "\n\n")) \
-        and " \n" not in data and data != "\n" and not data.endswith(_OTHER_BREAK_ENDS)
+        and data != "\n" and not data.endswith(_OTHER_BREAK_ENDS)
 
 
 # NEL, LS, PS: line breaks to PyYAML (see _literal_ok)
@@ -125,10 +131,11 @@ def nest_yaml(text: str, spaces: int) -> str | None:
     return nested + "\n" if text.endswith("\n") else nested
 
 
-def _nestable(text: str, spaces: int) -> bool:
-    """Whether :func:`nest_yaml` may indent ``text`` (see there)."""
-    return _literal_ok(text) and text[0] not in " \n" and not _other_breaks(text) \
-        and not text.endswith("\n...\n") and _unfolded(text, WIDTH - spaces)
+def _nestable(text: str, spaces: int, line_ends_known: bool = False) -> bool:
+    """Whether :func:`nest_yaml` may indent ``text`` (see there); ``line_ends_known``:
+    no line of ``text`` ends in a space (checked by the caller)."""
+    return (line_ends_known or " \n" not in text) and _literal_ok_but_line_ends(text) and text[0] not in " \n" \
+        and not _other_breaks(text) and not text.endswith("\n...\n") and _unfolded(text, WIDTH - spaces)
 
 
 def nest_yaml_utf8(text: str, data: bytes, spaces: int) -> list[bytes] | None:
@@ -137,10 +144,12 @@ def nest_yaml_utf8(text: str, data: bytes, spaces: int) -> list[bytes] | None:
     tens of MB, written twice more nested) is indented in one pass over its
     bytes, and the result is neither sliced nor joined again (``\n`` is never
     part of a multi-byte UTF-8 character)."""
-    if "\n\n" in text or not text.endswith("\n"):   # empty lines stay empty: line by line
+    # empty lines stay empty: line by line (as does text with a line ending in a space,
+    # never nested: both looked for in one pass, two-character searches are slow on YAML's spaces)
+    if not text.endswith("\n") or fastyaml.SPACE_OR_BREAK_BREAK.search(data):
         nested = nest_yaml(text, spaces)
         return None if nested is None else [nested.encode("utf-8")]
-    if not _nestable(text, spaces):
+    if not _nestable(text, spaces, line_ends_known=True):
         return None
     pad = b" " * spaces
     # every line after the pad; the pad the last line break gets is cut off

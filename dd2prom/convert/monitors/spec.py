@@ -86,31 +86,40 @@ class MonitorSpec:
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
-        options = data.get("options") if isinstance(data.get("options"), dict) else {}
-        th = options.get("thresholds") if isinstance(options.get("thresholds"), dict) else {}
-        corpus = data.get("_corpus") if isinstance(data.get("_corpus"), dict) else {}
-        ref = data.get("id") or corpus.get("original_id") or key
-        tags = data.get("tags") if isinstance(data.get("tags"), list) else []
-        priority = data.get("priority")
+        # (each field looked up once and passed in order: every monitor is parsed in the parent)
+        get = data.get
+        options = get("options")
+        options = options if isinstance(options, dict) else {}
+        th = options.get("thresholds")
+        th = th if isinstance(th, dict) else {}
+        corpus = get("_corpus")
+        ref = get("id") or (corpus.get("original_id") if isinstance(corpus, dict) else None) or key
+        tags = get("tags")
+        priority = get("priority")
         return cls(
-            key=str(key), ref=str(ref), name=str(data.get("name") or ""), type=str(data.get("type") or ""),
-            query=str(data.get("query") or ""), message=str(data.get("message") or ""),
-            tags=[str(t) for t in tags if isinstance(t, (str, int))],
-            priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
-            options=options,
-            thresholds=Thresholds(*[_num(th.get(k)) for k in _THRESHOLDS]),
-            draft=data.get("draft_status") == "draft",
+            str(key), str(ref), str(get("name") or ""), str(get("type") or ""),
+            str(get("query") or ""), str(get("message") or ""),
+            [str(t) for t in tags if isinstance(t, (str, int))] if isinstance(tags, list) else [],
+            int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
+            options,
+            Thresholds(*[_num(th[k]) if k in th else None for k in _THRESHOLDS]),
+            get("draft_status") == "draft",
         )
 
     def tag_values(self, key: str) -> list[str]:
         return [t.split(":", 1)[1] for t in self.tags if ":" in t and t.split(":", 1)[0] == key]
 
     def owner(self, group_by_tag: str) -> str:
-        """The team/service the monitor belongs to (rule group), '' when untagged."""
+        """The team/service the monitor belongs to (rule group), '' when untagged:
+        the first value of :meth:`tag_values` (looked for without splitting
+        every tag; asked once per monitor, in the parent)."""
         for key in (group_by_tag, "team", "service"):
-            values = self.tag_values(key)
-            if values:
-                return values[0]
+            if ":" in key:   # (no tag's key holds a colon: it ends at the first)
+                continue
+            prefix = key + ":"
+            for t in self.tags:
+                if t.startswith(prefix):
+                    return t[len(prefix):]
         return ""
 
     @property

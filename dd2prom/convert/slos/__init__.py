@@ -30,7 +30,7 @@ from dd2prom.emit import k8s
 from dd2prom.emit.alertmanager import alertmanager_config
 from dd2prom.emit.yamlio import SLOT, dump_yaml, nest_yaml, split_at_slot
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot, dumps
+from dd2prom.snapshot import Snapshot, dumpb
 from dd2prom.validate.promql import promql_error
 
 KIND = "slo"
@@ -225,13 +225,13 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
 
 def _write_dashboard(ctx: ConvertContext, converted: list[SloSpec]) -> None:
     dash = dashboard.dashboard(converted)
-    text = dumps(dash)   # the file and the ConfigMap's copy, serialised once
-    outputs = [ctx.out.write_text(f"grafana/dashboards/{dashboard.UID}.json", text)]
-    fits, sentence = sidecar.size_problem(text)
+    data = dumpb(dash)   # the file and the ConfigMap's copy, serialised once (UTF-8, written as it is)
+    outputs = [ctx.out.write_text(f"grafana/dashboards/{dashboard.UID}.json", data)]
+    fits, sentence = sidecar.size_problem(data)
     if fits:
-        outputs.append(ctx.out.write_k8s(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap(
-            dashboard.UID, text, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
-            source="dd2prom SLO dashboard")))
+        outputs.append(ctx.out.write_text(f"grafana/configmaps/{dashboard.UID}.yaml", sidecar.configmap_yaml(
+            dashboard.UID, data, namespace=ctx.options.namespace, folder=ctx.options.grafana_folder,
+            source="dd2prom SLO dashboard"), k8s=True))
     for spec in converted:
         item = ctx.ledger.get(KIND, spec.id)
         item.outputs += outputs

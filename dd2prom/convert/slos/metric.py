@@ -21,6 +21,7 @@ from dd2prom.convert.slos.spec import Sli, SliError, SloSpec, record
 from dd2prom.model import Status
 
 GOOD, TOTAL = "slo:sli_good:count5m", "slo:sli_total:count5m"
+_CONTEXTS = "slo_translate_contexts"   # ctx.shared: window → the translate context of metric SLIs
 
 
 def _queries(data: dict[str, Any]) -> tuple[Any, Any]:
@@ -62,8 +63,13 @@ def build(spec: SloSpec, data: dict[str, Any], ctx: ConvertContext, windows: Ite
     good_q, total_q = _queries(data)
     labels = spec.labels
     sli = Sli(base_rules=[], ratios={})
+    contexts = ctx.shared.setdefault(_CONTEXTS, {})
     for window in ["5m", *[w for w in windows if w != "5m"]]:
-        tctx = ctx.translate_context("plain", window=window)
+        tctx = contexts.get(window)
+        if tctx is None:
+            # (one per window for every SLO; the translations are only read, so the
+            # memo's own are handed out rather than copies)
+            tctx = contexts[window] = ctx.translate_context("plain", window=window, copy_results=False)
         good, total = _translate(good_q, tctx), _translate(total_q, tctx)
         for role, query, tr in (("good events", good_q, good), ("total events", total_q, total)):
             if not tr.ok:

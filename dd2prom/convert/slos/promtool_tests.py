@@ -37,13 +37,18 @@ def _expected(rules: SloRules, alert: BurnAlert | BudgetAlert, extra: dict[str, 
 
 
 def _case(name: str, series: list[tuple[str, str]], alertname: str,
-          expected: list[dict[str, Any]], eval_time: str = EVAL) -> dict[str, Any]:
-    """``series``: (series as text, values)."""
-    inputs = [{"series": text, "values": values} for text, values in series]
+          expected: list[dict[str, Any]], shared: dict[tuple, dict[str, Any]], eval_time: str = EVAL) -> dict[str, Any]:
+    """``series``: (series as text, values). ``shared``: the input series and
+    alert tests of a test file so far: an equal one is the same object (the YAML
+    writer writes it once and copies it, see fastyaml._sequence); ``expected``'s
+    items are the file's one object per alert."""
+    inputs = [shared.get(key) or shared.setdefault(key, {"series": key[0], "values": key[1]}) for key in series]
     if not inputs:  # promtool needs some input; this series matches no rule
         inputs = [{"series": 'dd2prom_test_placeholder{job="none"}', "values": "0+0x10"}]
-    return {"name": name, "interval": "1m", "input_series": inputs,
-            "alert_rule_test": [{"eval_time": eval_time, "alertname": alertname, "exp_alerts": expected}]}
+    key = ("alert test", eval_time, alertname, *map(id, expected))
+    test = shared.get(key) or shared.setdefault(key, {"eval_time": eval_time, "alertname": alertname,
+                                                      "exp_alerts": expected})
+    return {"name": name, "interval": "1m", "input_series": inputs, "alert_rule_test": [test]}
 
 
 def _fires(alert: BurnAlert | BudgetAlert, ratios: dict[str, float]) -> bool:
@@ -59,9 +64,45 @@ def _fires(alert: BurnAlert | BudgetAlert, ratios: dict[str, float]) -> bool:
 def _ratio_cases(rules: SloRules) -> list[dict[str, Any]]:
     """Error ratios fed directly: each condition at 1.1x and 0.9x its limit;
     every alert of the same name that fires on that input is expected."""
-    spec, out = rules.spec, []
+    # an alert's expectation is one object in every case that expects it: the
+    # YAML writer writes it once and copies it (fastyaml caches dicts by identity)
+    expectations = [_expected(rules, a) for a in rules.alerts]
+    braces = _braces(rules.spec.labels)
+    shared: dict[tuple, dict[str, Any]] = {}
+    return [_case(name, [(ratio + braces, values) for ratio, values in series], alertname,
+                  [expectations[i] for i in firing], shared)
+            for alertname, name, series, firing in _ratio_plan(rules.alerts)]
+
+
+# (alertname, case name, ((ratio series name, values), ...), indexes of the alerts expected)
+_Plan = tuple[tuple[str, str, tuple[tuple[str, str], ...], tuple[int, ...]], ...]
+_plans: dict[tuple, _Plan] = {}
+_PLANS_MAX = 1_000
+
+
+def _ratio_plan(alerts: list[BurnAlert | BudgetAlert]) -> _Plan:
+    """:func:`_ratio_cases` without the SLO's labels. It reads only what
+    :func:`_shape` keeps of each alert: SLOs with the same targets and alerts
+    (most of an organisation's) share one plan, worked out once."""
+    key = tuple(map(_shape, alerts))
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) >= _PLANS_MAX:
+            _plans.clear()
+        plan = _plans[key] = _make_plan(alerts)
+    return plan
+
+
+def _shape(alert: BurnAlert | BudgetAlert) -> tuple:
+    """Every field of ``alert`` :func:`_make_plan` reads."""
+    obj = alert.objective
+    return (type(alert), alert.alertname, alert.labels.get("severity", ""), obj.timeframe, obj.budget,
+            alert.consumed_percent if isinstance(alert, BudgetAlert) else alert.conditions)
+
+
+def _make_plan(alerts: list[BurnAlert | BudgetAlert]) -> _Plan:
     inputs: list[tuple[str, str, dict[str, float]]] = []
-    for alert in rules.alerts:
+    for alert in alerts:
         if isinstance(alert, BudgetAlert):
             tf = alert.objective.timeframe
             for scale, how in ((1.1, "fires"), (0.9, "stays quiet")):
@@ -79,15 +120,9 @@ def _ratio_cases(rules: SloRules) -> list[dict[str, Any]]:
                                f"{fmt_number(factor * scale)}x over {long} and "
                                f"{fmt_number(factor * short_scale)}x over {short} {how}",
                                {long: limit * scale, short: limit * short_scale}))
-    # an alert's expectation is one object in every case that expects it: the
-    # YAML writer writes it once and copies it (fastyaml caches dicts by identity)
-    expectations = [_expected(rules, a) for a in rules.alerts]
-    braces = _braces(spec.labels)
-    for alertname, name, ratios in inputs:
-        expected = [exp for a, exp in zip(rules.alerts, expectations) if a.alertname == alertname and _fires(a, ratios)]
-        out.append(_case(name, [(ratio_name(w) + braces, _constant(v)) for w, v in ratios.items()],
-                         alertname, expected))
-    return out
+    return tuple((alertname, name, tuple((ratio_name(w), _constant(v)) for w, v in ratios.items()),
+                  tuple(i for i, a in enumerate(alerts) if a.alertname == alertname and _fires(a, ratios)))
+                 for alertname, name, ratios in inputs)
 
 
 def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[str, Any]]:
@@ -97,6 +132,7 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
     firing_labels = {"alertname": "DatadogMonitor", "alertstate": "firing", **alerts_labels}
     firing = [(_series("ALERTS", firing_labels), "1+0x60")]
     by_name: dict[str, list[BurnAlert | BudgetAlert]] = {}
+    shared: dict[tuple, dict[str, Any]] = {}
     for alert in rules.alerts:
         by_name.setdefault(alert.alertname, []).append(alert)
     for alertname, alerts in by_name.items():
@@ -108,8 +144,9 @@ def _alerts_cases(rules: SloRules, alerts_labels: dict[str, str]) -> list[dict[s
                 reachable = any(f * alert.objective.budget < 1 for _, _, f in alert.conditions)
             if reachable:
                 expected.append(_expected(rules, alert))
-        out.append(_case(f"{alertname}: a monitor alerting for 30m fires", firing, alertname, expected, "30m"))
-        out.append(_case(f"{alertname}: no monitor alerting stays quiet", [], alertname, [], "30m"))
+        out.append(_case(f"{alertname}: a monitor alerting for 30m fires", firing, alertname, expected,
+                         shared, "30m"))
+        out.append(_case(f"{alertname}: no monitor alerting stays quiet", [], alertname, [], shared, "30m"))
     # half of the last hour alerting → error ratio 0.5 over 1h
     out.append({"name": "error ratio over 1h with a monitor alerting 30 of the last 60 minutes", "interval": "1m",
                 "input_series": [{"series": firing[0][0], "values": "1+0x29 stale"}],
