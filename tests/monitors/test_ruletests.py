@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import operator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +61,42 @@ def test_run_by_run_agrees_with_minute_by_minute(series, comparator, threshold, 
 
 def test_values_text_marks_where_a_value_stops():
     assert _values_text([(None, 2), (1.0, 2), (None, 3), (2.5, 1), (None, 0), (3.0, 1)]) == "_ _ 1 1 stale _ _ 2.5 3"
+
+
+@pytest.mark.parametrize("message,thresholds,group,comparator,options", [
+    ("@slack-ops", None, ("instance",), ">", {}),
+    ("@slack-ops", None, ("host", "device"), ">", {}),          # the same plan, other series labels
+    ("@slack-ops", None, (), ">", {}),
+    ("{{#is_alert}}load {{value}} on {{host.name}}{{/is_alert}} @slack-ops",
+     {"critical": 3, "warning": 2, "critical_recovery": 2.5}, ("host",), ">=", {}),
+    ("{{value}} is low\n\nsee the runbook", {"critical": 1, "warning": 2}, (), "<", {"notify_no_data": True}),
+    ("@slack-ops", {"critical": 3, "warning": 2}, ("instance",), ">", {"notify_no_data": True,
+                                                                         "no_data_timeframe": 20}),
+    ("a\ttab: the fast writer leaves it to PyYAML", None, (), ">", {"notify_no_data": True}),
+    ("x y " * 3000, None, ("instance",), ">", {}),                 # long text, folded by column
+])
+def test_tests_text_is_the_tests_dumped(message, thresholds, group, comparator, options):
+    """A monitor's tests written from its plan's template are the YAML of its test cases."""
+    from dd2prom.convert.monitors.ruletests import tests_for, tests_text
+    from dd2prom.emit.yamlio import dump_yaml_items
+    from tests.monitors.test_semantics import built
+
+    mr, _, _ = built(message, thresholds, group, comparator, **options)
+    cases = tests_for(mr)
+    assert cases
+    for _ in range(2):   # (the second time from the template made the first)
+        assert tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))
+
+
+def test_tests_text_without_a_template(monkeypatch):
+    """Where the fast writer declines the template, the cases are dumped."""
+    from dd2prom.convert.monitors import ruletests
+    from dd2prom.emit import fastyaml
+    from dd2prom.emit.yamlio import dump_yaml_items
+    from tests.monitors.test_semantics import built
+
+    monkeypatch.setattr(ruletests, "_TEMPLATES", {})
+    monkeypatch.setattr(fastyaml, "template", lambda items, indent: None)
+    mr, _, _ = built("@slack-ops", {"critical": 3, "warning": 2}, notify_no_data=True)
+    cases = ruletests.tests_for(mr)
+    assert ruletests.tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))
