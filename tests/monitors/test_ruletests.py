@@ -100,3 +100,27 @@ def test_tests_text_without_a_template(monkeypatch):
     mr, _, _ = built("@slack-ops", {"critical": 3, "warning": 2}, notify_no_data=True)
     cases = ruletests.tests_for(mr)
     assert ruletests.tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))
+
+
+def test_expected_labels_unescape_the_rules_braces():
+    """A tag value holding ``{{`` is escaped in the rule's label (a template) and
+    shown as it is in the alert promtool expects."""
+    from dd2prom.convert.monitors.base import Alerting
+    from dd2prom.convert.monitors.build import build
+    from dd2prom.convert.monitors.ruletests import tests_for, tests_text
+    from dd2prom.convert.monitors.spec import MonitorSpec
+    from dd2prom.emit.alertmanager import AlertmanagerConfig
+    from dd2prom.emit.yamlio import dump_yaml_items
+    from dd2prom.model import CoverageItem
+
+    data = {"id": 8, "name": "Load", "type": "metric alert", "message": "@slack-ops", "tags": ["team:{{x}}", "env:prod"],
+            "query": "avg(last_5m):avg:system.load.1{*} > 3", "options": {"thresholds": {"critical": 3}}}
+    mr = build(MonitorSpec.parse("8", data), Alerting(expr="node_load1", comparator=">", group=[], window_seconds=300),
+               CoverageItem("monitor", "8"), AlertmanagerConfig(), set())
+    rule = next(lv.rule for lv in mr.levels if lv.state == "alert")
+    assert rule.labels["team"] == '{{ "{{" }}x}}'
+    cases = tests_for(mr)
+    alerts = [a for case in cases for check in case["alert_rule_test"] for a in check["exp_alerts"]]
+    assert alerts and all(a["exp_labels"]["team"] == "{{x}}" and a["exp_labels"]["env"] == "prod" for a in alerts)
+    assert rule.labels["team"] == '{{ "{{" }}x}}'   # (the rule's own labels left as they are)
+    assert tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))

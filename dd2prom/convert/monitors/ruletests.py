@@ -108,8 +108,11 @@ def _firing(level: Shape, comparator: str, runs: Runs, checks: list[int]) -> dic
     return out
 
 
+_ESCAPED = '{{ "{{" }}'   # "{{" in a template (message.go_escape)
+
+
 def _unescape(value: str) -> str:
-    return value.replace('{{ "{{" }}', "{{")
+    return value.replace(_ESCAPED, "{{")
 
 
 def _last(runs: Runs, at: int) -> float:
@@ -126,8 +129,12 @@ def _last(runs: Runs, at: int) -> float:
 
 
 def _rule_labels(level: Level) -> dict[str, str]:
-    """The labels the rule adds to its alerts, as promtool shows them."""
-    return {k: _unescape(v) for k, v in level.rule.labels.items()}
+    """The labels the rule adds to its alerts, as promtool shows them (most
+    are the rule's own: only read)."""
+    labels = level.rule.labels
+    if _ESCAPED not in "\0".join(labels.values()):
+        return labels
+    return {k: _unescape(v) for k, v in labels.items()}
 
 
 def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
