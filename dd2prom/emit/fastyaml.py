@@ -9,6 +9,9 @@ literal blocks for multi-line text). Anything it is not sure about (other types,
 long or unusual strings, keys that are not short strings) makes :func:`emit`
 return None, and the caller uses PyYAML. ``tests/test_yaml_fast.py`` compares
 both writers on every file of converted organisations and on generated data.
+Documents of one structure written again and again with other values (the
+promtool tests of monitors alike) can be written once as a :func:`template`
+and then :func:`fill`-ed with each one's values.
 """
 
 from __future__ import annotations
