@@ -124,3 +124,20 @@ def test_expected_labels_unescape_the_rules_braces():
     assert alerts and all(a["exp_labels"]["team"] == "{{x}}" and a["exp_labels"]["env"] == "prod" for a in alerts)
     assert rule.labels["team"] == '{{ "{{" }}x}}'   # (the rule's own labels left as they are)
     assert tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))
+
+
+def test_templates_held_within_their_bound(monkeypatch):
+    """The templates held start over past their size bound; the text stays the same."""
+    from dd2prom.convert.monitors import ruletests
+    from dd2prom.emit.yamlio import dump_yaml_items
+    from tests.monitors.test_semantics import built
+
+    monkeypatch.setattr(ruletests, "_TEMPLATES", {})
+    monkeypatch.setattr(ruletests, "_TEMPLATES_CHARS", 600)   # (one of these templates: 400-500 characters)
+    monkeypatch.setattr(ruletests, "_templates_size", 0)
+    for thresholds in ({"critical": 3}, {"critical": 3, "warning": 2}, {"critical": 3}):
+        mr, _, _ = built("@slack-ops", thresholds)
+        cases = ruletests.tests_for(mr)
+        assert ruletests.tests_text(mr) == (dump_yaml_items(cases, 1), len(cases))
+        [(_, pieces)] = ruletests._TEMPLATES.values()
+        assert ruletests._templates_size == sum(len(p) for p in pieces if type(p) is str) <= 600

@@ -229,9 +229,7 @@ def tests_text(mr: MonitorRules) -> tuple[str, int]:
     key = (id(plan), has_nodata)
     hit = _TEMPLATES.get(key)
     if hit is None or hit[0] is not plan:
-        if len(_TEMPLATES) >= _TEMPLATES_MAX:
-            _TEMPLATES.clear()
-        hit = _TEMPLATES[key] = (plan, fastyaml.template(_cases(plan, has_nodata, fastyaml.Slot), 0))
+        hit = _template(key, plan, has_nodata)
     values = _slot_values(mr, plan)
     text = fastyaml.fill(hit[1], values) if hit[1] is not None else None
     n = len(plan.cases) + has_nodata
@@ -242,7 +240,20 @@ def tests_text(mr: MonitorRules) -> tuple[str, int]:
 
 # (plan id, has a no-data test) → (the plan, its tests' template); the plan is held, so its id stays its
 _TEMPLATES: dict[tuple[int, bool], tuple[_Plan, fastyaml.Template | None]] = {}
-_TEMPLATES_MAX = 1024
+_TEMPLATES_CHARS = 16 << 20     # characters held at most (a week-long test's series are ~100 kB each)
+_templates_size = 0
+
+
+def _template(key: tuple[int, bool], plan: _Plan, has_nodata: bool) -> tuple[_Plan, fastyaml.Template | None]:
+    global _templates_size
+    pieces = fastyaml.template(_cases(plan, has_nodata, fastyaml.Slot), 0)
+    size = sum(len(p) for p in pieces if type(p) is str) if pieces else 0
+    if _templates_size + size > _TEMPLATES_CHARS:
+        _TEMPLATES.clear()
+        _templates_size = 0
+    _TEMPLATES[key] = (plan, pieces)
+    _templates_size += size
+    return plan, pieces
 
 
 def _plan_of(mr: MonitorRules) -> _Plan | None:
