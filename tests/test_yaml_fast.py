@@ -136,3 +136,45 @@ def test_digit_strings_resolve_as_pyyaml_says():
               "1h", "5m", "0.01584+0x60", "1+0x29 stale", "3d", "1.5x", "2001-12-14 21:59:43 Z", "0.5 "]
     for text in cases:
         assert fastyaml._resolves_other(text) == (resolver.resolve(ScalarNode, text, (True, False)) != fastyaml._STR), text
+
+
+LONG = "x y " * 3000   # folded by its column past the width
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.dictionaries(keys, st.one_of(data, st.just(LONG)), min_size=1, max_size=4), min_size=1,
+                max_size=4), st.integers(0, 3), st.randoms(use_true_random=False))
+@example([{"series": "up", "values": LONG, "k": {"deeper key": LONG}}], 1, None)
+def test_a_filled_template_is_the_items_written(items, depth, rnd):
+    """fastyaml.template / fill (the promtool tests of monitors alike): items
+    whose mappings hold slots, filled with the values taken out, are the text
+    of the items themselves, or the fast writer declines both."""
+    values: dict[str, object] = {}
+
+    def open_slots(x):
+        if type(x) is dict:
+            opened = {}
+            for k, v in x.items():
+                if rnd is None or rnd.random() < 0.4:
+                    values[name := f"slot {len(values)}"] = v
+                    opened[k] = fastyaml.Slot(name)
+                else:
+                    opened[k] = open_slots(v)
+            return opened
+        return [open_slots(v) for v in x] if type(x) is list else x
+
+    pieces = fastyaml.template(open_slots(items), 2 * depth)
+    whole = fastyaml.emit_items(items, 2 * depth)
+    if pieces is not None:
+        filled = fastyaml.fill(pieces, values)
+        assert filled == whole
+        if filled is not None:   # where dump_yaml_items puts items written at that indent
+            wrapped: object = items
+            for _ in range(depth + 1):
+                wrapped = {"_": wrapped}
+            assert "".join(" " * (2 * level) + "_:\n" for level in range(depth + 1)) + filled == pyyaml(wrapped)
+
+
+def test_a_slot_is_a_mappings_value_only():
+    assert fastyaml.template([[fastyaml.Slot("x")]], 0) is None
+    assert fastyaml.emit_items([{"a": fastyaml.Slot("x")}], 0) is None   # (outside a template)

@@ -9,12 +9,15 @@ literal blocks for multi-line text). Anything it is not sure about (other types,
 long or unusual strings, keys that are not short strings) makes :func:`emit`
 return None, and the caller uses PyYAML. ``tests/test_yaml_fast.py`` compares
 both writers on every file of converted organisations and on generated data.
+Documents of one structure written again and again with other values (the
+promtool tests of monitors alike) can be written once as a :func:`template`
+and then :func:`fill`-ed with each one's values.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from yaml import ScalarNode
 from yaml.resolver import Resolver
@@ -293,29 +296,40 @@ def _mapping(d: dict, indent: int, out: list[str], first_inline: bool) -> None:
         if key is None:
             key = _padded_key(k, indent, keys)
         append(key)
-        t = type(v)
-        if t is str:
+        if type(v) is str:
             line = _line_cache.get(v)
             if line is not None:
                 append(line)
             else:
                 _string(v, indent, out, len(key) + 1)
-        elif t is dict:
-            if v:
-                append("\n")
-                _mapping(v, indent + 2, out, False)
-            else:
-                append(" {}\n")
-        elif t is list:
-            if v:
-                append("\n")
-                _sequence(v, indent, out, False)   # indentless under a key
-            else:
-                append(" []\n")
         else:
-            _value(v, indent, out, len(key) + 1)
+            _entry(v, indent, out, len(key) + 1)
     if first_inline:   # (its column was the same: ``- `` takes the indentation's place)
         out[first] = out[first][indent:]
+
+
+def _entry(v: Any, indent: int, out: list[str], column: int) -> None:
+    """A value of a mapping at ``indent``, after its key (its column: where the
+    value starts); in a :func:`template`, a :class:`Slot`. (:func:`_mapping`
+    writes strings itself, the common case.)"""
+    t = type(v)
+    if t is dict:
+        if v:
+            out.append("\n")
+            _mapping(v, indent + 2, out, False)
+        else:
+            out.append(" {}\n")
+    elif t is list:
+        if v:
+            out.append("\n")
+            _sequence(v, indent, out, False)   # indentless under a key
+        else:
+            out.append(" []\n")
+    elif t is Slot and _slots is not None:
+        out.append(f"\0{len(_slots)}\0")   # (no text written holds a NUL: unprintable)
+        _slots.append((v.name, indent, column))
+    else:
+        _value(v, indent, out, column)
 
 
 def _sequence(items: list, indent: int, out: list[str], first_inline: bool) -> None:
@@ -384,6 +398,52 @@ def emit_all(objs: list[Any], start: str = "---\n") -> str | None:
                 out.append(start)
             _document(obj, out)
     return _written(documents)
+
+
+class Slot(NamedTuple):
+    """A mapping's value left open in a :func:`template`, named."""
+
+    name: str
+
+
+# a template's pieces: text, or (slot name, indent, column) where a value is written
+Template = tuple["str | tuple[str, int, int]", ...]
+_slots: list[tuple[str, int, int]] | None = None   # while a template is made: its slots
+
+
+def template(items: list[Any], indent: int) -> Template | None:
+    """:func:`emit_items` of ``items`` whose mappings hold :class:`Slot` values,
+    as the text around the slots and each slot's place, for :func:`fill`; or None.
+    Documents alike but for some values (the promtool tests of monitors alike:
+    their names, series and expected alerts) are then written without walking
+    their structure again. A value is written the same wherever it has the same
+    indentation and column (a long line folds by column, a ``|`` block indents by
+    its key): so the text of ``items`` with the slots' values is that of the
+    template filled with them."""
+    global _slots
+    _slots = []
+    try:
+        text = emit_items(items, indent)
+        slots = _slots
+    finally:
+        _slots = None
+    if text is None:
+        return None
+    parts = text.split("\0")
+    return tuple(slots[int(part)] if i % 2 else part for i, part in enumerate(parts) if part or i % 2)
+
+
+def fill(pieces: Template, values: dict[str, Any]) -> str | None:
+    """A :func:`template`'s text with each slot's value from ``values`` (by its name), or None."""
+    def write(out: list[str]) -> None:
+        append = out.append
+        for piece in pieces:
+            if type(piece) is str:
+                append(piece)
+                continue
+            name, indent, column = piece
+            _entry(values[name], indent, out, column)
+    return _written(write)
 
 
 def _written(write: Callable[[list[str]], None]) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from dd2prom.convert.context import ConvertContext
 from dd2prom.convert.monitors.build import MonitorRules
-from dd2prom.convert.monitors.ruletests import tests_for
+from dd2prom.convert.monitors.ruletests import tests_text
 from dd2prom.emit import k8s
 from dd2prom.emit.yamlio import SLOT, dump_yaml_items, split_at_slot, unnest_yaml
 from dd2prom.model import CoverageItem
@@ -62,12 +62,12 @@ class RenderedRules:
     def of(cls, mr: MonitorRules) -> "RenderedRules":
         rule_dicts = [r.to_dict() for r in mr.rules]
         group = [{"name": f"{mr.alert_name} ({mr.spec.ref})", "rules": rule_dicts}]
-        tests = tests_for(mr)
+        tests, n_tests = tests_text(mr)
         rule_cr = dump_yaml_items(group, 2)
         rule_file = unnest_yaml(rule_cr, 2) or dump_yaml_items(group, 1)
         # cost: the indented JSON of the rules, a little longer than their YAML, much quicker to make
         return cls(mr.spec.ref, mr.alert_name, list(mr.group), mr.status.value, len(dumps(rule_dicts)),
-                   rule_cr, rule_file, dump_yaml_items(tests, 1), len(tests))
+                   rule_cr, rule_file, tests, n_tests)
 
 
 @dataclass

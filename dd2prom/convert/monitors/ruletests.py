@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from dd2prom.convert.monitors import message as msg
@@ -24,6 +25,8 @@ from dd2prom.convert.monitors.rules import (
     number,
     quote,
 )
+from dd2prom.emit import fastyaml
+from dd2prom.emit.yamlio import dump_yaml_items
 
 STEP = 60                 # seconds between samples and evaluations
 _INTERVAL = f"{STEP}s"
@@ -105,8 +108,11 @@ def _firing(level: Shape, comparator: str, runs: Runs, checks: list[int]) -> dic
     return out
 
 
+_ESCAPED = '{{ "{{" }}'   # "{{" in a template (message.go_escape)
+
+
 def _unescape(value: str) -> str:
-    return value.replace('{{ "{{" }}', "{{")
+    return value.replace(_ESCAPED, "{{")
 
 
 def _last(runs: Runs, at: int) -> float:
@@ -123,8 +129,12 @@ def _last(runs: Runs, at: int) -> float:
 
 
 def _rule_labels(level: Level) -> dict[str, str]:
-    """The labels the rule adds to its alerts, as promtool shows them."""
-    return {k: _unescape(v) for k, v in level.rule.labels.items()}
+    """The labels the rule adds to its alerts, as promtool shows them (most
+    are the rule's own: only read)."""
+    labels = level.rule.labels
+    if _ESCAPED not in "\0".join(labels.values()):
+        return labels
+    return {k: _unescape(v) for k, v in labels.items()}
 
 
 def _expected(level: Level, rule_labels: dict[str, str], labels: dict[str, str], value: float) -> dict[str, Any]:
@@ -158,8 +168,11 @@ class _Plan(NamedTuple):
 
     scenarios: dict[str, Runs]
     nodata: Runs                                # the no-data test's series: ok, then nothing
-    # per case: its scenarios, and per check minute (and as written) the (scenario, level, value) firing then
-    cases: list[tuple[list[str], list[tuple[int, str, list[tuple[str, int, float]]]]]]
+    # per case: its scenarios, its name's slot and label; per check minute: the
+    # minute as written, the slot of what fires then and those (scenario, level, value)
+    cases: list[tuple[list[str], str, str, list[tuple[str, str | None, list[tuple[str, int, float]]]]]]
+    # the slots of the checks where something fires, and what (in case order)
+    firing: list[tuple[str, list[tuple[str, int, float]]]]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,23 +197,108 @@ def _plan(comparator: str, levels: tuple[Shape, ...], grouped: bool) -> _Plan | 
     batches = [list(scenarios)] if grouped else [[name] for name in scenarios]
     checks = sorted({2, 5 + hold + 5, n - 6, n - 1})
     cases = []
-    for batch in batches:
+    for c, batch in enumerate(batches):
         firing = {(name, i): _firing(lv, comparator, scenarios[name], checks)
                   for name in batch for i, lv in enumerate(levels)}
-        cases.append((batch, [(at, f"{at}m", [(name, i, _last(scenarios[name], at))
-                                              for name in batch for i in range(len(levels)) if firing[name, i][at]])
-                              for at in checks]))
-    return _Plan(scenarios, [(vals["ok"], NODATA_STOP)], cases)
+        timeline = []
+        for j, at in enumerate(checks):
+            fired = [(name, i, _last(scenarios[name], at))
+                     for name in batch for i in range(len(levels)) if firing[name, i][at]]
+            timeline.append((f"{at}m", f"exp {c} {j}" if fired else None, fired))
+        label = "+".join(batch)
+        cases.append((batch, f"name {label}", label, timeline))
+    return _Plan(scenarios, [(vals["ok"], NODATA_STOP)], cases,
+                 [(slot, fired) for *_, timeline in cases for _, slot, fired in timeline if slot])
 
 
 def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
-    if not mr.testable:
-        return []
-    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
-    plan = _plan(mr.comparator, tuple(map(Shape.of, threshold_levels)), bool(mr.group))
+    """The monitor's promtool test cases."""
+    plan = _plan_of(mr)
+    return [] if plan is None else _cases(plan, _nodata(mr) is not None, _slot_values(mr, plan).__getitem__)
+
+
+def tests_text(mr: MonitorRules) -> tuple[str, int]:
+    """The monitor's promtool test cases as items of a test file's ``tests``
+    (``dump_yaml_items(tests_for(mr), 1)``), and how many. Monitors with the
+    same plan have tests of the same structure: its YAML is made once (a
+    template, see ``fastyaml.template``) and filled with each monitor's values."""
+    plan = _plan_of(mr)
     if plan is None:
-        return []
+        return "", 0
+    has_nodata = _nodata(mr) is not None
+    key = (id(plan), has_nodata)
+    hit = _TEMPLATES.get(key)
+    if hit is None or hit[0] is not plan:
+        hit = _template(key, plan, has_nodata)
+    values = _slot_values(mr, plan)
+    text = fastyaml.fill(hit[1], values) if hit[1] is not None else None
+    n = len(plan.cases) + has_nodata
+    if text is None:   # a value the fast writer leaves to PyYAML
+        text = dump_yaml_items(_cases(plan, has_nodata, values.__getitem__), 1)
+    return text, n
+
+
+# (plan id, has a no-data test) → (the plan, its tests' template); the plan is held, so its id stays its
+_TEMPLATES: dict[tuple[int, bool], tuple[_Plan, fastyaml.Template | None]] = {}
+_TEMPLATES_CHARS = 16 << 20     # characters held at most (a week-long test's series are ~100 kB each)
+_templates_size = 0
+
+
+def _template(key: tuple[int, bool], plan: _Plan, has_nodata: bool) -> tuple[_Plan, fastyaml.Template | None]:
+    global _templates_size
+    pieces = fastyaml.template(_cases(plan, has_nodata, fastyaml.Slot), 0)
+    size = sum(len(p) for p in pieces if type(p) is str) if pieces else 0
+    if _templates_size + size > _TEMPLATES_CHARS:
+        _TEMPLATES.clear()
+        _templates_size = 0
+    _TEMPLATES[key] = (plan, pieces)
+    _templates_size += size
+    return plan, pieces
+
+
+def _plan_of(mr: MonitorRules) -> _Plan | None:
+    if not mr.testable:
+        return None
+    return _plan(mr.comparator, tuple(Shape.of(lv) for lv in mr.levels if lv.state in ("alert", "warn")),
+                 bool(mr.group))
+
+
+def _nodata(mr: MonitorRules) -> Level | None:
+    return next((lv for lv in mr.levels if lv.state == "no_data"), None)
+
+
+def _cases(plan: _Plan, has_nodata: bool, value: Callable[[str], Any]) -> list[dict[str, Any]]:
+    """The test cases of a monitor with ``plan`` (and a no-data rule): what
+    differs between such monitors is asked of ``value(slot name)`` (see
+    :func:`_slot_values`; a ``fastyaml.Slot`` for a template)."""
     tests = []
+    for batch, title, _, timeline in plan.cases:
+        tests.append(_case(value(title), [(value(f"series {name}"), plan.scenarios[name]) for name in batch], [
+            _check(eval_time, value("alertname"), value(slot) if slot else []) for eval_time, slot, _ in timeline]))
+    if has_nodata:
+        tests.append(_case(value("nodata name"), [(value("nodata series"), plan.nodata)], [
+            _check("5m", value("nodata alertname"), []),
+            _check(value("nodata at"), value("nodata alertname"), value("nodata exp"))]))
+    return tests
+
+
+def _check(eval_time: Any, alertname: Any, expected: Any) -> dict[str, Any]:
+    return {"eval_time": eval_time, "alertname": alertname, "exp_alerts": expected}
+
+
+def _slot_values(mr: MonitorRules, plan: _Plan) -> dict[str, Any]:
+    """The values :func:`_cases` asks for: the monitor's names, series and expected alerts."""
+    threshold_levels = [lv for lv in mr.levels if lv.state in ("alert", "warn")]
+    values: dict[str, Any] = {"alertname": mr.alert_name}
+    title = f"{mr.alert_name} ({mr.spec.ref}): "
+    # each scenario's series labels (one for all when the monitor has no groups)
+    series: dict[str, dict[str, str]] = {}
+    for name in plan.scenarios:
+        if mr.group or not series:
+            labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
+            text = _series(labels)
+        series[name] = labels
+        values[f"series {name}"] = text
     # the same alert (labels, level, value) at several times and in several
     # scenarios: one object, which the YAML writer copies as text
     # (the labels: a multi-alert monitor's series are named after their scenario;
@@ -210,43 +308,25 @@ def tests_for(mr: MonitorRules) -> list[dict[str, Any]]:
     # (the template of an annotation that shows the value holds msg.GO_VALUE; an
     # is_match value spelling it too only makes the alerts less shared)
     shows_value = [msg.GO_VALUE in "\0".join(lv.rule.annotations.values()) for lv in threshold_levels]
-    checks_made: dict[tuple, dict[str, Any]] = {}
-    # each scenario's series labels and their text (one for all when the monitor has no groups)
-    series: dict[str, tuple[dict[str, str], str]] = {}
-    for name in plan.scenarios:
-        if mr.group or not series:
-            labels = {MONITOR_LABEL: mr.spec.ref, **{g: name for g in mr.group}}
-            text = _series(labels)
-        series[name] = (labels, text)
     grouped = bool(mr.group)
-    for batch, timeline in plan.cases:
-        alert_tests = []
-        for at, eval_time, fired in timeline:
-            keys = []
-            for name, i, value in fired:
-                key = (name if grouped else None, i, value if shows_value[i] else None)
-                if key not in expected:
-                    expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name][0], value)
-                keys.append(key)
-            # so is the same check in several scenarios (nothing fires at 2m…)
-            made = (at, *keys)
-            check = checks_made.get(made)
-            if check is None:
-                check = checks_made[made] = {"eval_time": eval_time, "alertname": mr.alert_name,
-                                             "exp_alerts": [expected[key] for key in keys]}
-            alert_tests.append(check)
-        tests.append(_case(mr, "+".join(batch), [(series[name][1], plan.scenarios[name]) for name in batch],
-                           alert_tests))
-    nodata = next((lv for lv in mr.levels if lv.state == "no_data"), None)
+    for _, slot, label, _ in plan.cases:
+        values[slot] = title + label
+    for slot, fired in plan.firing:
+        alerts = values[slot] = []
+        for name, i, value in fired:
+            key = (name if grouped else None, i, value if shows_value[i] else None)
+            alert = expected.get(key)
+            if alert is None:
+                alert = expected[key] = _expected(threshold_levels[i], rule_labels[i], series[name], value)
+            alerts.append(alert)
+    nodata = _nodata(mr)
     if nodata is not None:
         labels = {MONITOR_LABEL: mr.spec.ref, **{g: "nodata" for g in mr.group}}
-        at = NODATA_STOP + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2
-        tests.append(_case(mr, "nodata", [(_series(labels), plan.nodata)], [
-            {"eval_time": "5m", "alertname": nodata.rule.name, "exp_alerts": []},
-            {"eval_time": f"{at}m", "alertname": nodata.rule.name,
-             "exp_alerts": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]},
-        ]))
-    return tests
+        values.update({
+            "nodata name": title + "nodata", "nodata series": _series(labels), "nodata alertname": nodata.rule.name,
+            "nodata at": f"{NODATA_STOP + LOOKBACK_MIN + _minutes(nodata.rule.for_seconds) + 2}m",
+            "nodata exp": [_expected(nodata, _rule_labels(nodata), labels, 1.0)]})
+    return values
 
 
 # a plan's runs (the same list objects for every monitor with that plan, see _plan)
@@ -295,11 +375,10 @@ def _series(labels: dict[str, str]) -> str:
     return f"{VALUE_METRIC}{{{body}}}"
 
 
-def _case(mr: MonitorRules, scenario: str, series: list[tuple[str, Runs]],
-          alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
+def _case(name: Any, series: list[tuple[Any, Runs]], alert_tests: list[dict[str, Any]]) -> dict[str, Any]:
     """``series``: each input series (its text) and its values."""
     return {
-        "name": f"{mr.alert_name} ({mr.spec.ref}): {scenario}",
+        "name": name,
         "interval": _INTERVAL,
         "input_series": [{"series": text, "values": _values_text_of(values)} for text, values in series],
         "alert_rule_test": alert_tests,
