@@ -73,8 +73,11 @@ def parse_monitor(source: str) -> ast.Monitor:
     return mon
 
 
+_MONITOR_HEAD = re.compile(r"^\s*(\w+)\s*\(\s*(\w+\s*\(\s*)?(last|next)_\w+")
+
+
 def looks_like_monitor(source: str) -> bool:
-    return bool(re.match(r"^\s*(\w+)\s*\(\s*(\w+\s*\(\s*)?(last|next)_\w+", source))
+    return bool(_MONITOR_HEAD.match(source))
 
 
 class _Parser:
