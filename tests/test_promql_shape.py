@@ -26,7 +26,7 @@ def parsed(expr: str) -> str | None:
 
 
 def fresh(expr: str) -> str | None:
-    promql.promql_error.cache_clear()
+    promql._checked.cache_clear()
     return promql.promql_error(expr)
 
 
@@ -132,3 +132,42 @@ def test_mutated_same_answer(expr, edits):
         at %= len(expr) + 1
         expr = expr[:at] + piece + expr[at + cut:]
     assert fresh(expr) == parsed(expr)
+
+
+# what a dashboard request wraps around its base expression (requests.RequestTranslator._shape)
+_WRAPPERS = ["avg_over_time(({})[$__range:$__interval])", "topk(5, {})", "bottomk(3, {})", "sort_desc({})",
+             "sort(max_over_time(({})[$__range:$__interval]))", "sort_desc(topk(10, avg_over_time(({})[1h:1m])))"]
+
+
+@pytest.mark.parametrize("expr,vector", [
+    ('sum(rate(x{a="b"}[5m]))', True), ("x", True), ("-x", True), ("1 + x", True), ("x > bool 1", True),
+    ("vector(1)", True), ('label_replace(x, "a", "$1", "b", "(.*)")', True), ("x and y", True),
+    ("1", False), ("-(1)", False), ("1 + 1", False), ("scalar(x)", False), ("time()", False),
+    ("x[5m]", False), ("(x)[5m:1m]", False), ('"a"', False), ("sum(x", False), ("x # a comment", False),
+])
+def test_is_vector(expr, vector):
+    promql._checked.cache_clear()
+    assert promql.is_vector_promql(expr) is vector
+
+
+def test_a_vector_wrapped_parses():
+    """is_vector_promql(e) promises every request wrapper of e parses (the panel skips that parse)."""
+    promql._checked.cache_clear()
+    bases = _GOLDEN + ["x", "-x", "vector(1)", "x @ end()", "x offset 5m", "(x)", "x{a=\"b\"} # c\n"]
+    vectors = [e for e in bases if promql.is_vector_promql(e)]
+    assert len(vectors) > len(bases) // 2
+    for e in vectors:
+        for wrapper in _WRAPPERS:
+            assert parsed(wrapper.format(e)) is None, (wrapper, e)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_GOLDEN), st.lists(st.tuples(st.integers(0, 400), st.sampled_from(_PIECES + ["[5m]", "1 + ", "scalar(", " offset 5m", " @ end()", "#"]), st.integers(0, 2)),
+                                          min_size=1, max_size=3), st.sampled_from(_WRAPPERS))
+def test_mutated_vector_wrapped_parses(expr, edits, wrapper):
+    for at, piece, cut in edits:
+        at %= len(expr) + 1
+        expr = expr[:at] + piece + expr[at + cut:]
+    promql._checked.cache_clear()
+    if promql.is_vector_promql(expr):
+        assert parsed(wrapper.format(expr)) is None
