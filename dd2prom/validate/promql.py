@@ -81,6 +81,15 @@ def _checked(expr: str) -> tuple[str | None, str | None]:
     """(None or the parser's message, the value type when it parses)."""
     if not isinstance(expr, str) or not expr.strip():
         return "empty PromQL expression", None
+    if " and topk(" in expr or " and bottomk(" in expr:
+        top = _TOP_RANKED.fullmatch(expr)
+        if top is not None and _ranked_parses(top):
+            return None, "vector"
+    return _checked_whole(expr)
+
+
+def _checked_whole(expr: str) -> tuple[str | None, str | None]:
+    """:func:`_checked` by parsing the expression (or its shape) whole."""
     # Grafana's interval variables are not PromQL; substitute a duration to parse.
     probe = (expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
              .replace("$__range", "1h"))
@@ -160,6 +169,24 @@ def _parse(expr: str) -> tuple[str | None, str | None]:
     except Exception as exc:  # promql_parser raises ValueError; be broad, it is a validator
         return str(exc) or exc.__class__.__name__, None
     return None, _value_type(node)
+
+
+# Datadog's top(): a query (parenthesised or not) kept where it ranks among its series over a range,
+# ``q and topk(10, avg_over_time((q)[1h:1m] @ end()))``
+_TOP_RANKED = re.compile(r"(?P<kept>.+) and (?P<rank>topk|bottomk)\((?P<n>\d+), (?P<fn>[a-z_]+)"
+                         r"\(\((?P<query>.+)\)\[(?P<range>[^\[\]]+)\](?P<at> @ end\(\))?\)\)", re.DOTALL)
+
+
+def _ranked_parses(top: re.Match) -> bool:
+    """Whether a match of :data:`_TOP_RANKED` parses, without parsing its query twice:
+    it does when the query is an instant vector (a subquery's expression and both sides
+    of ``and``; written first unparenthesised, a set operator ``or`` in it takes only its
+    last operand, a vector too) and the expression with ``x`` for the query parses."""
+    query, kept = top["query"], top["kept"]
+    if kept not in (query, f"({query})") or not is_vector_promql(query):
+        return False
+    rest = f"x and {top['rank']}({top['n']}, {top['fn']}((x)[{top['range']}]{top['at'] or ''}))"
+    return _checked_whole(rest)[0] is None
 
 
 def _value_type(node) -> str:
