@@ -135,7 +135,7 @@ def test_mutated_same_answer(expr, edits):
 
 
 # what a dashboard request wraps around its base expression (requests.RequestTranslator._shape)
-_WRAPPERS = ["avg_over_time(({})[$__range:$__interval])", "topk(5, {})", "bottomk(3, {})", "sort_desc({})",
+_WRAPPERS = ["avg_over_time(({})[$__range:$__interval])", "last_over_time(({})[$__range:$__interval])", "topk(5, {})", "bottomk(3, {})", "sort_desc({})",
              "sort(max_over_time(({})[$__range:$__interval]))", "sort_desc(topk(10, avg_over_time(({})[1h:1m])))"]
 
 
