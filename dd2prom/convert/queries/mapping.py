@@ -57,7 +57,12 @@ class MetricInfo:
     def prom_metrics(self) -> list[str]:
         if self.prom:
             return [self.prom]
-        return sorted(set(re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{[^{}]*@\}", self.template or "")))
+        return list(self._template_metrics)
+
+    @functools.cached_property
+    def _template_metrics(self) -> tuple[str, ...]:
+        """The metrics a template reads (found once: an info serves every query of its metric)."""
+        return tuple(sorted(set(re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{[^{}]*@\}", self.template or ""))))
 
 
 _MAX_CACHED = 1 << 16   # (tag, metric) answers kept per table

@@ -33,6 +33,7 @@ def is_aggregator(word: str) -> bool:
     return word in SPACE_AGGS or bool(_PERCENTILE.match(word))
 
 
+@functools.lru_cache(maxsize=1024)   # (a few distinct aggregators, read for every metric query)
 def percentile_of(word: str) -> float | None:
     m = _PERCENTILE.match(word or "")
     return round(float(m.group(1)) / 100, 6) if m else None
