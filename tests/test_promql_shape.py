@@ -216,3 +216,9 @@ def test_top_ranked_of_mutated_queries_same_answer(query, edits, paren, at):
     kept = f"({query})" if paren else query
     expr = f"{kept} and topk(10, avg_over_time(({query})[$__range:$__interval]{at}))"
     assert fresh(expr) == parsed(expr)
+
+
+def test_a_type_too_deep_to_work_out_is_not_a_vector():
+    promql._checked.cache_clear()
+    expr = " + ".join(["x"] * 3000)
+    assert promql.promql_error(expr) is None and not promql.is_vector_promql(expr)

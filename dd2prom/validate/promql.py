@@ -168,7 +168,10 @@ def _parse(expr: str) -> tuple[str | None, str | None]:
         node = promql_parser.parse(expr)
     except Exception as exc:  # promql_parser raises ValueError; be broad, it is a validator
         return str(exc) or exc.__class__.__name__, None
-    return None, _value_type(node)
+    try:
+        return None, _value_type(node)
+    except RecursionError:   # thousands of operands: parsed, of a type not worked out here
+        return None, None
 
 
 # Datadog's top(): a query (parenthesised or not) kept where it ranks among its series over a range,
