@@ -26,7 +26,7 @@ def parsed(expr: str) -> str | None:
 
 
 def fresh(expr: str) -> str | None:
-    promql.promql_error.cache_clear()
+    promql._checked.cache_clear()
     return promql.promql_error(expr)
 
 
@@ -132,3 +132,93 @@ def test_mutated_same_answer(expr, edits):
         at %= len(expr) + 1
         expr = expr[:at] + piece + expr[at + cut:]
     assert fresh(expr) == parsed(expr)
+
+
+# what a dashboard request wraps around its base expression (requests.RequestTranslator._shape)
+_WRAPPERS = ["avg_over_time(({})[$__range:$__interval])", "last_over_time(({})[$__range:$__interval])", "topk(5, {})", "bottomk(3, {})", "sort_desc({})",
+             "sort(max_over_time(({})[$__range:$__interval]))", "sort_desc(topk(10, avg_over_time(({})[1h:1m])))"]
+
+
+@pytest.mark.parametrize("expr,vector", [
+    ('sum(rate(x{a="b"}[5m]))', True), ("x", True), ("-x", True), ("1 + x", True), ("x > bool 1", True),
+    ("vector(1)", True), ('label_replace(x, "a", "$1", "b", "(.*)")', True), ("x and y", True),
+    ("1", False), ("-(1)", False), ("1 + 1", False), ("scalar(x)", False), ("time()", False),
+    ("x[5m]", False), ("(x)[5m:1m]", False), ('"a"', False), ("sum(x", False), ("x # a comment", False),
+])
+def test_is_vector(expr, vector):
+    promql._checked.cache_clear()
+    assert promql.is_vector_promql(expr) is vector
+
+
+def test_a_vector_wrapped_parses():
+    """is_vector_promql(e) promises every request wrapper of e parses (the panel skips that parse)."""
+    promql._checked.cache_clear()
+    bases = _GOLDEN + ["x", "-x", "vector(1)", "x @ end()", "x offset 5m", "(x)", "x{a=\"b\"} # c\n"]
+    vectors = [e for e in bases if promql.is_vector_promql(e)]
+    assert len(vectors) > len(bases) // 2
+    for e in vectors:
+        for wrapper in _WRAPPERS:
+            assert parsed(wrapper.format(e)) is None, (wrapper, e)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_GOLDEN), st.lists(st.tuples(st.integers(0, 400), st.sampled_from(_PIECES + ["[5m]", "1 + ", "scalar(", " offset 5m", " @ end()", "#"]), st.integers(0, 2)),
+                                          min_size=1, max_size=3), st.sampled_from(_WRAPPERS))
+def test_mutated_vector_wrapped_parses(expr, edits, wrapper):
+    for at, piece, cut in edits:
+        at %= len(expr) + 1
+        expr = expr[:at] + piece + expr[at + cut:]
+    promql._checked.cache_clear()
+    if promql.is_vector_promql(expr):
+        assert parsed(wrapper.format(expr)) is None
+
+
+@pytest.mark.parametrize("expr", [
+    'sum by (a) (x{b="c"}) and topk(10, avg_over_time((sum by (a) (x{b="c"}))[$__range:$__interval] @ end()))',
+    '(a or b) and topk(10, avg_over_time((a or b)[1h:1m] @ end()))',
+    'a or b and topk(10, avg_over_time((a or b)[1h:1m]))',          # `or` binds last: b and topk(...)
+    'a unless b and bottomk(3, max_over_time((a unless b)[1h:1m] @ end()))',
+    '1 and topk(10, avg_over_time((1)[1h:1m]))',                     # a scalar: refused
+    'scalar(x) and topk(10, avg_over_time((scalar(x))[1h:1m]))',
+    'x[5m] and topk(10, avg_over_time((x[5m])[1h:1m]))',
+    'x and topk(0x1, avg_over_time((x)[1h:1m]))',
+    'x and topk(10, avg_over_time((x)[1h]))',                       # not a subquery: refused
+    'x and topk(10, rate((x)[1h:1m] @ end()))',
+    'x and topk(10, avg_over_time((x)[1h:1m] @ end())) # c',
+    'x # c\n and topk(10, avg_over_time((x # c\n)[1h:1m]))',
+    'sum(x) and topk(10, avg_over_time((sum(y))[1h:1m] @ end()))',  # another query: parsed whole
+    '(x and topk(10, avg_over_time((x)[1h:1m] @ end()))) and topk(5, avg_over_time(((x and topk(10, '
+    'avg_over_time((x)[1h:1m] @ end()))))[1h:1m] @ end()))',
+    'x{a="b" and topk(10, avg_over_time((x{a="b")[1h:1m]))',
+])
+def test_top_ranked_same_answer(expr):
+    """A top() translation (q and topk(n, f((q)[r:s]))) is checked as q and the rest with x for q."""
+    assert fresh(expr) == parsed(expr)
+
+
+def test_top_ranked_mutated_same_answer():
+    tops = [e for e in _GOLDEN if " and topk(" in e or " and bottomk(" in e]
+    assert tops
+    for expr in tops:
+        for at in range(0, len(expr), 7):
+            for piece in ("", " or 1", "1 + ", ")", "(", "[5m]", "scalar(", "#"):
+                mutated = expr[:at] + piece + expr[at + 1:]
+                assert fresh(mutated) == parsed(mutated), mutated
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_GOLDEN), st.lists(st.tuples(st.integers(0, 400), st.sampled_from(_PIECES + [" or ", " and ", "1", "[5m]", "scalar("]), st.integers(0, 2)),
+                                          max_size=3), st.booleans(), st.sampled_from(["", " @ end()"]))
+def test_top_ranked_of_mutated_queries_same_answer(query, edits, paren, at):
+    for pos, piece, cut in edits:
+        pos %= len(query) + 1
+        query = query[:pos] + piece + query[pos + cut:]
+    kept = f"({query})" if paren else query
+    expr = f"{kept} and topk(10, avg_over_time(({query})[$__range:$__interval]{at}))"
+    assert fresh(expr) == parsed(expr)
+
+
+def test_a_type_too_deep_to_work_out_is_not_a_vector():
+    promql._checked.cache_clear()
+    expr = " + ".join(["x"] * 3000)
+    assert promql.promql_error(expr) is None and not promql.is_vector_promql(expr)

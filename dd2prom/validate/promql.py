@@ -62,18 +62,43 @@ _PLAIN_REGEX = re.compile(rf"{_ALTERNATIVE}(?:\|{_ALTERNATIVE})*")
 _LONGEST_REGEX = 1000
 
 
-@functools.lru_cache(maxsize=65536)
 def promql_error(expr: str) -> str | None:
     """None when ``expr`` parses as PromQL, else the parser's message."""
+    return _checked(expr)[0]
+
+
+def is_vector_promql(expr: str) -> bool:
+    """Whether ``expr`` parses as PromQL whose value is an instant vector (and holds
+    no ``#``: a comment would run on past it). Such an expression can be wrapped
+    without parsing again: ``sort(e)``, ``topk(5, e)``, ``avg_over_time((e)[1h:1m])``
+    parse when ``e`` does and is a vector (what the parser checks of a function's
+    argument or a subquery's expression is its type; nothing inside looks out)."""
+    return "#" not in expr and _checked(expr)[1] == "vector"
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked(expr: str) -> tuple[str | None, str | None]:
+    """(None or the parser's message, the value type when it parses)."""
     if not isinstance(expr, str) or not expr.strip():
-        return "empty PromQL expression"
+        return "empty PromQL expression", None
+    if " and topk(" in expr or " and bottomk(" in expr:
+        top = _TOP_RANKED.fullmatch(expr)
+        if top is not None and _ranked_parses(top):
+            return None, "vector"
+    return _checked_whole(expr)
+
+
+def _checked_whole(expr: str) -> tuple[str | None, str | None]:
+    """:func:`_checked` by parsing the expression (or its shape) whole."""
     # Grafana's interval variables are not PromQL; substitute a duration to parse.
     probe = (expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
              .replace("$__range", "1h"))
     shape = _shape(probe)
-    if shape is not None and _parse_error(shape) is None:
-        return None
-    return _parse_error(probe)
+    if shape is not None:
+        checked = _parse(shape)   # (a shape has the expression's nodes, so its type)
+        if checked[0] is None:
+            return checked
+    return _parse(probe)
 
 
 def is_valid_promql(expr: str) -> bool:
@@ -136,11 +161,47 @@ def _encodes(expr: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16384)
-def _parse_error(expr: str) -> str | None:
+def _parse(expr: str) -> tuple[str | None, str | None]:
     try:
         import promql_parser
 
-        promql_parser.parse(expr)
+        node = promql_parser.parse(expr)
     except Exception as exc:  # promql_parser raises ValueError; be broad, it is a validator
-        return str(exc) or exc.__class__.__name__
-    return None
+        return str(exc) or exc.__class__.__name__, None
+    try:
+        return None, _value_type(node)
+    except RecursionError:   # thousands of operands: parsed, of a type not worked out here
+        return None, None
+
+
+# Datadog's top(): a query (parenthesised or not) kept where it ranks among its series over a range,
+# ``q and topk(10, avg_over_time((q)[1h:1m] @ end()))``
+_TOP_RANKED = re.compile(r"(?P<kept>.+) and (?P<rank>topk|bottomk)\((?P<n>\d+), (?P<fn>[a-z_]+)"
+                         r"\(\((?P<query>.+)\)\[(?P<range>[^\[\]]+)\](?P<at> @ end\(\))?\)\)", re.DOTALL)
+
+
+def _ranked_parses(top: re.Match) -> bool:
+    """Whether a match of :data:`_TOP_RANKED` parses, without parsing its query twice:
+    it does when the query is an instant vector (a subquery's expression and both sides
+    of ``and``; written first unparenthesised, a set operator ``or`` in it takes only its
+    last operand, a vector too) and the expression with ``x`` for the query parses."""
+    query, kept = top["query"], top["kept"]
+    if kept not in (query, f"({query})") or not is_vector_promql(query):
+        return False
+    rest = f"x and {top['rank']}({top['n']}, {top['fn']}((x)[{top['range']}]{top['at'] or ''}))"
+    return _checked_whole(rest)[0] is None
+
+
+def _value_type(node) -> str:
+    """The type of a parsed expression's value, as the parser types it."""
+    kind = type(node).__name__
+    if kind in ("VectorSelector", "AggregateExpr"):
+        return "vector"
+    if kind in ("ParenExpr", "UnaryExpr"):
+        return _value_type(node.expr)
+    if kind == "BinaryExpr":   # a vector on either side makes a vector
+        return "vector" if "vector" in (_value_type(node.lhs), _value_type(node.rhs)) else "scalar"
+    if kind == "Call":
+        return str(node.func.return_type).rpartition(".")[2].lower()   # ValueType.Vector
+    return {"MatrixSelector": "matrix", "SubqueryExpr": "matrix", "NumberLiteral": "scalar",
+            "StringLiteral": "string"}.get(kind, kind)

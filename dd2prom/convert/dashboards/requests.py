@@ -36,7 +36,7 @@ from dd2prom.convert.dashboards.units import number_format_unit
 from dd2prom.convert.queries import mapping, translate, translate_formula
 from dd2prom.convert.queries.types import TranslateContext, Translation
 from dd2prom.model import Status
-from dd2prom.validate.promql import promql_error
+from dd2prom.validate.promql import is_vector_promql, promql_error
 
 # Datadog aggregator → Grafana reducer (reduce shape) and PromQL range function (instant shape).
 CALCS = {"avg": "mean", "sum": "sum", "min": "min", "max": "max", "last": "lastNotNull", "area": "sum"}
@@ -226,8 +226,10 @@ class RequestTranslator:
                          "how many points are summed (Grafana: one per $__interval, Datadog: one per rollup "
                          "interval).", Status.APPROXIMATE)
         reduced = self._reduce_each(t.promql or "", queries, per_query or {}) if len(queries) > 1 else None
-        expr = self._shape(reduced or t.promql or "", aggregator, self._limit(req, formula), reduced is not None)
-        err = promql_error(expr)
+        base = reduced or t.promql or ""
+        expr = self._shape(base, aggregator, self._limit(req, formula), reduced is not None)
+        # the shape only wraps the base in functions of a vector (see is_vector_promql)
+        err = None if expr != base and is_vector_promql(base) else promql_error(expr)
         if err:
             self.failed.append((original, f"the generated PromQL does not parse ({err})"))
             return

@@ -9,6 +9,7 @@ the status; a construct PromQL cannot express raises :class:`Unsupported`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from itertools import product
@@ -127,7 +128,8 @@ class Generator:
         if not info.mapped:
             info = self._guess_type(q, info, mods)
         self.resolved[id(q)] = info
-        groups = tuple(dict.fromkeys(label_for_tag(self.mappings, t, q.metric) for t in q.group_by))
+        groups = tuple(dict.fromkeys(label_for_tag(self.mappings, t, q.metric) for t in q.group_by)) \
+            if q.group_by else ()
         keys = self._tag_keys(q)
         self._check_carried(q, keys)
         self._use(self.labels, *groups)
@@ -146,7 +148,7 @@ class Generator:
         series_groups = tuple(g for g in groups if g not in joins)
 
         def one(matchers: list[tuple[str, str, str]], e: Env) -> str:
-            own = [m for m in matchers if m[0] not in joins]
+            own = [m for m in matchers if m[0] not in joins] if joins else matchers
             return self.join(self.series(info, own, mode, fn, win, e, series_groups), matchers, joins, e)
 
         parts = [one(m, env) for m in conjuncts]
@@ -173,7 +175,7 @@ class Generator:
     def _tag_keys(self, q: ast.MetricQuery) -> list[str]:
         """The tag keys ``q`` groups or filters by, each once (a lone ``$var`` is the tag it filters)."""
         tvars = self.ctx.template_variable_tags
-        scoped = _scope_keys(q.scope, []) if q.scope is not None else []
+        scoped = _keys_of_scope(q.scope) if q.scope is not None else ()
         return list(dict.fromkeys(
             q.group_by + [tvars.get(k[1:], k[1:]) if k.startswith("$") else k for k in scoped]))
 
@@ -190,6 +192,8 @@ class Generator:
     def join(self, text: str, matchers: list[tuple[str, str, str]], joins: dict[str, dict[str, str]], env: Env) -> str:
         """``text`` joined on (namespace, pod) with each owner join, the tag's
         filters applied to the owner metric."""
+        if not joins:
+            return text
         off = f" offset {fmt_duration(env.offset)}" if env.offset else ""
 
         def owners(extra: str, spec: dict[str, str]) -> str:
@@ -336,21 +340,22 @@ class Generator:
             tpl = tpl.replace("rate(", "increase(")
             window = win or env.count_window
 
-        def sel(m: re.Match) -> str:
-            existing = m.group(1)
+        # each selector {<its own matchers>,@} gets the query's matchers, its [$W] the window
+        pieces = _template_pieces(tpl)
+        out = [pieces[0]]
+        for i in range(1, len(pieces), 3):
+            existing, ranged, literal = pieces[i:i + 3]
             body = existing + mtext if mtext else existing.rstrip(",")
-            rng = f"[{window}]" if m.group(2) else ""
-            return (f"{{{body}}}" if body else "") + rng + off
-
-        text = re.sub(r"\{([^{}]*)@\}(\[\$W\])?", sel, tpl)
-        extra = [g for g in groups]
+            out += ((f"{{{body}}}" if body else "") + (f"[{window}]" if ranged else "") + off, literal)
+        text = "".join(out)
 
         def by(m: re.Match) -> str:
             labels = [x.strip() for x in m.group(2).split(",") if x.strip()]
-            labels += [g for g in extra if g not in labels]
+            labels += [g for g in groups if g not in labels]
             return f"{m.group(1)} ({', '.join(labels)})"
 
-        text = re.sub(r"\b(by|on) \(([^()]*)@B\)", by, text)
+        if "@B)" in text:
+            text = _GROUPING_MARK.sub(by, text)
         if over:
             text = over_time(fn, f"({text})[{win}:{env.step}]")
         return text
@@ -420,8 +425,11 @@ class Generator:
         conj = _merge_or(conj)
         if env.extra_matchers:
             conj = [c + list(env.extra_matchers) for c in conj]
+        labels = self.labels
         for c in conj:
-            self._use(self.labels, *(label for label, _, _ in c))
+            for label, _, _ in c:
+                if label not in labels:
+                    labels.append(label)
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
@@ -535,6 +543,35 @@ class Generator:
 
     def call(self, node: ast.Call, env: Env) -> Out:
         return functions.call(self, node, env)
+
+
+_SELECTOR_MARK = re.compile(r"\{([^{}]*)@\}(\[\$W\])?")
+_GROUPING_MARK = re.compile(r"\b(by|on) \(([^()]*)@B\)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_pieces(template: str) -> list[str | None]:
+    """A mapping template split at its selectors: text, then per selector its own
+    matchers, its ``[$W]`` (or None) and the text after it. (A template serves
+    every query of its metric: split once.)"""
+    return _SELECTOR_MARK.split(template)
+
+
+_SCOPE_KEYS: dict[int, tuple[ast.Scope, list[str]]] = {}
+
+
+def _keys_of_scope(scope: ast.Scope) -> list[str]:
+    """:func:`_scope_keys` of ``scope`` (not to be changed), remembered by the node's
+    identity: parse_scope hands the queries of one scope text the same frozen node
+    (kept here, so its id is not reused while remembered)."""
+    hit = _SCOPE_KEYS.get(id(scope))
+    if hit is not None and hit[0] is scope:
+        return hit[1]
+    keys = _scope_keys(scope, [])
+    if len(_SCOPE_KEYS) >= 4096:
+        _SCOPE_KEYS.clear()
+    _SCOPE_KEYS[id(scope)] = (scope, keys)
+    return keys
 
 
 def _scope_keys(s: ast.Scope, out: list[str]) -> list[str]:

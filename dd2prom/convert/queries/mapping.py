@@ -57,7 +57,12 @@ class MetricInfo:
     def prom_metrics(self) -> list[str]:
         if self.prom:
             return [self.prom]
-        return sorted(set(re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{[^{}]*@\}", self.template or "")))
+        return list(self._template_metrics)
+
+    @functools.cached_property
+    def _template_metrics(self) -> tuple[str, ...]:
+        """The metrics a template reads (found once: an info serves every query of its metric)."""
+        return tuple(sorted(set(re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{[^{}]*@\}", self.template or ""))))
 
 
 _MAX_CACHED = 1 << 16   # (tag, metric) answers kept per table
@@ -74,6 +79,8 @@ class Mappings:
     no_pod_label: list[str] = field(default_factory=list)
     absent_ok: set[str] = field(default_factory=set)                   # tags often absent (one cluster per server)
     _cache: dict[str, MetricInfo] = field(default_factory=dict, repr=False)
+    # unmapped metric → (its metadata, the metadata table, its MetricInfo), both by identity
+    _derived: dict[str, tuple[Any, Any, MetricInfo]] = field(default_factory=dict, repr=False)
     _labels: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
     _needs_join: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
 
@@ -155,6 +162,7 @@ def _merge(m: Mappings, doc: dict, source: str) -> None:
     for prefix, tags in (doc.get("not_carried") or {}).items():
         m.not_carried.setdefault(str(prefix), set()).update(str(t) for t in tags or ())
     m._cache.clear()
+    m._derived.clear()
     m._labels.clear()
 
 
@@ -293,6 +301,11 @@ def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[st
             template=row.get("e"), note=row.get("n"), source=str(row.get("s") or "shipped"))
         mappings._cache[dd_metric] = info
         return info
+    # an unmapped metric's name and type come from its metadata and its siblings in the
+    # metadata table (snapshot metadata: read-only during a run, so remembered by identity)
+    derived = mappings._derived.get(dd_metric)
+    if derived is not None and derived[0] is metadata and derived[1] is known:
+        return derived[2]
     dd_type = str((metadata or {}).get("type") or "").lower() or "gauge"
     prom_type = _DD_TO_PROM_TYPE.get(dd_type, "gauge")
     info = MetricInfo(datadog=dd_metric, prom=derived_name(dd_metric, prom_type, known), prom_type=prom_type,
@@ -300,4 +313,8 @@ def prom_metric_for(mappings: Mappings | None, dd_metric: str, metadata: dict[st
                       mapped=False)
     if metadata is None and not known:
         mappings._cache[dd_metric] = info
+    else:
+        if len(mappings._derived) >= _MAX_CACHED:
+            mappings._derived.clear()
+        mappings._derived[dd_metric] = (metadata, known, info)
     return info

@@ -5,7 +5,7 @@ Grammar (informal)::
     monitor  := head ':' expr [CMP number]
     head     := AGG '(' WINDOW [',' number] ')'
               | ('change'|'pct_change') '(' AGG '(' WINDOW ')' ',' WINDOW ')'
-    expr     := term (('+'|'-') term)*
+    expr     := term (('+'|'-') term)*        (parsed by precedence climbing)
     term     := unary (('*'|'/') unary)*
     unary    := '-' unary | postfix
     postfix  := primary ('.' IDENT '(' args ')')*
@@ -33,6 +33,7 @@ def is_aggregator(word: str) -> bool:
     return word in SPACE_AGGS or bool(_PERCENTILE.match(word))
 
 
+@functools.lru_cache(maxsize=1024)   # (a few distinct aggregators, read for every metric query)
 def percentile_of(word: str) -> float | None:
     m = _PERCENTILE.match(word or "")
     return round(float(m.group(1)) / 100, 6) if m else None
@@ -73,8 +74,11 @@ def parse_monitor(source: str) -> ast.Monitor:
     return mon
 
 
+_MONITOR_HEAD = re.compile(r"^\s*(\w+)\s*\(\s*(\w+\s*\(\s*)?(last|next)_\w+")
+
+
 def looks_like_monitor(source: str) -> bool:
-    return bool(re.match(r"^\s*(\w+)\s*\(\s*(\w+\s*\(\s*)?(last|next)_\w+", source))
+    return bool(_MONITOR_HEAD.match(source))
 
 
 class _Parser:
@@ -158,18 +162,17 @@ class _Parser:
                            percentile=percentile, pos=head.pos)
 
     # -- expressions
-    def expr(self) -> ast.Expr:
-        return self._left_assoc("+-", self.term)
-
-    def term(self) -> ast.Expr:
-        return self._left_assoc("*/", self.unary)
-
-    def _left_assoc(self, ops: str, operand) -> ast.Expr:
-        left = operand()
-        while self.peek().kind == "OP" and self.peek().text in ops:
-            op = self.next()
-            left = ast.BinOp(op.text, left, operand(), op.pos)
-        return left
+    def expr(self, min_precedence: int = 1) -> ast.Expr:
+        """``unary`` operands joined by the binary operators binding at least
+        ``min_precedence`` (precedence climbing: ``+ -`` 1, ``* /`` 2, left-associative)."""
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            precedence = _PRECEDENCE.get(tok.text, 0) if tok.kind == "OP" else 0
+            if precedence < min_precedence:
+                return left
+            self.i += 1
+            left = ast.BinOp(tok.text, left, self.expr(precedence + 1), tok.pos)
 
     def unary(self) -> ast.Expr:
         tok = self.peek()
@@ -274,6 +277,7 @@ class _Parser:
             q.group_by.extend(g.strip() for g in groups.text.split(",") if g.strip())
 
 
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _KIND_NAMES = {"IDENT": "a name", "NUMBER": "a number", "EOF": "end of query", "SCOPE": "'{'",
                "CMP": "a comparator"}
 

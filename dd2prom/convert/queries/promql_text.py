@@ -90,6 +90,8 @@ def selector(name: str, matchers: list[tuple[str, str, str]]) -> str:
 
 
 def escape_value(value: str) -> str:
+    if '"' not in value and "\\" not in value and "\n" not in value:   # (most values)
+        return value
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

@@ -15,7 +15,7 @@ from dd2prom.convert.dashboards.panel import DATASOURCE, WidgetContext, explain_
 from dd2prom.convert.dashboards.requests import OVER_TIME, Series, translate_widget
 from dd2prom.convert.dashboards.widgets import common
 from dd2prom.model import Status
-from dd2prom.validate.promql import promql_error
+from dd2prom.validate.promql import is_vector_promql, promql_error
 
 OFFSETS = {"hour_before": "1h", "day_before": "1d", "week_before": "1w", "month_before": "30d"}
 TIMESHIFT = re.compile(r"^\s*(hour_before|day_before|week_before|month_before)\(\s*\w+\s*\)\s*$")
@@ -63,10 +63,10 @@ def convert(wc: WidgetContext) -> dict[str, Any]:
     targets, rename, originals = [], {}, []
     for s in series:
         now, change = _change_expr(s, offset, relative)
-        # the change only combines `now` with itself offset, so it parses when `now` does
-        # (usually already checked as the instant query): parsing its three copies of the
-        # query again was most of this widget's time
-        error = promql_error(now) and promql_error(change)
+        # the change only combines `now` with itself offset, so it parses when `now` does, and
+        # `now` wraps the query in a function of a vector (see is_vector_promql): parsing its
+        # three copies of the query again was most of this widget's time
+        error = None if is_vector_promql(s.base) else promql_error(now) and promql_error(change)
         if error:
             return explain_panel(wc, f"The change of {s.original} could not be expressed in PromQL: {error}")
         originals.append(s.original)
