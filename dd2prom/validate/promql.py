@@ -81,7 +81,8 @@ def _checked(expr: str) -> tuple[str | None, str | None]:
     """(None or the parser's message, the value type when it parses)."""
     if not isinstance(expr, str) or not expr.strip():
         return "empty PromQL expression", None
-    if " and topk(" in expr or " and bottomk(" in expr:
+    # (a few top()s nested at most: the pattern tries each " and topk(" as the split)
+    if 0 < expr.count(" and topk(") + expr.count(" and bottomk(") <= 8:
         top = _TOP_RANKED.fullmatch(expr)
         if top is not None and _ranked_parses(top):
             return None, "vector"
