@@ -127,6 +127,7 @@ def test_renames_queued_behind_a_slow_write_land_before_the_scratch_folder_goes(
             parallel.apply(ctx, result)
         out.commit()
     assert sorted(p.name for p in (tmp_path / "out" / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["out", "slow.txt"]   # the scratch folder went too
 
 
 def _nested(levels: int) -> object:
