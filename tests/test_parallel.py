@@ -127,6 +127,7 @@ def test_renames_queued_behind_a_slow_write_land_before_the_scratch_folder_goes(
             parallel.apply(ctx, result)
         out.commit()
     assert sorted(p.name for p in (tmp_path / "out" / "out").iterdir()) == [f"{n}.json" for n in range(9) if n != 5]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["out", "slow.txt"]   # the scratch folder went too
 
 
 def _nested(levels: int) -> object:
@@ -165,3 +166,38 @@ def test_a_monitor_nested_too_deep_to_copy_fails_alone(jobs, field, small_chunks
     statuses = {i.id: i.status.value for i in ctx.ledger if i.kind == "monitor"}
     assert sorted(statuses) == ["1", "2", "3", "4", "5"]
     assert {statuses[i] for i in "1345"} == {"exact"}
+
+
+@pytest.mark.parametrize("stop_after", [None, 3])
+def test_idle_workers_exit_in_the_background_and_a_caller_that_stops_early_waits(stop_after, small_chunks,
+                                                                                monkeypatch, tmp_path):
+    """Once every result is in, the workers only have to exit: the parent goes on
+    meanwhile. A caller that stops early waits for them (a chunk may still be
+    writing scratch files); either way no scratch folder is left."""
+    import contextlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dd2prom.convert.context import ConvertContext
+    from dd2prom.emit.output import OutputDir
+    from dd2prom.snapshot import Snapshot
+
+    waits = []
+    shutdown = ProcessPoolExecutor.shutdown
+
+    def recording(self, wait=True, **kwargs):
+        waits.append(wait)
+        shutdown(self, wait, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", recording)
+    with OutputDir(tmp_path / "out") as out:
+        ctx = ConvertContext(snapshot=Snapshot.open(tmp_path), out=out, options=ConvertOptions(jobs=2))
+        seen = []
+        with contextlib.closing(parallel.convert_items(ctx, _double_or_fail, range(9))) as results:
+            for n, result in results:
+                parallel.apply(ctx, result)
+                seen.append(n)
+                if n == stop_after:
+                    break
+        assert [p.name for p in out.root.iterdir()] == ["out"]   # no scratch folder left
+    assert seen == list(range(9 if stop_after is None else stop_after + 1))
+    assert waits == [stop_after is not None]

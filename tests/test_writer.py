@@ -21,10 +21,16 @@ def test_operations_happen_in_the_order_asked(tmp_path):
     w.write(tmp_path / "gone.txt", "x")
     w.unlink(tmp_path / "gone.txt")
     w.unlink(tmp_path / "never-written.txt")   # removing a missing file is not an error
+    (tmp_path / "scratch").mkdir()
+    w.write(tmp_path / "scratch" / "kept.txt", "moved out before the folder goes")
+    w.write(tmp_path / "scratch" / "left.txt", "removed with the folder")
+    w.replace(tmp_path / "scratch" / "kept.txt", tmp_path / "kept.txt")
+    w.remove_folder(tmp_path / "scratch")
     w.flush()
     assert (tmp_path / "log.txt").read_text() == "".join(f"{i}\n" for i in range(200))
     assert (tmp_path / "b.txt").read_text() == "second"
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "gone.txt").exists()
+    assert (tmp_path / "kept.txt").exists() and not (tmp_path / "scratch").exists()
 
 
 def test_lists_and_views_are_written_as_their_pieces_joined(tmp_path):

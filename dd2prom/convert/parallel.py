@@ -28,7 +28,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import shutil
 import tempfile
 import traceback
 from collections import deque
@@ -260,35 +259,44 @@ def _parallel(ctx: ConvertContext, fn: Callable[[ConvertContext, T], Any], chunk
     # the workers' garbage collector would write to every inherited object's
     # header, copying the parent's pages into each worker: keep them out of it
     gc.freeze()
+    pool: ProcessPoolExecutor | None = None
+    idle = False   # every chunk is done: the workers have nothing left but to exit
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            _widen_result_pipe(pool)
-            pending: deque[tuple[list[T], Future]] = deque()
-            todo = iter(chunks)
-            for chunk in todo:
-                pending.append((chunk, pool.submit(_run_chunk, chunk)))
-                if len(pending) >= in_flight:
-                    break
-            yield None
-            while pending:
-                chunk, future = pending.popleft()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.append((nxt, pool.submit(_run_chunk, nxt)))
-                try:
-                    results = future.result()
-                except Exception as exc:   # a worker died (e.g. out of memory) or the chunk
-                    # could not be pickled (an input nested too deep): redo these here
-                    log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
-                    results = [run_item(fn, ctx, item, copy=True) for item in chunk]
-                    # the future holds the exception, whose traceback holds this frame: a
-                    # cycle that would keep the run alive (the collector is off, see pipeline)
-                    del future
-                yield from zip(chunk, results)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+        _widen_result_pipe(pool)
+        pending: deque[tuple[list[T], Future]] = deque()
+        todo = iter(chunks)
+        for chunk in todo:
+            pending.append((chunk, pool.submit(_run_chunk, chunk)))
+            if len(pending) >= in_flight:
+                break
+        yield None
+        while pending:
+            chunk, future = pending.popleft()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_run_chunk, nxt)))
+            try:
+                results = future.result()
+            except Exception as exc:   # a worker died (e.g. out of memory) or the chunk
+                # could not be pickled (an input nested too deep): redo these here
+                log.warning("worker failed (%s); converting %d items in-process", exc, len(chunk))
+                results = [run_item(fn, ctx, item, copy=True) for item in chunk]
+                # the future holds the exception, whose traceback holds this frame: a
+                # cycle that would keep the run alive (the collector is off, see pipeline)
+                del future
+            yield from zip(chunk, results)
+        idle = True
     finally:
+        # idle workers exit while the parent goes on: waiting for them (the kernel
+        # freeing what each holds) was serial time between stages and at the end of
+        # the run. A caller that stops early waits: a chunk may still be writing
+        # scratch files into the folder removed below.
+        if pool is not None:
+            pool.shutdown(wait=not idle, cancel_futures=True)
         gc.unfreeze()
         _WORK = None
-        try:
-            ctx.out.flush()   # the output folder's renames out of the scratch folder may still be queued
-        finally:
-            shutil.rmtree(spill_dir, ignore_errors=True)   # scratch files of items not applied
+        # with scratch files of items not applied; after the output folder's moves
+        # out of it still queued (an emptied folder of thousands of entries takes
+        # 10-60 ms to remove at full scale: the parent does not wait for that either)
+        ctx.out.discard(spill_dir)

@@ -112,6 +112,12 @@ class OutputDir:
         self._io.replace(finished, self._file(rel))
         return self._record(rel)
 
+    def discard(self, folder: Path | str) -> None:
+        """Remove a scratch folder inside the staging folder once the operations
+        asked before are done (e.g. the moves out of it), without waiting for them.
+        (Should the writer have failed, the folder goes with the staging folder.)"""
+        self._io.remove_folder(folder)
+
     def _record(self, rel: str) -> str:
         if rel not in self.written:
             self.written[rel] = self._writes

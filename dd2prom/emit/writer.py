@@ -20,6 +20,7 @@ raised into whatever item happens to write next: that item did nothing wrong.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections import deque
 from pathlib import Path
@@ -56,6 +57,9 @@ class Writer:
 
     def unlink(self, path: Path) -> None:
         self._put(_unlink, (path,), 0)
+
+    def remove_folder(self, path: Path | str) -> None:
+        self._put(_remove_folder, (path,), 0)
 
     def flush(self, clear: bool = False) -> None:
         """Wait until every operation asked for is done; raise the first that
@@ -144,6 +148,10 @@ def _unlink(path: Path) -> None:
         pass
 
 
+def _remove_folder(path: Path | str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
 class Immediate:
     """A :class:`Writer` that does each operation at once (for callers that read
     the files back while they write)."""
@@ -156,6 +164,9 @@ class Immediate:
 
     def unlink(self, path: Path) -> None:
         _unlink(path)
+
+    def remove_folder(self, path: Path | str) -> None:
+        _remove_folder(path)
 
     def flush(self, clear: bool = False) -> None:
         pass
