@@ -324,6 +324,12 @@ def make_server(fake: FakeDatadog, port: int = 0) -> ThreadingHTTPServer:
                 self.send_header("Content-Length", str(length))
                 for k, v in headers.items():
                     self.send_header(k, v)
+                if self.close_connection:
+                    # said, as a server that closes must: a client that pooled the
+                    # connection would otherwise send its next request into the
+                    # closed socket (RemoteDisconnected) when the close had not yet
+                    # reached it, which replaced a broken body's error on busy machines
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):   # the client was killed
