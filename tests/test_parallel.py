@@ -201,3 +201,28 @@ def test_idle_workers_exit_in_the_background_and_a_caller_that_stops_early_waits
         assert [p.name for p in out.root.iterdir()] == ["out"]   # no scratch folder left
     assert seen == list(range(9 if stop_after is None else stop_after + 1))
     assert waits == [stop_after is not None]
+
+
+def test_monitors_read_in_workers_get_the_alert_names_and_rows_of_a_serial_run(small_chunks, tmp_path):
+    """Workers read their monitors and guess alert names from the names they gave
+    themselves: a name another worker's earlier monitor took, a duplicate id, an
+    unreadable or malformed file and a composite come out as in a serial run."""
+    import json
+
+    snap = tmp_path / "snap"
+    (snap / "monitors").mkdir(parents=True)
+    for i in range(1, 25):
+        monitor = {"id": i, "name": f"CPU high {i % 3}", "type": "query alert", "tags": [f"team:t{i % 2}"],
+                   "query": "avg(last_5m):avg:system.cpu.user{*} > 90", "options": {"thresholds": {"critical": 90}}}
+        (snap / "monitors" / f"{i:02d}.json").write_text(json.dumps(monitor))
+    (snap / "monitors" / "07b.json").write_text(json.dumps(monitor | {"id": 7, "name": "Same id"}))
+    (snap / "monitors" / "08b.json").write_text("{not json")
+    (snap / "monitors" / "09b.json").write_text(json.dumps({"id": 99, "type": "query alert", "options": []}))
+    (snap / "monitors" / "10b.json").write_text(json.dumps({"id": 100, "name": "Both", "type": "composite",
+                                                            "query": "1 && 2"}))
+    serial = run_convert(snap, tmp_path / "serial", ConvertOptions(jobs=1))
+    par = run_convert(snap, tmp_path / "parallel", ConvertOptions(jobs=2))
+    assert [i.id for i in serial.ledger] == [i.id for i in par.ledger]
+    assert serial.shared["monitor_alerts"] == par.shared["monitor_alerts"]
+    assert len({a["alertname"] for a in par.shared["monitor_alerts"].values()}) == len(par.shared["monitor_alerts"])
+    assert_same_trees(tmp_path / "serial", tmp_path / "parallel")
