@@ -203,9 +203,9 @@ def test_idle_workers_exit_in_the_background_and_a_caller_that_stops_early_waits
     assert waits == [stop_after is not None]
 
 
-def test_monitors_read_in_workers_get_the_alert_names_and_rows_of_a_serial_run(small_chunks, tmp_path):
-    """Workers read their monitors and guess alert names from the names they gave
-    themselves: a name another worker's earlier monitor took, a duplicate id, an
+def test_monitors_converted_in_workers_get_the_alert_names_and_rows_of_a_serial_run(small_chunks, tmp_path):
+    """Alert names are unique across the run and given in input order whichever
+    worker converts a monitor: names repeated across chunks, a duplicate id, an
     unreadable or malformed file and a composite come out as in a serial run."""
     import json
 

@@ -19,7 +19,7 @@ downtimes) the alert name, group labels and matchers of each converted monitor.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from dd2prom.convert import parallel
 from dd2prom.convert.context import ConvertContext
@@ -43,12 +43,11 @@ from dd2prom.emit.alertmanager import OUTPUT as ALERTMANAGER_OUTPUT
 from dd2prom.emit.alertmanager import SHARED_KEY as SHARED_AM
 from dd2prom.emit.alertmanager import AlertmanagerConfig, alertmanager_config
 from dd2prom.model import CoverageItem, Status
-from dd2prom.snapshot import Snapshot, SnapshotObject
+from dd2prom.snapshot import Snapshot
 
 KIND = "monitor"
 RULE_FILES = "monitor_rule_files"   # ctx.shared: (RuleFiles, routed matchers) until the finishers close them
 IN_PLACE = {"slo alert", "composite"}   # read or register facts of the whole run: converted in the parent
-GUESSED = "monitor_names_guessed"   # ctx.shared during the stage: alert names a worker gave (see run)
 FAMILIES = {
     "metric alert": metric.convert,
     "query alert": metric.convert,
@@ -67,80 +66,65 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
     monitor_tags: dict[str, list[str]] = {}
     slo_alerts: list[tuple[str, dict[str, Any]]] = []
 
-    def admit(obj: SnapshotObject, name: str | None = None) -> tuple[MonitorSpec, CoverageItem, str, str] | None:
-        """A monitor read in the parent: its ledger row and the run's facts about
-        it, in input order; with its alert name (``name``, else the next free
-        one) when it depends on no other monitor, None otherwise."""
-        if record_unreadable(ctx, KIND, obj):
-            return None
-        if obj.data.get("type") == "slo alert":
-            slo_alerts.append((obj.id, obj.data))
-        try:
-            spec = MonitorSpec.parse(obj.id, obj.data)
-        except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
-            if (tags := raw_tags(obj.data)) is not None:
-                monitor_tags[obj.id] = tags
-            title = obj.data.get("name")   # (str() of a dict nested too deep would raise)
-            title = str(title) if isinstance(title, (str, int, float)) and title else ""
-            item = ctx.ledger.add(KIND, obj.id, name=title, type="?")
-            item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
-            return None
-        if isinstance(obj.data.get("tags"), list):   # (raw_tags: the spec's tags, made once)
-            monitor_tags[obj.id] = spec.tags
-        item, owner = _row(ctx, obj, spec)
-        if spec.type in IN_PLACE:
-            in_place_specs.append((spec, item, owner))
-            return None
-        # alert names are unique across the run: given out in input order
-        # (a monitor that then fails to convert keeps its name reserved)
-        return spec, item, owner, name or alert_name(spec.name, spec.ref, taken)
+    def read() -> Iterator[tuple[MonitorSpec, CoverageItem, str, str]]:
+        """Every monitor's ledger row, in input order; those that depend on no
+        other monitor come with their alert name, for the workers. Read while
+        the workers convert the first ones."""
+        for obj in snapshot.iter("monitors"):
+            if record_unreadable(ctx, KIND, obj):
+                continue
+            if obj.data.get("type") == "slo alert":
+                slo_alerts.append((obj.id, obj.data))
+            try:
+                spec = MonitorSpec.parse(obj.id, obj.data)
+            except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
+                if (tags := raw_tags(obj.data)) is not None:
+                    monitor_tags[obj.id] = tags
+                name = obj.data.get("name")   # (str() of a dict nested too deep would raise)
+                name = str(name) if isinstance(name, (str, int, float)) and name else ""
+                item = ctx.ledger.add(KIND, obj.id, name=name, type="?")
+                item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
+                continue
+            if isinstance(obj.data.get("tags"), list):   # (raw_tags: the spec's tags, made once)
+                monitor_tags[obj.id] = spec.tags
+            item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
+            owner = spec.owner(ctx.options.group_by_tag)
+            item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
+            if spec.type in IN_PLACE:
+                in_place_specs.append((spec, item, owner))
+            else:
+                # alert names are unique across the run: given out in input order
+                # (a monitor that then fails to convert keeps its name reserved)
+                yield spec, item, owner, alert_name(spec, taken)
 
     files = RuleFiles(ctx)
 
-    def settle(ref: str, item: CoverageItem, owner: str, rr: RenderedRules | None) -> None:
+    def settle(spec: MonitorSpec, item: CoverageItem, owner: str, rr: RenderedRules | None) -> None:
         if rr is not None:
             files.add(owner, rr, item)
-            alerts[ref] = {"alertname": rr.alert_name, "group": rr.group, "status": rr.status,
-                           "matchers": {MONITOR_LABEL: ref}, "owner": owner}
+            alerts[spec.ref] = {"alertname": rr.alert_name, "group": rr.group, "status": rr.status,
+                                "matchers": {MONITOR_LABEL: spec.ref}, "owner": owner}
 
     def in_place(spec: MonitorSpec, item: CoverageItem, owner: str, name: str | None = None) -> None:
         rr = None
         with ctx.guard(item):
             mr = convert_one(spec, item, ctx, am, taken, name)
             rr = RenderedRules.of(mr) if mr else None
-        settle(spec.ref, item, owner, rr)
-
-    def again(path, name: str | None = None) -> None:
-        """A monitor the workers did not convert (or not as a serial run would):
-        read and converted here, against the run's context."""
-        if job := admit(snapshot.load("monitors", path), name):
-            in_place(*job)
+        settle(spec, item, owner, rr)
 
     # metric, service check and synthetics monitors depend on no other monitor:
-    # read and converted on every core (see dd2prom.convert.parallel), applied in
-    # order. A worker cannot know the alert names given to monitors of other
-    # workers: it guesses against those it gave itself (right unless another
-    # worker's earlier monitor took the name first), and a monitor whose name
-    # turns out to be taken is converted again here under the name it gets.
+    # converted on every core (see dd2prom.convert.parallel), applied in order.
     # The mapping tables are loaded before the workers fork, not once in each.
     ctx.translate_context("monitor")
-    ctx.shared[GUESSED] = set()
-    for path, result in parallel.convert_items(ctx, _convert_file, snapshot.paths("monitors")):
-        if result.error or result.value is None or parallel.clashes(ctx, result):
-            again(path)
+    for (spec, item, owner, name), result in parallel.convert_items(ctx, _convert_alone, read()):
+        if result.error or parallel.clashes(ctx, result):
+            in_place(spec, item, owner, name)
             continue
-        title, ref, tags, owner, guess, rr, delta = result.value
-        name = alert_name(title, ref, taken)
-        if name != guess:
-            again(path, name)
-            continue
-        item = result.items[0]
-        if tags is not None:
-            monitor_tags[item.id] = tags
+        done, rr, delta = result.value
+        vars(item).update(vars(done))
         parallel.apply(ctx, result)
         am.merge(delta)
-        settle(ref, item, owner, rr)
-    del ctx.shared[GUESSED]
+        settle(spec, item, owner, rr)
     ctx.shared[MONITOR_TAGS] = monitor_tags
     ctx.shared[SLO_ALERT_MONITORS] = slo_alerts
     # SLO alerts, then composites (they read the alerts of the monitors they combine)
@@ -149,14 +133,6 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         in_place(spec, item, owner)
     ctx.shared[RULE_FILES] = files, {r["matchers"][0] for r in am.routes if r.get("matchers")}
     ctx.on_finish("monitor-rule-files", _close_rule_files)
-
-
-def _row(ctx: ConvertContext, obj: SnapshotObject, spec: MonitorSpec) -> tuple[CoverageItem, str]:
-    """A readable monitor's ledger row (in the parent or a worker) and owner."""
-    item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
-    owner = spec.owner(ctx.options.group_by_tag)
-    item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)
-    return item, owner
 
 
 def _close_rule_files(ctx: ConvertContext) -> None:
@@ -168,24 +144,10 @@ def _close_rule_files(ctx: ConvertContext) -> None:
     files.finish(lambda ref: [ALERTMANAGER_OUTPUT] if f'{MONITOR_LABEL}="{ref}"' in routed else [])
 
 
-def _convert_file(ictx: ConvertContext, path):
-    """A monitor file read and, when it depends on no other monitor, converted
-    in an item context, into its own Alertmanager builder, under the alert name
-    guessed against ``ictx.shared[GUESSED]`` (see :func:`run`). Returns its
-    name, id, tags (None without a tags list), owner, the guessed alert name,
-    its rendered rules and the builder; None for a monitor the parent reads
-    itself (unreadable, malformed, SLO alert or composite)."""
-    obj = ictx.snapshot.load("monitors", path)
-    if obj.error is not None or not isinstance(obj.data, dict):
-        return None
-    try:
-        spec = MonitorSpec.parse(obj.id, obj.data)
-    except Exception:
-        return None
-    if spec.type in IN_PLACE:
-        return None
-    item, owner = _row(ictx, obj, spec)
-    name = alert_name(spec.name, spec.ref, ictx.shared[GUESSED])
+def _convert_alone(ictx: ConvertContext, job: tuple[MonitorSpec, CoverageItem, str, str]):
+    """One monitor in an item context, into its own Alertmanager builder; returns
+    the converted item, its rendered rules and the builder."""
+    spec, item, _, name = job
     delta = ictx.shared[SHARED_AM] = AlertmanagerConfig()
     rr, converted = None, False
     with ictx.guard(item):
@@ -194,7 +156,7 @@ def _convert_file(ictx: ConvertContext, path):
         converted = True
     if not converted:
         delta = AlertmanagerConfig()   # nothing half-routed for a monitor that failed
-    return spec.name, spec.ref, spec.tags if isinstance(obj.data.get("tags"), list) else None, owner, name, rr, delta
+    return item, rr, delta
 
 
 def convert_one(spec: MonitorSpec, item: CoverageItem, ctx: ConvertContext, am, taken: set[str],

@@ -77,14 +77,12 @@ _VARIABLE = re.compile(r"\{\{[^}]*\}\}")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
-def alert_name(title: str, ref: str, taken: set[str]) -> str:
-    """A monitor's alert name (from its name and id), unique against ``taken``
-    (which it joins)."""
-    name = _camel_words(title) or f"DatadogMonitor{ref}"
+def alert_name(spec: MonitorSpec, taken: set[str]) -> str:
+    name = _camel_words(spec.name) or f"DatadogMonitor{spec.ref}"
     if not name[0].isalpha():
         name = "Monitor" + name
     if name in taken:
-        name = name + _NOT_ALNUM.sub("", ref)
+        name = name + _NOT_ALNUM.sub("", spec.ref)
     taken.add(name)
     return name
 
@@ -139,7 +137,7 @@ def build(spec: MonitorSpec, cond: Alerting, item: CoverageItem, am: Alertmanage
         item.note(f"The recovery window needs no anomalous point (Datadog allows the recovery thresholds' "
                   f"fraction {th.critical_recovery or th.warning_recovery:g}).", Status.APPROXIMATE)
 
-    name = name or alert_name(spec.name, spec.ref, taken)
+    name = name or alert_name(spec, taken)
     group = list(cond.group)
     value = selector(spec.ref)
     notes: list[str] = []
