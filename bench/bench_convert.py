@@ -49,7 +49,7 @@ def _settle(snapshot: Path) -> None:
     Python's own files are read back too (an interpreter that imports convert's
     modules and exits): dropping the cache made convert's start read the standard
     library and site-packages from disk again, seconds on this VM, which a machine
-    that runs Python does not pay and the in-process floor never does."""
+    that runs Python does not pay (and the floor, importing only orjson, hardly would)."""
     os.sync()
     try:
         Path("/proc/sys/vm/drop_caches").write_text("1\n")
