@@ -81,16 +81,6 @@ def _checked(expr: str) -> tuple[str | None, str | None]:
     """(None or the parser's message, the value type when it parses)."""
     if not isinstance(expr, str) or not expr.strip():
         return "empty PromQL expression", None
-    # (a few top()s nested at most: the pattern tries each " and topk(" as the split)
-    if 0 < expr.count(" and topk(") + expr.count(" and bottomk(") <= 8:
-        top = _TOP_RANKED.fullmatch(expr)
-        if top is not None and _ranked_parses(top):
-            return None, "vector"
-    return _checked_whole(expr)
-
-
-def _checked_whole(expr: str) -> tuple[str | None, str | None]:
-    """:func:`_checked` by parsing the expression (or its shape) whole."""
     # Grafana's interval variables are not PromQL; substitute a duration to parse.
     probe = (expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
              .replace("$__range", "1h"))
@@ -173,24 +163,6 @@ def _parse(expr: str) -> tuple[str | None, str | None]:
         return None, _value_type(node)
     except RecursionError:   # thousands of operands: parsed, of a type not worked out here
         return None, None
-
-
-# Datadog's top(): a query (parenthesised or not) kept where it ranks among its series over a range,
-# ``q and topk(10, avg_over_time((q)[1h:1m] @ end()))``
-_TOP_RANKED = re.compile(r"(?P<kept>.+) and (?P<rank>topk|bottomk)\((?P<n>\d+), (?P<fn>[a-z_]+)"
-                         r"\(\((?P<query>.+)\)\[(?P<range>[^\[\]]+)\](?P<at> @ end\(\))?\)\)", re.DOTALL)
-
-
-def _ranked_parses(top: re.Match) -> bool:
-    """Whether a match of :data:`_TOP_RANKED` parses, without parsing its query twice:
-    it does when the query is an instant vector (a subquery's expression and both sides
-    of ``and``; written first unparenthesised, a set operator ``or`` in it takes only its
-    last operand, a vector too) and the expression with ``x`` for the query parses."""
-    query, kept = top["query"], top["kept"]
-    if kept not in (query, f"({query})") or not is_vector_promql(query):
-        return False
-    rest = f"x and {top['rank']}({top['n']}, {top['fn']}((x)[{top['range']}]{top['at'] or ''}))"
-    return _checked_whole(rest)[0] is None
 
 
 def _value_type(node) -> str:

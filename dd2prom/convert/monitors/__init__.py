@@ -73,20 +73,18 @@ def run(snapshot: Snapshot, ctx: ConvertContext) -> None:
         for obj in snapshot.iter("monitors"):
             if record_unreadable(ctx, KIND, obj):
                 continue
+            if (tags := raw_tags(obj.data)) is not None:
+                monitor_tags[obj.id] = tags
             if obj.data.get("type") == "slo alert":
                 slo_alerts.append((obj.id, obj.data))
             try:
                 spec = MonitorSpec.parse(obj.id, obj.data)
             except Exception as exc:  # a monitor too malformed to read is an error item, not a lost one
-                if (tags := raw_tags(obj.data)) is not None:
-                    monitor_tags[obj.id] = tags
                 name = obj.data.get("name")   # (str() of a dict nested too deep would raise)
                 name = str(name) if isinstance(name, (str, int, float)) and name else ""
                 item = ctx.ledger.add(KIND, obj.id, name=name, type="?")
                 item.note(f"The monitor could not be read: {exc.__class__.__name__}: {exc}", Status.ERROR)
                 continue
-            if isinstance(obj.data.get("tags"), list):   # (raw_tags: the spec's tags, made once)
-                monitor_tags[obj.id] = spec.tags
             item = ctx.ledger.add(KIND, obj.id, name=spec.name, type=spec.type or "?")
             owner = spec.owner(ctx.options.group_by_tag)
             item.extra.update(tags=spec.tags, owner=owner, query=spec.query, monitor_id=spec.ref)

@@ -86,7 +86,7 @@ class MonitorSpec:
 
     @classmethod
     def parse(cls, key: str, data: dict[str, Any]) -> MonitorSpec:
-        # (each field looked up once and passed in order: every monitor is parsed in the parent)
+        # (each field looked up once: every monitor is parsed in the parent)
         get = data.get
         options = get("options")
         options = options if isinstance(options, dict) else {}
@@ -94,16 +94,15 @@ class MonitorSpec:
         th = th if isinstance(th, dict) else {}
         corpus = get("_corpus")
         ref = get("id") or (corpus.get("original_id") if isinstance(corpus, dict) else None) or key
-        tags = get("tags")
         priority = get("priority")
         return cls(
-            str(key), str(ref), str(get("name") or ""), str(get("type") or ""),
-            str(get("query") or ""), str(get("message") or ""),
-            [str(t) for t in tags if isinstance(t, (str, int))] if isinstance(tags, list) else [],
-            int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
-            options,
-            Thresholds(*[_num(th[k]) if k in th else None for k in _THRESHOLDS]),
-            get("draft_status") == "draft",
+            key=str(key), ref=str(ref), name=str(get("name") or ""), type=str(get("type") or ""),
+            query=str(get("query") or ""), message=str(get("message") or ""),
+            tags=raw_tags(data) or [],
+            priority=int(priority) if isinstance(priority, (int, float)) and 1 <= priority <= 5 else None,
+            options=options,
+            thresholds=Thresholds(*[_num(th[k]) if k in th else None for k in _THRESHOLDS]),
+            draft=get("draft_status") == "draft",
         )
 
     def tag_values(self, key: str) -> list[str]:

@@ -425,11 +425,8 @@ class Generator:
         conj = _merge_or(conj)
         if env.extra_matchers:
             conj = [c + list(env.extra_matchers) for c in conj]
-        labels = self.labels
         for c in conj:
-            for label, _, _ in c:
-                if label not in labels:
-                    labels.append(label)
+            self._use(self.labels, *(label for label, _, _ in c))
         return conj
 
     def _dnf(self, s: ast.Scope, neg: bool, metric: str, env: Env) -> list[list[tuple[str, str, str]]]:
